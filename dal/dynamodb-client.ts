@@ -1,0 +1,36 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+export interface DynamoDBClientOptions {
+  region: string;
+  /** Another DynamoDB than AWS's: LocalStack (`http://localhost:4566`) or the embedded one. */
+  endpoint?: string;
+  /** Fixed credentials; when omitted the SDK's default chain is used (Lambda's role in AWS). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Attempts per request, the first included (SDK default 3). */
+  maxAttempts?: number;
+  /** Milliseconds to wait for a TCP connection before the attempt fails. */
+  connectionTimeoutMs?: number;
+  /** Milliseconds to wait for a response once connected. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * The one place that builds the DynamoDB document client. Timeouts are short by default so an
+ * unreachable DynamoDB fails a request in seconds, not after the SDK's open-ended wait.
+ */
+export function createDocumentClient(options: DynamoDBClientOptions): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    region: options.region,
+    endpoint: options.endpoint,
+    credentials: options.credentials,
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? 2_000,
+      requestTimeout: options.requestTimeoutMs ?? 5_000,
+    },
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}

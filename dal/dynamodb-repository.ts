@@ -1,0 +1,153 @@
+import { randomUUID } from "node:crypto";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateScan,
+} from "@aws-sdk/lib-dynamodb";
+import { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
+import type { Key, PutOptions, Repository, ScanOptions } from "./repository";
+
+export interface DynamoDBRepositoryOptions {
+  /** The document client (see `createDocumentClient`). */
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** Key attribute names: the hash key, then the range key if the table has one. */
+  keyAttributes: readonly [string] | readonly [string, string];
+  /** Give items without a hash key a random UUID on `put`. Default `false`. */
+  autoAssignKeys?: boolean;
+}
+
+/** {@link Repository} over one DynamoDB table. */
+export class DynamoDBRepository<T extends object> implements Repository<T> {
+  readonly tableName: string;
+  private readonly client: DynamoDBDocumentClient;
+  private readonly keyAttributes: readonly string[];
+  private readonly autoAssignKeys: boolean;
+
+  constructor(options: DynamoDBRepositoryOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.keyAttributes = options.keyAttributes;
+    this.autoAssignKeys = options.autoAssignKeys ?? false;
+  }
+
+  async put(item: T, options: PutOptions = {}): Promise<T> {
+    const stored = this.withKey(item);
+    const hashKey = this.keyAttributes[0] as string;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: stored,
+          ...(options.overwrite === false && {
+            ConditionExpression: "attribute_not_exists(#hashKey)",
+            ExpressionAttributeNames: { "#hashKey": hashKey },
+          }),
+        }),
+      );
+      return stored;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new ObjectExistsError(this.tableName, this.keyOf(stored), { cause: error });
+      }
+      throw this.failure("put", error);
+    }
+  }
+
+  async get(key: Key): Promise<T> {
+    let item: Record<string, unknown> | undefined;
+    try {
+      ({ Item: item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: this.keyOf(key), ConsistentRead: true }),
+      ));
+    } catch (error) {
+      throw this.failure("get", error);
+    }
+    if (item === undefined) throw new ObjectNotFoundError(this.tableName, key);
+    return item as T;
+  }
+
+  async delete(key: Key): Promise<void> {
+    try {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: this.keyOf(key) }));
+    } catch (error) {
+      throw this.failure("delete", error);
+    }
+  }
+
+  scan(options: ScanOptions<T> = {}): AsyncIterable<T[]> {
+    const attributes = options.attributes ?? [];
+    const pages = paginateScan(
+      { client: this.client, pageSize: options.pageSize },
+      {
+        TableName: this.tableName,
+        ...(attributes.length > 0 && {
+          ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", "),
+          ExpressionAttributeNames: Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name])),
+        }),
+      },
+    );
+    return itemPages<T>(pages, (error) => this.failure("scan", error));
+  }
+
+  private withKey(item: T): T {
+    const hashKey = this.keyAttributes[0] as string;
+    const record = item as Record<string, unknown>;
+    if (record[hashKey] !== undefined || !this.autoAssignKeys) return item;
+    return { ...item, [hashKey]: randomUUID() };
+  }
+
+  private keyOf(item: object): Key {
+    const record = item as Record<string, unknown>;
+    const key: Key = {};
+    for (const name of this.keyAttributes) {
+      const value = record[name];
+      if (typeof value !== "string" && typeof value !== "number") {
+        throw new RepositoryError(
+          `Key attribute ${name} of table ${this.tableName} must be a string or a number`,
+          this.tableName,
+          "key",
+        );
+      }
+      key[name] = value;
+    }
+    return key;
+  }
+
+  private failure(operation: string, error: unknown): RepositoryError {
+    if (error instanceof RepositoryError) return error;
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return new RepositoryError(
+      `DynamoDB ${operation} on table ${this.tableName} failed: ${reason}`,
+      this.tableName,
+      operation,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/**
+ * The items of each scan page, with SDK failures translated. A plain generator function, not an
+ * `async *` method: Pulumi's closure serializer drops the `async *` of generator methods.
+ */
+async function* itemPages<T>(
+  pages: AsyncIterable<{ Items?: Record<string, unknown>[] }>,
+  translate: (error: unknown) => Error,
+): AsyncGenerator<T[]> {
+  const iterator = pages[Symbol.asyncIterator]();
+  for (;;) {
+    let page: IteratorResult<{ Items?: Record<string, unknown>[] }>;
+    try {
+      page = await iterator.next();
+    } catch (error) {
+      throw translate(error);
+    }
+    if (page.done) return;
+    yield (page.value.Items ?? []) as T[];
+  }
+}

@@ -1,0 +1,79 @@
+/** A required setting is missing or malformed; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Everything the handlers read from their environment, validated once per cold start. */
+export interface FunctionConfig {
+  /** `TABLE_NAME`: the connections table. */
+  tableName: string;
+  /** `AWS_REGION` (set by Lambda). */
+  region: string;
+  /** `DYNAMODB_ENDPOINT_URL`: another DynamoDB (LocalStack, the embedded one). */
+  dynamodbEndpoint?: string;
+  /** `MANAGEMENT_ENDPOINT_URL`: overrides the `@connections` endpoint derived from the event. */
+  managementEndpoint?: string;
+  /** `BROADCAST_CONCURRENCY`: PostToConnection calls in flight at once (default 50). */
+  broadcastConcurrency: number;
+  /** `MAX_MESSAGE_BYTES`: largest `data` accepted, UTF-8 bytes (default 32768). */
+  maxMessageBytes: number;
+  /** `CONNECTION_TTL_SECONDS`: how long a row outlives its `$connect` (default 7200, API Gateway's maximum connection duration). */
+  connectionTtlSeconds: number;
+  /**
+   * Fixed credentials for a local endpoint when the environment has none, so the SDK never walks
+   * its chain to the instance-metadata address.
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export const DEFAULT_BROADCAST_CONCURRENCY = 50;
+export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
+export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
+/** API Gateway's limit on one WebSocket message and on a PostToConnection body. */
+export const API_GATEWAY_MAX_MESSAGE_BYTES = 128 * 1024;
+
+/** Reads and validates the handlers' settings; throws {@link ConfigError} naming the bad variable. */
+export function readFunctionConfig(env: Record<string, string | undefined> = process.env): FunctionConfig {
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) throw new ConfigError(`${name} must be set`);
+    return value;
+  };
+  const url = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    if (!value) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error();
+    } catch {
+      throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+    }
+    return value.replace(/\/+$/, "");
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const value = env[name]?.trim();
+    if (!value) return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return parsed;
+  };
+
+  const dynamodbEndpoint = url("DYNAMODB_ENDPOINT_URL");
+  const managementEndpoint = url("MANAGEMENT_ENDPOINT_URL");
+  const local = dynamodbEndpoint !== undefined || managementEndpoint !== undefined;
+  return {
+    tableName: required("TABLE_NAME"),
+    region: env.AWS_REGION?.trim() || (local ? "us-east-1" : required("AWS_REGION")),
+    dynamodbEndpoint,
+    managementEndpoint,
+    broadcastConcurrency: integer("BROADCAST_CONCURRENCY", DEFAULT_BROADCAST_CONCURRENCY, 1, 1000),
+    maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
+    connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
+    credentials: local && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
+  };
+}

@@ -1,0 +1,44 @@
+import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { createDocumentClient } from "../dal/dynamodb-client";
+import { DynamoDBRepository } from "../dal/dynamodb-repository";
+import type { Repository } from "../dal/repository";
+import type { FunctionConfig } from "./config";
+import { CONNECTION_KEY, type Connection } from "./connection";
+import { ApiGatewayConnectionManager, type ConnectionManagerFactory } from "./connection-manager";
+
+/** Everything any route's handler may depend on. */
+export interface HandlerDependencies {
+  config: FunctionConfig;
+  connections: Repository<Connection>;
+  managementApi: ConnectionManagerFactory;
+  now: () => number;
+  logger: Pick<Console, "info" | "warn" | "error">;
+}
+
+/**
+ * The real dependencies, built once per cold start (Lambda) or once per server (local): SDK
+ * clients are made here, never at module level, so Pulumi can serialize the handlers.
+ */
+export function createHandlerDependencies(config: FunctionConfig): HandlerDependencies {
+  const connections = new DynamoDBRepository<Connection>({
+    client: createDocumentClient({
+      region: config.region,
+      endpoint: config.dynamodbEndpoint,
+      credentials: config.credentials,
+    }),
+    tableName: config.tableName,
+    keyAttributes: [CONNECTION_KEY],
+  });
+  const managers = new Map<string, ApiGatewayConnectionManager>();
+  const managementApi: ConnectionManagerFactory = (endpoint) => {
+    let manager = managers.get(endpoint);
+    if (!manager) {
+      manager = new ApiGatewayConnectionManager(
+        new ApiGatewayManagementApiClient({ region: config.region, endpoint, credentials: config.credentials }),
+      );
+      managers.set(endpoint, manager);
+    }
+    return manager;
+  };
+  return { config, connections, managementApi, now: Date.now, logger: console };
+}

@@ -1,0 +1,25 @@
+import type { Repository } from "../dal/repository";
+import type { FunctionConfig } from "./config";
+import { CONNECTION_KEY, type Connection } from "./connection";
+import type { WebSocketHandler } from "./events";
+
+export interface ConnectHandlerDependencies {
+  connections: Repository<Connection>;
+  config: Pick<FunctionConfig, "connectionTtlSeconds">;
+  now: () => number;
+}
+
+/** `$connect`: records the connection. A throw rejects the handshake (API Gateway answers 5xx). */
+export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocketHandler {
+  return async (event) => {
+    const { connectionId, connectedAt, identity } = event.requestContext;
+    await deps.connections.put({
+      [CONNECTION_KEY]: connectionId,
+      connectedAt,
+      sourceIp: identity.sourceIp,
+      userAgent: identity.userAgent,
+      expiresAt: Math.floor(deps.now() / 1000) + deps.config.connectionTtlSeconds,
+    });
+    return { statusCode: 200 };
+  };
+}

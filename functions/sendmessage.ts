@@ -1,0 +1,148 @@
+import type { Repository } from "../dal/repository";
+import type { FunctionConfig } from "./config";
+import { CONNECTION_KEY, type Connection } from "./connection";
+import {
+  ConnectionGoneError,
+  type ConnectionManager,
+  type ConnectionManagerFactory,
+  managementEndpoint,
+} from "./connection-manager";
+import type { WebSocketEvent, WebSocketHandler } from "./events";
+
+/** What a client sends: `{"action":"sendmessage","data":"hello","name":"Ada"}`. */
+export interface SendMessageRequest {
+  action: "sendmessage";
+  data: string;
+  /** Display name, optional. */
+  name?: string;
+}
+
+/** The frame every connection receives for a message. */
+export interface ChatMessageFrame {
+  type: "message";
+  /** The sender's connection id. */
+  connectionId: string;
+  name?: string;
+  data: string;
+  /** ISO-8601, when the message was handled. */
+  sentAt: string;
+}
+
+/** The frame the sender alone receives when its request is refused. */
+export interface ErrorFrame {
+  type: "error";
+  message: string;
+  requestId: string;
+}
+
+export const MAX_NAME_LENGTH = 64;
+
+export interface SendMessageHandlerDependencies {
+  connections: Repository<Connection>;
+  managementApi: ConnectionManagerFactory;
+  config: Pick<FunctionConfig, "region" | "managementEndpoint" | "broadcastConcurrency" | "maxMessageBytes">;
+  now: () => number;
+  logger: Pick<Console, "warn">;
+}
+
+/** Counts of one broadcast, logged and returned for tests. */
+export interface BroadcastOutcome {
+  delivered: number;
+  gone: number;
+  failed: number;
+}
+
+/**
+ * `sendmessage`: validates the request, then posts the message to every connection in the table,
+ * page by page, with at most `broadcastConcurrency` posts in flight. Connections that answer 410
+ * are deleted; any other failure is logged and does not stop the rest.
+ */
+export function createSendMessageHandler(deps: SendMessageHandlerDependencies): WebSocketHandler {
+  return async (event) => {
+    const { connectionId, requestId } = event.requestContext;
+    const manager = deps.managementApi(
+      deps.config.managementEndpoint ?? managementEndpoint(event.requestContext, deps.config.region),
+    );
+
+    const parsed = parseRequest(event, deps.config.maxMessageBytes);
+    if (typeof parsed === "string") {
+      const frame: ErrorFrame = { type: "error", message: parsed, requestId };
+      await manager.post(connectionId, JSON.stringify(frame)).catch((error: unknown) => {
+        if (!(error instanceof ConnectionGoneError)) deps.logger.warn(`error frame to ${connectionId} failed`, error);
+      });
+      return { statusCode: 400, body: parsed };
+    }
+
+    const frame: ChatMessageFrame = {
+      type: "message",
+      connectionId,
+      name: parsed.name,
+      data: parsed.data,
+      sentAt: new Date(deps.now()).toISOString(),
+    };
+    const outcome = await broadcast(deps, manager, Buffer.from(JSON.stringify(frame)));
+    return { statusCode: 200, body: JSON.stringify(outcome) };
+  };
+}
+
+/** The request, or why it is refused (a sentence for the sender). */
+export function parseRequest(event: WebSocketEvent, maxMessageBytes: number): SendMessageRequest | string {
+  if (event.isBase64Encoded) return "Binary frames are not accepted: send a JSON text frame";
+  let request: unknown;
+  try {
+    request = JSON.parse(event.body ?? "");
+  } catch {
+    return "The message is not valid JSON";
+  }
+  if (typeof request !== "object" || request === null || Array.isArray(request)) {
+    return "The message must be a JSON object";
+  }
+  const { data, name } = request as Record<string, unknown>;
+  if (typeof data !== "string") return '"data" must be a string';
+  if (data.trim() === "") return '"data" must not be empty';
+  const bytes = Buffer.byteLength(data);
+  if (bytes > maxMessageBytes) return `"data" is ${bytes} bytes; the limit is ${maxMessageBytes}`;
+  if (name !== undefined) {
+    if (typeof name !== "string") return '"name" must be a string';
+    if (name.trim().length > MAX_NAME_LENGTH) return `"name" must be at most ${MAX_NAME_LENGTH} characters`;
+  }
+  const displayName = typeof name === "string" ? name.trim() : "";
+  return { action: "sendmessage", data, ...(displayName !== "" && { name: displayName }) };
+}
+
+async function broadcast(
+  deps: SendMessageHandlerDependencies,
+  manager: ConnectionManager,
+  frame: Uint8Array,
+): Promise<BroadcastOutcome> {
+  const outcome: BroadcastOutcome = { delivered: 0, gone: 0, failed: 0 };
+  const deliver = async (connectionId: string): Promise<void> => {
+    try {
+      await manager.post(connectionId, frame);
+      outcome.delivered++;
+    } catch (error) {
+      if (!(error instanceof ConnectionGoneError)) {
+        outcome.failed++;
+        deps.logger.warn(`post to ${connectionId} failed`, error);
+        return;
+      }
+      outcome.gone++;
+      try {
+        await deps.connections.delete({ [CONNECTION_KEY]: connectionId });
+      } catch (deleteError) {
+        deps.logger.warn(`removing gone connection ${connectionId} failed`, deleteError);
+      }
+    }
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  for await (const page of deps.connections.scan({ attributes: [CONNECTION_KEY] })) {
+    for (const { connectionId } of page) {
+      if (inFlight.size >= deps.config.broadcastConcurrency) await Promise.race(inFlight);
+      const delivery = deliver(connectionId).finally(() => inFlight.delete(delivery));
+      inFlight.add(delivery);
+    }
+  }
+  await Promise.all(inFlight);
+  return outcome;
+}
