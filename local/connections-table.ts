@@ -1,11 +1,13 @@
 import {
   CreateTableCommand,
-  type DynamoDBClient,
+  DynamoDBClient,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
-import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../functions/connection";
+import type { Repository } from "../dal/repository";
+import type { FunctionConfig } from "../functions/config";
+import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE, type Connection } from "../functions/connection";
 
 /**
  * Creates the connections table as `infra/` declares it (hash key, on-demand, TTL) unless it
@@ -45,4 +47,31 @@ export async function ensureConnectionsTable(client: DynamoDBClient, tableName: 
     }
   }
   return true;
+}
+
+/**
+ * Makes the table ready for a fresh gateway: creates it if missing, then removes every row, since
+ * no connection of an earlier run survives a restart. Returns how many rows it removed.
+ */
+export async function prepareConnectionsTable(
+  config: FunctionConfig,
+  connections: Repository<Connection>,
+): Promise<number> {
+  const client = new DynamoDBClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+    maxAttempts: 2,
+  });
+  try {
+    await ensureConnectionsTable(client, config.tableName);
+  } finally {
+    client.destroy();
+  }
+  let removed = 0;
+  for await (const page of connections.scan({ attributes: [CONNECTION_KEY] })) {
+    await Promise.all(page.map((row) => connections.delete({ [CONNECTION_KEY]: row.connectionId })));
+    removed += page.length;
+  }
+  return removed;
 }

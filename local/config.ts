@@ -1,0 +1,28 @@
+import { ConfigError } from "../functions/config";
+import type { LocalGatewayOptions } from "./express-server";
+
+/** Reads the local server's settings from its environment; throws {@link ConfigError} naming a bad variable. */
+export function readLocalConfig(env: Record<string, string | undefined> = process.env): LocalGatewayOptions {
+  const port = env.WS_PORT?.trim() || "8080";
+  if (!/^\d+$/.test(port) || Number(port) > 65535)
+    throw new ConfigError(`WS_PORT must be a port number, got ${JSON.stringify(port)}`);
+  const stage = env.STAGE?.trim() || "dev";
+  if (!/^[A-Za-z0-9_-]+$/.test(stage))
+    throw new ConfigError(`STAGE must be letters, digits, - or _, got ${JSON.stringify(stage)}`);
+  return {
+    port: Number(port),
+    host: env.HOST?.trim() || "127.0.0.1",
+    stage,
+    region: env.AWS_REGION?.trim() || "us-east-1",
+    tableName: env.TABLE_NAME?.trim() || "websocket-chat-connections",
+    dynamodbEndpoint: env.DYNAMODB_ENDPOINT_URL?.trim() || undefined,
+    allowRemoteManagement: env.ALLOW_REMOTE_MANAGEMENT === "true",
+    // Handler settings pass through as Lambda's environment would carry them.
+    functionEnvironment: {
+      BROADCAST_CONCURRENCY: env.BROADCAST_CONCURRENCY,
+      MAX_MESSAGE_BYTES: env.MAX_MESSAGE_BYTES,
+      CONNECTION_TTL_SECONDS: env.CONNECTION_TTL_SECONDS,
+      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+    },
+  };
+}

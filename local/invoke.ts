@@ -1,0 +1,60 @@
+/**
+ * Runs a handler the way Lambda behind API Gateway does: a Lambda-like context, the function's
+ * timeout (the invocation fails, like a Lambda timeout) and API Gateway's integration timeout
+ * (29 s: the caller gets "Endpoint request timed out" even if the function keeps running).
+ */
+import { randomUUID } from "node:crypto";
+import type { LambdaContext, WebSocketEvent, WebSocketHandler, WebSocketResult } from "../functions/events";
+
+export type InvocationOutcome =
+  | { kind: "result"; result: WebSocketResult }
+  | { kind: "error"; error: unknown }
+  | { kind: "function-timeout" }
+  | { kind: "integration-timeout" };
+
+export interface InvokeOptions {
+  functionName: string;
+  functionTimeoutMs: number;
+  integrationTimeoutMs: number;
+}
+
+export async function invokeHandler(
+  handler: WebSocketHandler,
+  event: WebSocketEvent,
+  options: InvokeOptions,
+): Promise<InvocationOutcome> {
+  const deadline = Date.now() + options.functionTimeoutMs;
+  const context: LambdaContext = {
+    awsRequestId: randomUUID(),
+    functionName: options.functionName,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+  const timers: NodeJS.Timeout[] = [];
+  const after = (ms: number, outcome: InvocationOutcome) =>
+    new Promise<InvocationOutcome>((resolve) => timers.push(setTimeout(resolve, ms, outcome)));
+  try {
+    return await Promise.race([
+      handler(event, context).then(
+        (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
+        (error: unknown): InvocationOutcome => ({ kind: "error", error }),
+      ),
+      after(options.functionTimeoutMs, { kind: "function-timeout" }),
+      after(options.integrationTimeoutMs, { kind: "integration-timeout" }),
+    ]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+}
+
+/** The HTTP-like status an outcome stands for, for the execution log. */
+export function outcomeStatus(outcome: InvocationOutcome): number {
+  switch (outcome.kind) {
+    case "result":
+      return outcome.result.statusCode;
+    case "error":
+    case "function-timeout":
+      return 502;
+    case "integration-timeout":
+      return 504;
+  }
+}
