@@ -1,0 +1,506 @@
+/**
+ * The local gateway against API Gateway's documented WebSocket behaviour, over real sockets and
+ * with the real AWS SDK management client.
+ */
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GetConnectionCommand,
+  GoneException,
+  PayloadTooLargeException,
+  PostToConnectionCommand,
+} from "@aws-sdk/client-apigatewaymanagementapi";
+import test from "ava";
+import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
+import type { RouteDefinition } from "../../functions/routes";
+import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
+import { connect, eventually } from "../support/websocket";
+
+type Behaviour = (event: WebSocketEvent) => Promise<WebSocketResult>;
+
+/** A route whose handler records its events and does what `behaviour` says. */
+function route(
+  routeKey: string,
+  events: WebSocketEvent[],
+  behaviour?: Behaviour,
+  extra: Partial<RouteDefinition> = {},
+): RouteDefinition {
+  return {
+    routeKey,
+    name: routeKey.replace("$", "") || "default",
+    tableActions: [],
+    manageConnections: false,
+    createHandler: () => async (event) => {
+      events.push(event);
+      return behaviour ? behaviour(event) : { statusCode: 200 };
+    },
+    ...extra,
+  };
+}
+
+async function gateway(options: LocalGatewayOptions = {}) {
+  const log: string[] = [];
+  const instance = await startLocalGateway({ port: 0, log: (line) => log.push(line), ...options });
+  const management = new ApiGatewayManagementApiClient({
+    endpoint: instance.managementUrl,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 1,
+  });
+  return { ...instance, log, management };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const ID_PATTERN = /^[A-Za-z0-9_-]{15}=$/;
+
+test("handlers receive API Gateway's CONNECT, MESSAGE and DISCONNECT events with the full requestContext", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({
+    routes: [route("$connect", events), route("$disconnect", events), route("$default", events)],
+  });
+  t.teardown(() => gw.close());
+
+  const client = await connect(`${gw.url}?room=1&room=2&who=ada`, {
+    headers: { "X-Custom-Header": "yes", "User-Agent": "test-agent/1.0" },
+  });
+  client.socket.send("hello");
+  await eventually(() => events.length === 2);
+  client.socket.close(1000, "bye");
+  await eventually(() => events.length === 3);
+
+  const [connectEvt, messageEvt, disconnectEvt] = events as [WebSocketEvent, WebSocketEvent, WebSocketEvent];
+  const ctx = connectEvt.requestContext;
+  t.is(ctx.routeKey, "$connect");
+  t.is(ctx.eventType, "CONNECT");
+  t.regex(ctx.connectionId, ID_PATTERN);
+  t.regex(ctx.requestId, ID_PATTERN);
+  t.regex(ctx.extendedRequestId, ID_PATTERN);
+  t.is(ctx.messageDirection, "IN");
+  t.is(ctx.stage, "dev");
+  t.is(ctx.apiId, "local");
+  t.is(ctx.domainName, `127.0.0.1:${gw.port}`);
+  t.is(typeof ctx.connectedAt, "number");
+  t.regex(ctx.requestTime, /^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/);
+  t.true(Math.abs(ctx.requestTimeEpoch - Date.now()) < 60_000);
+  t.deepEqual(ctx.identity, { sourceIp: "127.0.0.1", userAgent: "test-agent/1.0" });
+  t.is(ctx.messageId, undefined);
+  t.is(connectEvt.headers?.["X-Custom-Header"], "yes");
+  t.deepEqual(connectEvt.multiValueHeaders?.["X-Custom-Header"], ["yes"]);
+  t.is(connectEvt.headers?.["X-Forwarded-For"], "127.0.0.1");
+  t.deepEqual(connectEvt.queryStringParameters, { room: "2", who: "ada" });
+  t.deepEqual(connectEvt.multiValueQueryStringParameters, { room: ["1", "2"], who: ["ada"] });
+  t.false(connectEvt.isBase64Encoded);
+
+  const msgCtx = messageEvt.requestContext;
+  t.is(msgCtx.eventType, "MESSAGE");
+  t.is(msgCtx.routeKey, "$default");
+  t.is(msgCtx.connectionId, ctx.connectionId);
+  t.is(msgCtx.connectedAt, ctx.connectedAt);
+  t.regex(msgCtx.messageId ?? "", ID_PATTERN);
+  t.not(msgCtx.requestId, ctx.requestId);
+  t.is(messageEvt.body, "hello");
+  t.is(messageEvt.headers, undefined);
+  t.is(messageEvt.queryStringParameters, undefined);
+
+  const discCtx = disconnectEvt.requestContext;
+  t.is(discCtx.eventType, "DISCONNECT");
+  t.is(discCtx.routeKey, "$disconnect");
+  t.is(discCtx.connectionId, ctx.connectionId);
+  t.is(discCtx.disconnectStatusCode, 1000);
+  t.is(discCtx.disconnectReason, "bye");
+  t.is(discCtx.messageId, undefined);
+  t.is(disconnectEvt.queryStringParameters, undefined);
+});
+
+test("each route invocation writes one execution log line with route key, connection id, status and duration", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$connect", events), route("$default", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  client.socket.send("x");
+  await eventually(() => events.length === 2);
+  const id = events[0]?.requestContext.connectionId as string;
+  await eventually(() => gw.log.length >= 2);
+  t.regex(
+    gw.log[0] as string,
+    new RegExp(`\\$connect connection=${id.replace(/[-=]/g, "\\$&")} status=200 \\d+\\.\\d ms$`),
+  );
+  t.regex(gw.log[1] as string, /\$default connection=\S+ status=200 \d+\.\d ms$/);
+});
+
+test("$connect: the handshake waits for the handler, and a non-2xx result rejects the upgrade with that status", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({
+    routes: [
+      route("$connect", events, async () => {
+        await sleep(100);
+        return { statusCode: 401 };
+      }),
+      route("$disconnect", events),
+    ],
+  });
+  t.teardown(() => gw.close());
+  const error = await t.throwsAsync(connect(gw.url));
+  t.is((error as Error & { status: number }).status, 401);
+  t.is(gw.connectionCount(), 0);
+  await sleep(50);
+  t.deepEqual(
+    events.map((e) => e.requestContext.routeKey),
+    ["$connect"],
+    "a refused connection never gets $disconnect",
+  );
+});
+
+test("$connect: a handler that throws rejects the upgrade with 502, as API Gateway does for a failed integration", async (t) => {
+  const gw = await gateway({
+    routes: [
+      route("$connect", [], async () => {
+        throw new Error("boom");
+      }),
+    ],
+  });
+  t.teardown(() => gw.close());
+  const error = await t.throwsAsync(connect(gw.url));
+  t.is((error as Error & { status: number }).status, 502);
+  t.regex(gw.log.join("\n"), /\$connect .*status=502 .*error: Error: boom/);
+});
+
+test("$connect is optional: an API without it accepts the connection", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$default", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  t.is(client.socket.readyState, client.socket.OPEN);
+  client.socket.send("still routed");
+  await eventually(() => events.length === 1);
+  t.is(events[0]?.body, "still routed");
+});
+
+test("the WebSocket API answers on /{stage} and /ws, and refuses other paths with 403", async (t) => {
+  const gw = await gateway({ stage: "prod", routes: [] });
+  t.teardown(() => gw.close());
+  t.true(gw.url.endsWith("/prod"));
+  await t.notThrowsAsync(connect(gw.url));
+  await t.notThrowsAsync(connect(gw.url.replace("/prod", "/ws")));
+  const error = await t.throwsAsync(connect(gw.url.replace("/prod", "/dev")));
+  t.is((error as Error & { status: number }).status, 403);
+});
+
+test("route selection: $request.body.action picks the route; non-JSON and unmatched actions go to $default", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("echo", events), route("$default", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  for (const frame of [
+    JSON.stringify({ action: "echo" }),
+    "not json",
+    JSON.stringify({ action: "nope" }),
+    JSON.stringify({ action: 7 }),
+    JSON.stringify(["echo"]),
+    JSON.stringify({ action: "$connect" }),
+  ]) {
+    client.socket.send(frame);
+  }
+  await eventually(() => events.length === 6);
+  t.deepEqual(Object.fromEntries(events.map((e) => [e.body, e.requestContext.routeKey])), {
+    '{"action":"echo"}': "echo",
+    "not json": "$default",
+    '{"action":"nope"}': "$default",
+    '{"action":7}': "$default",
+    '["echo"]': "$default",
+    '{"action":"$connect"}': "$default",
+  });
+});
+
+test('route selection: with no match and no $default the client gets {"message":"Forbidden",...}', async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$connect", events), route("echo", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  client.socket.send(JSON.stringify({ action: "unknown" }));
+  const reply = await client.nextJson();
+  t.deepEqual(Object.keys(reply).sort(), ["connectionId", "message", "requestId"]);
+  t.is(reply.message, "Forbidden");
+  t.is(reply.connectionId, events[0]?.requestContext.connectionId);
+  t.regex(String(reply.requestId), ID_PATTERN);
+  t.is(events.length, 1, "no handler ran for the message");
+  t.is(client.socket.readyState, client.socket.OPEN);
+});
+
+test('a handler that throws: the client gets {"message":"Internal server error",...} and stays connected', async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({
+    routes: [
+      route("boom", events, async () => {
+        throw new TypeError("handler bug");
+      }),
+      route("ok", events, async () => ({ statusCode: 200, body: "fine" }), { routeResponse: true }),
+    ],
+  });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  client.socket.send(JSON.stringify({ action: "boom" }));
+  const reply = await client.nextJson();
+  t.is(reply.message, "Internal server error");
+  t.is(reply.connectionId, events[0]?.requestContext.connectionId);
+  t.is(reply.requestId, events[0]?.requestContext.requestId);
+  t.is(client.socket.readyState, client.socket.OPEN);
+  client.socket.send(JSON.stringify({ action: "ok" }));
+  t.is(await client.next(), "fine");
+});
+
+test("a handler past its function timeout fails like a Lambda timeout; past the integration timeout the client gets 'Endpoint request timed out'", async (t) => {
+  const slow = () => new Promise<WebSocketResult>((resolve) => setTimeout(resolve, 400, { statusCode: 200 }));
+  const functionTimeout = await gateway({
+    routes: [route("slow", [], slow)],
+    limits: { functionTimeoutMs: 50, integrationTimeoutMs: 1000 },
+  });
+  const integrationTimeout = await gateway({
+    routes: [route("slow", [], slow)],
+    limits: { functionTimeoutMs: 1000, integrationTimeoutMs: 50 },
+  });
+  t.teardown(() => Promise.all([functionTimeout.close(), integrationTimeout.close()]));
+
+  const a = await connect(functionTimeout.url);
+  a.socket.send(JSON.stringify({ action: "slow" }));
+  t.is((await a.nextJson()).message, "Internal server error");
+  const b = await connect(integrationTimeout.url);
+  b.socket.send(JSON.stringify({ action: "slow" }));
+  t.is((await b.nextJson()).message, "Endpoint request timed out");
+  t.is(a.socket.readyState, a.socket.OPEN);
+  t.is(b.socket.readyState, b.socket.OPEN);
+});
+
+test("a route with a route response sends the handler's body back to the caller only; a route without one does not", async (t) => {
+  const gw = await gateway({
+    routes: [
+      route("twoway", [], async (e) => ({ statusCode: 200, body: `echo:${e.body}` }), { routeResponse: true }),
+      route("oneway", [], async () => ({ statusCode: 200, body: "never sent" })),
+    ],
+  });
+  t.teardown(() => gw.close());
+  const caller = await connect(gw.url);
+  const other = await connect(gw.url);
+  caller.socket.send(JSON.stringify({ action: "oneway" }));
+  caller.socket.send(JSON.stringify({ action: "twoway" }));
+  t.is(await caller.next(), 'echo:{"action":"twoway"}');
+  await sleep(50);
+  t.deepEqual(caller.received, ['echo:{"action":"twoway"}']);
+  t.deepEqual(other.received, []);
+});
+
+test("binary frames reach the handler base64-encoded with isBase64Encoded: true", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$default", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  const bytes = Buffer.from([0, 1, 2, 250, 255]);
+  client.socket.send(bytes, { binary: true });
+  await eventually(() => events.length === 1);
+  t.true(events[0]?.isBase64Encoded);
+  t.is(events[0]?.body, bytes.toString("base64"));
+  t.is(events[0]?.requestContext.routeKey, "$default");
+});
+
+test("a message over the message limit closes the socket with 1009, and $disconnect reports it", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({
+    routes: [route("$default", events), route("$disconnect", events)],
+    limits: { maxMessageBytes: 1000, maxFrameBytes: 600 },
+  });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  // Three frames within the frame limit, one message over the message limit.
+  client.socket.send("a".repeat(400), { fin: false });
+  client.socket.send("b".repeat(400), { fin: false });
+  client.socket.send("c".repeat(400), { fin: true });
+  const closed = await client.closed;
+  t.is(closed.code, 1009);
+  t.is(closed.reason, "Message too big");
+  await eventually(() => events.some((e) => e.requestContext.eventType === "DISCONNECT"));
+  t.deepEqual(
+    events.map((e) => e.requestContext.routeKey),
+    ["$disconnect"],
+  );
+  t.is(events[0]?.requestContext.disconnectStatusCode, 1009);
+});
+
+test("a single frame over the 32 KB frame limit closes with 1009 even when the message is within 128 KB", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$default", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  client.socket.send("x".repeat(32 * 1024 + 1));
+  t.is((await client.closed).code, 1009);
+  t.is(events.length, 0);
+
+  const fragmented = await connect(gw.url);
+  fragmented.socket.send("y".repeat(30 * 1024), { fin: false });
+  fragmented.socket.send("z".repeat(30 * 1024), { fin: true });
+  await eventually(() => events.length === 1);
+  t.is(events[0]?.body?.length, 60 * 1024, "a 60 KB message in 30 KB frames is delivered whole");
+});
+
+test("the idle timeout closes with 1001 'Going away' and $disconnect reports it", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$disconnect", events)], limits: { idleTimeoutMs: 150 } });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  t.deepEqual(await client.closed, { code: 1001, reason: "Going away" });
+  await eventually(() => events.length === 1);
+  t.is(events[0]?.requestContext.disconnectStatusCode, 1001);
+  t.is(events[0]?.requestContext.disconnectReason, "Going away");
+});
+
+test("messages from the client reset the idle timer, but the maximum connection duration still closes with 1001", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({
+    routes: [route("$default", events), route("$disconnect", events)],
+    limits: { idleTimeoutMs: 200, maxConnectionMs: 700 },
+  });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  const started = Date.now();
+  const ping = setInterval(() => client.socket.send("keep-alive"), 50);
+  t.teardown(() => clearInterval(ping));
+  const closed = await client.closed;
+  clearInterval(ping);
+  t.deepEqual(closed, { code: 1001, reason: "Going away" });
+  t.true(Date.now() - started >= 650, "outlived several idle timeouts by sending");
+  await eventually(() => events.some((e) => e.requestContext.eventType === "DISCONNECT"));
+});
+
+test("$disconnect fires however the socket closed: client close, client close without status, network drop", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$connect", events), route("$disconnect", events)] });
+  t.teardown(() => gw.close());
+  const byClose = await connect(gw.url);
+  const bySilentClose = await connect(gw.url);
+  const byDrop = await connect(gw.url);
+  await eventually(() => events.length === 3);
+  const idOf = (i: number) => events[i]?.requestContext.connectionId;
+  const ids = [idOf(0), idOf(1), idOf(2)];
+
+  byClose.socket.close(4000, "user left");
+  bySilentClose.socket.close();
+  byDrop.socket.terminate(); // TCP gone, no close frame
+  await eventually(() => events.length === 6);
+  const disconnects = new Map(events.slice(3).map((e) => [e.requestContext.connectionId, e.requestContext]));
+  t.is(disconnects.size, 3);
+  t.true(ids.every((id) => id !== undefined && disconnects.has(id)));
+  const codes = [byClose, bySilentClose, byDrop].map((_, i) => disconnects.get(ids[i] as string)?.disconnectStatusCode);
+  t.deepEqual(codes, [4000, 1005, 1006]);
+  t.is(disconnects.get(ids[0] as string)?.disconnectReason, "user left");
+  t.is(gw.connectionCount(), 0);
+});
+
+test("@connections POST delivers text as a text frame and other bytes as a binary frame, answering 200", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$connect", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  const ConnectionId = events[0]?.requestContext.connectionId as string;
+
+  const text = await gw.management.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from("héllo ✓") }));
+  t.is(text.$metadata.httpStatusCode, 200);
+  t.is(await client.next(), "héllo ✓");
+  const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x80]);
+  await gw.management.send(new PostToConnectionCommand({ ConnectionId, Data: bytes }));
+  const frame = await client.next();
+  t.true(Buffer.isBuffer(frame));
+  t.deepEqual(frame, bytes);
+});
+
+test("@connections POST over 128 KB answers 413 PayloadTooLargeException and sends nothing", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$connect", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  const ConnectionId = events[0]?.requestContext.connectionId as string;
+  const error = await t.throwsAsync(
+    gw.management.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.alloc(128 * 1024 + 1, 97) })),
+  );
+  t.true(error instanceof PayloadTooLargeException, `got ${error?.name}`);
+  t.is((error as PayloadTooLargeException).$metadata.httpStatusCode, 413);
+  await t.notThrowsAsync(
+    gw.management.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.alloc(128 * 1024, 97) })),
+  );
+  t.is(String(await client.next()).length, 128 * 1024, "exactly 128 KB is still accepted");
+  t.is(client.received.length, 1);
+});
+
+test("@connections GET answers connectedAt, lastActiveAt and identity", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$connect", events), route("$default", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url, { headers: { "User-Agent": "agent/2" } });
+  const ConnectionId = events[0]?.requestContext.connectionId as string;
+  await sleep(20);
+  client.socket.send("activity");
+  await eventually(() => events.length === 2);
+  const info = await gw.management.send(new GetConnectionCommand({ ConnectionId }));
+  t.is(info.$metadata.httpStatusCode, 200);
+  t.is(info.ConnectedAt?.getTime(), events[0]?.requestContext.connectedAt);
+  t.true((info.LastActiveAt?.getTime() ?? 0) > (info.ConnectedAt?.getTime() ?? 0));
+  t.deepEqual(info.Identity, { SourceIp: "127.0.0.1", UserAgent: "agent/2" });
+});
+
+test("@connections DELETE closes the socket, answers 204 and fires $disconnect; the id is then gone (410)", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$connect", events), route("$disconnect", events)] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  const ConnectionId = events[0]?.requestContext.connectionId as string;
+  const deleted = await gw.management.send(new DeleteConnectionCommand({ ConnectionId }));
+  t.is(deleted.$metadata.httpStatusCode, 204);
+  t.is((await client.closed).code, 1000);
+  await eventually(() => events.length === 2);
+  t.is(events[1]?.requestContext.eventType, "DISCONNECT");
+  t.is(events[1]?.requestContext.connectionId, ConnectionId);
+  const error = await t.throwsAsync(
+    gw.management.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from("late") })),
+  );
+  t.true(error instanceof GoneException);
+});
+
+test("@connections with an unknown or closed id answers 410 GoneException to POST, GET and DELETE", async (t) => {
+  const gw = await gateway({ routes: [] });
+  t.teardown(() => gw.close());
+  const ConnectionId = "AAAAAAAAAAAAAAA=";
+  for (const command of [
+    new PostToConnectionCommand({ ConnectionId, Data: Buffer.from("x") }),
+    new GetConnectionCommand({ ConnectionId }),
+    new DeleteConnectionCommand({ ConnectionId }),
+  ]) {
+    // biome-ignore lint/suspicious/noExplicitAny: three command types through one client
+    const error = await t.throwsAsync(gw.management.send(command as any));
+    t.true(error instanceof GoneException, `${command.constructor.name}: ${error?.name}`);
+    t.is((error as GoneException).$metadata.httpStatusCode, 410);
+  }
+});
+
+test("@connections errors carry x-amzn-errortype and a JSON body; unsupported methods answer 403", async (t) => {
+  const gw = await gateway({ routes: [] });
+  t.teardown(() => gw.close());
+  const gone = await fetch(`${gw.managementUrl}/@connections/${encodeURIComponent("AAAAAAAAAAAAAAA=")}`, {
+    method: "POST",
+    body: "x",
+  });
+  t.is(gone.status, 410);
+  t.is(gone.headers.get("x-amzn-errortype"), "GoneException");
+  t.deepEqual(await gone.json(), { message: null });
+  const put = await fetch(`${gw.managementUrl}/@connections/abc`, { method: "PUT", body: "x" });
+  t.is(put.status, 403);
+  t.is(put.headers.get("x-amzn-errortype"), "ForbiddenException");
+  t.deepEqual(await put.json(), { message: "Missing Authentication Token" });
+});
+
+test("close() ends every connection with 1001 and runs $disconnect for each before it resolves", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$disconnect", events)] });
+  const clients = await Promise.all([connect(gw.url), connect(gw.url), connect(gw.url)]);
+  await gw.close();
+  t.is(events.length, 3);
+  for (const client of clients) t.deepEqual(await client.closed, { code: 1001, reason: "Going away" });
+  t.true(events.every((e) => e.requestContext.disconnectStatusCode === 1001));
+});

@@ -1,0 +1,68 @@
+import WebSocket from "ws";
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+/** A `ws` client that keeps every frame it receives, for tests. */
+export interface TestClient {
+  socket: WebSocket;
+  /** Frames received so far (text as string, binary as Buffer). */
+  received: Array<string | Buffer>;
+  /** Resolves with the next frame not yet taken (in arrival order). */
+  next(): Promise<string | Buffer>;
+  /** The next frame, parsed as JSON. */
+  nextJson<T = Record<string, unknown>>(): Promise<T>;
+  closed: Promise<Closed>;
+}
+
+/** Opens a client; rejects with the HTTP status when the handshake is refused. */
+export function connect(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, options);
+    const received: Array<string | Buffer> = [];
+    const waiters: Array<(frame: string | Buffer) => void> = [];
+    let taken = 0;
+    socket.on("message", (data: Buffer, isBinary: boolean) => {
+      const frame = isBinary ? data : data.toString("utf8");
+      received.push(frame);
+      const waiter = waiters.shift();
+      if (waiter) {
+        taken++;
+        waiter(frame);
+      }
+    });
+    const closed = new Promise<Closed>((resolveClosed) =>
+      socket.on("close", (code: number, reason: Buffer) => resolveClosed({ code, reason: reason.toString() })),
+    );
+    const next = () =>
+      new Promise<string | Buffer>((resolveFrame) => {
+        if (taken < received.length) resolveFrame(received[taken++] as string | Buffer);
+        else waiters.push(resolveFrame);
+      });
+    socket.once("open", () =>
+      resolve({
+        socket,
+        received,
+        next,
+        nextJson: async <T>() => JSON.parse(String(await next())) as T,
+        closed,
+      }),
+    );
+    socket.once("unexpected-response", (_request, response) => {
+      reject(Object.assign(new Error(`handshake refused: ${response.statusCode}`), { status: response.statusCode }));
+      socket.terminate();
+    });
+    socket.once("error", reject);
+  });
+}
+
+/** Resolves when `predicate` holds, polling every 10 ms; rejects after `timeoutMs`. */
+export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
