@@ -10,7 +10,7 @@ export interface TestClient {
   socket: WebSocket;
   /** Frames received so far (text as string, binary as Buffer). */
   received: Array<string | Buffer>;
-  /** Resolves with the next frame not yet taken (in arrival order). */
+  /** Resolves with the next frame not yet taken (in arrival order); rejects once the socket has closed. */
   next(): Promise<string | Buffer>;
   /** The next frame, parsed as JSON. */
   nextJson<T = Record<string, unknown>>(): Promise<T>;
@@ -22,7 +22,8 @@ export function connect(url: string, options: WebSocket.ClientOptions = {}): Pro
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, options);
     const received: Array<string | Buffer> = [];
-    const waiters: Array<(frame: string | Buffer) => void> = [];
+    const waiters: Array<{ resolve: (frame: string | Buffer) => void; reject: (error: Error) => void }> = [];
+    let closedWith: Closed | undefined;
     let taken = 0;
     socket.on("message", (data: Buffer, isBinary: boolean) => {
       const frame = isBinary ? data : data.toString("utf8");
@@ -30,16 +31,21 @@ export function connect(url: string, options: WebSocket.ClientOptions = {}): Pro
       const waiter = waiters.shift();
       if (waiter) {
         taken++;
-        waiter(frame);
+        waiter.resolve(frame);
       }
     });
     const closed = new Promise<Closed>((resolveClosed) =>
-      socket.on("close", (code: number, reason: Buffer) => resolveClosed({ code, reason: reason.toString() })),
+      socket.on("close", (code: number, reason: Buffer) => {
+        closedWith = { code, reason: reason.toString() };
+        for (const waiter of waiters.splice(0)) waiter.reject(closedError(closedWith));
+        resolveClosed(closedWith);
+      }),
     );
     const next = () =>
-      new Promise<string | Buffer>((resolveFrame) => {
+      new Promise<string | Buffer>((resolveFrame, rejectFrame) => {
         if (taken < received.length) resolveFrame(received[taken++] as string | Buffer);
-        else waiters.push(resolveFrame);
+        else if (closedWith) rejectFrame(closedError(closedWith));
+        else waiters.push({ resolve: resolveFrame, reject: rejectFrame });
       });
     socket.once("open", () =>
       resolve({
@@ -56,6 +62,10 @@ export function connect(url: string, options: WebSocket.ClientOptions = {}): Pro
     });
     socket.once("error", reject);
   });
+}
+
+function closedError(closed: Closed): Error {
+  return new Error(`socket closed (${closed.code} ${closed.reason}) before the expected frame`);
 }
 
 /** Resolves when `predicate` holds, polling every 10 ms; rejects after `timeoutMs`. */
