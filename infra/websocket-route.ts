@@ -1,0 +1,200 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { readFunctionConfig } from "../functions/config";
+import { createHandlerDependencies } from "../functions/dependencies";
+import type { WebSocketEvent, WebSocketResult } from "../functions/events";
+import type { RouteDefinition } from "../functions/routes";
+
+/**
+ * The Lambda entry point of `route`: runs once per cold start, reads the function's environment,
+ * builds the real clients and hands over to the route's handler factory. Kept to one line so the
+ * serialized closure stays small; the logic and its tests live in `functions/`.
+ */
+export function handlerFactory(route: RouteDefinition): aws.lambda.CallbackFactory<WebSocketEvent, WebSocketResult> {
+  return () => route.createHandler(createHandlerDependencies(readFunctionConfig()));
+}
+
+export interface WebSocketRouteArgs {
+  /** The WebSocket API the route belongs to. */
+  api: aws.apigatewayv2.Api;
+  /** The entry of the route table this component deploys. */
+  route: RouteDefinition;
+  /** The connections table: its name goes to `TABLE_NAME`, its ARN scopes the table permissions. */
+  table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+  /** The stage the API is deployed to; scopes `execute-api` permissions. */
+  stageName: string;
+  /** The Lambda function's physical name; its log group is `/aws/lambda/{functionName}`. */
+  functionName: string;
+  /** Days CloudWatch keeps the function's logs. */
+  logRetentionDays: number;
+  memorySize: number;
+  timeoutSeconds: number;
+  /** Environment of the function besides `TABLE_NAME`. */
+  environment?: Record<string, pulumi.Input<string>>;
+}
+
+/**
+ * One route of the WebSocket API and everything it takes to serve it: a least-privilege role, a
+ * log group, the function, API Gateway's permission to invoke it, the integration and the route.
+ */
+export class WebSocketRoute extends pulumi.ComponentResource {
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  readonly role: aws.iam.Role;
+  readonly rolePolicy: aws.iam.RolePolicy;
+  readonly function: aws.lambda.CallbackFunction<WebSocketEvent, WebSocketResult>;
+  readonly permission: aws.lambda.Permission;
+  readonly integration: aws.apigatewayv2.Integration;
+  readonly route: aws.apigatewayv2.Route;
+  readonly routeResponse?: aws.apigatewayv2.RouteResponse;
+
+  constructor(name: string, args: WebSocketRouteArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("websocket-chat:index:WebSocketRoute", name, {}, opts);
+    this.logGroup = this.createLogGroup(name, args);
+    this.role = this.createRole(name);
+    this.rolePolicy = this.createRolePolicy(name, args);
+    this.function = this.createFunction(name, args);
+    this.permission = this.createPermission(name, args);
+    this.integration = this.createIntegration(name, args);
+    this.route = this.createRoute(name, args);
+    if (args.route.routeResponse) this.routeResponse = this.createRouteResponse(name, args);
+    this.registerOutputs({
+      functionName: this.function.name,
+      functionArn: this.function.arn,
+      routeId: this.route.id,
+    });
+  }
+
+  /** The resources a stage deployment must include. */
+  get deploymentDependencies(): pulumi.Resource[] {
+    return [this.integration, this.route, ...(this.routeResponse ? [this.routeResponse] : [])];
+  }
+
+  private createLogGroup(name: string, args: WebSocketRouteArgs): aws.cloudwatch.LogGroup {
+    // Created before the function, under the name Lambda writes to, so logs expire instead of piling up forever.
+    return new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/aws/lambda/${args.functionName}`, retentionInDays: args.logRetentionDays },
+      { parent: this },
+    );
+  }
+
+  private createRole(name: string): aws.iam.Role {
+    // The function's own identity, so it never falls back to CallbackFunction's broad managed policies.
+    return new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+      },
+      { parent: this },
+    );
+  }
+
+  private createRolePolicy(name: string, args: WebSocketRouteArgs): aws.iam.RolePolicy {
+    const { route, table, api, stageName } = args;
+    const statements: object[] = [
+      {
+        Sid: "WriteOwnLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: pulumi.interpolate`${this.logGroup.arn}:*`,
+      },
+    ];
+    if (route.tableActions.length > 0) {
+      statements.push({
+        Sid: "ConnectionsTable",
+        Effect: "Allow",
+        Action: [...route.tableActions],
+        Resource: table.arn,
+      });
+    }
+    if (route.manageConnections) {
+      statements.push({
+        Sid: "PostToConnections",
+        Effect: "Allow",
+        Action: "execute-api:ManageConnections",
+        Resource: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
+      });
+    }
+    // Exactly what this route's handler does: its table actions, posting to clients if it must, its own logs.
+    return new aws.iam.RolePolicy(
+      `${name}-policy`,
+      { role: this.role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) },
+      { parent: this },
+    );
+  }
+
+  private createFunction(
+    name: string,
+    args: WebSocketRouteArgs,
+  ): aws.lambda.CallbackFunction<WebSocketEvent, WebSocketResult> {
+    // The handler, serialized from the route table's factory; waits for its log group and permissions.
+    return new aws.lambda.CallbackFunction<WebSocketEvent, WebSocketResult>(
+      `${name}-function`,
+      {
+        name: args.functionName,
+        description: `WebSocket route ${args.route.routeKey}`,
+        callbackFactory: handlerFactory(args.route),
+        runtime: aws.lambda.Runtime.NodeJS22dX,
+        role: this.role,
+        memorySize: args.memorySize,
+        timeout: args.timeoutSeconds,
+        environment: { variables: { TABLE_NAME: args.table.name, ...args.environment } },
+      },
+      { parent: this, dependsOn: [this.logGroup, this.rolePolicy] },
+    );
+  }
+
+  private createPermission(name: string, args: WebSocketRouteArgs): aws.lambda.Permission {
+    // Lets API Gateway invoke the function for this route of this API's stage, and nothing else.
+    return new aws.lambda.Permission(
+      `${name}-permission`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.function.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${args.api.executionArn}/${args.stageName}/${args.route.routeKey}`,
+      },
+      { parent: this },
+    );
+  }
+
+  private createIntegration(name: string, args: WebSocketRouteArgs): aws.apigatewayv2.Integration {
+    // Lambda proxy: API Gateway passes the whole WebSocket event and reads the handler's status code.
+    return new aws.apigatewayv2.Integration(
+      `${name}-integration`,
+      {
+        apiId: args.api.id,
+        integrationType: "AWS_PROXY",
+        integrationMethod: "POST",
+        integrationUri: this.function.invokeArn,
+      },
+      { parent: this, dependsOn: [this.permission] },
+    );
+  }
+
+  private createRoute(name: string, args: WebSocketRouteArgs): aws.apigatewayv2.Route {
+    // Sends frames whose route selection value is the route key to the integration.
+    return new aws.apigatewayv2.Route(
+      `${name}-route`,
+      {
+        apiId: args.api.id,
+        routeKey: args.route.routeKey,
+        target: pulumi.interpolate`integrations/${this.integration.id}`,
+        ...(args.route.routeResponse && { routeResponseSelectionExpression: "$default" }),
+      },
+      { parent: this },
+    );
+  }
+
+  private createRouteResponse(name: string, args: WebSocketRouteArgs): aws.apigatewayv2.RouteResponse {
+    // Two-way route: the handler's body goes back to the caller as a frame.
+    return new aws.apigatewayv2.RouteResponse(
+      `${name}-response`,
+      { apiId: args.api.id, routeId: this.route.id, routeResponseKey: "$default" },
+      { parent: this },
+    );
+  }
+}

@@ -1,0 +1,331 @@
+import { execFile } from "node:child_process";
+import {
+  cpSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deflateRawSync } from "node:zlib";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import * as pulumi from "@pulumi/pulumi";
+import anyTest, { type TestFn } from "ava";
+import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
+import { routes } from "../../functions/routes";
+import { handlerFactory } from "../../infra/websocket-route";
+import { ensureConnectionsTable } from "../../local/connections-table";
+import { type EmbeddedDynamoDB, startEmbeddedDynamoDB } from "../../local/embedded-dynamodb";
+
+/**
+ * Proof that each Lambda package runs on its own: the exact callback factory the infra deploys is
+ * serialized, laid out with only the packages CallbackFunction would zip, and invoked in a fresh
+ * Node process with nothing of this project's source or dev tools in reach.
+ */
+
+interface ManagementCall {
+  method: string;
+  path: string;
+  body: string;
+}
+
+interface Context {
+  dynamodb: EmbeddedDynamoDB;
+  client: DynamoDBClient;
+  management: Server;
+  managementUrl: string;
+  calls: ManagementCall[];
+  workDir: string;
+  /** Relative paths of the packed package folders, as CallbackFunction computes them. */
+  packedPaths: string[];
+  /** Folder per route holding `__index.js` and the packed `node_modules`. */
+  packageDirs: Map<string, string>;
+}
+
+const test = anyTest as TestFn<Context>;
+const TABLE_NAME = "connections-package-test";
+const STAGE = "dev";
+const SENDER = "BFHPhfCWIAMCKlQ=";
+const OTHER = "Cx+/abcdEFGHiJk=";
+
+test.before(async (t) => {
+  const dynamodb = await startEmbeddedDynamoDB();
+  const client = new DynamoDBClient({
+    region: "us-east-1",
+    endpoint: dynamodb.endpoint,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  await ensureConnectionsTable(client, TABLE_NAME);
+
+  const calls: ManagementCall[] = [];
+  const management = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      calls.push({ method: request.method ?? "", path: request.url ?? "", body: Buffer.concat(chunks).toString() });
+      const ok = request.method === "POST" && /^\/dev\/@connections\/[^/]+$/.test(request.url ?? "");
+      response.writeHead(ok ? 200 : 404, { "content-type": "application/json" });
+      response.end(ok ? "" : JSON.stringify({ message: "Not Found" }));
+    });
+  });
+  await new Promise<void>((resolve) => management.listen(0, "127.0.0.1", resolve));
+  const { port } = management.address() as AddressInfo;
+
+  // What CallbackFunction zips besides the handler: the `dependencies` closure, `aws-sdk` left out.
+  const packed = await pulumi.runtime.computeCodePaths({ extraExcludePackages: ["aws-sdk"] });
+  const packedPaths = [...packed.keys()].sort();
+  const workDir = mkdtempSync(join(tmpdir(), "lambda-package-"));
+  for (const relative of packedPaths) cpSync(relative, join(workDir, "shared", relative), { recursive: true });
+
+  const packageDirs = new Map<string, string>();
+  for (const definition of routes) {
+    const serialized = await pulumi.runtime.serializeFunction(handlerFactory(definition), {
+      exportName: "handler",
+      isFactoryFunction: true,
+    });
+    const dir = join(workDir, definition.name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "__index.js"), serialized.text);
+    // Node follows the link to its real path, so nested requires resolve inside the packed set too.
+    symlinkSync(join(workDir, "shared", "node_modules"), join(dir, "node_modules"), "dir");
+    packageDirs.set(definition.name, dir);
+  }
+  t.context = {
+    dynamodb,
+    client,
+    management,
+    managementUrl: `http://127.0.0.1:${port}/${STAGE}`,
+    calls,
+    workDir,
+    packedPaths,
+    packageDirs,
+  };
+});
+
+test.after.always(async (t) => {
+  const context = t.context as Partial<Context>;
+  context.client?.destroy();
+  context.management?.closeAllConnections();
+  await new Promise((resolve) => context.management?.close(resolve) ?? resolve(undefined));
+  await context.dynamodb?.close();
+  if (context.workDir) rmSync(context.workDir, { recursive: true, force: true });
+});
+
+/** The way Lambda's Node runtime calls the handler: load the module, call `handler(event, context)`. */
+const RUNNER = `
+const { handler } = require(process.argv[1]);
+const context = {
+  awsRequestId: "7f5c3f1e-0000-4000-8000-000000000001",
+  functionName: "package-test",
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 10000,
+};
+Promise.resolve(handler(JSON.parse(process.argv[2]), context, () => {})).then(
+  (result) => { process.stdout.write(JSON.stringify(result)); process.exit(0); },
+  (error) => { console.error(error); process.exit(1); },
+);
+`;
+
+/** Invokes a route's packed handler in a fresh `node` with a Lambda-like environment. */
+function invoke(context: Context, routeName: string, event: WebSocketEvent): Promise<WebSocketResult> {
+  const dir = context.packageDirs.get(routeName) as string;
+  const env = {
+    PATH: process.env.PATH ?? "",
+    TABLE_NAME,
+    AWS_REGION: "us-east-1",
+    DYNAMODB_ENDPOINT_URL: context.dynamodb.endpoint,
+    MANAGEMENT_ENDPOINT_URL: context.managementUrl,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  };
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ["-e", RUNNER, join(dir, "__index.js"), JSON.stringify(event)],
+      { cwd: dir, env, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${routeName} failed: ${stderr || error.message}`));
+        else resolve(JSON.parse(stdout) as WebSocketResult);
+      },
+    );
+  });
+}
+
+function requestContext(
+  connectionId: string,
+  eventType: WebSocketEvent["requestContext"]["eventType"],
+  routeKey: string,
+): WebSocketEvent["requestContext"] {
+  const now = Date.now();
+  return {
+    routeKey,
+    eventType,
+    connectionId,
+    requestId: `req-${now}`,
+    extendedRequestId: `req-${now}`,
+    messageDirection: "IN",
+    stage: STAGE,
+    domainName: "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+    apiId: "a1b2c3d4e5",
+    connectedAt: now - 1000,
+    requestTime: "27/Nov/2026:02:40:28 +0000",
+    requestTimeEpoch: now,
+    identity: { sourceIp: "203.0.113.7", userAgent: "package-test" },
+  };
+}
+
+const connectEvent = (connectionId: string): WebSocketEvent => ({
+  requestContext: requestContext(connectionId, "CONNECT", "$connect"),
+  headers: { Host: "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Version": "13" },
+  multiValueHeaders: { Host: ["a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"], "Sec-WebSocket-Version": ["13"] },
+  isBase64Encoded: false,
+});
+
+async function rowOf(context: Context, connectionId: string) {
+  const { Item } = await context.client.send(
+    new GetItemCommand({ TableName: TABLE_NAME, Key: { connectionId: { S: connectionId } }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+/**
+ * Files and bytes under `path`, and roughly the zip they make: each file deflated, plus the
+ * local and central directory headers (30 + 46 bytes and the entry name twice).
+ */
+function measure(path: string, entryName: string): { files: number; bytes: number; zipped: number; symlinks: number } {
+  const stat = lstatSync(path);
+  if (stat.isSymbolicLink()) return { files: 0, bytes: 0, zipped: 0, symlinks: 1 };
+  if (stat.isFile()) {
+    const content = readFileSync(path);
+    const headers = 76 + 2 * Buffer.byteLength(entryName);
+    return { files: 1, bytes: content.length, zipped: deflateRawSync(content).length + headers, symlinks: 0 };
+  }
+  const total = { files: 0, bytes: 0, zipped: 0, symlinks: 0 };
+  for (const entry of readdirSync(path)) {
+    const inner = measure(join(path, entry), `${entryName}/${entry}`);
+    total.files += inner.files;
+    total.bytes += inner.bytes;
+    total.zipped += inner.zipped;
+    total.symlinks += inner.symlinks;
+  }
+  return total;
+}
+
+/** The package a `node_modules/...` path belongs to (its innermost `node_modules` entry). */
+function packageName(relative: string): string {
+  const parts = relative.split("/");
+  const at = parts.lastIndexOf("node_modules");
+  const first = parts[at + 1] ?? "";
+  return first.startsWith("@") ? `${first}/${parts[at + 2]}` : first;
+}
+
+test("the packed set holds runtime dependencies only, no dev tool and no Pulumi SDK", (t) => {
+  const manifest = JSON.parse(readFileSync("package.json", "utf8")) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+  const packages = t.context.packedPaths.map(packageName);
+  t.log(`${packages.length} packages packed: ${packages.join(", ")}`);
+  const forbidden = [
+    ...Object.keys(manifest.devDependencies),
+    "ava",
+    "sinon",
+    "dynalite",
+    "express",
+    "express-ws",
+    "ws",
+    "typescript",
+    "tsx",
+    "esbuild",
+    "@biomejs/biome",
+  ];
+  t.deepEqual(
+    packages.filter((name) => forbidden.includes(name) || name.startsWith("@types/") || name.startsWith("@pulumi/")),
+    [],
+  );
+  for (const dependency of Object.keys(manifest.dependencies).filter((name) => !name.startsWith("@pulumi/"))) {
+    t.true(packages.includes(dependency), `${dependency} is packed`);
+  }
+  t.true(t.context.packedPaths.every((path) => path.startsWith("node_modules/")));
+});
+
+test("each function's archive: size and file count", (t) => {
+  const modules = measure(join(t.context.workDir, "shared", "node_modules"), "node_modules");
+  t.is(modules.symlinks, 0);
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(2);
+  for (const definition of routes) {
+    const handler = measure(join(t.context.packageDirs.get(definition.name) as string, "__index.js"), "__index.js");
+    t.log(
+      `${definition.name}: ${modules.files + handler.files} files, ${mb(modules.bytes + handler.bytes)} MB unpacked, ` +
+        `~${mb(modules.zipped + handler.zipped)} MB zipped (__index.js: ${handler.bytes} bytes)`,
+    );
+    t.true(handler.bytes > 1000);
+  }
+  // Lambda refuses a zip over 50 MB; this catches a heavy dependency slipping into `dependencies`.
+  t.true(modules.zipped < 50 * 1024 * 1024);
+});
+
+test.serial("$connect writes the connection's row", async (t) => {
+  const before = Math.floor(Date.now() / 1000);
+  t.deepEqual(await invoke(t.context, "onconnect", connectEvent(SENDER)), { statusCode: 200 });
+  t.deepEqual(await invoke(t.context, "onconnect", connectEvent(OTHER)), { statusCode: 200 });
+  const row = await rowOf(t.context, SENDER);
+  t.is(row?.connectionId?.S, SENDER);
+  t.is(row?.sourceIp?.S, "203.0.113.7");
+  t.is(row?.userAgent?.S, "package-test");
+  const expiresAt = Number(row?.expiresAt?.N);
+  t.true(expiresAt >= before + 7200 && expiresAt <= before + 7200 + 60, `expiresAt ${expiresAt}`);
+  t.is((await rowOf(t.context, OTHER))?.connectionId?.S, OTHER);
+});
+
+test.serial("sendmessage posts the message to every connection", async (t) => {
+  t.context.calls.length = 0;
+  const event: WebSocketEvent = {
+    requestContext: { ...requestContext(SENDER, "MESSAGE", "sendmessage"), messageId: "BFHPhf1ZIAMCKlQ=" },
+    body: JSON.stringify({ action: "sendmessage", data: "hello from the package", name: "Ada" }),
+    isBase64Encoded: false,
+  };
+  const result = await invoke(t.context, "sendmessage", event);
+  t.is(result.statusCode, 200);
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 0, failed: 0 });
+
+  const posts = t.context.calls.filter((call) => call.method === "POST");
+  t.is(t.context.calls.length, 2);
+  t.deepEqual(
+    posts.map((call) => decodeURIComponent(call.path.replace(`/${STAGE}/@connections/`, ""))).sort(),
+    [SENDER, OTHER].sort(),
+  );
+  for (const call of posts) {
+    const frame = JSON.parse(call.body) as Record<string, unknown>;
+    t.like(frame, { type: "message", connectionId: SENDER, name: "Ada", data: "hello from the package" });
+    t.regex(String(frame.sentAt), /^\d{4}-\d\d-\d\dT/);
+  }
+});
+
+test.serial("$disconnect removes the connection's row", async (t) => {
+  const event: WebSocketEvent = {
+    requestContext: {
+      ...requestContext(SENDER, "DISCONNECT", "$disconnect"),
+      disconnectStatusCode: 1000,
+      disconnectReason: "",
+    },
+    headers: { Host: "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com" },
+    isBase64Encoded: false,
+  };
+  t.deepEqual(await invoke(t.context, "ondisconnect", event), { statusCode: 200 });
+  t.is(await rowOf(t.context, SENDER), undefined);
+  t.is((await rowOf(t.context, OTHER))?.connectionId?.S, OTHER);
+});
+
+test("there is one package per route of the table", (t) => {
+  t.deepEqual([...t.context.packageDirs.keys()], ["onconnect", "ondisconnect", "sendmessage"]);
+});

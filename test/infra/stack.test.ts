@@ -1,0 +1,86 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import test from "ava";
+import { API_ID, REGION, type RegisteredResource, recordingMocks, resolved } from "./mocks";
+
+/** The `config:` entries of a stack file (flat `key: value` lines, as `pulumi config set` writes them). */
+function stackConfig(file: string): Record<string, string> {
+  const config: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const match = /^\s+([\w-]+:[\w-]+):\s*(.+?)\s*$/.exec(line);
+    if (match?.[1] && match[2]) config[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
+  }
+  return config;
+}
+
+const { mocks, resources } = recordingMocks();
+const config = stackConfig(join(__dirname, "..", "..", "Pulumi.dev.yaml"));
+
+// Prepare: the dev stack's own config, then the program, imported only once the mocks are in place.
+const setup = (async () => {
+  await pulumi.runtime.setMocks(mocks, "websocket-chat", "dev", false);
+  pulumi.runtime.setAllConfig(config);
+  const stack = require("../../index") as typeof import("../../index");
+  const outputs = {
+    url: await resolved(stack.url),
+    managementEndpoint: await resolved(stack.managementEndpoint),
+    tableName: await resolved(stack.tableName),
+  };
+  return { outputs };
+})();
+
+function ofType(type: string): RegisteredResource[] {
+  return resources.filter((resource) => resource.type === type);
+}
+
+test("the dev stack targets us-east-1 and sets the project's keys", (t) => {
+  t.deepEqual(config, {
+    "aws:region": "us-east-1",
+    "websocket-chat:stageName": "dev",
+    "websocket-chat:throttlingBurstLimit": "100",
+    "websocket-chat:throttlingRateLimit": "50",
+    "websocket-chat:logRetentionDays": "14",
+    "websocket-chat:broadcastConcurrency": "50",
+  });
+});
+
+test("the stack exports the client URL, the management endpoint and the table name", async (t) => {
+  const { outputs } = await setup;
+  t.deepEqual(outputs, {
+    url: `wss://${API_ID}.execute-api.${REGION}.amazonaws.com/dev`,
+    managementEndpoint: `https://${API_ID}.execute-api.${REGION}.amazonaws.com/dev`,
+    tableName: "websocket-chat-connections-7f3a9c1",
+  });
+});
+
+test("stack config reaches the stage, the log groups and the functions", async (t) => {
+  await setup;
+  const [stage] = ofType("aws:apigatewayv2/stage:Stage");
+  t.is(ofType("aws:apigatewayv2/stage:Stage").length, 1);
+  t.is(stage?.inputs.name, "dev");
+  t.deepEqual(stage?.inputs.defaultRouteSettings, { throttlingBurstLimit: 100, throttlingRateLimit: 50 });
+  const logGroups = ofType("aws:cloudwatch/logGroup:LogGroup");
+  t.deepEqual(
+    logGroups.map((group) => group.inputs.retentionInDays),
+    [14, 14, 14],
+  );
+  const functions = ofType("aws:lambda/function:Function");
+  t.deepEqual(functions.map((fn) => fn.inputs.name).sort(), [
+    "websocket-chat-dev-onconnect",
+    "websocket-chat-dev-ondisconnect",
+    "websocket-chat-dev-sendmessage",
+  ]);
+  for (const fn of functions) {
+    t.deepEqual(fn.inputs.environment, {
+      variables: { TABLE_NAME: "websocket-chat-connections-7f3a9c1", BROADCAST_CONCURRENCY: "50" },
+    });
+  }
+});
+
+test("the program creates no managed policy attachment anywhere", async (t) => {
+  await setup;
+  t.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
+  t.is(ofType("aws:iam/role:Role").length, 3);
+  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 3);
+});
