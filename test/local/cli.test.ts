@@ -1,0 +1,121 @@
+/**
+ * `npm run local` as a newcomer runs it: a child process with no AWS settings at all.
+ */
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import path from "node:path";
+import test from "ava";
+import type { ChatMessageFrame } from "../../functions/sendmessage";
+import { connect } from "../support/websocket";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+/** The environment without any AWS setting, as on a machine that never saw an AWS account. */
+function environmentWithoutAws(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("AWS_")));
+  return { ...env, ...extra };
+}
+
+function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = pattern.exec(output);
+      if (match) {
+        child.stdout?.off("data", onData);
+        resolve(match);
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`exited with ${code} before printing ${pattern}:\n${output}`)));
+  });
+}
+
+test("npm run local serves the chat, logs each route invocation, and stops cleanly on SIGTERM", async (t) => {
+  const child = spawn("npm", ["run", "--silent", "local"], {
+    cwd: ROOT,
+    env: environmentWithoutAws({ WS_PORT: "0" }),
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so SIGTERM reaches npm and the server as a terminal's Ctrl-C would.
+    detached: true,
+  });
+  let output = "";
+  let errors = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    errors += chunk.toString();
+  });
+  // "close" comes once every process holding the output pipes has exited, the server included.
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  const signalGroup = (signal: NodeJS.Signals) => process.kill(-(child.pid as number), signal);
+  t.teardown(() => {
+    try {
+      signalGroup("SIGKILL");
+    } catch {
+      // already gone
+    }
+  });
+
+  const [, port] = (await waitForOutput(child, /WebSocket API\s+ws:\/\/localhost:(\d+)\/dev/)) as [string, string];
+  t.regex(output, new RegExp(`chat page\\s+http://localhost:${port}/`));
+  t.regex(output, new RegExp(`@connections\\s+http://localhost:${port}/dev/@connections/\\{connectionId\\}`));
+
+  const page = await fetch(`http://127.0.0.1:${port}/`);
+  t.is(page.status, 200);
+  t.regex(page.headers.get("content-type") ?? "", /text\/html/);
+
+  const ada = await connect(`ws://127.0.0.1:${port}/dev`);
+  const bob = await connect(`ws://127.0.0.1:${port}/ws`);
+  ada.socket.send(JSON.stringify({ action: "sendmessage", data: "over the real server", name: "Ada" }));
+  const [atAda, atBob] = await Promise.all([ada.nextJson<ChatMessageFrame>(), bob.nextJson<ChatMessageFrame>()]);
+  t.is(atAda.data, "over the real server");
+  t.deepEqual(atBob, atAda);
+
+  signalGroup("SIGTERM");
+  await closed;
+  t.deepEqual(await ada.closed, { code: 1001, reason: "Going away" });
+  t.deepEqual(await bob.closed, { code: 1001, reason: "Going away" });
+  t.regex(output, /\$connect connection=\S+ status=200 \d+\.\d ms/);
+  t.regex(output, /sendmessage connection=\S+ status=200 \d+\.\d ms/);
+  t.is(output.match(/\$disconnect connection=\S+ status=200/g)?.length, 2, "both connections ran $disconnect");
+  t.regex(output, /SIGTERM: closing 2 connection\(s\)\.\.\.\n(.*\$disconnect.*\n){2}Stopped\.\n/);
+  t.notRegex(errors, /Error|Warning/);
+});
+
+const canIsolateNetwork = process.platform === "linux" && spawnSync("unshare", ["--net", "true"]).status === 0;
+
+(canIsolateNetwork ? test : test.skip)(
+  "with no AWS credentials and no network but loopback, the gateway still stores connections and chats",
+  async (t) => {
+    // A fresh network namespace has only a loopback interface: an SDK that went looking for
+    // credentials on the instance-metadata address would fail, and so would the chat.
+    const script = `
+      const { startLocalGateway } = require("./local/express-server");
+      const { connect } = require("./test/support/websocket");
+      (async () => {
+        const gateway = await startLocalGateway({ port: 0, log: () => {} });
+        const client = await connect(gateway.url);
+        client.socket.send(JSON.stringify({ action: "sendmessage", data: "offline" }));
+        const frame = await client.nextJson();
+        await gateway.close();
+        console.log(JSON.stringify(frame));
+      })().catch((error) => { console.error(error); process.exit(1); });`;
+    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
+      execFile(
+        "unshare",
+        ["--net", "sh", "-c", 'ip link set lo up 2>/dev/null; exec node --import tsx -e "$0"', script],
+        {
+          cwd: ROOT,
+          env: environmentWithoutAws({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" }),
+          timeout: 60_000,
+        },
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve({ stdout })),
+      ),
+    );
+    const frame = JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as ChatMessageFrame;
+    t.is(frame.type, "message");
+    t.is(frame.data, "offline");
+  },
+);
