@@ -24,6 +24,12 @@ export interface ApiInfo {
   domainName: string;
 }
 
+function append(map: Record<string, string[]>, name: string, value: string): void {
+  const values = map[name];
+  if (values) values.push(value);
+  else map[name] = [value];
+}
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** `requestTime` in Common Log Format, always UTC as AWS sends it: `27/Nov/2026:02:26:19 +0000`. */
@@ -70,7 +76,7 @@ export function connectEvent(
     const name = request.rawHeaders[i] as string;
     const value = request.rawHeaders[i + 1] as string;
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-    (multiValueHeaders[name] ??= []).push(value);
+    append(multiValueHeaders, name, value);
   }
   // API Gateway adds the forwarding headers it would set behind its load balancer.
   for (const [name, value] of [
@@ -94,7 +100,7 @@ export function connectEvent(
     const multi: Record<string, string[]> = {};
     for (const [name, value] of query) {
       single[name] = value;
-      (multi[name] ??= []).push(value);
+      append(multi, name, value);
     }
     event.queryStringParameters = single;
     event.multiValueQueryStringParameters = multi;
