@@ -17,7 +17,8 @@ export interface DynamoDBClientOptions {
 
 /**
  * The one place that builds the DynamoDB document client. Timeouts are short by default so an
- * unreachable DynamoDB fails a request in seconds, not after the SDK's open-ended wait.
+ * unreachable or stalled DynamoDB fails a request (all attempts) in about 6 s: well inside the
+ * functions' 10 s Lambda timeout, so the failure surfaces as a RepositoryError, not a timeout.
  */
 export function createDocumentClient(options: DynamoDBClientOptions): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
@@ -26,8 +27,8 @@ export function createDocumentClient(options: DynamoDBClientOptions): DynamoDBDo
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: {
-      connectionTimeout: options.connectionTimeoutMs ?? 2_000,
-      requestTimeout: options.requestTimeoutMs ?? 5_000,
+      connectionTimeout: options.connectionTimeoutMs ?? 1_000,
+      requestTimeout: options.requestTimeoutMs ?? 2_000,
     },
   });
   return DynamoDBDocumentClient.from(client, {
