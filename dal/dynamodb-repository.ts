@@ -51,7 +51,7 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
       return stored;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        throw new ObjectExistsError(this.tableName, this.keyOf(stored), { cause: error });
+        throw new ObjectExistsError(this.tableName, this.keyOf(stored, "put"), { cause: error });
       }
       throw this.failure("put", error);
     }
@@ -61,7 +61,7 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
     let item: Record<string, unknown> | undefined;
     try {
       ({ Item: item } = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: this.keyOf(key), ConsistentRead: true }),
+        new GetCommand({ TableName: this.tableName, Key: this.keyOf(key, "get"), ConsistentRead: true }),
       ));
     } catch (error) {
       throw this.failure("get", error);
@@ -72,7 +72,7 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
 
   async delete(key: Key): Promise<void> {
     try {
-      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: this.keyOf(key) }));
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: this.keyOf(key, "delete") }));
     } catch (error) {
       throw this.failure("delete", error);
     }
@@ -100,7 +100,7 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
     return { ...item, [hashKey]: randomUUID() };
   }
 
-  private keyOf(item: object): Key {
+  private keyOf(item: object, operation: string): Key {
     const record = item as Record<string, unknown>;
     const key: Key = {};
     for (const name of this.keyAttributes) {
@@ -109,7 +109,7 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
         throw new RepositoryError(
           `Key attribute ${name} of table ${this.tableName} must be a string or a number`,
           this.tableName,
-          "key",
+          operation,
         );
       }
       key[name] = value;

@@ -1,0 +1,392 @@
+import { randomUUID } from "node:crypto";
+import { type AddressInfo, createServer } from "node:net";
+import { CreateTableCommand, type KeySchemaElement } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import anyTest, { type TestFn } from "ava";
+import { createDocumentClient } from "../../dal/dynamodb-client";
+import { DynamoDBRepository } from "../../dal/dynamodb-repository";
+import { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "../../dal/errors";
+import type { Key } from "../../dal/repository";
+import { type EmbeddedDynamoDB, startEmbeddedDynamoDB } from "../../local/embedded-dynamodb";
+
+const test = anyTest as TestFn<{ db: EmbeddedDynamoDB; client: DynamoDBDocumentClient }>;
+
+const REGION = "us-east-1";
+const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+interface Item {
+  id: string;
+  text?: string;
+  count?: number;
+  tags?: string[];
+}
+
+interface Message {
+  room: string;
+  sentAt: number;
+  text: string;
+}
+
+test.before(async (t) => {
+  const db = await startEmbeddedDynamoDB();
+  t.context = { db, client: createDocumentClient({ region: REGION, endpoint: db.endpoint, credentials: CREDENTIALS }) };
+});
+
+test.after.always(async (t) => {
+  t.context.client?.destroy();
+  await t.context.db?.close();
+});
+
+/** A fresh table, so tests can run concurrently against the one embedded DynamoDB. */
+async function createTable(
+  client: DynamoDBDocumentClient,
+  key: { hash: string; range?: { name: string; type: "S" | "N" } } = { hash: "id" },
+): Promise<string> {
+  const tableName = `test-${randomUUID()}`;
+  const keySchema: KeySchemaElement[] = [{ AttributeName: key.hash, KeyType: "HASH" }];
+  const attributes: { AttributeName: string; AttributeType: "S" | "N" }[] = [
+    { AttributeName: key.hash, AttributeType: "S" },
+  ];
+  if (key.range) {
+    keySchema.push({ AttributeName: key.range.name, KeyType: "RANGE" });
+    attributes.push({ AttributeName: key.range.name, AttributeType: key.range.type });
+  }
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: keySchema,
+      AttributeDefinitions: attributes,
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  return tableName;
+}
+
+async function itemRepository(client: DynamoDBDocumentClient, autoAssignKeys = false) {
+  const tableName = await createTable(client);
+  return new DynamoDBRepository<Item>({ client, tableName, keyAttributes: ["id"], autoAssignKeys });
+}
+
+async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[][]> {
+  const result: T[][] = [];
+  for await (const page of pages) result.push(page);
+  return result;
+}
+
+/** A loopback port that nothing listens on: bound, then closed, so connections are refused at once. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  return port;
+}
+
+test("put then get returns the stored item", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+  const item: Item = { id: "a", text: "hello", count: 3, tags: ["x", "y"] };
+
+  // Act
+  const stored = await repository.put(item);
+  const read = await repository.get({ id: "a" });
+
+  // Assess
+  t.deepEqual(stored, item);
+  t.deepEqual(read, item);
+});
+
+test("put leaves out undefined attributes instead of failing", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+
+  // Act
+  await repository.put({ id: "a", text: undefined, count: 1 });
+
+  // Assess
+  t.deepEqual(await repository.get({ id: "a" }), { id: "a", count: 1 });
+});
+
+test("put replaces an existing item by default", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+  await repository.put({ id: "a", text: "first", count: 1 });
+
+  // Act
+  await repository.put({ id: "a", text: "second" });
+
+  // Assess: the whole item is replaced, not merged
+  t.deepEqual(await repository.get({ id: "a" }), { id: "a", text: "second" });
+});
+
+test("put with overwrite false on an existing key throws ObjectExistsError and keeps the stored item", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+  await repository.put({ id: "a", text: "first" });
+
+  // Act
+  const error = await t.throwsAsync(repository.put({ id: "a", text: "second" }, { overwrite: false }), {
+    instanceOf: ObjectExistsError,
+  });
+
+  // Assess
+  t.true(error instanceof RepositoryError);
+  t.is(error?.name, "ObjectExistsError");
+  t.is(error?.table, repository.tableName);
+  t.is(error?.operation, "put");
+  t.deepEqual(error?.key, { id: "a" });
+  t.truthy(error?.cause);
+  t.deepEqual(await repository.get({ id: "a" }), { id: "a", text: "first" });
+});
+
+test("put with overwrite false on a new key stores the item", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+
+  // Act
+  await repository.put({ id: "b", text: "new" }, { overwrite: false });
+
+  // Assess
+  t.deepEqual(await repository.get({ id: "b" }), { id: "b", text: "new" });
+});
+
+test("get of a missing key throws ObjectNotFoundError naming the table and key", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+  await repository.put({ id: "present" });
+
+  // Act
+  const error = await t.throwsAsync(repository.get({ id: "absent" }), { instanceOf: ObjectNotFoundError });
+
+  // Assess
+  t.true(error instanceof RepositoryError);
+  t.is(error?.table, repository.tableName);
+  t.is(error?.operation, "get");
+  t.deepEqual(error?.key, { id: "absent" });
+  t.true(error?.message.includes(repository.tableName));
+  t.true(error?.message.includes("absent"));
+});
+
+test("delete removes the item so get no longer finds it", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+  await repository.put({ id: "a", text: "gone soon" });
+  await repository.put({ id: "b", text: "stays" });
+
+  // Act
+  await repository.delete({ id: "a" });
+
+  // Assess
+  await t.throwsAsync(repository.get({ id: "a" }), { instanceOf: ObjectNotFoundError });
+  t.deepEqual(await repository.get({ id: "b" }), { id: "b", text: "stays" });
+});
+
+test("delete of a missing key resolves", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+
+  // Act
+  const result = await repository.delete({ id: "never-stored" });
+
+  // Assess
+  t.is(result, undefined);
+});
+
+test("autoAssignKeys gives an item without a hash key a UUID and returns it", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client, true);
+
+  // Act
+  const first = await repository.put({ text: "one" } as Item);
+  const second = await repository.put({ text: "two" } as Item);
+
+  // Assess
+  t.regex(first.id, UUID);
+  t.regex(second.id, UUID);
+  t.not(first.id, second.id);
+  t.deepEqual(await repository.get({ id: first.id }), { id: first.id, text: "one" });
+  t.deepEqual(await repository.get({ id: second.id }), { id: second.id, text: "two" });
+});
+
+test("autoAssignKeys keeps a hash key the item already has", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client, true);
+
+  // Act
+  const stored = await repository.put({ id: "mine", text: "kept" });
+
+  // Assess
+  t.is(stored.id, "mine");
+  t.deepEqual(await repository.get({ id: "mine" }), { id: "mine", text: "kept" });
+});
+
+test("a table with hash and range keys stores, reads and deletes by the full key", async (t) => {
+  // Prepare
+  const tableName = await createTable(t.context.client, { hash: "room", range: { name: "sentAt", type: "N" } });
+  const repository = new DynamoDBRepository<Message>({
+    client: t.context.client,
+    tableName,
+    keyAttributes: ["room", "sentAt"],
+  });
+  await repository.put({ room: "lobby", sentAt: 1, text: "first" });
+  await repository.put({ room: "lobby", sentAt: 2, text: "second" });
+
+  // Act
+  const first = await repository.get({ room: "lobby", sentAt: 1 });
+  const second = await repository.get({ room: "lobby", sentAt: 2 });
+  const duplicate = await t.throwsAsync(
+    repository.put({ room: "lobby", sentAt: 2, text: "again" }, { overwrite: false }),
+    {
+      instanceOf: ObjectExistsError,
+    },
+  );
+  await repository.delete({ room: "lobby", sentAt: 1 });
+
+  // Assess
+  t.deepEqual(first, { room: "lobby", sentAt: 1, text: "first" });
+  t.deepEqual(second, { room: "lobby", sentAt: 2, text: "second" });
+  t.deepEqual(duplicate?.key, { room: "lobby", sentAt: 2 });
+  await t.throwsAsync(repository.get({ room: "lobby", sentAt: 1 }), { instanceOf: ObjectNotFoundError });
+  t.deepEqual(await repository.get({ room: "lobby", sentAt: 2 }), { room: "lobby", sentAt: 2, text: "second" });
+});
+
+test("get or delete without the range key of a hash and range table is a RepositoryError naming the operation", async (t) => {
+  // Prepare
+  const tableName = await createTable(t.context.client, { hash: "room", range: { name: "sentAt", type: "N" } });
+  const repository = new DynamoDBRepository<Message>({
+    client: t.context.client,
+    tableName,
+    keyAttributes: ["room", "sentAt"],
+  });
+
+  // Act
+  const getError = await t.throwsAsync(repository.get({ room: "lobby" } as Key), { instanceOf: RepositoryError });
+  const deleteError = await t.throwsAsync(repository.delete({ room: "lobby" } as Key), { instanceOf: RepositoryError });
+
+  // Assess
+  t.false(getError instanceof ObjectNotFoundError);
+  t.is(getError?.table, tableName);
+  t.is(getError?.operation, "get");
+  t.true(getError?.message.includes("sentAt"));
+  t.is(deleteError?.table, tableName);
+  t.is(deleteError?.operation, "delete");
+});
+
+test("scan walks every page and returns each item exactly once", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+  const ids = Array.from({ length: 25 }, (_, i) => `item-${String(i).padStart(2, "0")}`);
+  await Promise.all(ids.map((id, i) => repository.put({ id, count: i })));
+
+  // Act
+  const pages = await collect(repository.scan({ pageSize: 4 }));
+
+  // Assess
+  t.true(pages.length >= 7, `expected at least 7 pages, got ${pages.length}`);
+  for (const page of pages) t.true(page.length <= 4);
+  const seen = pages.flat();
+  t.is(seen.length, 25);
+  t.deepEqual(seen.map((item) => item.id).sort(), ids);
+  for (const item of seen) t.is(item.count, ids.indexOf(item.id));
+});
+
+test("scan with attributes returns only those attributes", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+  await repository.put({ id: "a", text: "hello", count: 1, tags: ["x"] });
+  await repository.put({ id: "b", text: "world", count: 2 });
+
+  // Act
+  const items = (await collect(repository.scan({ attributes: ["id", "count"] }))).flat();
+
+  // Assess
+  t.deepEqual(
+    items.sort((a, b) => a.id.localeCompare(b.id)),
+    [
+      { id: "a", count: 1 },
+      { id: "b", count: 2 },
+    ],
+  );
+});
+
+test("scan of an empty table yields no items", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+
+  // Act
+  const pages = await collect(repository.scan({ pageSize: 4 }));
+
+  // Assess
+  t.true(pages.length <= 1);
+  t.deepEqual(pages.flat(), []);
+});
+
+test("a ValidationException (put without the key attribute) is a RepositoryError with the SDK error as cause", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+
+  // Act
+  const error = await t.throwsAsync(repository.put({ text: "no key" } as Item), { instanceOf: RepositoryError });
+
+  // Assess
+  t.false(error instanceof ObjectExistsError);
+  t.is(error?.table, repository.tableName);
+  t.is(error?.operation, "put");
+  t.is((error?.cause as Error | undefined)?.name, "ValidationException");
+  t.true(error?.message.includes(repository.tableName));
+  t.true(error?.message.includes("ValidationException"));
+});
+
+test("an operation on a missing table is a RepositoryError naming it", async (t) => {
+  // Prepare
+  const repository = new DynamoDBRepository<Item>({
+    client: t.context.client,
+    tableName: "no-such-table",
+    keyAttributes: ["id"],
+  });
+
+  // Act
+  const error = await t.throwsAsync(repository.get({ id: "a" }), { instanceOf: RepositoryError });
+
+  // Assess
+  t.false(error instanceof ObjectNotFoundError);
+  t.is(error?.table, "no-such-table");
+  t.is((error?.cause as Error | undefined)?.name, "ResourceNotFoundException");
+});
+
+const unreachable = test.macro({
+  async exec(
+    t,
+    operation: "put" | "get" | "delete" | "scan",
+    act: (repository: DynamoDBRepository<Item>) => Promise<unknown>,
+  ) {
+    // A minute of retries or waiting on timeouts fails the test instead of passing slowly.
+    t.timeout(20_000);
+
+    // Prepare
+    const client = createDocumentClient({
+      region: REGION,
+      endpoint: `http://127.0.0.1:${await closedPort()}`,
+      credentials: CREDENTIALS,
+    });
+    t.teardown(() => client.destroy());
+    const repository = new DynamoDBRepository<Item>({ client, tableName: "unreachable-table", keyAttributes: ["id"] });
+
+    // Act
+    const error = await t.throwsAsync(act(repository), { instanceOf: RepositoryError });
+
+    // Assess
+    t.is(error?.table, "unreachable-table");
+    t.is(error?.operation, operation);
+    t.true(error?.message.includes("unreachable-table"));
+    t.true(error?.message.includes(operation));
+    t.true(error?.cause instanceof Error);
+  },
+  title: (_, operation) => `${operation} against an unreachable endpoint rejects with a RepositoryError`,
+});
+
+test(unreachable, "put", (repository) => repository.put({ id: "a" }));
+test(unreachable, "get", (repository) => repository.get({ id: "a" }));
+test(unreachable, "delete", (repository) => repository.delete({ id: "a" }));
+test(unreachable, "scan", (repository) => collect(repository.scan()));

@@ -1,0 +1,178 @@
+import test from "ava";
+import {
+  ConfigError,
+  DEFAULT_BROADCAST_CONCURRENCY,
+  DEFAULT_CONNECTION_TTL_SECONDS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  readFunctionConfig,
+} from "../../functions/config";
+
+/** What Lambda sets for a deployed handler. */
+const LAMBDA_ENV = { TABLE_NAME: "connections-1a2b3c", AWS_REGION: "eu-west-1" };
+
+test("reads a Lambda environment and fills in the defaults", (t) => {
+  // Act
+  const config = readFunctionConfig(LAMBDA_ENV);
+
+  // Assess
+  t.deepEqual(config, {
+    tableName: "connections-1a2b3c",
+    region: "eu-west-1",
+    dynamodbEndpoint: undefined,
+    managementEndpoint: undefined,
+    broadcastConcurrency: 50,
+    maxMessageBytes: 32768,
+    connectionTtlSeconds: 7200,
+    credentials: undefined,
+  });
+  t.is(DEFAULT_BROADCAST_CONCURRENCY, 50);
+  t.is(DEFAULT_MAX_MESSAGE_BYTES, 32 * 1024);
+  t.is(DEFAULT_CONNECTION_TTL_SECONDS, 2 * 60 * 60);
+});
+
+test("reads every setting that is given", (t) => {
+  // Prepare
+  const env = {
+    ...LAMBDA_ENV,
+    DYNAMODB_ENDPOINT_URL: "http://localhost:4566/",
+    MANAGEMENT_ENDPOINT_URL: "https://example.com/dev//",
+    BROADCAST_CONCURRENCY: " 7 ",
+    MAX_MESSAGE_BYTES: "1000",
+    CONNECTION_TTL_SECONDS: "60",
+    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+  };
+
+  // Act
+  const config = readFunctionConfig(env);
+
+  // Assess
+  t.deepEqual(config, {
+    tableName: "connections-1a2b3c",
+    region: "eu-west-1",
+    dynamodbEndpoint: "http://localhost:4566",
+    managementEndpoint: "https://example.com/dev",
+    broadcastConcurrency: 7,
+    maxMessageBytes: 1000,
+    connectionTtlSeconds: 60,
+    credentials: undefined,
+  });
+});
+
+test("reads process.env when no environment is passed", (t) => {
+  // Prepare
+  const saved = { TABLE_NAME: process.env.TABLE_NAME, AWS_REGION: process.env.AWS_REGION };
+  t.teardown(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+  process.env.TABLE_NAME = "from-process-env";
+  process.env.AWS_REGION = "sa-east-1";
+
+  // Act
+  const config = readFunctionConfig();
+
+  // Assess
+  t.is(config.tableName, "from-process-env");
+  t.is(config.region, "sa-east-1");
+});
+
+const rejects = test.macro({
+  exec(t, env: Record<string, string | undefined>, variable: string) {
+    // Act
+    const error = t.throws(() => readFunctionConfig(env), { instanceOf: ConfigError });
+
+    // Assess
+    t.is(error?.name, "ConfigError");
+    t.true(error?.message.startsWith(`${variable} `), error?.message);
+  },
+  title: (description, _env, variable) => `${description} is a ConfigError naming ${variable}`,
+});
+
+test("a missing TABLE_NAME", rejects, { AWS_REGION: "eu-west-1" }, "TABLE_NAME");
+test("a blank TABLE_NAME", rejects, { TABLE_NAME: "   ", AWS_REGION: "eu-west-1" }, "TABLE_NAME");
+test("a missing AWS_REGION without a local endpoint", rejects, { TABLE_NAME: "connections" }, "AWS_REGION");
+test(
+  "a non-numeric BROADCAST_CONCURRENCY",
+  rejects,
+  { ...LAMBDA_ENV, BROADCAST_CONCURRENCY: "many" },
+  "BROADCAST_CONCURRENCY",
+);
+test(
+  "a fractional BROADCAST_CONCURRENCY",
+  rejects,
+  { ...LAMBDA_ENV, BROADCAST_CONCURRENCY: "2.5" },
+  "BROADCAST_CONCURRENCY",
+);
+test("a zero BROADCAST_CONCURRENCY", rejects, { ...LAMBDA_ENV, BROADCAST_CONCURRENCY: "0" }, "BROADCAST_CONCURRENCY");
+test(
+  "a BROADCAST_CONCURRENCY over 1000",
+  rejects,
+  { ...LAMBDA_ENV, BROADCAST_CONCURRENCY: "1001" },
+  "BROADCAST_CONCURRENCY",
+);
+test(
+  "a MAX_MESSAGE_BYTES past API Gateway's limit",
+  rejects,
+  { ...LAMBDA_ENV, MAX_MESSAGE_BYTES: "131072" },
+  "MAX_MESSAGE_BYTES",
+);
+test(
+  "a negative CONNECTION_TTL_SECONDS",
+  rejects,
+  { ...LAMBDA_ENV, CONNECTION_TTL_SECONDS: "-1" },
+  "CONNECTION_TTL_SECONDS",
+);
+test(
+  "a DYNAMODB_ENDPOINT_URL that is not a URL",
+  rejects,
+  { ...LAMBDA_ENV, DYNAMODB_ENDPOINT_URL: "localhost:4566" },
+  "DYNAMODB_ENDPOINT_URL",
+);
+test(
+  "a DYNAMODB_ENDPOINT_URL that is not http(s)",
+  rejects,
+  { ...LAMBDA_ENV, DYNAMODB_ENDPOINT_URL: "ftp://localhost:4566" },
+  "DYNAMODB_ENDPOINT_URL",
+);
+test(
+  "a MANAGEMENT_ENDPOINT_URL that is not a URL",
+  rejects,
+  { ...LAMBDA_ENV, MANAGEMENT_ENDPOINT_URL: "not a url" },
+  "MANAGEMENT_ENDPOINT_URL",
+);
+
+test("a local endpoint without AWS_ACCESS_KEY_ID gets fixed local credentials and a default region", (t) => {
+  // Prepare
+  const env = { TABLE_NAME: "connections", DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:8000" };
+
+  // Act
+  const config = readFunctionConfig(env);
+
+  // Assess
+  t.deepEqual(config.credentials, { accessKeyId: "local", secretAccessKey: "local" });
+  t.is(config.region, "us-east-1");
+});
+
+test("a local management endpoint alone also gets fixed local credentials", (t) => {
+  // Act
+  const config = readFunctionConfig({
+    TABLE_NAME: "connections",
+    MANAGEMENT_ENDPOINT_URL: "http://127.0.0.1:3001/dev",
+  });
+
+  // Assess
+  t.deepEqual(config.credentials, { accessKeyId: "local", secretAccessKey: "local" });
+});
+
+test("a local endpoint with AWS_ACCESS_KEY_ID leaves credentials to the SDK", (t) => {
+  // Prepare
+  const env = { TABLE_NAME: "connections", DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:8000", AWS_ACCESS_KEY_ID: "AKID" };
+
+  // Act
+  const config = readFunctionConfig(env);
+
+  // Assess
+  t.is(config.credentials, undefined);
+});

@@ -1,0 +1,33 @@
+import test from "ava";
+import { DynamoDBRepository } from "../../dal/dynamodb-repository";
+import { readFunctionConfig } from "../../functions/config";
+import { ApiGatewayConnectionManager } from "../../functions/connection-manager";
+import { createHandlerDependencies } from "../../functions/dependencies";
+
+const config = readFunctionConfig({ TABLE_NAME: "connections", DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:1" });
+
+test("builds a repository over the configured table and passes the config through", (t) => {
+  // Act
+  const deps = createHandlerDependencies(config);
+
+  // Assess
+  t.is(deps.config, config);
+  t.true(deps.connections instanceof DynamoDBRepository);
+  t.is((deps.connections as DynamoDBRepository<object>).tableName, "connections");
+  t.is(deps.now, Date.now);
+});
+
+test("managementApi builds one connection manager per endpoint and reuses it", (t) => {
+  // Prepare
+  const deps = createHandlerDependencies(config);
+
+  // Act
+  const first = deps.managementApi("http://127.0.0.1:3001/dev");
+  const again = deps.managementApi("http://127.0.0.1:3001/dev");
+  const other = deps.managementApi("http://127.0.0.1:3001/prod");
+
+  // Assess
+  t.true(first instanceof ApiGatewayConnectionManager);
+  t.is(again, first);
+  t.not(other, first);
+});

@@ -1,0 +1,96 @@
+import sinon, { type SinonStub } from "sinon";
+import type { Key, PutOptions, Repository, ScanOptions } from "../../dal/repository";
+import type { Connection } from "../../functions/connection";
+import type { ConnectionManager } from "../../functions/connection-manager";
+import type { WebSocketEvent, WebSocketEventType, WebSocketRequestContext } from "../../functions/events";
+
+/** A repository whose every method is a sinon stub; `scan` yields no pages until told otherwise. */
+export interface RepositoryStub extends Repository<Connection> {
+  put: SinonStub<[Connection, PutOptions?], Promise<Connection>>;
+  get: SinonStub<[Key], Promise<Connection>>;
+  delete: SinonStub<[Key], Promise<void>>;
+  scan: SinonStub<[ScanOptions<Connection>?], AsyncIterable<Connection[]>>;
+}
+
+export function stubRepository(): RepositoryStub {
+  const repository: RepositoryStub = {
+    put: sinon.stub<[Connection, PutOptions?], Promise<Connection>>(),
+    get: sinon.stub<[Key], Promise<Connection>>(),
+    delete: sinon.stub<[Key], Promise<void>>(),
+    scan: sinon.stub<[ScanOptions<Connection>?], AsyncIterable<Connection[]>>(),
+  };
+  repository.put.callsFake(async (item) => item);
+  repository.delete.resolves();
+  repository.scan.callsFake(() => pagesOf());
+  return repository;
+}
+
+/** An async iterable of the given scan pages, as `Repository.scan` returns. */
+export async function* pagesOf<T>(...pages: T[][]): AsyncGenerator<T[]> {
+  for (const page of pages) yield page;
+}
+
+export interface ConnectionManagerStub extends ConnectionManager {
+  post: SinonStub<[string, string | Uint8Array], Promise<void>>;
+  disconnect: SinonStub<[string], Promise<void>>;
+}
+
+export function stubConnectionManager(): ConnectionManagerStub {
+  const manager: ConnectionManagerStub = {
+    post: sinon.stub<[string, string | Uint8Array], Promise<void>>(),
+    disconnect: sinon.stub<[string], Promise<void>>(),
+  };
+  manager.post.resolves();
+  manager.disconnect.resolves();
+  return manager;
+}
+
+/** A stored connection row with the given id. */
+export function connection(connectionId: string): Connection {
+  return { connectionId, connectedAt: 1_700_000_000_000, sourceIp: "203.0.113.9", expiresAt: 1_700_007_200 };
+}
+
+/** An API Gateway WebSocket event shaped like the ones AWS sends. */
+export function webSocketEvent(
+  eventType: WebSocketEventType,
+  overrides: { requestContext?: Partial<WebSocketRequestContext>; body?: string; isBase64Encoded?: boolean } = {},
+): WebSocketEvent {
+  const routeKey = { CONNECT: "$connect", MESSAGE: "sendmessage", DISCONNECT: "$disconnect" }[eventType];
+  return {
+    requestContext: {
+      routeKey,
+      eventType,
+      connectionId: "BFHPhfCWIAMCKlQ=",
+      requestId: "BFHPjGzrIAMFfXw=",
+      extendedRequestId: "BFHPjGzrIAMFfXw=",
+      ...(eventType === "MESSAGE" && { messageId: "BFHPkcNMoAMCKlQ=" }),
+      messageDirection: "IN",
+      stage: "dev",
+      domainName: "abc123defg.execute-api.eu-west-1.amazonaws.com",
+      apiId: "abc123defg",
+      connectedAt: 1_700_000_000_123,
+      requestTime: "14/Nov/2023:22:13:20 +0000",
+      requestTimeEpoch: 1_700_000_000_456,
+      identity: { sourceIp: "198.51.100.7", userAgent: "Mozilla/5.0 (test)" },
+      ...overrides.requestContext,
+    },
+    isBase64Encoded: overrides.isBase64Encoded ?? false,
+    ...(overrides.body !== undefined && { body: overrides.body }),
+  };
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}

@@ -1,0 +1,357 @@
+import test from "ava";
+import sinon from "sinon";
+import { RepositoryError } from "../../dal/errors";
+import type { Connection } from "../../functions/connection";
+import { ConnectionGoneError, type ConnectionManager } from "../../functions/connection-manager";
+import { createSendMessageHandler, type SendMessageHandlerDependencies } from "../../functions/sendmessage";
+import { connection, deferred, pagesOf, stubConnectionManager, stubRepository, webSocketEvent } from "./fixtures";
+
+const NOW = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
+const SENT_AT = "2024-01-02T03:04:05.678Z";
+const SENDER = "BFHPhfCWIAMCKlQ=";
+const REQUEST_ID = "BFHPjGzrIAMFfXw=";
+
+function setup(config: Partial<SendMessageHandlerDependencies["config"]> = {}, pages: Connection[][] = []) {
+  const connections = stubRepository();
+  connections.scan.callsFake(() => pagesOf(...pages));
+  const manager = stubConnectionManager();
+  const managementApi = sinon.stub<[string], ConnectionManager>().returns(manager);
+  const logger = { warn: sinon.stub() };
+  const handler = createSendMessageHandler({
+    connections,
+    managementApi,
+    config: { region: "eu-west-1", broadcastConcurrency: 10, maxMessageBytes: 1024, ...config },
+    now: () => NOW,
+    logger,
+  });
+  return { handler, connections, manager, managementApi, logger };
+}
+
+function message(body: unknown) {
+  return webSocketEvent("MESSAGE", { body: JSON.stringify(body) });
+}
+
+/** The ids of the given connections, as stored rows split into pages of `size`. */
+function paged(ids: string[], size: number): Connection[][] {
+  const pages: Connection[][] = [];
+  for (let i = 0; i < ids.length; i += size) pages.push(ids.slice(i, i + size).map(connection));
+  return pages;
+}
+
+function text(data: string | Uint8Array | undefined): string {
+  return typeof data === "string" ? data : Buffer.from(data ?? []).toString("utf8");
+}
+
+test("posts the same message frame to every connection across all scan pages", async (t) => {
+  // Prepare
+  const ids = [SENDER, "conn-b", "conn-c", "conn-d", "conn-e"];
+  const { handler, connections, manager } = setup({}, paged(ids, 2));
+
+  // Act
+  const result = await handler(message({ action: "sendmessage", data: "héllo 👋", name: "Ada" }));
+
+  // Assess
+  t.is(result.statusCode, 200);
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 5, gone: 0, failed: 0 });
+  t.is(connections.scan.callCount, 1);
+  t.deepEqual(connections.scan.firstCall.args[0], { attributes: ["connectionId"] });
+  t.deepEqual(
+    manager.post.getCalls().map((call) => call.args[0]),
+    ids,
+  );
+  const frames = manager.post.getCalls().map((call) => call.args[1]);
+  for (const frame of frames) t.true(frame instanceof Uint8Array);
+  t.deepEqual(new Set(frames.map(text)).size, 1);
+  t.deepEqual(JSON.parse(text(frames[0])), {
+    type: "message",
+    connectionId: SENDER,
+    name: "Ada",
+    data: "héllo 👋",
+    sentAt: SENT_AT,
+  });
+  t.is(connections.delete.callCount, 0);
+});
+
+test("a message without a name is sent without one, and a blank name counts as none", async (t) => {
+  // Prepare
+  const { handler, manager } = setup({}, [[connection("conn-b")]]);
+
+  // Act
+  await handler(message({ action: "sendmessage", data: "hi" }));
+  await handler(message({ action: "sendmessage", data: "hi", name: "   " }));
+
+  // Assess
+  const expected = { type: "message", connectionId: SENDER, data: "hi", sentAt: SENT_AT };
+  t.deepEqual(JSON.parse(text(manager.post.firstCall.args[1])), expected);
+  t.deepEqual(JSON.parse(text(manager.post.secondCall.args[1])), expected);
+});
+
+test("the display name is trimmed", async (t) => {
+  // Prepare
+  const { handler, manager } = setup({}, [[connection("conn-b")]]);
+
+  // Act
+  await handler(message({ action: "sendmessage", data: "hi", name: "  Ada  " }));
+
+  // Assess
+  t.is(JSON.parse(text(manager.post.firstCall.args[1])).name, "Ada");
+});
+
+test("uses the management endpoint derived from the event's API id, region and stage", async (t) => {
+  // Prepare
+  const { handler, managementApi } = setup({ region: "ap-southeast-2" }, [[connection("conn-b")]]);
+  const event = webSocketEvent("MESSAGE", {
+    body: JSON.stringify({ action: "sendmessage", data: "hi" }),
+    requestContext: { apiId: "zyx987wvut", stage: "production", domainName: "chat.example.com" },
+  });
+
+  // Act
+  await handler(event);
+
+  // Assess
+  t.is(managementApi.callCount, 1);
+  t.deepEqual(managementApi.firstCall.args, ["https://zyx987wvut.execute-api.ap-southeast-2.amazonaws.com/production"]);
+});
+
+test("uses config.managementEndpoint when it is set", async (t) => {
+  // Prepare
+  const { handler, managementApi } = setup({ managementEndpoint: "http://127.0.0.1:3001/dev" }, [
+    [connection("conn-b")],
+  ]);
+
+  // Act
+  await handler(message({ action: "sendmessage", data: "hi" }));
+
+  // Assess
+  t.deepEqual(managementApi.firstCall.args, ["http://127.0.0.1:3001/dev"]);
+});
+
+test("never has more than broadcastConcurrency posts in flight, and reaches that bound", async (t) => {
+  t.timeout(10_000);
+
+  // Prepare
+  const ids = Array.from({ length: 23 }, (_, i) => `conn-${i}`);
+  const { handler, manager } = setup({ broadcastConcurrency: 3 }, paged(ids, 4));
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const pending: (() => void)[] = [];
+  manager.post.callsFake(() => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    const delivery = deferred();
+    pending.push(() => {
+      inFlight--;
+      delivery.resolve();
+    });
+    return delivery.promise;
+  });
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  // Act
+  let settled = false;
+  const done = handler(message({ action: "sendmessage", data: "hi" })).finally(() => {
+    settled = true;
+  });
+  for (let i = 0; i < 5; i++) await settle();
+  const startedBeforeAnyFinished = manager.post.callCount;
+  while (!settled) {
+    // Release the newest post first, so completions arrive out of order.
+    pending.pop()?.();
+    await settle();
+  }
+  const result = await done;
+
+  // Assess
+  t.is(startedBeforeAnyFinished, 3);
+  t.is(maxInFlight, 3);
+  t.is(manager.post.callCount, 23);
+  t.deepEqual(
+    manager.post
+      .getCalls()
+      .map((call) => call.args[0])
+      .sort(),
+    [...ids].sort(),
+  );
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 23, gone: 0, failed: 0 });
+});
+
+test("deletes exactly the connections whose post says they are gone, never the sender", async (t) => {
+  // Prepare
+  const ids = [SENDER, "conn-b", "stale-1", "conn-d", "stale-2"];
+  const { handler, connections, manager } = setup({}, paged(ids, 2));
+  manager.post.withArgs("stale-1").rejects(new ConnectionGoneError("stale-1"));
+  manager.post.withArgs("stale-2").rejects(new ConnectionGoneError("stale-2"));
+
+  // Act
+  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+
+  // Assess
+  t.is(result.statusCode, 200);
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 3, gone: 2, failed: 0 });
+  t.deepEqual(
+    connections.delete
+      .getCalls()
+      .map((call) => call.args[0])
+      .sort((a, b) => String(a.connectionId).localeCompare(String(b.connectionId))),
+    [{ connectionId: "stale-1" }, { connectionId: "stale-2" }],
+  );
+  t.is(manager.post.callCount, 5);
+});
+
+test("a connection failing with another error does not stop the others and keeps its row", async (t) => {
+  // Prepare
+  const ids = [SENDER, "conn-b", "flaky", "conn-d"];
+  const { handler, connections, manager, logger } = setup({ broadcastConcurrency: 1 }, paged(ids, 2));
+  const failure = new Error("socket hang up");
+  manager.post.withArgs("flaky").rejects(failure);
+
+  // Act
+  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+
+  // Assess
+  t.is(result.statusCode, 200);
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 3, gone: 0, failed: 1 });
+  t.deepEqual(
+    manager.post.getCalls().map((call) => call.args[0]),
+    ids,
+  );
+  t.is(connections.delete.callCount, 0);
+  t.is(logger.warn.callCount, 1);
+  t.true(logger.warn.firstCall.args.includes(failure));
+});
+
+test("a failed delete of a gone connection is logged and the broadcast goes on", async (t) => {
+  // Prepare
+  const ids = ["stale", "conn-b", "conn-c"];
+  const { handler, connections, manager, logger } = setup({ broadcastConcurrency: 1 }, [ids.map(connection)]);
+  manager.post.withArgs("stale").rejects(new ConnectionGoneError("stale"));
+  connections.delete.rejects(new RepositoryError("delete failed", "connections", "delete"));
+
+  // Act
+  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+
+  // Assess
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 1, failed: 0 });
+  t.deepEqual(
+    manager.post.getCalls().map((call) => call.args[0]),
+    ids,
+  );
+  t.is(logger.warn.callCount, 1);
+});
+
+test("a scan failure rejects the handler", async (t) => {
+  // Prepare
+  const { handler, connections } = setup();
+  const failure = new RepositoryError("DynamoDB scan on table connections failed", "connections", "scan");
+  connections.scan.callsFake(async function* () {
+    yield [connection("conn-b")];
+    throw failure;
+  });
+
+  // Act
+  const error = await t.throwsAsync(handler(message({ action: "sendmessage", data: "hi" })));
+
+  // Assess
+  t.is(error, failure);
+});
+
+const refused = test.macro({
+  async exec(t, event: ReturnType<typeof webSocketEvent>, reason: RegExp) {
+    // Prepare
+    const { handler, connections, manager, managementApi } = setup({ maxMessageBytes: 16 }, [
+      [connection(SENDER), connection("conn-b")],
+    ]);
+
+    // Act
+    const result = await handler(event);
+
+    // Assess
+    t.is(result.statusCode, 400);
+    t.regex(result.body ?? "", reason);
+    t.is(managementApi.callCount, 1);
+    t.is(manager.post.callCount, 1);
+    const [to, frame] = manager.post.firstCall.args;
+    t.is(to, SENDER);
+    t.deepEqual(JSON.parse(text(frame)), { type: "error", message: result.body, requestId: REQUEST_ID });
+    t.is(connections.scan.callCount, 0);
+    t.is(connections.delete.callCount, 0);
+  },
+  title: (description) => `refuses ${description} with 400 and an error frame to the sender only`,
+});
+
+test("a body that is not JSON", refused, webSocketEvent("MESSAGE", { body: "hello there" }), /not valid JSON/);
+test("a missing body", refused, webSocketEvent("MESSAGE"), /not valid JSON/);
+test("a JSON array", refused, message([{ action: "sendmessage", data: "hi" }]), /JSON object/);
+test("JSON null", refused, message(null), /JSON object/);
+test("a JSON number", refused, message(42), /JSON object/);
+test("a JSON string", refused, message("hi"), /JSON object/);
+test("a message without data", refused, message({ action: "sendmessage" }), /"data" must be a string/);
+test("data that is not a string", refused, message({ action: "sendmessage", data: 7 }), /"data" must be a string/);
+test("empty data", refused, message({ action: "sendmessage", data: "" }), /"data" must not be empty/);
+test("whitespace-only data", refused, message({ action: "sendmessage", data: " \n\t " }), /"data" must not be empty/);
+// 9 characters but 18 UTF-8 bytes, over the limit of 16.
+test("data over maxMessageBytes counted in UTF-8 bytes", refused, message({ data: "é".repeat(9) }), /18 bytes.*16/);
+test("a name that is not a string", refused, message({ data: "hi", name: 7 }), /"name" must be a string/);
+test("a name that is too long", refused, message({ data: "hi", name: "n".repeat(65) }), /at most 64/);
+test(
+  "a binary frame",
+  refused,
+  webSocketEvent("MESSAGE", {
+    body: Buffer.from(JSON.stringify({ action: "sendmessage", data: "hi" })).toString("base64"),
+    isBase64Encoded: true,
+  }),
+  /Binary frames/,
+);
+
+test("data exactly at maxMessageBytes is accepted", async (t) => {
+  // Prepare
+  const { handler, manager } = setup({ maxMessageBytes: 16 }, [[connection("conn-b")]]);
+
+  // Act
+  const result = await handler(message({ data: "é".repeat(8) }));
+
+  // Assess
+  t.is(result.statusCode, 200);
+  t.is(JSON.parse(text(manager.post.firstCall.args[1])).data, "é".repeat(8));
+});
+
+test("a name of exactly 64 characters is accepted", async (t) => {
+  // Prepare
+  const { handler, manager } = setup({}, [[connection("conn-b")]]);
+
+  // Act
+  const result = await handler(message({ data: "hi", name: "n".repeat(64) }));
+
+  // Assess
+  t.is(result.statusCode, 200);
+  t.is(JSON.parse(text(manager.post.firstCall.args[1])).name, "n".repeat(64));
+});
+
+test("an error frame to a sender that is already gone is swallowed", async (t) => {
+  // Prepare
+  const { handler, manager, logger } = setup();
+  manager.post.rejects(new ConnectionGoneError(SENDER));
+
+  // Act
+  const result = await handler(message({ data: "" }));
+
+  // Assess
+  t.is(result.statusCode, 400);
+  t.is(manager.post.callCount, 1);
+  t.is(logger.warn.callCount, 0);
+});
+
+test("an error frame that fails otherwise is logged and the handler still answers 400", async (t) => {
+  // Prepare
+  const { handler, manager, logger } = setup();
+  const failure = new Error("throttled");
+  manager.post.rejects(failure);
+
+  // Act
+  const result = await handler(message({ data: "" }));
+
+  // Assess
+  t.is(result.statusCode, 400);
+  t.is(logger.warn.callCount, 1);
+  t.true(logger.warn.firstCall.args.includes(failure));
+});
