@@ -30,6 +30,8 @@ export interface FunctionConfig {
 }
 
 export const DEFAULT_BROADCAST_CONCURRENCY = 50;
+/** The deployed functions' timeout; the local gateway fails an invocation after as long. */
+export const FUNCTION_TIMEOUT_SECONDS = 10;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
 /** API Gateway's limit on one WebSocket message and on a PostToConnection body. */
@@ -56,8 +58,8 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const value = env[name]?.trim();
     if (!value) return fallback;
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
       throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
     }
     return parsed;

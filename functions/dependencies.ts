@@ -34,7 +34,13 @@ export function createHandlerDependencies(config: FunctionConfig): HandlerDepend
     let manager = managers.get(endpoint);
     if (!manager) {
       manager = new ApiGatewayConnectionManager(
-        new ApiGatewayManagementApiClient({ region: config.region, endpoint, credentials: config.credentials }),
+        new ApiGatewayManagementApiClient({
+          region: config.region,
+          endpoint,
+          credentials: config.credentials,
+          // A stalled post must not hold the whole broadcast until the Lambda times out.
+          requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+        }),
       );
       managers.set(endpoint, manager);
     }

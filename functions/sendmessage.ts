@@ -104,7 +104,7 @@ export function parseRequest(event: WebSocketEvent, maxMessageBytes: number): Se
   if (bytes > maxMessageBytes) return `"data" is ${bytes} bytes; the limit is ${maxMessageBytes}`;
   if (name !== undefined) {
     if (typeof name !== "string") return '"name" must be a string';
-    if (name.trim().length > MAX_NAME_LENGTH) return `"name" must be at most ${MAX_NAME_LENGTH} characters`;
+    if ([...name.trim()].length > MAX_NAME_LENGTH) return `"name" must be at most ${MAX_NAME_LENGTH} characters`;
   }
   const displayName = typeof name === "string" ? name.trim() : "";
   return { action: "sendmessage", data, ...(displayName !== "" && { name: displayName }) };

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { FUNCTION_TIMEOUT_SECONDS } from "../functions/config";
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../functions/connection";
 import { ROUTE_SELECTION_EXPRESSION, type RouteDefinition, routes as routeTable } from "../functions/routes";
 import { WebSocketRoute } from "./websocket-route";
@@ -10,7 +11,7 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 export const DEFAULT_LAMBDA_MEMORY_MB = 256;
-export const DEFAULT_LAMBDA_TIMEOUT_SECONDS = 10;
+export const DEFAULT_LAMBDA_TIMEOUT_SECONDS = FUNCTION_TIMEOUT_SECONDS;
 /** API Gateway stops waiting for an integration after 29 s; a longer Lambda timeout buys nothing. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
 

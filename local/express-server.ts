@@ -11,7 +11,12 @@ import path from "node:path";
 import express from "express";
 import expressWs from "express-ws";
 import type WebSocket from "ws";
-import { API_GATEWAY_MAX_MESSAGE_BYTES, type FunctionConfig, readFunctionConfig } from "../functions/config";
+import {
+  API_GATEWAY_MAX_MESSAGE_BYTES,
+  FUNCTION_TIMEOUT_SECONDS,
+  type FunctionConfig,
+  readFunctionConfig,
+} from "../functions/config";
 import { createHandlerDependencies, type HandlerDependencies } from "../functions/dependencies";
 import type { WebSocketEvent, WebSocketHandler } from "../functions/events";
 import { routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION, type RouteDefinition } from "../functions/routes";
@@ -49,7 +54,7 @@ export const API_GATEWAY_LIMITS: LocalGatewayLimits = {
   maxFrameBytes: 32 * 1024,
   idleTimeoutMs: 10 * 60 * 1000,
   maxConnectionMs: 2 * 60 * 60 * 1000,
-  functionTimeoutMs: 10_000,
+  functionTimeoutMs: FUNCTION_TIMEOUT_SECONDS * 1000,
   integrationTimeoutMs: 29_000,
   managementMaxPayloadBytes: API_GATEWAY_MAX_MESSAGE_BYTES,
 };

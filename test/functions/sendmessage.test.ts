@@ -327,6 +327,18 @@ test("a name of exactly 64 characters is accepted", async (t) => {
   t.is(JSON.parse(text(manager.post.firstCall.args[1])).name, "n".repeat(64));
 });
 
+test("a name's length counts characters, not UTF-16 units: 64 emoji are accepted", async (t) => {
+  // Prepare
+  const { handler, manager } = setup({}, [[connection("conn-b")]]);
+
+  // Act
+  const result = await handler(message({ data: "hi", name: "🙂".repeat(64) }));
+
+  // Assess
+  t.is(result.statusCode, 200);
+  t.is(JSON.parse(text(manager.post.firstCall.args[1])).name, "🙂".repeat(64));
+});
+
 test("an error frame to a sender that is already gone is swallowed", async (t) => {
   // Prepare
   const { handler, manager, logger } = setup();
