@@ -1,4 +1,7 @@
-import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import {
+  ApiGatewayManagementApiClient,
+  type ApiGatewayManagementApiClientConfig,
+} from "@aws-sdk/client-apigatewaymanagementapi";
 import { createDocumentClient } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { Repository } from "../dal/repository";
@@ -15,11 +18,19 @@ export interface HandlerDependencies {
   logger: Pick<Console, "info" | "warn" | "error">;
 }
 
+export interface ClientOverrides {
+  /** Transport of the management client; the local gateway answers its own calls in process. */
+  managementRequestHandler?: ApiGatewayManagementApiClientConfig["requestHandler"];
+}
+
 /**
  * The real dependencies, built once per cold start (Lambda) or once per server (local): SDK
  * clients are made here, never at module level, so Pulumi can serialize the handlers.
  */
-export function createHandlerDependencies(config: FunctionConfig): HandlerDependencies {
+export function createHandlerDependencies(
+  config: FunctionConfig,
+  overrides: ClientOverrides = {},
+): HandlerDependencies {
   const connections = new DynamoDBRepository<Connection>({
     client: createDocumentClient({
       region: config.region,
@@ -38,8 +49,10 @@ export function createHandlerDependencies(config: FunctionConfig): HandlerDepend
           region: config.region,
           endpoint,
           credentials: config.credentials,
+          // A broadcast sends one command per connection: resolve the middleware stack once, not per post.
+          cacheMiddleware: true,
           // A stalled post must not hold the whole broadcast until the Lambda times out.
-          requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+          requestHandler: overrides.managementRequestHandler ?? { connectionTimeout: 1_000, requestTimeout: 3_000 },
         }),
       );
       managers.set(endpoint, manager);

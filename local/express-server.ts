@@ -28,7 +28,7 @@ import { type ApiInfo, type ConnectionInfo, connectEvent, disconnectEvent, messa
 import { FrameGuard } from "./frame-guard";
 import { apiGatewayId } from "./ids";
 import { type InvocationOutcome, invokeHandler, outcomeStatus } from "./invoke";
-import { managementApi } from "./management-api";
+import { inProcessRequestHandler, managementRouter } from "./management-api";
 import { createRouteSelector } from "./route-selection";
 
 /** API Gateway's quotas; each can be lowered so tests run them in milliseconds. */
@@ -80,6 +80,8 @@ export interface LocalGatewayOptions {
   createDependencies?: (config: FunctionConfig) => HandlerDependencies;
   /** Let non-loopback callers use the management API. Default `false`. */
   allowRemoteManagement?: boolean;
+  /** Extra milliseconds each `@connections` call takes, to model AWS's round trip (benchmarks). Default 0. */
+  managementLatencyMs?: number;
   /** Serve the chat page at `/`. Default `true`. */
   servePage?: boolean;
   /** Where the execution log goes, a line per route invocation. Default `console.log`. */
@@ -149,7 +151,15 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
       MANAGEMENT_ENDPOINT_URL: managementUrl,
     });
-    const dependencies = (options.createDependencies ?? createHandlerDependencies)(config);
+    const managementOptions = {
+      registry,
+      maxPayloadBytes: limits.managementMaxPayloadBytes,
+      latencyMs: options.managementLatencyMs ?? 0,
+    };
+    // The handlers' management client reaches this gateway without a socket; outside callers use HTTP.
+    const dependencies = options.createDependencies
+      ? options.createDependencies(config)
+      : createHandlerDependencies(config, { managementRequestHandler: inProcessRequestHandler(managementOptions) });
     const handlers = new Map<string, { route: RouteDefinition; handler: WebSocketHandler }>();
     for (const route of routeTable) handlers.set(route.routeKey, { route, handler: route.createHandler(dependencies) });
     const selectRoute = createRouteSelector(
@@ -287,9 +297,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     for (const wsPath of wsPaths) wsApp.ws(wsPath, onSocket);
     app.use(
       `/${stage}`,
-      managementApi({
-        registry,
-        maxPayloadBytes: limits.managementMaxPayloadBytes,
+      managementRouter({
+        ...managementOptions,
         allowRemote: options.allowRemoteManagement ?? false,
         log,
       }),

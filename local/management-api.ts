@@ -4,6 +4,9 @@
  * closes it; an unknown or closed id answers 410 GoneException. Errors carry `x-amzn-errortype`
  * and a JSON body, which is how the AWS SDK v3 names the exception it throws.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
+ *
+ * One implementation, two ways in: over HTTP (an Express router, for any caller) and in process
+ * (an SDK request handler, for the handlers the gateway runs itself).
  */
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ConnectionRegistry } from "./connection-registry";
@@ -12,86 +15,165 @@ import { apiGatewayId } from "./ids";
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
   maxPayloadBytes: number;
-  /** Accept callers other than loopback. Default `false`: the API can close anyone's connection. */
-  allowRemote: boolean;
-  log: (line: string) => void;
+  /** Extra milliseconds before each call is answered, to model AWS's round trip. */
+  latencyMs: number;
+}
+
+export interface ManagementResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
 }
 
 /** DeleteConnection's close code, as AWS sends it. */
 const DELETED = { code: 1000, reason: "" } as const;
+const EMPTY = Buffer.alloc(0);
 
-function sendError(res: Response, status: number, type: string, message: string | null): void {
-  res.status(status).set("x-amzn-errortype", type).type("application/json").send(JSON.stringify({ message }));
+function errorResponse(status: number, type: string, message: string | null): ManagementResponse {
+  return {
+    status,
+    headers: { "x-amzn-errortype": type, "content-type": "application/json" },
+    body: Buffer.from(JSON.stringify({ message })),
+  };
 }
 
-function isLoopback(address: string | undefined): boolean {
+export const missingAuthenticationToken = () =>
+  errorResponse(403, "ForbiddenException", "Missing Authentication Token");
+export const payloadTooLarge = (maxPayloadBytes: number) =>
+  errorResponse(413, "PayloadTooLargeException", `Request payload is larger than ${maxPayloadBytes} bytes`);
+
+/** Answers one management call, as API Gateway would. */
+export function managementCall(
+  options: ManagementApiOptions,
+  method: string,
+  connectionId: string,
+  body: Buffer | undefined,
+): ManagementResponse {
+  const { registry } = options;
+  const connection = registry.get(connectionId);
+  switch (method) {
+    case "POST":
+      if (body && body.length > options.maxPayloadBytes) return payloadTooLarge(options.maxPayloadBytes);
+      if (!connection) return errorResponse(410, "GoneException", null);
+      if (!body || body.length === 0)
+        return errorResponse(400, "BadRequestException", "Invalid request: Data must not be empty");
+      registry.send(connection, body);
+      return { status: 200, headers: {}, body: EMPTY };
+    case "GET":
+      if (!connection) return errorResponse(410, "GoneException", null);
+      return {
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: Buffer.from(
+          JSON.stringify({
+            connectedAt: new Date(connection.connectedAt).toISOString(),
+            identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+            lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+          }),
+        ),
+      };
+    case "DELETE":
+      if (!connection) return errorResponse(410, "GoneException", null);
+      registry.close(connection, DELETED.code, DELETED.reason);
+      return { status: 204, headers: {}, body: EMPTY };
+    default:
+      return missingAuthenticationToken();
+  }
+}
+
+export function isLoopback(address: string | undefined): boolean {
   return address !== undefined && (address === "::1" || /^(::ffff:)?127\./.test(address));
 }
 
-/** The router for `/@connections/:connectionId`, to be mounted under the stage path. */
-export function managementApi(options: ManagementApiOptions): express.Router {
-  const { registry } = options;
+/** The HTTP way in: a router for `/@connections/:connectionId`, mounted under the stage path. */
+export function managementRouter(
+  options: ManagementApiOptions & {
+    /** Accept callers other than loopback. Default `false`: the API can close anyone's connection. */
+    allowRemote: boolean;
+    log: (line: string) => void;
+  },
+): express.Router {
   const router = express.Router();
+  const reply = (res: Response, response: ManagementResponse) => {
+    res.status(response.status).set(response.headers).end(response.body);
+  };
 
   router.use((req, res, next) => {
     res.set("x-amzn-RequestId", apiGatewayId());
     if (!options.allowRemote && !isLoopback(req.socket.remoteAddress)) {
-      sendError(res, 403, "ForbiddenException", "Forbidden");
+      reply(res, errorResponse(403, "ForbiddenException", "Forbidden"));
       return;
     }
-    next();
+    if (options.latencyMs > 0) setTimeout(next, options.latencyMs);
+    else next();
   });
 
-  router.post(
+  router.all(
     "/@connections/:connectionId",
     express.raw({ type: () => true, limit: options.maxPayloadBytes }),
     (req: Request<{ connectionId: string }>, res) => {
-      const connection = registry.get(req.params.connectionId);
-      if (!connection) return sendError(res, 410, "GoneException", null);
-      const body: unknown = req.body;
-      if (!Buffer.isBuffer(body) || body.length === 0) {
-        return sendError(res, 400, "BadRequestException", "Invalid request: Data must not be empty");
-      }
-      registry.send(connection, body);
-      res.status(200).end();
+      const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+      reply(res, managementCall(options, req.method, req.params.connectionId, body));
     },
   );
 
-  router.get("/@connections/:connectionId", (req: Request<{ connectionId: string }>, res) => {
-    const connection = registry.get(req.params.connectionId);
-    if (!connection) return sendError(res, 410, "GoneException", null);
-    res.status(200).json({
-      connectedAt: new Date(connection.connectedAt).toISOString(),
-      identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
-      lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
-    });
-  });
-
-  router.delete("/@connections/:connectionId", (req: Request<{ connectionId: string }>, res) => {
-    const connection = registry.get(req.params.connectionId);
-    if (!connection) return sendError(res, 410, "GoneException", null);
-    registry.close(connection, DELETED.code, DELETED.reason);
-    res.status(204).end();
-  });
-
-  // Any other method or path: what API Gateway answers for a resource it does not have.
-  router.all("/@connections{/*rest}", (_req, res) =>
-    sendError(res, 403, "ForbiddenException", "Missing Authentication Token"),
-  );
+  // Any other path: what API Gateway answers for a resource it does not have.
+  router.all("/@connections{/*rest}", (_req, res) => reply(res, missingAuthenticationToken()));
 
   router.use((error: { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
-    if (error.type === "entity.too.large" || error.status === 413) {
-      return sendError(
-        res,
-        413,
-        "PayloadTooLargeException",
-        `Request payload is larger than ${options.maxPayloadBytes} bytes`,
-      );
-    }
+    if (error.type === "entity.too.large" || error.status === 413)
+      return reply(res, payloadTooLarge(options.maxPayloadBytes));
     options.log(`management API error: ${String(error)}`);
-    sendError(res, error.status && error.status < 500 ? error.status : 500, "BadRequestException", "Invalid request");
+    reply(
+      res,
+      errorResponse(error.status && error.status < 500 ? error.status : 500, "BadRequestException", "Invalid request"),
+    );
   });
 
   return router;
+}
+
+/** The part of the SDK's HTTP request a request handler reads. */
+interface SdkHttpRequest {
+  method: string;
+  path: string;
+  body?: unknown;
+}
+
+/**
+ * The in-process way in: an AWS SDK v3 `requestHandler` that answers the management client's
+ * requests without a socket. The client still builds, signs and parses every request and
+ * response exactly as over HTTP, so errors still surface as GoneException and friends.
+ */
+export function inProcessRequestHandler(options: ManagementApiOptions) {
+  const answer = (request: SdkHttpRequest) => {
+    const match = /\/@connections\/([^/?]+)$/.exec(request.path);
+    if (!match) return missingAuthenticationToken();
+    const body =
+      request.body === undefined
+        ? undefined
+        : typeof request.body === "string"
+          ? Buffer.from(request.body)
+          : Buffer.from(request.body as Uint8Array);
+    return managementCall(options, request.method, decodeURIComponent(match[1] as string), body);
+  };
+  return {
+    metadata: { handlerProtocol: "http/1.1" },
+    async handle(request: SdkHttpRequest) {
+      if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+      const response = answer(request);
+      return {
+        response: {
+          statusCode: response.status,
+          reason: undefined,
+          headers: { ...response.headers, "x-amzn-requestid": apiGatewayId() },
+          body: new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength),
+        },
+      };
+    },
+    updateHttpClientConfig() {},
+    httpHandlerConfigs: () => ({}),
+    destroy() {},
+  };
 }
