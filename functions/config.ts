@@ -16,7 +16,7 @@ export interface FunctionConfig {
   dynamodbEndpoint?: string;
   /** `MANAGEMENT_ENDPOINT_URL`: overrides the `@connections` endpoint derived from the event. */
   managementEndpoint?: string;
-  /** `BROADCAST_CONCURRENCY`: PostToConnection calls in flight at once (default 50). */
+  /** `BROADCAST_CONCURRENCY`: PostToConnection calls in flight at once (default 100). */
   broadcastConcurrency: number;
   /** `MAX_MESSAGE_BYTES`: largest `data` accepted, UTF-8 bytes (default 32768). */
   maxMessageBytes: number;
@@ -29,7 +29,7 @@ export interface FunctionConfig {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-export const DEFAULT_BROADCAST_CONCURRENCY = 50;
+export const DEFAULT_BROADCAST_CONCURRENCY = 100;
 /** The deployed functions' timeout; the local gateway fails an invocation after as long. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;

@@ -52,7 +52,13 @@ export function createHandlerDependencies(
           // A broadcast sends one command per connection: resolve the middleware stack once, not per post.
           cacheMiddleware: true,
           // A stalled post must not hold the whole broadcast until the Lambda times out.
-          requestHandler: overrides.managementRequestHandler ?? { connectionTimeout: 1_000, requestTimeout: 3_000 },
+          requestHandler: overrides.managementRequestHandler ?? {
+            connectionTimeout: 1_000,
+            requestTimeout: 3_000,
+            // The SDK's agents allow 50 sockets: without more, a higher concurrency would only queue.
+            httpsAgent: { maxSockets: config.broadcastConcurrency },
+            httpAgent: { maxSockets: config.broadcastConcurrency },
+          },
         }),
       );
       managers.set(endpoint, manager);

@@ -20,12 +20,12 @@ test("reads a Lambda environment and fills in the defaults", (t) => {
     region: "eu-west-1",
     dynamodbEndpoint: undefined,
     managementEndpoint: undefined,
-    broadcastConcurrency: 50,
+    broadcastConcurrency: 100,
     maxMessageBytes: 32768,
     connectionTtlSeconds: 7200,
     credentials: undefined,
   });
-  t.is(DEFAULT_BROADCAST_CONCURRENCY, 50);
+  t.is(DEFAULT_BROADCAST_CONCURRENCY, 100);
   t.is(DEFAULT_MAX_MESSAGE_BYTES, 32 * 1024);
   t.is(DEFAULT_CONNECTION_TTL_SECONDS, 2 * 60 * 60);
 });

@@ -41,7 +41,7 @@ test("the dev stack targets us-east-1 and sets the project's keys", (t) => {
     "websocket-chat:throttlingBurstLimit": "100",
     "websocket-chat:throttlingRateLimit": "50",
     "websocket-chat:logRetentionDays": "14",
-    "websocket-chat:broadcastConcurrency": "50",
+    "websocket-chat:broadcastConcurrency": "100",
   });
 });
 
@@ -73,7 +73,7 @@ test("stack config reaches the stage, the log groups and the functions", async (
   ]);
   for (const fn of functions) {
     t.deepEqual(fn.inputs.environment, {
-      variables: { TABLE_NAME: "websocket-chat-connections-7f3a9c1", BROADCAST_CONCURRENCY: "50" },
+      variables: { TABLE_NAME: "websocket-chat-connections-7f3a9c1", BROADCAST_CONCURRENCY: "100" },
     });
   }
 });
