@@ -24,10 +24,24 @@ export interface ApiInfo {
   domainName: string;
 }
 
+/**
+ * Sets `map[name]` as an own property. Names come from the client: a plain assignment of
+ * `__proto__` would change the prototype instead, and a read of `constructor` or `toString`
+ * would find Object.prototype's members, not an earlier value.
+ */
+function set<T>(map: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** `map[name]` if the client sent it, never an inherited member. */
+function own<T>(map: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(map, name) ? map[name] : undefined;
+}
+
 function append(map: Record<string, string[]>, name: string, value: string): void {
-  const values = map[name];
+  const values = own(map, name);
   if (values) values.push(value);
-  else map[name] = [value];
+  else set(map, name, [value]);
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -75,7 +89,8 @@ export function connectEvent(
   for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
     const name = request.rawHeaders[i] as string;
     const value = request.rawHeaders[i + 1] as string;
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+    const earlier = own(headers, name);
+    set(headers, name, earlier === undefined ? value : `${earlier},${value}`);
     append(multiValueHeaders, name, value);
   }
   // API Gateway adds the forwarding headers it would set behind its load balancer.
@@ -99,7 +114,7 @@ export function connectEvent(
     const single: Record<string, string> = {};
     const multi: Record<string, string[]> = {};
     for (const [name, value] of query) {
-      single[name] = value;
+      set(single, name, value);
       append(multi, name, value);
     }
     event.queryStringParameters = single;

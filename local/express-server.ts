@@ -228,7 +228,11 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
                 if (pendingConnects.delete(request)) void disconnect(connection, 1006, "Connection closed abnormally");
               });
               accept(true);
-            })(),
+            })().catch((error: unknown) => {
+              // A fault in the gateway itself: refuse like a failed integration, never leave the handshake hanging.
+              accept(false, 500, STATUS_CODES[500]);
+              log(`$connect connection=${connection.connectionId} gateway error: ${String(error)}`);
+            }),
           );
         },
       },
