@@ -29,6 +29,9 @@ export function createDocumentClient(options: DynamoDBClientOptions): DynamoDBDo
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 1_000,
       requestTimeout: options.requestTimeoutMs ?? 2_000,
+      // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting:
+      // a stalled DynamoDB would hold the request until the Lambda times out, with no retry.
+      throwOnRequestTimeout: true,
     },
   });
   return DynamoDBDocumentClient.from(client, {

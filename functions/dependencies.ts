@@ -55,6 +55,8 @@ export function createHandlerDependencies(
           requestHandler: overrides.managementRequestHandler ?? {
             connectionTimeout: 1_000,
             requestTimeout: 3_000,
+            // Else the SDK only warns when requestTimeout passes, and the post keeps waiting.
+            throwOnRequestTimeout: true,
             // The SDK's agents allow 50 sockets: without more, a higher concurrency would only queue.
             httpsAgent: { maxSockets: config.broadcastConcurrency },
             httpAgent: { maxSockets: config.broadcastConcurrency },
