@@ -1,0 +1,105 @@
+/**
+ * A bounded load test of the whole chat on loopback: 1,000 concurrent `ws` clients behind the
+ * local gateway with the project's handlers, the real SDK clients and the embedded DynamoDB.
+ * Every message must reach every client exactly once, each sender's messages in the order sent.
+ */
+import test from "ava";
+import type { ChatMessageFrame } from "../../functions/sendmessage";
+import { startLocalGateway } from "../../local/express-server";
+import { tableReader } from "../support/dynamodb";
+import { connect, eventually, type TestClient } from "../support/websocket";
+
+const CLIENTS = 1000;
+const SENDERS = 3;
+const MESSAGES_PER_SENDER = 3;
+/** Handshakes in flight at once: the listen backlog must not overflow into SYN retries. */
+const CONNECT_WAVE = 100;
+
+test("1,000 concurrent clients each receive every message of 3 senders exactly once, in each sender's order", async (t) => {
+  t.timeout(60_000);
+  const log: string[] = [];
+  const gw = await startLocalGateway({ port: 0, log: (line) => log.push(line), servePage: false });
+  const table = tableReader(gw.dynamodbEndpoint, gw.tableName);
+  t.teardown(async () => {
+    table.close();
+    await gw.close();
+  });
+
+  const started = performance.now();
+  const clients: TestClient[] = [];
+  while (clients.length < CLIENTS) {
+    const wave = Math.min(CONNECT_WAVE, CLIENTS - clients.length);
+    clients.push(
+      ...(await Promise.all(Array.from({ length: wave }, () => connect(gw.url, { perMessageDeflate: false })))),
+    );
+  }
+  const connectedMs = performance.now() - started;
+  t.is(gw.connectionCount(), CLIENTS);
+  t.is((await table.rows()).length, CLIENTS, "one row per connection");
+
+  // Each sender learns its own connection id from its first message's echo; until then, by index.
+  const expected = SENDERS * MESSAGES_PER_SENDER;
+  const messagesAt = (client: TestClient) =>
+    client.received
+      .map((frame) => JSON.parse(String(frame)) as ChatMessageFrame)
+      .filter((frame) => frame.type === "message");
+
+  const sendStarted = performance.now();
+  for (let seq = 0; seq < MESSAGES_PER_SENDER; seq++) {
+    for (let sender = 0; sender < SENDERS; sender++) {
+      (clients[sender] as TestClient).socket.send(
+        JSON.stringify({ action: "sendmessage", data: `${sender}:${seq}`, name: `sender-${sender}` }),
+      );
+    }
+  }
+  await eventually(() => clients.every((client) => client.received.length >= expected), 45_000);
+  const broadcastMs = performance.now() - sendStarted;
+  // Late duplicates would arrive after the expected count: give them a moment to show up.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+
+  let delivered = 0;
+  let outOfOrder = 0;
+  const problems: string[] = [];
+  for (const [index, client] of clients.entries()) {
+    const frames = messagesAt(client);
+    delivered += frames.length;
+    if (frames.length !== client.received.length) problems.push(`client ${index} got frames that are not messages`);
+    if (frames.length !== expected) problems.push(`client ${index} got ${frames.length} messages, not ${expected}`);
+    for (let sender = 0; sender < SENDERS; sender++) {
+      const sequence = frames.filter((frame) => frame.name === `sender-${sender}`).map((frame) => frame.data);
+      const inOrder = Array.from({ length: MESSAGES_PER_SENDER }, (_, seq) => `${sender}:${seq}`);
+      if (sequence.join() !== inOrder.join()) {
+        outOfOrder++;
+        if (problems.length < 10)
+          problems.push(`client ${index} got sender ${sender}'s messages as ${sequence.join(" ")}`);
+      }
+    }
+  }
+  t.deepEqual(problems, []);
+  t.is(delivered, CLIENTS * expected, "no loss, no duplicates");
+  t.is(outOfOrder, 0);
+
+  const leaveStarted = performance.now();
+  for (const client of clients) client.socket.close(1000, "bye");
+  await eventually(async () => gw.connectionCount() === 0 && (await table.rows()).length === 0, 20_000).catch(
+    async (error: unknown) => {
+      const left = await table.rows();
+      t.log(`open: ${gw.connectionCount()}, rows: ${left.length}`);
+      t.log(
+        log
+          .filter((line) => !/status=200 /.test(line))
+          .slice(0, 20)
+          .join("\n"),
+      );
+      for (const row of left.slice(0, 5)) t.log(log.filter((line) => line.includes(row.connectionId)).join("\n"));
+      throw error;
+    },
+  );
+  const leftMs = performance.now() - leaveStarted;
+  t.log(
+    `${CLIENTS} clients connected in ${Math.round(connectedMs)} ms; ${delivered} deliveries ` +
+      `(${SENDERS} senders × ${MESSAGES_PER_SENDER} messages × ${CLIENTS} clients) in ${Math.round(broadcastMs)} ms ` +
+      `(${Math.round(delivered / (broadcastMs / 1000))}/s); table empty ${Math.round(leftMs)} ms after all left; ` +
+      `total ${Math.round(performance.now() - started)} ms`,
+  );
+});
