@@ -307,7 +307,13 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         log,
       }),
     );
-    if (options.servePage ?? true) app.use(express.static(PUBLIC_DIR));
+    if (options.servePage ?? true) {
+      // The page builds its default WebSocket URL from the stage: ws(s)://{host}/{stage}.
+      app.get("/config.json", (_request, response) => {
+        response.json({ stage });
+      });
+      app.use(express.static(PUBLIC_DIR));
+    }
 
     let closing: Promise<void> | undefined;
     const close = () => {
