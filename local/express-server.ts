@@ -179,6 +179,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         functionName: entry.route.name,
         functionTimeoutMs: limits.functionTimeoutMs,
         integrationTimeoutMs: limits.integrationTimeoutMs,
+        onRun: track,
       });
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const { requestId, connectionId } = event.requestContext;

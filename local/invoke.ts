@@ -16,6 +16,11 @@ export interface InvokeOptions {
   functionName: string;
   functionTimeoutMs: number;
   integrationTimeoutMs: number;
+  /**
+   * Receives the handler's own run, which outlives a timeout: Lambda would stop the function,
+   * but here it goes on, and a server shutting down must wait for it.
+   */
+  onRun?: (run: Promise<unknown>) => void;
 }
 
 export async function invokeHandler(
@@ -33,11 +38,13 @@ export async function invokeHandler(
   const after = (ms: number, outcome: InvocationOutcome) =>
     new Promise<InvocationOutcome>((resolve) => timers.push(setTimeout(resolve, ms, outcome)));
   try {
+    const run = handler(event, context).then(
+      (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
+      (error: unknown): InvocationOutcome => ({ kind: "error", error }),
+    );
+    options.onRun?.(run);
     return await Promise.race([
-      handler(event, context).then(
-        (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
-        (error: unknown): InvocationOutcome => ({ kind: "error", error }),
-      ),
+      run,
       after(options.functionTimeoutMs, { kind: "function-timeout" }),
       after(options.integrationTimeoutMs, { kind: "integration-timeout" }),
     ]);
