@@ -468,9 +468,13 @@ test("bad input: each bad frame, connect and management call gets a clear answer
   // Nothing above reached anyone but its sender; a normal message still reaches every client.
   for (const observer of observers) {
     t.deepEqual(
-      messagesAt(observer).map((frame) => frame.data),
-      messagesAt(sender).map((frame) => frame.data),
-      "observers received exactly the messages everyone did",
+      messagesAt(observer)
+        .map((frame) => frame.data)
+        .sort(),
+      messagesAt(sender)
+        .map((frame) => frame.data)
+        .sort(),
+      "observers received exactly the messages everyone did (the burst's broadcasts run concurrently)",
     );
     t.is(observer.received.length, 1 + messagesAt(observer).length, "and nothing else but their own who-am-I answer");
   }
@@ -614,6 +618,8 @@ test("a client that vanishes mid-broadcast: everyone else gets the message, its 
   const survivorsNow = () => clients.filter((client) => !vanished.includes(ids.get(client) as string));
   await eventually(() => vanished.length === VANISHING && survivorsNow().every((c) => messagesAt(c).length === 1));
   const survivors = survivorsNow();
+  // The survivors may all be served before the broadcast has posted to every vanished client.
+  await eventually(() => gw.log.some((line) => line.includes(`sendmessage connection=${ids.get(sender)} status=200`)));
   t.is(vanished.length, VANISHING);
   for (const client of survivors)
     t.deepEqual(
@@ -748,14 +754,15 @@ test("DynamoDB slow, then stalled: slow still works; stalled answers 502 and Int
   await proxy.cut("blackhole");
   started = performance.now();
   const refused = await t.throwsAsync(within(10_000, "$connect while DynamoDB stalls", connect(gw.url)));
-  t.is((refused as Error & { status?: number }).status, 502);
-  timings.push(`stalled: $connect refused with 502 after ${Math.round(performance.now() - started)} ms`);
+  // 502 from the function timeout; on a loaded machine the integration timeout (504) can win the race.
+  const status = (refused as Error & { status?: number }).status ?? 0;
+  t.true(status === 502 || status === 504, `$connect refused with ${status}`);
+  timings.push(`stalled: $connect refused with ${status} after ${Math.round(performance.now() - started)} ms`);
   started = performance.now();
   say(ada, "into the void");
-  t.is((await within(10_000, "sendmessage while DynamoDB stalls", ada.nextJson())).message, "Internal server error");
-  timings.push(
-    `stalled: sendmessage answered Internal server error after ${Math.round(performance.now() - started)} ms`,
-  );
+  const answer = (await within(10_000, "sendmessage while DynamoDB stalls", ada.nextJson())).message;
+  t.true(answer === "Internal server error" || answer === "Endpoint request timed out", String(answer));
+  timings.push(`stalled: sendmessage answered ${answer} after ${Math.round(performance.now() - started)} ms`);
 
   // Back: the timed-out invocations may still finish (a Lambda would have been stopped), so the
   // refused connection's row can appear now; the next broadcast's 410 clean-up removes it.
