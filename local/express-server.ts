@@ -18,18 +18,17 @@ import {
   readFunctionConfig,
 } from "../functions/config";
 import { createHandlerDependencies, type HandlerDependencies } from "../functions/dependencies";
-import type { WebSocketEvent, WebSocketHandler } from "../functions/events";
 import { routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION, type RouteDefinition } from "../functions/routes";
 import { readLocalConfig } from "./config";
-import { ConnectionRegistry, GOING_AWAY, type LiveConnection } from "./connection-registry";
+import { ConnectionRegistry, GOING_AWAY } from "./connection-registry";
 import { prepareConnectionsTable } from "./connections-table";
 import { startEmbeddedDynamoDB } from "./embedded-dynamodb";
-import { type ApiInfo, type ConnectionInfo, connectEvent, disconnectEvent, messageEvent } from "./events";
+import { type ApiInfo, type ConnectionInfo, connectEvent, disconnectEvent } from "./events";
 import { FrameGuard } from "./frame-guard";
 import { apiGatewayId } from "./ids";
-import { type InvocationOutcome, invokeHandler, outcomeStatus } from "./invoke";
+import { Integrations } from "./integrations";
+import { outcomeStatus } from "./invoke";
 import { inProcessRequestHandler, managementRouter } from "./management-api";
-import { createRouteSelector } from "./route-selection";
 
 /** API Gateway's quotas; each can be lowered so tests run them in milliseconds. */
 export interface LocalGatewayLimits {
@@ -160,43 +159,21 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const dependencies = options.createDependencies
       ? options.createDependencies(config)
       : createHandlerDependencies(config, { managementRequestHandler: inProcessRequestHandler(managementOptions) });
-    const handlers = new Map<string, { route: RouteDefinition; handler: WebSocketHandler }>();
-    for (const route of routeTable) handlers.set(route.routeKey, { route, handler: route.createHandler(dependencies) });
-    const selectRoute = createRouteSelector(
-      options.routeSelectionExpression ?? ROUTE_SELECTION_EXPRESSION,
-      [...handlers.keys()].filter((key) => key !== "$connect" && key !== "$disconnect"),
-    );
+    const integrations = new Integrations({
+      routes: routeTable,
+      dependencies,
+      routeSelectionExpression: options.routeSelectionExpression ?? ROUTE_SELECTION_EXPRESSION,
+      functionTimeoutMs: limits.functionTimeoutMs,
+      integrationTimeoutMs: limits.integrationTimeoutMs,
+      log,
+      track,
+    });
 
     const removed = await prepareConnectionsTable(config, dependencies.connections);
     if (removed > 0) log(`removed ${removed} connection rows left by an earlier run`);
 
-    /** Runs a route's handler and writes its execution log line. */
-    const invoke = async (routeKey: string, event: WebSocketEvent): Promise<InvocationOutcome | undefined> => {
-      const entry = handlers.get(routeKey);
-      if (!entry) return undefined;
-      const started = process.hrtime.bigint();
-      const outcome = await invokeHandler(entry.handler, event, {
-        functionName: entry.route.name,
-        functionTimeoutMs: limits.functionTimeoutMs,
-        integrationTimeoutMs: limits.integrationTimeoutMs,
-        onRun: track,
-      });
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const { requestId, connectionId } = event.requestContext;
-      const failure =
-        outcome.kind === "error"
-          ? ` error: ${outcome.error instanceof Error ? `${outcome.error.name}: ${outcome.error.message}` : String(outcome.error)}`
-          : outcome.kind.endsWith("timeout")
-            ? ` ${outcome.kind}`
-            : "";
-      log(
-        `${new Date().toISOString()} (${requestId}) ${routeKey} connection=${connectionId} status=${outcomeStatus(outcome)} ${ms.toFixed(1)} ms${failure}`,
-      );
-      return outcome;
-    };
-
     const disconnect = (info: ConnectionInfo, code: number, reason: string) =>
-      track(invoke("$disconnect", disconnectEvent(api, info, code, reason, Date.now())));
+      track(integrations.invoke("$disconnect", disconnectEvent(api, info, code, reason, Date.now())));
 
     const wsPaths = new Set([`/${stage}`, `/${stage}/`, "/ws", "/ws/"]);
     const { app: wsApp } = expressWs(app, server, {
@@ -217,7 +194,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
           };
           void track(
             (async () => {
-              const outcome = await invoke("$connect", connectEvent(api, connection, request, Date.now()));
+              const outcome = await integrations.invoke("$connect", connectEvent(api, connection, request, Date.now()));
               const status = outcome ? outcomeStatus(outcome) : 200;
               if (status < 200 || status > 299) {
                 accept(false, status >= 600 ? 500 : status, STATUS_CODES[status] ?? "Error");
@@ -255,7 +232,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       socket.on("message", (data: Buffer, isBinary: boolean) => {
         if (connection.closedBy) return;
         registry.touch(connection);
-        void track(onMessage(connection, data, isBinary));
+        void track(integrations.onMessage(api, registry, connection, data, isBinary));
       });
       socket.on("error", () => {
         // A protocol error (bad UTF-8, bad frame): ws closes the socket and "close" follows.
@@ -265,38 +242,6 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         const ended = connection.closedBy ?? clientClose(code, reason.toString());
         void disconnect(connection, ended.code, ended.reason);
       });
-    };
-
-    const reply = (connection: LiveConnection, body: object) => {
-      if (connection.socket.readyState === connection.socket.OPEN) connection.socket.send(JSON.stringify(body));
-    };
-
-    const onMessage = async (connection: LiveConnection, data: Buffer, isBinary: boolean) => {
-      const routeKey = selectRoute(isBinary ? undefined : data.toString("utf8"));
-      const event = messageEvent(api, connection, routeKey ?? "", data, isBinary, Date.now());
-      const { connectionId, requestId } = event.requestContext;
-      if (!routeKey) {
-        log(`${new Date().toISOString()} (${requestId}) no route matched connection=${connectionId} status=403`);
-        reply(connection, { message: "Forbidden", connectionId, requestId });
-        return;
-      }
-      const outcome = await invoke(routeKey, event);
-      if (!outcome) return;
-      if (outcome.kind === "result") {
-        const { result } = outcome;
-        const route = handlers.get(routeKey)?.route;
-        if (
-          route?.routeResponse &&
-          result.body !== undefined &&
-          connection.socket.readyState === connection.socket.OPEN
-        ) {
-          const body = result.isBase64Encoded ? Buffer.from(result.body, "base64") : Buffer.from(result.body);
-          registry.send(connection, body);
-        }
-        return;
-      }
-      const message = outcome.kind === "integration-timeout" ? "Endpoint request timed out" : "Internal server error";
-      reply(connection, { message, connectionId, requestId });
     };
 
     for (const wsPath of wsPaths) wsApp.ws(wsPath, onSocket);

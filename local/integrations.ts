@@ -1,0 +1,99 @@
+/**
+ * The API's routes bound to their handlers, and what API Gateway does with a message: select the
+ * route, invoke its integration, answer the client with an error frame when there is no route or
+ * the integration failed, and send a two-way route's response back. Writes one execution-log line
+ * per invocation. https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
+ */
+import type { HandlerDependencies } from "../functions/dependencies";
+import type { WebSocketEvent, WebSocketHandler } from "../functions/events";
+import type { RouteDefinition } from "../functions/routes";
+import type { ConnectionRegistry, LiveConnection } from "./connection-registry";
+import { type ApiInfo, messageEvent } from "./events";
+import { type InvocationOutcome, invokeHandler, outcomeStatus } from "./invoke";
+import { createRouteSelector, type RouteSelector } from "./route-selection";
+
+export interface IntegrationOptions {
+  routes: readonly RouteDefinition[];
+  dependencies: HandlerDependencies;
+  routeSelectionExpression: string;
+  functionTimeoutMs: number;
+  integrationTimeoutMs: number;
+  log: (line: string) => void;
+  /** Receives every handler run, so a closing server can wait for them. */
+  track: (run: Promise<unknown>) => void;
+}
+
+export class Integrations {
+  private readonly handlers = new Map<string, { route: RouteDefinition; handler: WebSocketHandler }>();
+  private readonly selectRoute: RouteSelector;
+
+  constructor(private readonly options: IntegrationOptions) {
+    // Like a cold start: each route's handler is built once.
+    for (const route of options.routes) {
+      this.handlers.set(route.routeKey, { route, handler: route.createHandler(options.dependencies) });
+    }
+    this.selectRoute = createRouteSelector(
+      options.routeSelectionExpression,
+      [...this.handlers.keys()].filter((key) => key !== "$connect" && key !== "$disconnect"),
+    );
+  }
+
+  /** Runs the route's handler (none: `undefined`) and writes its execution-log line. */
+  async invoke(routeKey: string, event: WebSocketEvent): Promise<InvocationOutcome | undefined> {
+    const entry = this.handlers.get(routeKey);
+    if (!entry) return undefined;
+    const started = process.hrtime.bigint();
+    const outcome = await invokeHandler(entry.handler, event, {
+      functionName: entry.route.name,
+      functionTimeoutMs: this.options.functionTimeoutMs,
+      integrationTimeoutMs: this.options.integrationTimeoutMs,
+      onRun: this.options.track,
+    });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const { requestId, connectionId } = event.requestContext;
+    this.options.log(
+      `${new Date().toISOString()} (${requestId}) ${routeKey} connection=${connectionId} status=${outcomeStatus(outcome)} ${ms.toFixed(1)} ms${failureNote(outcome)}`,
+    );
+    return outcome;
+  }
+
+  /** A message from a client: route it, run it, and answer as API Gateway would. */
+  async onMessage(
+    api: ApiInfo,
+    registry: ConnectionRegistry,
+    connection: LiveConnection,
+    data: Buffer,
+    isBinary: boolean,
+  ): Promise<void> {
+    const routeKey = this.selectRoute(isBinary ? undefined : data.toString("utf8"));
+    const event = messageEvent(api, connection, routeKey ?? "", data, isBinary, Date.now());
+    const { connectionId, requestId } = event.requestContext;
+    const reply = (message: string) =>
+      registry.send(connection, Buffer.from(JSON.stringify({ message, connectionId, requestId })));
+    if (!routeKey) {
+      this.options.log(
+        `${new Date().toISOString()} (${requestId}) no route matched connection=${connectionId} status=403`,
+      );
+      reply("Forbidden");
+      return;
+    }
+    const outcome = await this.invoke(routeKey, event);
+    if (!outcome || !registry.get(connectionId)) return;
+    if (outcome.kind !== "result") {
+      reply(outcome.kind === "integration-timeout" ? "Endpoint request timed out" : "Internal server error");
+      return;
+    }
+    const { result } = outcome;
+    if (this.handlers.get(routeKey)?.route.routeResponse && result.body !== undefined) {
+      registry.send(connection, Buffer.from(result.body, result.isBase64Encoded ? "base64" : "utf8"));
+    }
+  }
+}
+
+function failureNote(outcome: InvocationOutcome): string {
+  if (outcome.kind === "error") {
+    const { error } = outcome;
+    return ` error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+  }
+  return outcome.kind === "result" ? "" : ` ${outcome.kind}`;
+}
