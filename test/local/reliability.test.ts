@@ -41,6 +41,29 @@ async function chatGateway(options: LocalGatewayOptions = {}) {
 }
 
 /** Rejects if `promise` does not settle within `ms`, naming `what`. */
+/**
+ * A chat gateway whose DynamoDB sits behind a TCP proxy the test can cut, slow down or stall; the
+ * test reads the table directly, not through the proxy.
+ */
+async function gatewayBehindProxy(
+  t: { teardown(fn: () => Promise<void>): void },
+  limits: LocalGatewayOptions["limits"],
+) {
+  const dynamodb = await startEmbeddedDynamoDB();
+  const proxy = await startTcpProxy(Number(new URL(dynamodb.endpoint).port));
+  const gw = await chatGateway({ dynamodbEndpoint: proxy.endpoint, limits });
+  const table = tableReader(dynamodb.endpoint, gw.tableName);
+  t.teardown(async () => {
+    table.close();
+    gw.table.close();
+    await proxy.restore();
+    await gw.close();
+    await proxy.close();
+    await dynamodb.close();
+  });
+  return { proxy, gw, table };
+}
+
 function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -646,22 +669,7 @@ test("a client that vanishes mid-broadcast: everyone else gets the message, its 
 
 test("DynamoDB unreachable (refused, then reset): $connect refused with 502, sendmessage answers Internal server error; all works again when it is back", async (t) => {
   t.timeout(60_000);
-  const dynamodb = await startEmbeddedDynamoDB();
-  const proxy = await startTcpProxy(Number(new URL(dynamodb.endpoint).port));
-  const gw = await chatGateway({
-    dynamodbEndpoint: proxy.endpoint,
-    limits: { functionTimeoutMs: 5000, integrationTimeoutMs: 6000 },
-  });
-  // The test reads the table directly, not through the proxy.
-  const table = tableReader(dynamodb.endpoint, gw.tableName);
-  t.teardown(async () => {
-    table.close();
-    gw.table.close();
-    await proxy.restore();
-    await gw.close();
-    await proxy.close();
-    await dynamodb.close();
-  });
+  const { proxy, gw, table } = await gatewayBehindProxy(t, { functionTimeoutMs: 5000, integrationTimeoutMs: 6000 });
   const ada = await connect(gw.url);
   const bob = await connect(gw.url);
   const leaver = await connect(gw.url);
@@ -719,21 +727,7 @@ test("DynamoDB unreachable (refused, then reset): $connect refused with 502, sen
 
 test("DynamoDB slow, then stalled: slow still works; stalled answers 502 and Internal server error; afterwards rows of refused connections are cleaned up", async (t) => {
   t.timeout(60_000);
-  const dynamodb = await startEmbeddedDynamoDB();
-  const proxy = await startTcpProxy(Number(new URL(dynamodb.endpoint).port));
-  const gw = await chatGateway({
-    dynamodbEndpoint: proxy.endpoint,
-    limits: { functionTimeoutMs: 3000, integrationTimeoutMs: 4000 },
-  });
-  const table = tableReader(dynamodb.endpoint, gw.tableName);
-  t.teardown(async () => {
-    table.close();
-    gw.table.close();
-    await proxy.restore();
-    await gw.close();
-    await proxy.close();
-    await dynamodb.close();
-  });
+  const { proxy, gw, table } = await gatewayBehindProxy(t, { functionTimeoutMs: 3000, integrationTimeoutMs: 4000 });
   const ada = await connect(gw.url);
   const adaId = await whoAmI(ada);
   const timings: string[] = [];
