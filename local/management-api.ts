@@ -11,6 +11,7 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ConnectionRegistry } from "./connection-registry";
 import { apiGatewayId } from "./ids";
+import { invocationTimedOut } from "./invoke";
 
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
@@ -162,6 +163,7 @@ export function inProcessRequestHandler(options: ManagementApiOptions) {
     metadata: { handlerProtocol: "http/1.1" },
     async handle(request: SdkHttpRequest) {
       if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+      if (invocationTimedOut()) throw new Error("The invocation timed out: Lambda would have stopped this function");
       const response = answer(request);
       return {
         response: {

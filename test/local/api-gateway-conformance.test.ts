@@ -271,6 +271,38 @@ test("a handler past its function timeout fails like a Lambda timeout; past the 
   t.is(b.socket.readyState, b.socket.OPEN);
 });
 
+test("a handler past its function timeout can no longer post to connections, as a stopped Lambda could not", async (t) => {
+  let finished: (error: unknown) => void = () => {};
+  const handlerDone = new Promise<unknown>((resolve) => {
+    finished = resolve;
+  });
+  const late: RouteDefinition = {
+    ...route("late", []),
+    createHandler: (deps) => async (event) => {
+      const manager = deps.managementApi(deps.config.managementEndpoint as string);
+      await manager.post(event.requestContext.connectionId, "in time");
+      await sleep(300);
+      const error = await manager.post(event.requestContext.connectionId, "too late").catch((e: unknown) => e);
+      finished(error);
+      return { statusCode: 200 };
+    },
+  };
+  const gw = await gateway({ routes: [late], limits: { functionTimeoutMs: 100 } });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  client.socket.send(JSON.stringify({ action: "late" }));
+  t.is(await client.next(), "in time");
+  t.is((await client.nextJson()).message, "Internal server error");
+  const error = await handlerDone;
+  t.regex(String(error), /timed out/);
+  await sleep(50);
+  t.deepEqual(
+    client.received.map((frame) => String(frame).slice(0, 12)),
+    ["in time", '{"message":"'],
+    "the late post never reached the client",
+  );
+});
+
 test("a route with a route response sends the handler's body back to the caller only; a route without one does not", async (t) => {
   const gw = await gateway({
     routes: [
