@@ -2,7 +2,7 @@ import {
   ApiGatewayManagementApiClient,
   type ApiGatewayManagementApiClientConfig,
 } from "@aws-sdk/client-apigatewaymanagementapi";
-import { createDocumentClient } from "../dal/dynamodb-client";
+import { createDocumentClient, type DynamoDBClientOptions } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { Repository } from "../dal/repository";
 import type { FunctionConfig } from "./config";
@@ -21,6 +21,8 @@ export interface HandlerDependencies {
 export interface ClientOverrides {
   /** Transport of the management client; the local gateway answers its own calls in process. */
   managementRequestHandler?: ApiGatewayManagementApiClientConfig["requestHandler"];
+  /** DynamoDB timeouts other than the defaults, which suit AWS's DynamoDB from Lambda. */
+  dynamodbTimeouts?: Pick<DynamoDBClientOptions, "connectionTimeoutMs" | "requestTimeoutMs">;
 }
 
 /**
@@ -36,6 +38,7 @@ export function createHandlerDependencies(
       region: config.region,
       endpoint: config.dynamodbEndpoint,
       credentials: config.credentials,
+      ...overrides.dynamodbTimeouts,
     }),
     tableName: config.tableName,
     keyAttributes: [CONNECTION_KEY],

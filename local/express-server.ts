@@ -158,7 +158,15 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     // The handlers' management client reaches this gateway without a socket; outside callers use HTTP.
     const dependencies = options.createDependencies
       ? options.createDependencies(config)
-      : createHandlerDependencies(config, { managementRequestHandler: inProcessRequestHandler(managementOptions) });
+      : createHandlerDependencies(config, {
+          managementRequestHandler: inProcessRequestHandler(managementOptions),
+          // DynamoDB on loopback is slow only when this machine is busy (a thousand clients leaving at
+          // once): wait as long as the function may run rather than fail and leave rows behind.
+          dynamodbTimeouts: {
+            connectionTimeoutMs: limits.functionTimeoutMs,
+            requestTimeoutMs: limits.functionTimeoutMs,
+          },
+        });
     const integrations = new Integrations({
       routes: routeTable,
       dependencies,

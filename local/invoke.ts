@@ -51,10 +51,12 @@ export async function invokeHandler(
   const after = (ms: number, outcome: InvocationOutcome) =>
     new Promise<InvocationOutcome>((resolve) => timers.push(setTimeout(resolve, ms, outcome)));
   try {
-    const run = currentInvocation.run(invocation, () => handler(event, context)).then(
-      (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
-      (error: unknown): InvocationOutcome => ({ kind: "error", error }),
-    );
+    const run = currentInvocation
+      .run(invocation, () => handler(event, context))
+      .then(
+        (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
+        (error: unknown): InvocationOutcome => ({ kind: "error", error }),
+      );
     options.onRun?.(run);
     const outcome = await Promise.race([
       run,
