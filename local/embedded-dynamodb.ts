@@ -1,12 +1,16 @@
+import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import dynalite from "dynalite";
 
 export interface EmbeddedDynamoDB {
   /** `http://127.0.0.1:{port}`, for `DYNAMODB_ENDPOINT_URL` or an SDK client's `endpoint`. */
   endpoint: string;
-  /** Stops the server and drops every table. */
+  /** Lets the requests under way finish, then stops the server and drops every table. */
   close(): Promise<void>;
 }
+
+/** How long `close` waits for requests under way before it cuts their connections. */
+const DRAIN_MS = 5_000;
 
 /**
  * An in-memory DynamoDB (dynalite) in this process on loopback; `port` 0 picks a free port.
@@ -14,6 +18,19 @@ export interface EmbeddedDynamoDB {
  */
 export async function startEmbeddedDynamoDB(port = 0): Promise<EmbeddedDynamoDB> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // Requests whose response has not been ended yet. dynalite finishes a request even when its
+  // client has gone, and a database closed under it throws where nothing can catch it.
+  let active = 0;
+  let drained: (() => void) | undefined;
+  server.prependListener("request", (_request, response: ServerResponse) => {
+    active++;
+    const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+    response.end = ((...args: unknown[]) => {
+      active--;
+      if (active === 0) drained?.();
+      return end(...args);
+    }) as ServerResponse["end"];
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {
@@ -24,11 +41,21 @@ export async function startEmbeddedDynamoDB(port = 0): Promise<EmbeddedDynamoDB>
   const { port: actualPort } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${actualPort}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        // SDK clients keep connections alive; without this, close waits for them to time out.
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: async () => {
+      // dynalite closes its database as soon as the last connection is gone, even while a request
+      // whose client has left is still at work: let those finish first.
+      if (active > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, DRAIN_MS).unref();
+        });
+      }
+      const closed = new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+      // SDK clients keep connections alive; without this, close waits for them to time out.
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }

@@ -161,10 +161,11 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       : createHandlerDependencies(config, {
           managementRequestHandler: inProcessRequestHandler(managementOptions),
           // DynamoDB on loopback is slow only when this machine is busy (a thousand clients leaving at
-          // once): wait as long as the function may run rather than fail and leave rows behind.
+          // once): wait as long as the function may run, never less than the SDK defaults, rather
+          // than fail and leave rows behind.
           dynamodbTimeouts: {
-            connectionTimeoutMs: limits.functionTimeoutMs,
-            requestTimeoutMs: limits.functionTimeoutMs,
+            connectionTimeoutMs: Math.max(limits.functionTimeoutMs, 1_000),
+            requestTimeoutMs: Math.max(limits.functionTimeoutMs, 2_000),
           },
         });
     const integrations = new Integrations({
