@@ -38,13 +38,12 @@ function errorResponse(status: number, type: string, message: string | null): Ma
   };
 }
 
-export const missingAuthenticationToken = () =>
-  errorResponse(403, "ForbiddenException", "Missing Authentication Token");
-export const payloadTooLarge = (maxPayloadBytes: number) =>
+const missingAuthenticationToken = () => errorResponse(403, "ForbiddenException", "Missing Authentication Token");
+const payloadTooLarge = (maxPayloadBytes: number) =>
   errorResponse(413, "PayloadTooLargeException", `Request payload is larger than ${maxPayloadBytes} bytes`);
 
 /** Answers one management call, as API Gateway would. */
-export function managementCall(
+function managementCall(
   options: ManagementApiOptions,
   method: string,
   connectionId: string,
