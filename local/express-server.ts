@@ -169,6 +169,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
           },
         });
     const integrations = new Integrations({
+      api,
+      registry,
       routes: routeTable,
       dependencies,
       routeSelectionExpression: options.routeSelectionExpression ?? ROUTE_SELECTION_EXPRESSION,
@@ -241,7 +243,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       socket.on("message", (data: Buffer, isBinary: boolean) => {
         if (connection.closedBy) return;
         registry.touch(connection);
-        void track(integrations.onMessage(api, registry, connection, data, isBinary));
+        void track(integrations.onMessage(connection, data, isBinary));
       });
       socket.on("error", () => {
         // A protocol error (bad UTF-8, bad frame): ws closes the socket and "close" follows.

@@ -13,6 +13,8 @@ import { type InvocationOutcome, invokeHandler, outcomeStatus } from "./invoke";
 import { createRouteSelector, type RouteSelector } from "./route-selection";
 
 export interface IntegrationOptions {
+  api: ApiInfo;
+  registry: ConnectionRegistry;
   routes: readonly RouteDefinition[];
   dependencies: HandlerDependencies;
   routeSelectionExpression: string;
@@ -58,14 +60,9 @@ export class Integrations {
   }
 
   /** A message from a client: route it, run it, and answer as API Gateway would. */
-  async onMessage(
-    api: ApiInfo,
-    registry: ConnectionRegistry,
-    connection: LiveConnection,
-    data: Buffer,
-    isBinary: boolean,
-  ): Promise<void> {
+  async onMessage(connection: LiveConnection, data: Buffer, isBinary: boolean): Promise<void> {
     const routeKey = this.selectRoute(isBinary ? undefined : data.toString("utf8"));
+    const { api, registry } = this.options;
     const event = messageEvent(api, connection, routeKey ?? "", data, isBinary, Date.now());
     const { connectionId, requestId } = event.requestContext;
     const reply = (message: string) =>
