@@ -97,11 +97,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const resetOpen = () => {
     for (const socket of open) {
       if (socket.destroyed) continue;
-      try {
-        socket.resetAndDestroy();
-      } catch {
-        socket.destroy();
-      }
+      // Node cannot reset a socket whose sending side is already shut down (after `end`): libuv
+      // refuses with EINVAL and Node never closes the handle, so the process spins at exit.
+      if (socket.writableEnded) socket.destroy();
+      else socket.resetAndDestroy();
     }
   };
 
