@@ -31,6 +31,9 @@ export async function startEmbeddedDynamoDB(port = 0): Promise<EmbeddedDynamoDB>
       return end(...args);
     }) as ServerResponse["end"];
   });
+  // Node closes a connection idle for 5 s; a client that picks it from its pool at that moment gets
+  // ECONNRESET. DynamoDB keeps idle connections far longer, and `close` cuts them anyway.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { type AddressInfo, createServer } from "node:net";
+import http from "node:http";
+import net, { type AddressInfo, createServer } from "node:net";
 import { CreateTableCommand, type KeySchemaElement } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import anyTest, { type TestFn } from "ava";
@@ -353,6 +354,33 @@ test("an operation on a missing table is a RepositoryError naming it", async (t)
   t.false(error instanceof ObjectNotFoundError);
   t.is(error?.table, "no-such-table");
   t.is((error?.cause as Error | undefined)?.name, "ResourceNotFoundException");
+});
+
+test("the embedded DynamoDB keeps an idle connection open past Node's 5 s keep-alive timeout", async (t) => {
+  // A pooled connection the server closes just as a client reuses it fails that request with
+  // ECONNRESET; AWS's DynamoDB keeps idle connections far longer than Node's default 5 s.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const post = () =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const request = http.request(t.context.db.endpoint, { method: "POST", agent }, (response) => {
+        response.resume();
+        response.once("end", () => resolve(request.socket as net.Socket));
+      });
+      request.once("error", reject);
+      request.end("{}");
+    });
+  const socket = await post();
+  let closedAfterMs: number | undefined;
+  const idleSince = performance.now();
+  socket.once("close", () => {
+    closedAfterMs = performance.now() - idleSince;
+  });
+
+  await new Promise((resolve) => setTimeout(resolve, 6_000));
+
+  t.is(closedAfterMs, undefined, "the idle connection was not closed");
+  t.is(await post(), socket, "the next request reuses it");
 });
 
 const unreachable = test.macro({
