@@ -32,7 +32,7 @@ export async function startEmbeddedDynamoDB(port = 0): Promise<EmbeddedDynamoDB>
     }) as ServerResponse["end"];
   });
   // Node closes a connection idle for 5 s; a client that picks it from its pool at that moment gets
-  // ECONNRESET. DynamoDB keeps idle connections far longer, and `close` cuts them anyway.
+  // ECONNRESET, which no real DynamoDB would cause so often. Idle connections stay until `close`.
   server.keepAliveTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

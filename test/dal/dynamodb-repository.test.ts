@@ -358,7 +358,7 @@ test("an operation on a missing table is a RepositoryError naming it", async (t)
 
 test("the embedded DynamoDB keeps an idle connection open past Node's 5 s keep-alive timeout", async (t) => {
   // A pooled connection the server closes just as a client reuses it fails that request with
-  // ECONNRESET; AWS's DynamoDB keeps idle connections far longer than Node's default 5 s.
+  // ECONNRESET; Node's HTTP server closes idle connections after 5 s unless told otherwise.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
   const post = () =>
