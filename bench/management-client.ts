@@ -2,7 +2,8 @@
  * What one PostToConnection costs in the AWS SDK v3 client alone, with a transport that answers
  * at once: the floor under every delivery of a broadcast, since each delivery is one command.
  * `npm run bench:client`. Prints wall and CPU microseconds per command, SDK defaults against the
- * handlers' configuration (`cacheMiddleware`), measured in the same run.
+ * handlers' configuration (`cacheMiddleware`), and that configuration without SigV4 signing (what
+ * skipping the signature locally would save), measured in the same run.
  */
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 
@@ -44,6 +45,21 @@ async function main(): Promise<void> {
   console.log(`${COMMANDS} PostToConnection commands, ${IN_FLIGHT} in flight`);
   await measure("SDK defaults", new ApiGatewayManagementApiClient(config));
   await measure("cacheMiddleware (handlers)", new ApiGatewayManagementApiClient({ ...config, cacheMiddleware: true }));
+  await measure(
+    "the same, unsigned (noAuth)",
+    new ApiGatewayManagementApiClient({
+      ...config,
+      cacheMiddleware: true,
+      httpAuthSchemeProvider: () => [{ schemeId: "smithy.api#noAuth" }],
+      httpAuthSchemes: [
+        {
+          schemeId: "smithy.api#noAuth",
+          identityProvider: () => async () => ({}),
+          signer: { sign: async (request) => request },
+        },
+      ],
+    }),
+  );
 }
 
 void main();
