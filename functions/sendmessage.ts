@@ -135,14 +135,29 @@ async function broadcast(
     }
   };
 
-  const inFlight = new Set<Promise<void>>();
-  for await (const page of deps.connections.scan({ attributes: [CONNECTION_KEY] })) {
-    for (const { connectionId } of page) {
-      if (inFlight.size >= deps.config.broadcastConcurrency) await Promise.race(inFlight);
-      const delivery = deliver(connectionId).finally(() => inFlight.delete(delivery));
-      inFlight.add(delivery);
+  // `broadcastConcurrency` workers, each taking the next connection id when its post ends; the next
+  // page is read when the ids run out. (Racing the set of posts in flight, as before, attached a
+  // reaction to every pending post per delivery: 100 each at the default concurrency.)
+  const pages = deps.connections.scan({ attributes: [CONNECTION_KEY] })[Symbol.asyncIterator]();
+  let ids: string[] = [];
+  let nextId = 0;
+  let reading: Promise<boolean> | undefined;
+  const take = async (): Promise<string | undefined> => {
+    while (nextId === ids.length) {
+      reading ??= pages.next().then((page) => {
+        reading = undefined;
+        if (page.done) return false;
+        ids = page.value.map((connection) => connection.connectionId);
+        nextId = 0;
+        return true;
+      });
+      if (!(await reading)) return undefined;
     }
-  }
-  await Promise.all(inFlight);
+    return ids[nextId++];
+  };
+  const worker = async (): Promise<void> => {
+    for (let id = await take(); id !== undefined; id = await take()) await deliver(id);
+  };
+  await Promise.all(Array.from({ length: deps.config.broadcastConcurrency }, worker));
   return outcome;
 }

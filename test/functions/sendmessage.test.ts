@@ -175,6 +175,22 @@ test("never has more than broadcastConcurrency posts in flight, and reaches that
   t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 23, gone: 0, failed: 0 });
 });
 
+test("empty scan pages, which DynamoDB may return before the last, do not end the broadcast", async (t) => {
+  // Prepare
+  const pages = [[], [connection("conn-a")], [], [], ["conn-b", "conn-c", "conn-d"].map(connection), []];
+  const { handler, manager } = setup({ broadcastConcurrency: 2 }, pages);
+
+  // Act
+  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+
+  // Assess
+  t.deepEqual(
+    manager.post.getCalls().map((call) => call.args[0]),
+    ["conn-a", "conn-b", "conn-c", "conn-d"],
+  );
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 4, gone: 0, failed: 0 });
+});
+
 test("deletes exactly the connections whose post says they are gone, never the sender", async (t) => {
   // Prepare
   const ids = [SENDER, "conn-b", "stale-1", "conn-d", "stale-2"];
