@@ -1,4 +1,9 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
+
+const ID_BYTES = 11;
+/** Random bytes drawn in bulk: one system call per 372 ids instead of one per id. */
+const pool = Buffer.alloc(ID_BYTES * 372);
+let used = pool.length;
 
 /**
  * An id shaped like API Gateway's connection and request ids (`BFHPhfCWIAMCKlQ=`): 11 random
@@ -6,5 +11,10 @@ import { randomBytes } from "node:crypto";
  * The URL-safe alphabet keeps `/` and `+` out, as in the ids AWS hands out.
  */
 export function apiGatewayId(): string {
-  return `${randomBytes(11).toString("base64url")}=`;
+  if (used === pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  used += ID_BYTES;
+  return `${pool.toString("base64url", used - ID_BYTES, used)}=`;
 }

@@ -1,0 +1,16 @@
+import test from "ava";
+import { apiGatewayId } from "../../local/ids";
+
+test("ids look like API Gateway's: 11 random bytes, URL-safe base64, padded", (t) => {
+  for (let i = 0; i < 50; i++) {
+    const id = apiGatewayId();
+    t.regex(id, /^[A-Za-z0-9_-]{15}=$/);
+    t.is(Buffer.from(id, "base64url").length, 11);
+  }
+});
+
+test("ids stay distinct across refills of the random pool", (t) => {
+  // Several thousand ids span a dozen refills: a refill that reused old bytes would repeat ids.
+  const ids = Array.from({ length: 5_000 }, apiGatewayId);
+  t.is(new Set(ids).size, ids.length);
+});
