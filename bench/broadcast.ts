@@ -4,7 +4,8 @@
  * For each point of the matrix it starts a server (the local gateway with the project's handlers,
  * and, as the limit, a bare `ws` server that parses the same request and sends one frame to every
  * client), opens N real `ws` clients on loopback, lets S senders send M messages each with at most
- * W of their own messages in flight, and counts every delivery at every client.
+ * W of their own messages in flight (a message is in flight until every client has it), and counts
+ * every delivery at every client.
  *
  * Options: --clients N --senders S --messages M (one point instead of the matrix), --window W,
  * --post-latency-ms L (each management call takes L ms longer, like AWS's PostToConnection),
@@ -12,6 +13,7 @@
  * server's CPU profile to .profiles/).
  */
 import { fork } from "node:child_process";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
@@ -81,7 +83,7 @@ function progress(line: string): void {
 
 async function startServer(request: ServerRequest) {
   const child = fork(path.join(__dirname, "server.ts"), [], {
-    execArgv: ["--import", "tsx", ...(args["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir=.profiles"] : [])],
+    execArgv: ["--require", "tsx/cjs", ...(args["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir=.profiles"] : [])],
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
@@ -141,6 +143,8 @@ async function runPoint(kind: ServerRequest["kind"], point: Point): Promise<Poin
     let duplicated = 0;
     let lastDelivery = performance.now();
     const inFlight = new Array<number>(point.senders).fill(0);
+    /** Per message (`sender:seq`), the clients that still have to receive it. */
+    const awaited = new Map<string, number>();
     const wakeSender: Array<(() => void) | undefined> = [];
 
     sockets.forEach((socket, index) => {
@@ -158,9 +162,12 @@ async function runPoint(kind: ServerRequest["kind"], point: Point): Promise<Poin
         delivered++;
         lastDelivery = performance.now();
         latencies.push(performance.now() - Number(sentAt));
-        if (Number(sender) === index) {
-          inFlight[index] = (inFlight[index] as number) - 1;
-          wakeSender[index]?.();
+        const waiting = (awaited.get(key) ?? sockets.length) - 1;
+        awaited.set(key, waiting);
+        if (waiting === 0) {
+          awaited.delete(key);
+          inFlight[Number(sender)] = (inFlight[Number(sender)] as number) - 1;
+          wakeSender[Number(sender)]?.();
         }
       });
     });
@@ -286,12 +293,9 @@ async function main(): Promise<void> {
   const kinds: ServerRequest["kind"][] = args.only ? [args.only as ServerRequest["kind"]] : ["limit", "gateway"];
   const results: PointResult[] = [];
   for (const point of matrix) for (const kind of kinds) results.push(await runPoint(kind, point));
-  if (args.json)
-    console.log(JSON.stringify({ cores: (await import("node:os")).availableParallelism(), results }, null, 2));
+  if (args.json) console.log(JSON.stringify({ cores: availableParallelism(), results }, null, 2));
   else {
-    console.log(
-      `\n${(await import("node:os")).availableParallelism()} cores, post latency ${args["post-latency-ms"]} ms, window ${args.window}`,
-    );
+    console.log(`\n${availableParallelism()} cores, post latency ${args["post-latency-ms"]} ms, window ${args.window}`);
     printTable(results);
   }
 }
