@@ -837,7 +837,7 @@ test("server restart: rows of connections that died with a killed server are pur
     table.close();
     await dynamodb.close();
   });
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "local/express-server.ts"], {
+  const child: ChildProcess = spawn(process.execPath, ["--require", "tsx/cjs", "local/express-server.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,
