@@ -19,8 +19,6 @@ export interface HandlerDependencies {
 }
 
 export interface ClientOverrides {
-  /** Transport of the management client; the local gateway answers its own calls in process. */
-  managementRequestHandler?: ApiGatewayManagementApiClientConfig["requestHandler"];
   /** DynamoDB timeouts other than the defaults, which suit AWS's DynamoDB from Lambda. */
   dynamodbTimeouts?: Pick<DynamoDBClientOptions, "connectionTimeoutMs" | "requestTimeoutMs">;
 }
@@ -43,8 +41,19 @@ export function createHandlerDependencies(
     tableName: config.tableName,
     keyAttributes: [CONNECTION_KEY],
   });
+  return { config, connections, managementApi: createManagementApi(config), now: Date.now, logger: console };
+}
+
+/**
+ * Connection managers over the AWS SDK v3 management client, one per endpoint, each built on first
+ * use. `requestHandler` replaces the client's transport (the local gateway answers in process).
+ */
+export function createManagementApi(
+  config: FunctionConfig,
+  requestHandler?: ApiGatewayManagementApiClientConfig["requestHandler"],
+): ConnectionManagerFactory {
   const managers = new Map<string, ApiGatewayConnectionManager>();
-  const managementApi: ConnectionManagerFactory = (endpoint) => {
+  return (endpoint) => {
     let manager = managers.get(endpoint);
     if (!manager) {
       manager = new ApiGatewayConnectionManager(
@@ -55,7 +64,7 @@ export function createHandlerDependencies(
           // A broadcast sends one command per connection: resolve the middleware stack once, not per post.
           cacheMiddleware: true,
           // A stalled post must not hold the whole broadcast until the Lambda times out.
-          requestHandler: overrides.managementRequestHandler ?? {
+          requestHandler: requestHandler ?? {
             connectionTimeout: 1_000,
             requestTimeout: 3_000,
             // Else the SDK only warns when requestTimeout passes, and the post keeps waiting.
@@ -70,5 +79,4 @@ export function createHandlerDependencies(
     }
     return manager;
   };
-  return { config, connections, managementApi, now: Date.now, logger: console };
 }

@@ -17,13 +17,14 @@ import {
   type FunctionConfig,
   readFunctionConfig,
 } from "../functions/config";
-import { createHandlerDependencies, type HandlerDependencies } from "../functions/dependencies";
+import { createHandlerDependencies, createManagementApi, type HandlerDependencies } from "../functions/dependencies";
 import { routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION, type RouteDefinition } from "../functions/routes";
 import { readLocalConfig } from "./config";
 import { ConnectionRegistry, GOING_AWAY } from "./connection-registry";
 import { prepareConnectionsTable } from "./connections-table";
 import { startEmbeddedDynamoDB } from "./embedded-dynamodb";
 import { type ApiInfo, type ConnectionInfo, connectEvent, disconnectEvent } from "./events";
+import type { EnvironmentState } from "./execution-environments";
 import { FrameGuard } from "./frame-guard";
 import { apiGatewayId } from "./ids";
 import { Integrations } from "./integrations";
@@ -75,7 +76,7 @@ export interface LocalGatewayOptions {
   limits?: Partial<LocalGatewayLimits>;
   /** Extra handler settings, as Lambda's environment would hold them (`BROADCAST_CONCURRENCY`, ...). */
   functionEnvironment?: Record<string, string | undefined>;
-  /** Builds the handlers' dependencies from their config. Default: the real ones, as in Lambda. */
+  /** Builds the handlers' dependencies from their config, once for all. Default: the real ones, as in Lambda. */
   createDependencies?: (config: FunctionConfig) => HandlerDependencies;
   /** Let non-loopback callers use the management API. Default `false`. */
   allowRemoteManagement?: boolean;
@@ -142,7 +143,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const api: ApiInfo = { apiId: "local", stage, domainName: origin };
     const managementUrl = `http://${origin}/${stage}`;
 
-    // Like a cold start: each route's handler is built once, with dependencies from its config.
+    // What Lambda's environment would hold for the functions.
     const config = readFunctionConfig({
       ...options.functionEnvironment,
       TABLE_NAME: tableName,
@@ -155,11 +156,9 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       maxPayloadBytes: limits.managementMaxPayloadBytes,
       latencyMs: options.managementLatencyMs ?? 0,
     };
-    // The handlers' management client reaches this gateway without a socket; outside callers use HTTP.
-    const dependencies = options.createDependencies
+    const shared = options.createDependencies
       ? options.createDependencies(config)
       : createHandlerDependencies(config, {
-          managementRequestHandler: inProcessRequestHandler(managementOptions),
           // DynamoDB on loopback is slow only when this machine is busy (a thousand clients leaving at
           // once): wait as long as the function may run, never less than the SDK defaults, rather
           // than fail and leave rows behind.
@@ -168,6 +167,16 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
             requestTimeoutMs: Math.max(limits.functionTimeoutMs, 2_000),
           },
         });
+    // Environments share the DynamoDB client (one pool of connections to it). Each gets a management
+    // client of its own that reaches this gateway without a socket (outside callers use HTTP), so a
+    // stopped environment's calls can be refused.
+    const dependencies = (environment: EnvironmentState): HandlerDependencies =>
+      options.createDependencies
+        ? shared
+        : {
+            ...shared,
+            managementApi: createManagementApi(config, inProcessRequestHandler(managementOptions, environment)),
+          };
     const integrations = new Integrations({
       api,
       registry,
@@ -180,7 +189,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       track,
     });
 
-    const removed = await prepareConnectionsTable(config, dependencies.connections);
+    const removed = await prepareConnectionsTable(config, shared.connections);
     if (removed > 0) log(`removed ${removed} connection rows left by an earlier run`);
 
     const disconnect = (info: ConnectionInfo, code: number, reason: string) =>

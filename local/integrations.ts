@@ -5,10 +5,11 @@
  * per invocation. https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
  */
 import type { HandlerDependencies } from "../functions/dependencies";
-import type { WebSocketEvent, WebSocketHandler } from "../functions/events";
+import type { WebSocketEvent } from "../functions/events";
 import type { RouteDefinition } from "../functions/routes";
 import type { ConnectionRegistry, LiveConnection } from "./connection-registry";
 import { type ApiInfo, messageEvent } from "./events";
+import { type EnvironmentState, ExecutionEnvironments } from "./execution-environments";
 import { type InvocationOutcome, invokeHandler, outcomeStatus } from "./invoke";
 import { createRouteSelector, type RouteSelector } from "./route-selection";
 
@@ -16,7 +17,8 @@ export interface IntegrationOptions {
   api: ApiInfo;
   registry: ConnectionRegistry;
   routes: readonly RouteDefinition[];
-  dependencies: HandlerDependencies;
+  /** The dependencies a new execution environment's handler is built with. */
+  dependencies: (environment: EnvironmentState) => HandlerDependencies;
   routeSelectionExpression: string;
   functionTimeoutMs: number;
   integrationTimeoutMs: number;
@@ -26,13 +28,15 @@ export interface IntegrationOptions {
 }
 
 export class Integrations {
-  private readonly handlers = new Map<string, { route: RouteDefinition; handler: WebSocketHandler }>();
+  private readonly handlers = new Map<string, { route: RouteDefinition; environments: ExecutionEnvironments }>();
   private readonly selectRoute: RouteSelector;
 
   constructor(private readonly options: IntegrationOptions) {
-    // Like a cold start: each route's handler is built once.
     for (const route of options.routes) {
-      this.handlers.set(route.routeKey, { route, handler: route.createHandler(options.dependencies) });
+      const environments = new ExecutionEnvironments((environment) =>
+        route.createHandler(options.dependencies(environment)),
+      );
+      this.handlers.set(route.routeKey, { route, environments });
     }
     this.selectRoute = createRouteSelector(
       options.routeSelectionExpression,
@@ -45,16 +49,21 @@ export class Integrations {
     const entry = this.handlers.get(routeKey);
     if (!entry) return undefined;
     const started = process.hrtime.bigint();
-    const outcome = await invokeHandler(entry.handler, event, {
+    const { environment, coldStart } = entry.environments.acquire();
+    const outcome = await invokeHandler(environment, event, {
       functionName: entry.route.name,
       functionTimeoutMs: this.options.functionTimeoutMs,
       integrationTimeoutMs: this.options.integrationTimeoutMs,
-      onRun: this.options.track,
+      onRun: (run) => {
+        this.options.track(run);
+        // Busy until its code is done, even when the caller has stopped waiting.
+        void run.finally(() => entry.environments.release(environment));
+      },
     });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const { requestId, connectionId } = event.requestContext;
     this.options.log(
-      `${new Date().toISOString()} (${requestId}) ${routeKey} connection=${connectionId} status=${outcomeStatus(outcome)} ${ms.toFixed(1)} ms${failureNote(outcome)}`,
+      `${new Date().toISOString()} (${requestId}) ${routeKey} connection=${connectionId} status=${outcomeStatus(outcome)} ${ms.toFixed(1)} ms${coldStart ? " (cold start)" : ""}${failureNote(outcome)}`,
     );
     return outcome;
   }

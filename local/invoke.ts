@@ -3,9 +3,9 @@
  * timeout (the invocation fails, like a Lambda timeout) and API Gateway's integration timeout
  * (29 s: the caller gets "Endpoint request timed out" even if the function keeps running).
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
-import type { LambdaContext, WebSocketEvent, WebSocketHandler, WebSocketResult } from "../functions/events";
+import type { LambdaContext, WebSocketEvent, WebSocketResult } from "../functions/events";
+import type { ExecutionEnvironment } from "./execution-environments";
 
 export type InvocationOutcome =
   | { kind: "result"; result: WebSocketResult }
@@ -24,19 +24,9 @@ export interface InvokeOptions {
   onRun?: (run: Promise<unknown>) => void;
 }
 
-/** The invocation whose code is running, seen from anything it calls (the management API). */
-const currentInvocation = new AsyncLocalStorage<{ timedOut: boolean }>();
-
-/**
- * Whether the running code belongs to an invocation past its function timeout. Lambda stops such a
- * function; here its promise goes on, so the gateway refuses what it would still try to do.
- */
-export function invocationTimedOut(): boolean {
-  return currentInvocation.getStore()?.timedOut ?? false;
-}
-
+/** Runs `event` in `environment`; past the function timeout the environment is stopped. */
 export async function invokeHandler(
-  handler: WebSocketHandler,
+  environment: ExecutionEnvironment,
   event: WebSocketEvent,
   options: InvokeOptions,
 ): Promise<InvocationOutcome> {
@@ -46,25 +36,28 @@ export async function invokeHandler(
     functionName: options.functionName,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
-  const invocation = { timedOut: false };
   const timers: NodeJS.Timeout[] = [];
   const after = (ms: number, outcome: InvocationOutcome) =>
-    new Promise<InvocationOutcome>((resolve) => timers.push(setTimeout(resolve, ms, outcome)));
+    new Promise<InvocationOutcome>((resolve) =>
+      timers.push(
+        setTimeout(() => {
+          // Stopped now, not when the caller hears of it: the handler may still be calling out.
+          if (outcome.kind === "function-timeout") environment.stopped = true;
+          resolve(outcome);
+        }, ms),
+      ),
+    );
   try {
-    const run = currentInvocation
-      .run(invocation, () => handler(event, context))
-      .then(
-        (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
-        (error: unknown): InvocationOutcome => ({ kind: "error", error }),
-      );
+    const run = environment.handler(event, context).then(
+      (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
+      (error: unknown): InvocationOutcome => ({ kind: "error", error }),
+    );
     options.onRun?.(run);
-    const outcome = await Promise.race([
+    return await Promise.race([
       run,
       after(options.functionTimeoutMs, { kind: "function-timeout" }),
       after(options.integrationTimeoutMs, { kind: "integration-timeout" }),
     ]);
-    if (outcome.kind === "function-timeout") invocation.timedOut = true;
-    return outcome;
   } finally {
     for (const timer of timers) clearTimeout(timer);
   }

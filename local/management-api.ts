@@ -10,8 +10,8 @@
  */
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ConnectionRegistry } from "./connection-registry";
+import type { EnvironmentState } from "./execution-environments";
 import { apiGatewayId } from "./ids";
-import { invocationTimedOut } from "./invoke";
 
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
@@ -144,9 +144,10 @@ interface SdkHttpRequest {
 /**
  * The in-process way in: an AWS SDK v3 `requestHandler` that answers the management client's
  * requests without a socket. The client still builds, signs and parses every request and
- * response exactly as over HTTP, so errors still surface as GoneException and friends.
+ * response exactly as over HTTP, so errors still surface as GoneException and friends. One per
+ * execution environment: calls from an environment that Lambda would have stopped are refused.
  */
-export function inProcessRequestHandler(options: ManagementApiOptions) {
+export function inProcessRequestHandler(options: ManagementApiOptions, environment: EnvironmentState) {
   const answer = (request: SdkHttpRequest) => {
     const match = /\/@connections\/([^/?]+)$/.exec(request.path);
     if (!match) return missingAuthenticationToken();
@@ -162,7 +163,7 @@ export function inProcessRequestHandler(options: ManagementApiOptions) {
     metadata: { handlerProtocol: "http/1.1" },
     async handle(request: SdkHttpRequest) {
       if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-      if (invocationTimedOut()) throw new Error("The invocation timed out: Lambda would have stopped this function");
+      if (environment.stopped) throw new Error("The invocation timed out: Lambda would have stopped this function");
       const response = answer(request);
       return {
         response: {

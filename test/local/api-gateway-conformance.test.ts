@@ -119,13 +119,83 @@ test("each route invocation writes one execution log line with route key, connec
   const client = await connect(gw.url);
   client.socket.send("x");
   await eventually(() => events.length === 2);
+  client.socket.send("y");
+  await eventually(() => events.length === 3);
   const id = events[0]?.requestContext.connectionId as string;
-  await eventually(() => gw.log.length >= 2);
+  await eventually(() => gw.log.length >= 3);
   t.regex(
     gw.log[0] as string,
-    new RegExp(`\\$connect connection=${id.replace(/[-=]/g, "\\$&")} status=200 \\d+\\.\\d ms$`),
+    new RegExp(`\\$connect connection=${id.replace(/[-=]/g, "\\$&")} status=200 \\d+\\.\\d ms \\(cold start\\)$`),
   );
-  t.regex(gw.log[1] as string, /\$default connection=\S+ status=200 \d+\.\d ms$/);
+  t.regex(gw.log[1] as string, /\$default connection=\S+ status=200 \d+\.\d ms \(cold start\)$/);
+  t.regex(gw.log[2] as string, /\$default connection=\S+ status=200 \d+\.\d ms$/, "the second runs warm");
+});
+
+/** A route that counts the execution environments built for it and the invocations running in each. */
+function countingRoute(routeKey: string, gate: () => Promise<void>) {
+  const stats = { environments: 0, maxRunningInOne: 0 };
+  const definition: RouteDefinition = {
+    ...route(routeKey, []),
+    createHandler: () => {
+      stats.environments++;
+      let running = 0;
+      return async () => {
+        running++;
+        stats.maxRunningInOne = Math.max(stats.maxRunningInOne, running);
+        await gate();
+        running--;
+        return { statusCode: 200 };
+      };
+    },
+  };
+  return { definition, stats };
+}
+
+test("like Lambda, an execution environment runs one invocation at a time and is reused warm", async (t) => {
+  let open: () => void = () => {};
+  let opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const { definition, stats } = countingRoute("$default", () => opened);
+  const gw = await gateway({ routes: [definition] });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+
+  // Three at once: three environments, one invocation in each.
+  for (const text of ["a", "b", "c"]) client.socket.send(text);
+  await eventually(() => stats.environments === 3);
+  open();
+  await eventually(() => gw.log.length === 3);
+  opened = Promise.resolve();
+
+  // Then one after another: the warm environments serve them, none is built.
+  for (const [index, text] of ["d", "e", "f", "g"].entries()) {
+    client.socket.send(text);
+    await eventually(() => gw.log.length === 4 + index);
+  }
+  t.is(stats.environments, 3);
+  t.is(stats.maxRunningInOne, 1);
+  t.is(gw.log.filter((line) => line.endsWith("(cold start)")).length, 3);
+});
+
+test("an environment whose invocation timed out is never used again", async (t) => {
+  let calls = 0;
+  const { definition, stats } = countingRoute("$default", async () => {
+    if (++calls === 1) await sleep(300);
+  });
+  const gw = await gateway({ routes: [definition], limits: { functionTimeoutMs: 100 } });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+
+  client.socket.send("slow");
+  t.is((await client.nextJson()).message, "Internal server error");
+  await sleep(300); // the timed-out handler has finished by now
+  client.socket.send("next");
+  await eventually(() => gw.log.length === 2);
+
+  t.is(stats.environments, 2);
+  t.regex(gw.log[0] as string, /status=502 .*function-timeout/);
+  t.regex(gw.log[1] as string, /status=200 .*\(cold start\)$/);
 });
 
 test("$connect: the handshake waits for the handler, and a non-2xx result rejects the upgrade with that status", async (t) => {

@@ -1,0 +1,39 @@
+/**
+ * Lambda's execution environments for one function. An environment runs one invocation at a time
+ * and stays warm for the next, keeping whatever its handler built (SDK clients, caches); an
+ * invocation that finds none idle gets a new one, built like a cold start. An invocation that
+ * times out ends its environment, as Lambda's does: it is never used again, and the gateway
+ * refuses what its code still tries to do.
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+ */
+import type { WebSocketHandler } from "../functions/events";
+
+/** What the gateway's own services (the in-process management API) see of an environment. */
+export interface EnvironmentState {
+  /** An invocation in it passed the function timeout: Lambda would have stopped it. */
+  stopped: boolean;
+}
+
+export interface ExecutionEnvironment extends EnvironmentState {
+  readonly handler: WebSocketHandler;
+}
+
+export class ExecutionEnvironments {
+  private readonly idle: ExecutionEnvironment[] = [];
+
+  /** `init` builds an environment's handler, as a cold start runs the function's module. */
+  constructor(private readonly init: (environment: EnvironmentState) => WebSocketHandler) {}
+
+  /** The environment warmed most recently, or a new one when every environment is busy. */
+  acquire(): { environment: ExecutionEnvironment; coldStart: boolean } {
+    const warm = this.idle.pop();
+    if (warm) return { environment: warm, coldStart: false };
+    const state: EnvironmentState = { stopped: false };
+    return { environment: Object.assign(state, { handler: this.init(state) }), coldStart: true };
+  }
+
+  /** The invocation in `environment` has finished; a stopped environment is dropped. */
+  release(environment: ExecutionEnvironment): void {
+    if (!environment.stopped) this.idle.push(environment);
+  }
+}
