@@ -1,5 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { makeConfigFast } from "./sdk-client-config";
 
 export interface DynamoDBClientOptions {
   region: string;
@@ -34,6 +35,7 @@ export function createDocumentClient(options: DynamoDBClientOptions): DynamoDBDo
       throwOnRequestTimeout: true,
     },
   });
+  makeConfigFast(client);
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });

@@ -5,6 +5,7 @@ import {
 import { createDocumentClient, type DynamoDBClientOptions } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { Repository } from "../dal/repository";
+import { makeConfigFast } from "../dal/sdk-client-config";
 import type { FunctionConfig } from "./config";
 import { CONNECTION_KEY, type Connection } from "./connection";
 import { ApiGatewayConnectionManager, type ConnectionManagerFactory } from "./connection-manager";
@@ -56,25 +57,25 @@ export function createManagementApi(
   return (endpoint) => {
     let manager = managers.get(endpoint);
     if (!manager) {
-      manager = new ApiGatewayConnectionManager(
-        new ApiGatewayManagementApiClient({
-          region: config.region,
-          endpoint,
-          credentials: config.credentials,
-          // A broadcast sends one command per connection: resolve the middleware stack once, not per post.
-          cacheMiddleware: true,
-          // A stalled post must not hold the whole broadcast until the Lambda times out.
-          requestHandler: requestHandler ?? {
-            connectionTimeout: 1_000,
-            requestTimeout: 3_000,
-            // Else the SDK only warns when requestTimeout passes, and the post keeps waiting.
-            throwOnRequestTimeout: true,
-            // The SDK's agents allow 50 sockets: without more, a higher concurrency would only queue.
-            httpsAgent: { maxSockets: config.broadcastConcurrency },
-            httpAgent: { maxSockets: config.broadcastConcurrency },
-          },
-        }),
-      );
+      const client = new ApiGatewayManagementApiClient({
+        region: config.region,
+        endpoint,
+        credentials: config.credentials,
+        // A broadcast sends one command per connection: resolve the middleware stack once, not per post.
+        cacheMiddleware: true,
+        // A stalled post must not hold the whole broadcast until the Lambda times out.
+        requestHandler: requestHandler ?? {
+          connectionTimeout: 1_000,
+          requestTimeout: 3_000,
+          // Else the SDK only warns when requestTimeout passes, and the post keeps waiting.
+          throwOnRequestTimeout: true,
+          // The SDK's agents allow 50 sockets: without more, a higher concurrency would only queue.
+          httpsAgent: { maxSockets: config.broadcastConcurrency },
+          httpAgent: { maxSockets: config.broadcastConcurrency },
+        },
+      });
+      makeConfigFast(client);
+      manager = new ApiGatewayConnectionManager(client);
       managers.set(endpoint, manager);
     }
     return manager;
