@@ -143,7 +143,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const api: ApiInfo = { apiId: "local", stage, domainName: origin };
     const managementUrl = `http://${origin}/${stage}`;
 
-    // What Lambda's environment would hold for the functions.
+    // The functions' settings, as Lambda's environment variables hold them.
     const config = readFunctionConfig({
       ...options.functionEnvironment,
       TABLE_NAME: tableName,
