@@ -26,7 +26,7 @@ export interface ChatApiArgs {
   logRetentionDays: number;
   /** `BROADCAST_CONCURRENCY` of the functions; the handlers' default when omitted. */
   broadcastConcurrency?: number;
-  /** Memory of each function in MB (default {@link DEFAULT_LAMBDA_MEMORY_MB}). */
+  /** Memory in MB of each function whose route names none (default {@link DEFAULT_LAMBDA_MEMORY_MB}). */
   lambdaMemorySize?: number;
   /** Timeout of each function in seconds (default {@link DEFAULT_LAMBDA_TIMEOUT_SECONDS}). */
   lambdaTimeoutSeconds?: number;
@@ -97,6 +97,7 @@ export class ChatApi extends pulumi.ComponentResource {
         table: { name: this.table.name, arn: this.table.arn },
         functionName: functionName(name, route),
         ...settings,
+        memorySize: route.memorySize ?? settings.memorySize,
       },
       { parent: this },
     );
@@ -130,6 +131,12 @@ function functionName(name: string, route: RouteDefinition): string {
   return `${name}-${pulumi.getStack()}-${route.name}`;
 }
 
+function checkMemorySize(label: string, memorySize: number): void {
+  if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
+    throw new Error(`${label} must be an integer from 128 to 10240, got ${memorySize}`);
+  }
+}
+
 /** Checks the arguments AWS would reject only at deploy time, so a bad value fails the preview. */
 function validate(name: string, args: ChatApiArgs): RouteSettings {
   for (const route of args.routes ?? routeTable) {
@@ -137,6 +144,7 @@ function validate(name: string, args: ChatApiArgs): RouteSettings {
     if (physicalName.length > 64) {
       throw new Error(`Lambda function name ${physicalName} is longer than 64 characters: shorten the component name`);
     }
+    if (route.memorySize !== undefined) checkMemorySize(`memorySize of route ${route.routeKey}`, route.memorySize);
   }
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(args.stageName)) {
     throw new Error(`stageName must be 1 to 128 letters, digits, - or _, got ${JSON.stringify(args.stageName)}`);
@@ -155,9 +163,7 @@ function validate(name: string, args: ChatApiArgs): RouteSettings {
     throw new Error(`broadcastConcurrency must be an integer from 1 to 1000, got ${concurrency}`);
   }
   const memorySize = args.lambdaMemorySize ?? DEFAULT_LAMBDA_MEMORY_MB;
-  if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
-    throw new Error(`lambdaMemorySize must be an integer from 128 to 10240, got ${memorySize}`);
-  }
+  checkMemorySize("lambdaMemorySize", memorySize);
   const timeoutSeconds = args.lambdaTimeoutSeconds ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS;
   if (
     !Number.isInteger(timeoutSeconds) ||

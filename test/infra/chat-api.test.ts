@@ -137,7 +137,7 @@ test("every route of the table gets a function, integration, route and scoped pe
     t.is(fn.inputs.name, `chat-test-${route.name}`);
     t.is(fn.inputs.runtime, "nodejs22.x");
     t.is(fn.inputs.handler, "__index.handler");
-    t.is(fn.inputs.memorySize, 256);
+    t.is(fn.inputs.memorySize, route.name === "sendmessage" ? 1024 : 256);
     t.is(fn.inputs.timeout, 10);
     t.is(fn.inputs.role, role.state.arn);
     t.deepEqual(fn.inputs.environment, { variables: { TABLE_NAME: table.state.name, BROADCAST_CONCURRENCY: "20" } });
@@ -303,7 +303,7 @@ test("a two-way route gets a route response and a role with only its logs", asyn
 });
 
 test("arguments AWS would reject fail before anything is registered", async (t) => {
-  const { ChatApi } = await setup;
+  const { ChatApi, routes } = await setup;
   const valid = { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 14 };
   const count = resources.length;
   t.throws(() => new ChatApi("bad1", { ...valid, logRetentionDays: 13 }), { message: /logRetentionDays/ });
@@ -312,6 +312,9 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
   t.throws(() => new ChatApi("bad4", { ...valid, broadcastConcurrency: 0 }), { message: /broadcastConcurrency/ });
   t.throws(() => new ChatApi("bad5", { ...valid, throttlingBurstLimit: -1 }), { message: /throttlingBurstLimit/ });
   t.throws(() => new ChatApi("a".repeat(60), valid), { message: /longer than 64/ });
+  t.throws(() => new ChatApi("bad6", { ...valid, lambdaMemorySize: 64 }), { message: /lambdaMemorySize/ });
+  const greedy = routes.map((route) => ({ ...route, memorySize: 20_000 }));
+  t.throws(() => new ChatApi("bad7", { ...valid, routes: greedy }), { message: /memorySize of route \$connect/ });
   await new Promise((resolve) => setTimeout(resolve, 50));
   t.is(resources.length, count);
 });
