@@ -6,12 +6,46 @@
  * refuses what its code still tries to do.
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
  */
+import type { Repository } from "../dal/repository";
 import type { WebSocketHandler } from "../functions/events";
 
 /** What the gateway's own services (the in-process management API) see of an environment. */
 export interface EnvironmentState {
   /** An invocation in it passed the function timeout: Lambda would have stopped it. */
   stopped: boolean;
+}
+
+/** Throws when `environment` is stopped: its code would no longer be running. */
+export function refuseIfStopped(environment: EnvironmentState): void {
+  if (environment.stopped) throw new Error("The invocation timed out: Lambda would have stopped this function");
+}
+
+/** `repository` as code in `environment` reaches it: refused once the environment is stopped. */
+export function environmentRepository<T extends object>(
+  repository: Repository<T>,
+  environment: EnvironmentState,
+): Repository<T> {
+  return {
+    put: async (item, options) => {
+      refuseIfStopped(environment);
+      return repository.put(item, options);
+    },
+    get: async (key) => {
+      refuseIfStopped(environment);
+      return repository.get(key);
+    },
+    delete: async (key) => {
+      refuseIfStopped(environment);
+      return repository.delete(key);
+    },
+    scan: async function* (options) {
+      refuseIfStopped(environment);
+      for await (const page of repository.scan(options)) {
+        refuseIfStopped(environment);
+        yield page;
+      }
+    },
+  };
 }
 
 export interface ExecutionEnvironment extends EnvironmentState {

@@ -24,7 +24,7 @@ import { ConnectionRegistry, GOING_AWAY } from "./connection-registry";
 import { prepareConnectionsTable } from "./connections-table";
 import { startEmbeddedDynamoDB } from "./embedded-dynamodb";
 import { type ApiInfo, type ConnectionInfo, connectEvent, disconnectEvent } from "./events";
-import type { EnvironmentState } from "./execution-environments";
+import { type EnvironmentState, environmentRepository } from "./execution-environments";
 import { FrameGuard } from "./frame-guard";
 import { apiGatewayId } from "./ids";
 import { Integrations } from "./integrations";
@@ -167,14 +167,15 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
             requestTimeoutMs: Math.max(limits.functionTimeoutMs, 2_000),
           },
         });
-    // Environments share the DynamoDB client (one pool of connections to it). Each gets a management
-    // client of its own that reaches this gateway without a socket (outside callers use HTTP), so a
-    // stopped environment's calls can be refused.
+    // Environments share the DynamoDB client (one pool of connections to it) and each gets a
+    // management client of its own that reaches this gateway without a socket (outside callers use
+    // HTTP); both refuse a stopped environment's calls.
     const dependencies = (environment: EnvironmentState): HandlerDependencies =>
       options.createDependencies
         ? shared
         : {
             ...shared,
+            connections: environmentRepository(shared.connections, environment),
             managementApi: createManagementApi(config, inProcessRequestHandler(managementOptions, environment)),
           };
     const integrations = new Integrations({

@@ -10,7 +10,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ConnectionRegistry } from "./connection-registry";
-import type { EnvironmentState } from "./execution-environments";
+import { type EnvironmentState, refuseIfStopped } from "./execution-environments";
 import { apiGatewayId } from "./ids";
 
 export interface ManagementApiOptions {
@@ -163,7 +163,7 @@ export function inProcessRequestHandler(options: ManagementApiOptions, environme
     metadata: { handlerProtocol: "http/1.1" },
     async handle(request: SdkHttpRequest) {
       if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-      if (environment.stopped) throw new Error("The invocation timed out: Lambda would have stopped this function");
+      refuseIfStopped(environment);
       const response = answer(request);
       return {
         response: {

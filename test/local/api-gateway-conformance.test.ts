@@ -11,6 +11,9 @@ import {
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import test from "ava";
+import { ObjectNotFoundError } from "../../dal/errors";
+import { readFunctionConfig } from "../../functions/config";
+import { createHandlerDependencies } from "../../functions/dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
 import type { RouteDefinition } from "../../functions/routes";
 import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
@@ -371,6 +374,32 @@ test("a handler past its function timeout can no longer post to connections, as 
     ["in time", '{"message":"'],
     "the late post never reached the client",
   );
+});
+
+test("a handler past its function timeout can no longer write to DynamoDB, as a stopped Lambda could not", async (t) => {
+  let finished: (outcome: unknown) => void = () => {};
+  const handlerDone = new Promise<unknown>((resolve) => {
+    finished = resolve;
+  });
+  const late: RouteDefinition = {
+    ...route("late", []),
+    createHandler: (deps) => async () => {
+      await sleep(300);
+      const row = { connectionId: "late-row", connectedAt: 0, sourceIp: "127.0.0.1", expiresAt: 0 };
+      finished(await deps.connections.put(row).catch((error: unknown) => error));
+      return { statusCode: 200 };
+    },
+  };
+  const gw = await gateway({ routes: [late], limits: { functionTimeoutMs: 100 } });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  client.socket.send(JSON.stringify({ action: "late" }));
+  t.is((await client.nextJson()).message, "Internal server error");
+  t.regex(String(await handlerDone), /timed out/);
+  const table = createHandlerDependencies(
+    readFunctionConfig({ TABLE_NAME: gw.tableName, DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint }),
+  ).connections;
+  await t.throwsAsync(table.get({ connectionId: "late-row" }), { instanceOf: ObjectNotFoundError });
 });
 
 test("a route with a route response sends the handler's body back to the caller only; a route without one does not", async (t) => {
