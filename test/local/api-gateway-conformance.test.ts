@@ -344,9 +344,9 @@ test("a handler past its function timeout fails like a Lambda timeout; past the 
   t.is(b.socket.readyState, b.socket.OPEN);
 });
 
-test("a handler past its function timeout can no longer post to connections, as a stopped Lambda could not", async (t) => {
-  let finished: (error: unknown) => void = () => {};
-  const handlerDone = new Promise<unknown>((resolve) => {
+test("a handler past its function timeout can no longer post to connections or write to DynamoDB, as a stopped Lambda could not", async (t) => {
+  let finished: (errors: { post: unknown; put: unknown }) => void = () => {};
+  const handlerDone = new Promise<{ post: unknown; put: unknown }>((resolve) => {
     finished = resolve;
   });
   const late: RouteDefinition = {
@@ -355,8 +355,10 @@ test("a handler past its function timeout can no longer post to connections, as 
       const manager = deps.managementApi(deps.config.managementEndpoint as string);
       await manager.post(event.requestContext.connectionId, "in time");
       await sleep(300);
-      const error = await manager.post(event.requestContext.connectionId, "too late").catch((e: unknown) => e);
-      finished(error);
+      const post = await manager.post(event.requestContext.connectionId, "too late").catch((e: unknown) => e);
+      const row = { connectionId: "late-row", connectedAt: 0, sourceIp: "127.0.0.1", expiresAt: 0 };
+      const put = await deps.connections.put(row).catch((e: unknown) => e);
+      finished({ post, put });
       return { statusCode: 200 };
     },
   };
@@ -366,36 +368,15 @@ test("a handler past its function timeout can no longer post to connections, as 
   client.socket.send(JSON.stringify({ action: "late" }));
   t.is(await client.next(), "in time");
   t.is((await client.nextJson()).message, "Internal server error");
-  const error = await handlerDone;
-  t.regex(String(error), /timed out/);
+  const errors = await handlerDone;
+  t.regex(String(errors.post), /timed out/);
+  t.regex(String(errors.put), /timed out/);
   await sleep(50);
   t.deepEqual(
     client.received.map((frame) => String(frame).slice(0, 12)),
     ["in time", '{"message":"'],
     "the late post never reached the client",
   );
-});
-
-test("a handler past its function timeout can no longer write to DynamoDB, as a stopped Lambda could not", async (t) => {
-  let finished: (outcome: unknown) => void = () => {};
-  const handlerDone = new Promise<unknown>((resolve) => {
-    finished = resolve;
-  });
-  const late: RouteDefinition = {
-    ...route("late", []),
-    createHandler: (deps) => async () => {
-      await sleep(300);
-      const row = { connectionId: "late-row", connectedAt: 0, sourceIp: "127.0.0.1", expiresAt: 0 };
-      finished(await deps.connections.put(row).catch((error: unknown) => error));
-      return { statusCode: 200 };
-    },
-  };
-  const gw = await gateway({ routes: [late], limits: { functionTimeoutMs: 100 } });
-  t.teardown(() => gw.close());
-  const client = await connect(gw.url);
-  client.socket.send(JSON.stringify({ action: "late" }));
-  t.is((await client.nextJson()).message, "Internal server error");
-  t.regex(String(await handlerDone), /timed out/);
   const table = createHandlerDependencies(
     readFunctionConfig({ TABLE_NAME: gw.tableName, DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint }),
   ).connections;
