@@ -8,7 +8,7 @@ import {
   paginateScan,
 } from "@aws-sdk/lib-dynamodb";
 import { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
-import type { Key, PutOptions, Repository, ScanOptions } from "./repository";
+import type { DeleteOptions, Key, PutOptions, Repository, ScanOptions } from "./repository";
 
 export interface DynamoDBRepositoryOptions {
   /** The document client (see `createDocumentClient`). */
@@ -70,23 +70,46 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
     return item as T;
   }
 
-  async delete(key: Key): Promise<void> {
+  async delete(key: Key, options: DeleteOptions<T> = {}): Promise<boolean> {
+    const condition = options.onlyIfBelow;
     try {
-      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: this.keyOf(key, "delete") }));
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: this.keyOf(key, "delete"),
+          ...(condition && {
+            ConditionExpression: "#attribute < :value",
+            ExpressionAttributeNames: { "#attribute": condition.attribute },
+            ExpressionAttributeValues: { ":value": condition.value },
+          }),
+        }),
+      );
+      return true;
     } catch (error) {
+      if (condition && error instanceof ConditionalCheckFailedException) return false;
       throw this.failure("delete", error);
     }
   }
 
   scan(options: ScanOptions<T> = {}): AsyncIterable<T[]> {
     const attributes = options.attributes ?? [];
+    const where = Object.entries(options.where ?? {});
     const pages = paginateScan(
       { client: this.client, pageSize: options.pageSize },
       {
         TableName: this.tableName,
         ...(attributes.length > 0 && {
           ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", "),
-          ExpressionAttributeNames: Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name])),
+        }),
+        ...(where.length > 0 && {
+          FilterExpression: where.map((_, i) => `#w${i} = :w${i}`).join(" AND "),
+          ExpressionAttributeValues: Object.fromEntries(where.map(([, value], i) => [`:w${i}`, value])),
+        }),
+        ...((attributes.length > 0 || where.length > 0) && {
+          ExpressionAttributeNames: Object.fromEntries([
+            ...attributes.map((name, i) => [`#a${i}`, name]),
+            ...where.map(([name], i) => [`#w${i}`, name]),
+          ]),
         }),
       },
     );

@@ -8,11 +8,21 @@ export interface PutOptions {
   overwrite?: boolean;
 }
 
+export interface DeleteOptions<T> {
+  /**
+   * Removes the item only while its numeric `attribute` is below `value` (a conditional delete);
+   * otherwise, or when there is no such item, leaves the table as it is.
+   */
+  onlyIfBelow?: { attribute: keyof T & string; value: number };
+}
+
 export interface ScanOptions<T> {
-  /** Items per page (DynamoDB's `Limit`); DynamoDB also ends a page at 1 MB. */
+  /** Items per page (DynamoDB's `Limit`, counted before `where`); DynamoDB also ends a page at 1 MB. */
   pageSize?: number;
   /** Attributes to read; all when omitted. */
   attributes?: ReadonlyArray<keyof T & string>;
+  /** Only items whose attributes equal these values (a filter: DynamoDB still reads every item). */
+  where?: Partial<Record<keyof T & string, string | number>>;
 }
 
 /**
@@ -24,8 +34,11 @@ export interface Repository<T extends object> {
   put(item: T, options?: PutOptions): Promise<T>;
   /** The item under `key`; throws {@link ObjectNotFoundError} when there is none. */
   get(key: Key): Promise<T>;
-  /** Removes the item under `key`; removing a missing item is not an error. */
-  delete(key: Key): Promise<void>;
+  /**
+   * Removes the item under `key`; removing a missing item is not an error. Resolves `false` when
+   * `options.onlyIfBelow` kept the item (or found none), else `true`.
+   */
+  delete(key: Key, options?: DeleteOptions<T>): Promise<boolean>;
   /** Every item, one page at a time, however many pages the table takes. */
   scan(options?: ScanOptions<T>): AsyncIterable<T[]>;
 }

@@ -191,7 +191,30 @@ test("delete of a missing key resolves", async (t) => {
   const result = await repository.delete({ id: "never-stored" });
 
   // Assess
-  t.is(result, undefined);
+  t.true(result);
+});
+
+test("a delete with onlyIfBelow removes the item only while the attribute is below the value", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+  await repository.put({ id: "old", count: 5 });
+  await repository.put({ id: "young", count: 15 });
+  await repository.put({ id: "uncounted", text: "no count" });
+  const onlyIfBelow = { attribute: "count", value: 10 } as const;
+
+  // Act
+  const results = {
+    old: await repository.delete({ id: "old" }, { onlyIfBelow }),
+    young: await repository.delete({ id: "young" }, { onlyIfBelow }),
+    uncounted: await repository.delete({ id: "uncounted" }, { onlyIfBelow }),
+    missing: await repository.delete({ id: "missing" }, { onlyIfBelow }),
+  };
+
+  // Assess
+  t.deepEqual(results, { old: true, young: false, uncounted: false, missing: false });
+  await t.throwsAsync(repository.get({ id: "old" }), { instanceOf: ObjectNotFoundError });
+  t.deepEqual(await repository.get({ id: "young" }), { id: "young", count: 15 });
+  t.deepEqual(await repository.get({ id: "uncounted" }), { id: "uncounted", text: "no count" });
 });
 
 test("autoAssignKeys gives an item without a hash key a UUID and returns it", async (t) => {
@@ -308,6 +331,29 @@ test("scan with attributes returns only those attributes", async (t) => {
       { id: "a", count: 1 },
       { id: "b", count: 2 },
     ],
+  );
+});
+
+test("scan with where returns only the items whose attributes equal the values, across pages", async (t) => {
+  // Prepare
+  const repository = await itemRepository(t.context.client);
+  await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      repository.put({ id: `item-${i}`, text: i % 3 === 0 ? "match" : "other", count: i % 2 }),
+    ),
+  );
+
+  // Act
+  const pages = await collect(repository.scan({ pageSize: 4, attributes: ["id"], where: { text: "match", count: 0 } }));
+
+  // Assess
+  t.true(pages.length >= 3, "the filter applies page by page");
+  t.deepEqual(
+    pages
+      .flat()
+      .map((item) => item.id)
+      .sort(),
+    ["item-0", "item-6"],
   );
 });
 
