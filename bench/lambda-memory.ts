@@ -114,10 +114,12 @@ async function main(): Promise<void> {
   const db = await startEmbeddedDynamoDB();
   try {
     const deps = createHandlerDependencies(readFunctionConfig(functionEnvironment(db.endpoint)));
-    await prepareConnectionsTable(deps.config, deps.connections);
+    await prepareConnectionsTable(deps.config, deps.connections, new Set());
     for (let i = 0; i < connections; i++) {
       await deps.connections.put({
         connectionId: `c${i}`,
+        apiId: "local",
+        stage: "dev",
         connectedAt: Date.now(),
         sourceIp: "127.0.0.1",
         expiresAt: 4_000_000_000,

@@ -23,6 +23,11 @@ export interface FunctionConfig {
   /** `CONNECTION_TTL_SECONDS`: how long a row outlives its `$connect` (default 7200, API Gateway's maximum connection duration). */
   connectionTtlSeconds: number;
   /**
+   * `CONNECT_TIMEOUT_MS`: the `$connect` integration's timeout (default 29,000, API Gateway's
+   * default and maximum), the longest a connection can stay connecting.
+   */
+  connectTimeoutMs: number;
+  /**
    * Fixed credentials for a local endpoint when the environment has none, so the SDK never walks
    * its chain to the instance-metadata address.
    */
@@ -34,6 +39,8 @@ export const DEFAULT_BROADCAST_CONCURRENCY = 100;
 export const FUNCTION_TIMEOUT_SECONDS = 10;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
+/** API Gateway's integration timeout for WebSocket APIs: 50 ms to 29 s, 29 s unless set lower. */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_MS = 29_000;
 /** API Gateway's limit on one WebSocket message and on a PostToConnection body. */
 export const API_GATEWAY_MAX_MESSAGE_BYTES = 128 * 1024;
 
@@ -76,6 +83,8 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
     broadcastConcurrency: integer("BROADCAST_CONCURRENCY", DEFAULT_BROADCAST_CONCURRENCY, 1, 1000),
     maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
     connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
+    // Up to an hour: the local gateway's integration timeout may be set past AWS's (benchmarks).
+    connectTimeoutMs: integer("CONNECT_TIMEOUT_MS", API_GATEWAY_INTEGRATION_TIMEOUT_MS, 1, 3_600_000),
     credentials: local && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
   };
 }

@@ -12,9 +12,11 @@ export interface ConnectHandlerDependencies {
 /** `$connect`: records the connection. A throw rejects the handshake (API Gateway answers 5xx). */
 export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocketHandler {
   return async (event) => {
-    const { connectionId, connectedAt, identity } = event.requestContext;
+    const { connectionId, apiId, stage, connectedAt, identity } = event.requestContext;
     await deps.connections.put({
       [CONNECTION_KEY]: connectionId,
+      apiId,
+      stage,
       connectedAt,
       sourceIp: identity.sourceIp,
       userAgent: identity.userAgent,

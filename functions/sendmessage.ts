@@ -1,6 +1,6 @@
 import type { Repository } from "../dal/repository";
 import type { FunctionConfig } from "./config";
-import { CONNECTION_KEY, type Connection } from "./connection";
+import { CONNECTION_KEY, type Connection, connectingWindowMs } from "./connection";
 import {
   ConnectionGoneError,
   type ConnectionManager,
@@ -40,22 +40,28 @@ export const MAX_NAME_LENGTH = 64;
 export interface SendMessageHandlerDependencies {
   connections: Repository<Connection>;
   managementApi: ConnectionManagerFactory;
-  config: Pick<FunctionConfig, "region" | "managementEndpoint" | "broadcastConcurrency" | "maxMessageBytes">;
+  config: Pick<
+    FunctionConfig,
+    "region" | "managementEndpoint" | "broadcastConcurrency" | "maxMessageBytes" | "connectTimeoutMs"
+  >;
   now: () => number;
   logger: Pick<Console, "warn">;
 }
 
-/** Counts of one broadcast, logged and returned for tests. */
+/** Counts of one broadcast, returned for tests and logged when something failed. */
 export interface BroadcastOutcome {
   delivered: number;
+  /** Posts answered 410: the client has left, or is still connecting. */
   gone: number;
   failed: number;
 }
 
 /**
- * `sendmessage`: validates the request, then posts the message to every connection in the table,
- * page by page, with at most `broadcastConcurrency` posts in flight. Connections that answer 410
- * are deleted; any other failure is logged and does not stop the rest.
+ * `sendmessage`: validates the request, then posts the message to every connection of this API
+ * and stage in the table, page by page, with at most `broadcastConcurrency` posts in flight.
+ * Connections that answer 410 are deleted unless they may still be connecting; any other failure
+ * does not stop the rest. Failures make one log line per broadcast, never one per connection:
+ * under load that would be millions of lines, each paid for in CloudWatch.
  */
 export function createSendMessageHandler(deps: SendMessageHandlerDependencies): WebSocketHandler {
   return async (event) => {
@@ -68,7 +74,8 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
     if (typeof parsed === "string") {
       const frame: ErrorFrame = { type: "error", message: parsed, requestId };
       await manager.post(connectionId, JSON.stringify(frame)).catch((error: unknown) => {
-        if (!(error instanceof ConnectionGoneError)) deps.logger.warn(`error frame to ${connectionId} failed`, error);
+        if (!(error instanceof ConnectionGoneError))
+          deps.logger.warn(`error frame to ${connectionId} failed: ${describe(error)}`);
       });
       return { statusCode: 400, body: parsed };
     }
@@ -80,7 +87,12 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
       data: parsed.data,
       sentAt: new Date(deps.now()).toISOString(),
     };
-    const outcome = await broadcast(deps, manager, Buffer.from(JSON.stringify(frame)));
+    const { outcome, firstFailure } = await broadcast(deps, event, manager, Buffer.from(JSON.stringify(frame)));
+    if (firstFailure !== undefined) {
+      deps.logger.warn(
+        `broadcast ${requestId}: ${outcome.delivered} delivered, ${outcome.gone} gone, ${outcome.failed} failed; first failure: ${firstFailure}`,
+      );
+    }
     return { statusCode: 200, body: JSON.stringify(outcome) };
   };
 }
@@ -110,12 +122,22 @@ export function parseRequest(event: WebSocketEvent, maxMessageBytes: number): Se
   return { action: "sendmessage", data, ...(displayName !== "" && { name: displayName }) };
 }
 
+/** `name: message` of an error, without its stack. */
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 async function broadcast(
   deps: SendMessageHandlerDependencies,
+  event: WebSocketEvent,
   manager: ConnectionManager,
   frame: Uint8Array,
-): Promise<BroadcastOutcome> {
+): Promise<{ outcome: BroadcastOutcome; firstFailure?: string }> {
   const outcome: BroadcastOutcome = { delivered: 0, gone: 0, failed: 0 };
+  let firstFailure: string | undefined;
+  // A 410 from a connection whose `$connect` began within the window may mean it is still
+  // connecting: deleting its row would leave it open and deaf for good.
+  const connectingSince = deps.now() - connectingWindowMs(deps.config.connectTimeoutMs);
   const deliver = async (connectionId: string): Promise<void> => {
     try {
       await manager.post(connectionId, frame);
@@ -123,14 +145,17 @@ async function broadcast(
     } catch (error) {
       if (!(error instanceof ConnectionGoneError)) {
         outcome.failed++;
-        deps.logger.warn(`post to ${connectionId} failed`, error);
+        firstFailure ??= `post to ${connectionId}: ${describe(error)}`;
         return;
       }
       outcome.gone++;
       try {
-        await deps.connections.delete({ [CONNECTION_KEY]: connectionId });
+        await deps.connections.delete(
+          { [CONNECTION_KEY]: connectionId },
+          { onlyIfBelow: { attribute: "connectedAt", value: connectingSince } },
+        );
       } catch (deleteError) {
-        deps.logger.warn(`removing gone connection ${connectionId} failed`, deleteError);
+        firstFailure ??= `removing gone connection ${connectionId}: ${describe(deleteError)}`;
       }
     }
   };
@@ -138,7 +163,10 @@ async function broadcast(
   // `broadcastConcurrency` workers, each taking the next connection id when its post ends; the next
   // page is read when the ids run out. (Racing the set of posts in flight, as before, attached a
   // reaction to every pending post per delivery: 100 each at the default concurrency.)
-  const pages = deps.connections.scan({ attributes: [CONNECTION_KEY] })[Symbol.asyncIterator]();
+  const { apiId, stage } = event.requestContext;
+  const pages = deps.connections
+    .scan({ attributes: [CONNECTION_KEY], where: { apiId, stage } })
+    [Symbol.asyncIterator]();
   let ids: string[] = [];
   let nextId = 0;
   let reading: Promise<boolean> | undefined;
@@ -159,5 +187,5 @@ async function broadcast(
     for (let id = await take(); id !== undefined; id = await take()) await deliver(id);
   };
   await Promise.all(Array.from({ length: deps.config.broadcastConcurrency }, worker));
-  return outcome;
+  return { outcome, firstFailure };
 }

@@ -23,6 +23,7 @@ test("reads a Lambda environment and fills in the defaults", (t) => {
     broadcastConcurrency: 100,
     maxMessageBytes: 32768,
     connectionTtlSeconds: 7200,
+    connectTimeoutMs: 29_000,
     credentials: undefined,
   });
   t.is(DEFAULT_BROADCAST_CONCURRENCY, 100);
@@ -39,6 +40,7 @@ test("reads every setting that is given", (t) => {
     BROADCAST_CONCURRENCY: " 7 ",
     MAX_MESSAGE_BYTES: "1000",
     CONNECTION_TTL_SECONDS: "60",
+    CONNECT_TIMEOUT_MS: "5000",
     AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
   };
 
@@ -54,6 +56,7 @@ test("reads every setting that is given", (t) => {
     broadcastConcurrency: 7,
     maxMessageBytes: 1000,
     connectionTtlSeconds: 60,
+    connectTimeoutMs: 5000,
     credentials: undefined,
   });
 });

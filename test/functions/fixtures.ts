@@ -1,5 +1,5 @@
 import sinon, { type SinonStub } from "sinon";
-import type { Key, PutOptions, Repository, ScanOptions } from "../../dal/repository";
+import type { DeleteOptions, Key, PutOptions, Repository, ScanOptions } from "../../dal/repository";
 import type { Connection } from "../../functions/connection";
 import type { ConnectionManager } from "../../functions/connection-manager";
 import type { WebSocketEvent, WebSocketEventType, WebSocketRequestContext } from "../../functions/events";
@@ -8,7 +8,7 @@ import type { WebSocketEvent, WebSocketEventType, WebSocketRequestContext } from
 export interface RepositoryStub extends Repository<Connection> {
   put: SinonStub<[Connection, PutOptions?], Promise<Connection>>;
   get: SinonStub<[Key], Promise<Connection>>;
-  delete: SinonStub<[Key], Promise<void>>;
+  delete: SinonStub<[Key, DeleteOptions<Connection>?], Promise<boolean>>;
   scan: SinonStub<[ScanOptions<Connection>?], AsyncIterable<Connection[]>>;
 }
 
@@ -16,11 +16,11 @@ export function stubRepository(): RepositoryStub {
   const repository: RepositoryStub = {
     put: sinon.stub<[Connection, PutOptions?], Promise<Connection>>(),
     get: sinon.stub<[Key], Promise<Connection>>(),
-    delete: sinon.stub<[Key], Promise<void>>(),
+    delete: sinon.stub<[Key, DeleteOptions<Connection>?], Promise<boolean>>(),
     scan: sinon.stub<[ScanOptions<Connection>?], AsyncIterable<Connection[]>>(),
   };
   repository.put.callsFake(async (item) => item);
-  repository.delete.resolves();
+  repository.delete.resolves(true);
   repository.scan.callsFake(() => pagesOf());
   return repository;
 }
@@ -47,7 +47,14 @@ export function stubConnectionManager(): ConnectionManagerStub {
 
 /** A stored connection row with the given id. */
 export function connection(connectionId: string): Connection {
-  return { connectionId, connectedAt: 1_700_000_000_000, sourceIp: "203.0.113.9", expiresAt: 1_700_007_200 };
+  return {
+    connectionId,
+    apiId: "abc123defg",
+    stage: "dev",
+    connectedAt: 1_700_000_000_000,
+    sourceIp: "203.0.113.9",
+    expiresAt: 1_700_007_200,
+  };
 }
 
 /** An API Gateway WebSocket event shaped like the ones AWS sends. */

@@ -5,7 +5,7 @@ import { stubRepository, webSocketEvent } from "./fixtures";
 
 const NOW = 1_700_000_123_999;
 
-test("stores the connection with its id, connect time, identity and expiry, and answers 200", async (t) => {
+test("stores the connection with its id, API and stage, connect time, identity and expiry, and answers 200", async (t) => {
   // Prepare
   const connections = stubRepository();
   const handler = createConnectHandler({ connections, config: { connectionTtlSeconds: 7200 }, now: () => NOW });
@@ -19,6 +19,8 @@ test("stores the connection with its id, connect time, identity and expiry, and 
   t.is(connections.put.callCount, 1);
   t.deepEqual(connections.put.firstCall.args[0], {
     connectionId: "BFHPhfCWIAMCKlQ=",
+    apiId: "abc123defg",
+    stage: "dev",
     connectedAt: 1_700_000_000_123,
     sourceIp: "198.51.100.7",
     userAgent: "Mozilla/5.0 (test)",
