@@ -1,8 +1,9 @@
 /**
- * The server side of the broadcast benchmark, in a process of its own so its CPU time and memory
- * are measured apart from the clients'. Started by bench/broadcast.ts over IPC:
- * `{ kind: "gateway" | "limit", postLatencyMs, broadcastConcurrency }` in, `{ url }` out; then
- * "stats" answers `{ cpuMs, peakRssMb, handlerMs[] }` and "stop" ends it.
+ * The server side of the benchmarks, in a process of its own so its CPU time and memory are
+ * measured apart from the clients'. Started by bench/broadcast.ts and bench/soak.ts over IPC:
+ * `{ kind: "gateway" | "limit", postLatencyMs, broadcastConcurrency, realLimits }` in, `{ url }`
+ * out; then "stats" answers `{ cpuMs, peakRssMb, handlerMs[] }`, "sample" answers a
+ * {@link ServerSample} and "stop" ends it.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,6 +14,8 @@ export interface ServerRequest {
   kind: "gateway" | "limit";
   postLatencyMs: number;
   broadcastConcurrency?: number;
+  /** API Gateway's and Lambda's own limits and the handlers' default settings (the soak); else the benchmark's long timeouts. */
+  realLimits?: boolean;
 }
 
 export interface ServerStats {
@@ -22,8 +25,33 @@ export interface ServerStats {
   handlerMs: number[];
 }
 
+/** What the soak asks for every few seconds. */
+export interface ServerSample {
+  rssMb: number;
+  /** CPU time since the server started, user and system. */
+  cpuMs: number;
+  /** Connections open at the server right now. */
+  connectionCount: number;
+  /** The gateway's DynamoDB and connections table (empty for the limit). */
+  dynamodbEndpoint: string;
+  tableName: string;
+  /** Invocations per route key, and those that did not answer 200, from the execution log. */
+  invocations: Record<string, number>;
+  failures: number;
+  /** The last few failed invocations' log lines, to say what went wrong. */
+  failureLines: string[];
+}
+
+interface RunningServer {
+  url: string;
+  connectionCount(): number;
+  dynamodbEndpoint?: string;
+  tableName?: string;
+  close(): Promise<void>;
+}
+
 /** The limit: a bare `ws` server that parses the same request and sends one frame to every client. */
-async function startLimitServer(): Promise<{ url: string; close(): Promise<void> }> {
+async function startLimitServer(): Promise<RunningServer> {
   const server = createServer();
   const wss = new WebSocketServer({ server });
   wss.on("connection", (socket) => {
@@ -45,6 +73,7 @@ async function startLimitServer(): Promise<{ url: string; close(): Promise<void>
   const { port } = server.address() as AddressInfo;
   return {
     url: `ws://127.0.0.1:${port}/`,
+    connectionCount: () => wss.clients.size,
     close: () =>
       new Promise((resolve) => {
         for (const client of wss.clients) client.terminate();
@@ -56,18 +85,33 @@ async function startLimitServer(): Promise<{ url: string; close(): Promise<void>
 async function main(): Promise<void> {
   const request = await new Promise<ServerRequest>((resolve) => process.once("message", resolve));
   const handlerMs: number[] = [];
+  const invocations: Record<string, number> = {};
+  const failureLines: string[] = [];
+  let failures = 0;
   const started = process.cpuUsage();
-  const server =
+  const server: RunningServer =
     request.kind === "limit"
       ? await startLimitServer()
       : await startLocalGateway({
           port: 0,
           managementLatencyMs: request.postLatencyMs,
-          functionEnvironment: { BROADCAST_CONCURRENCY: request.broadcastConcurrency?.toString() },
-          limits: { functionTimeoutMs: 900_000, integrationTimeoutMs: 900_000 },
+          ...(!request.realLimits && {
+            functionEnvironment: { BROADCAST_CONCURRENCY: request.broadcastConcurrency?.toString() },
+            limits: { functionTimeoutMs: 900_000, integrationTimeoutMs: 900_000 },
+          }),
           log: (line) => {
             const match = / sendmessage connection=\S+ status=\d+ ([\d.]+) ms/.exec(line);
-            if (match) handlerMs.push(Number(match[1]));
+            // The soak never asks for "stats": without this its memory would grow for nothing.
+            if (match && !request.realLimits) handlerMs.push(Number(match[1]));
+            const invocation = /\) (\S+) connection=\S+ status=(\d+)/.exec(line);
+            const route = invocation?.[1] ?? "other";
+            invocations[route] = (invocations[route] ?? 0) + 1;
+            if (invocation?.[2] !== "200") {
+              failures++;
+              // Bounded: a soak may log thousands of these.
+              failureLines.push(line);
+              if (failureLines.length > 5) failureLines.shift();
+            }
           },
         });
   process.on("message", async (message: string) => {
@@ -79,6 +123,19 @@ async function main(): Promise<void> {
         handlerMs: handlerMs.splice(0),
       };
       process.send?.(stats);
+    } else if (message === "sample") {
+      const cpu = process.cpuUsage(started);
+      const sample: ServerSample = {
+        rssMb: process.memoryUsage.rss() / 2 ** 20,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        connectionCount: server.connectionCount(),
+        dynamodbEndpoint: server.dynamodbEndpoint ?? "",
+        tableName: server.tableName ?? "",
+        invocations,
+        failures,
+        failureLines,
+      };
+      process.send?.(sample);
     } else if (message === "stop") {
       await server.close();
       process.exit(0);
