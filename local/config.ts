@@ -1,5 +1,5 @@
 import { ConfigError } from "../functions/config";
-import type { LocalGatewayOptions } from "./express-server";
+import type { LocalGatewayOptions } from "./gateway-options";
 
 /** Reads the local server's settings from its environment; throws {@link ConfigError} naming a bad variable. */
 export function readLocalConfig(env: Record<string, string | undefined> = process.env): LocalGatewayOptions {
@@ -9,6 +9,11 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
   const stage = env.STAGE?.trim() || "dev";
   if (!/^[A-Za-z0-9_-]+$/.test(stage))
     throw new ConfigError(`STAGE must be letters, digits, - or _, got ${JSON.stringify(stage)}`);
+  const concurrency = env.LAMBDA_CONCURRENCY?.trim();
+  if (concurrency !== undefined && concurrency !== "" && !/^[1-9]\d{0,5}$/.test(concurrency))
+    throw new ConfigError(
+      `LAMBDA_CONCURRENCY must be a whole number from 1 to 999999, got ${JSON.stringify(concurrency)}`,
+    );
   return {
     port: Number(port),
     host: env.HOST?.trim() || "127.0.0.1",
@@ -17,6 +22,7 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
     tableName: env.TABLE_NAME?.trim() || "websocket-chat-connections",
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT_URL?.trim() || undefined,
     allowRemoteManagement: env.ALLOW_REMOTE_MANAGEMENT === "true",
+    ...(concurrency && { limits: { concurrentExecutions: Number(concurrency) } }),
     // Handler settings pass through as Lambda's environment would carry them.
     functionEnvironment: {
       BROADCAST_CONCURRENCY: env.BROADCAST_CONCURRENCY,

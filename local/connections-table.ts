@@ -1,5 +1,11 @@
+/**
+ * The connections table as the local gateway needs it: created as `infra/` declares it (hash key,
+ * on-demand, TTL on `expiresAt`) unless it exists, with TTL turned on where the DynamoDB
+ * implements it (AWS, LocalStack), and rid of rows no live gateway owns.
+ */
 import {
   CreateTableCommand,
+  DescribeTimeToLiveCommand,
   DynamoDBClient,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
@@ -9,10 +15,7 @@ import type { Repository } from "../dal/repository";
 import type { FunctionConfig } from "../functions/config";
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE, type Connection } from "../functions/connection";
 
-/**
- * Creates the connections table as `infra/` declares it (hash key, on-demand, TTL) unless it
- * exists already; returns whether it created it.
- */
+/** Creates the connections table unless it exists already; returns whether it created it. */
 export async function ensureConnectionsTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
   try {
     await client.send(
@@ -28,6 +31,16 @@ export async function ensureConnectionsTable(client: DynamoDBClient, tableName: 
     throw error;
   }
   await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
+  return true;
+}
+
+/**
+ * Turns TTL on for `expiresAt` unless it is on; resolves `false` where the DynamoDB does not
+ * implement TTL (the embedded one answers DISABLED and knows no UpdateTimeToLive).
+ */
+export async function enableTimeToLive(client: DynamoDBClient, tableName: string): Promise<boolean> {
+  const { TimeToLiveDescription: ttl } = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+  if (ttl?.TimeToLiveStatus === "ENABLED" || ttl?.TimeToLiveStatus === "ENABLING") return true;
   try {
     await client.send(
       new UpdateTimeToLiveCommand({
@@ -35,43 +48,53 @@ export async function ensureConnectionsTable(client: DynamoDBClient, tableName: 
         TimeToLiveSpecification: { AttributeName: CONNECTION_TTL_ATTRIBUTE, Enabled: true },
       }),
     );
+    return true;
   } catch (error) {
-    // dynalite does not implement UpdateTimeToLive; LocalStack and AWS do.
     if (
-      !(
-        error instanceof Error &&
-        /UnknownOperation|not supported|UnrecognizedClient/i.test(`${error.name} ${error.message}`)
-      )
+      error instanceof Error &&
+      /UnknownOperation|not supported|UnrecognizedClient/i.test(`${error.name} ${error.message}`)
     ) {
-      throw error;
+      return false;
     }
+    throw error;
   }
-  return true;
+}
+
+export interface PreparedTable {
+  /** Rows removed because no live gateway owns them. */
+  removed: number;
+  /** The DynamoDB deletes expired rows itself; when `false` the gateway replays it. */
+  expiresItself: boolean;
 }
 
 /**
- * Makes the table ready for a fresh gateway: creates it if missing, then removes every row, since
- * no connection of an earlier run survives a restart. Returns how many rows it removed.
+ * Makes the table ready for a gateway: creates it if missing, turns TTL on, then removes the rows
+ * of connections whose gateway is no longer alive (`liveGateways` holds the API ids of those that
+ * are): no connection survives its gateway, while another gateway's live connections stay.
  */
 export async function prepareConnectionsTable(
   config: FunctionConfig,
   connections: Repository<Connection>,
-): Promise<number> {
+  liveGateways: ReadonlySet<string>,
+): Promise<PreparedTable> {
   const client = new DynamoDBClient({
     region: config.region,
     endpoint: config.dynamodbEndpoint,
     credentials: config.credentials,
     maxAttempts: 2,
   });
+  let expiresItself: boolean;
   try {
     await ensureConnectionsTable(client, config.tableName);
+    expiresItself = await enableTimeToLive(client, config.tableName);
   } finally {
     client.destroy();
   }
   let removed = 0;
-  for await (const page of connections.scan({ attributes: [CONNECTION_KEY] })) {
-    await Promise.all(page.map((row) => connections.delete({ [CONNECTION_KEY]: row.connectionId })));
-    removed += page.length;
+  for await (const page of connections.scan({ attributes: [CONNECTION_KEY, "apiId"] })) {
+    const orphans = page.filter((row) => !liveGateways.has(row.apiId));
+    await Promise.all(orphans.map((row) => connections.delete({ [CONNECTION_KEY]: row.connectionId })));
+    removed += orphans.length;
   }
-  return removed;
+  return { removed, expiresItself };
 }

@@ -5,9 +5,12 @@
  * times out ends its environment, as Lambda's does: it is never used again, and the gateway
  * refuses what its code still tries to do.
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+ * Busy environments count against the account's concurrency (`./concurrency.ts`).
  */
 import type { Repository } from "../dal/repository";
+import type { ConnectionManagerFactory } from "../functions/connection-manager";
 import type { WebSocketHandler } from "../functions/events";
+import type { ConcurrencyLimit, ThrottleReason } from "./concurrency";
 
 /** What the gateway's own services (the in-process management API) see of an environment. */
 export interface EnvironmentState {
@@ -34,9 +37,9 @@ export function environmentRepository<T extends object>(
       refuseIfStopped(environment);
       return repository.get(key);
     },
-    delete: async (key) => {
+    delete: async (key, options) => {
       refuseIfStopped(environment);
-      return repository.delete(key);
+      return repository.delete(key, options);
     },
     scan: async function* (options) {
       refuseIfStopped(environment);
@@ -48,26 +51,74 @@ export function environmentRepository<T extends object>(
   };
 }
 
+/**
+ * `managementApi` as code in `environment` reaches it: refused once the environment is stopped,
+ * before the SDK spends anything on the request (a stopped broadcast would otherwise sign and
+ * build a refused request for every connection left).
+ */
+export function environmentManagementApi(
+  managementApi: ConnectionManagerFactory,
+  environment: EnvironmentState,
+): ConnectionManagerFactory {
+  return (endpoint) => {
+    const manager = managementApi(endpoint);
+    return {
+      post: async (connectionId, data) => {
+        refuseIfStopped(environment);
+        return manager.post(connectionId, data);
+      },
+      disconnect: async (connectionId) => {
+        refuseIfStopped(environment);
+        return manager.disconnect(connectionId);
+      },
+    };
+  };
+}
+
 export interface ExecutionEnvironment extends EnvironmentState {
   readonly handler: WebSocketHandler;
+}
+
+/** An environment taken for one invocation, with the execution it counts as. */
+export interface Acquired {
+  environment: ExecutionEnvironment;
+  coldStart: boolean;
+  execution: number;
 }
 
 export class ExecutionEnvironments {
   private readonly idle: ExecutionEnvironment[] = [];
 
   /** `init` builds an environment's handler, as a cold start runs the function's module. */
-  constructor(private readonly init: (environment: EnvironmentState) => WebSocketHandler) {}
+  constructor(
+    private readonly init: (environment: EnvironmentState) => WebSocketHandler,
+    private readonly concurrency: ConcurrencyLimit,
+  ) {}
 
-  /** The environment warmed most recently, or a new one when every environment is busy. */
-  acquire(): { environment: ExecutionEnvironment; coldStart: boolean } {
+  /**
+   * The environment warmed most recently, or a new one when every environment is busy; or why the
+   * invocation is throttled.
+   */
+  acquire(): Acquired | { throttled: ThrottleReason } {
+    const taken = this.concurrency.take();
+    if ("throttled" in taken) return taken;
     const warm = this.idle.pop();
-    if (warm) return { environment: warm, coldStart: false };
+    if (warm) return { environment: warm, coldStart: false, execution: taken.token };
     const state: EnvironmentState = { stopped: false };
-    return { environment: Object.assign(state, { handler: this.init(state) }), coldStart: true };
+    return {
+      environment: Object.assign(state, { handler: this.init(state) }),
+      coldStart: true,
+      execution: taken.token,
+    };
   }
 
-  /** The invocation in `environment` has finished; a stopped environment is dropped. */
-  release(environment: ExecutionEnvironment): void {
+  /**
+   * The invocation in `environment` has finished; a stopped environment is dropped. Its
+   * execution counts until its code is done (Lambda's would end at the timeout, but here the code
+   * runs on, and its memory with it, until its refused calls end it).
+   */
+  release({ environment, execution }: Acquired): void {
+    this.concurrency.give(execution);
     if (!environment.stopped) this.idle.push(environment);
   }
 }

@@ -3,105 +3,34 @@
  * (`$connect` in the handshake, route selection, error frames, size and time limits,
  * `$disconnect` however a connection ends) and its `@connections` management API, and runs the
  * handlers of the route table exactly as Lambda would. A library first (`startLocalGateway`), and
- * the command behind `npm run local` when run directly.
+ * the command behind `npm run local` (`./cli.ts`) when run directly.
  */
-import { createServer, type IncomingMessage, STATUS_CODES } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express from "express";
 import expressWs from "express-ws";
 import type WebSocket from "ws";
-import {
-  API_GATEWAY_MAX_MESSAGE_BYTES,
-  FUNCTION_TIMEOUT_SECONDS,
-  type FunctionConfig,
-  readFunctionConfig,
-} from "../functions/config";
+import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies, createManagementApi, type HandlerDependencies } from "../functions/dependencies";
-import { routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION, type RouteDefinition } from "../functions/routes";
-import { readLocalConfig } from "./config";
+import { routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
+import { ConcurrencyLimit } from "./concurrency";
 import { ConnectionRegistry, GOING_AWAY } from "./connection-registry";
 import { prepareConnectionsTable } from "./connections-table";
 import { startEmbeddedDynamoDB } from "./embedded-dynamodb";
-import { type ApiInfo, type ConnectionInfo, connectEvent, disconnectEvent } from "./events";
-import { type EnvironmentState, environmentRepository } from "./execution-environments";
+import { type ApiInfo, type ConnectionInfo, disconnectEvent } from "./events";
+import { type EnvironmentState, environmentManagementApi, environmentRepository } from "./execution-environments";
 import { FrameGuard } from "./frame-guard";
-import { apiGatewayId } from "./ids";
+import { type GatewayLease, takeGatewayLease } from "./gateway-leases";
+import { API_GATEWAY_LIMITS, type LocalGateway, type LocalGatewayOptions } from "./gateway-options";
+import { handshake } from "./handshake";
+import { apiId } from "./ids";
 import { Integrations } from "./integrations";
-import { outcomeStatus } from "./invoke";
 import { inProcessRequestHandler, managementRouter } from "./management-api";
+import { startTtlReplay, type TtlReplay } from "./ttl-replay";
 
-/** API Gateway's quotas; each can be lowered so tests run them in milliseconds. */
-export interface LocalGatewayLimits {
-  /** Largest message, its frames added up (128 KB); larger closes with 1009. */
-  maxMessageBytes: number;
-  /** Largest single frame (32 KB); larger closes with 1009. */
-  maxFrameBytes: number;
-  /** Closes a connection with 1001 after this long without a message from the client (10 min). */
-  idleTimeoutMs: number;
-  /** Closes every connection with 1001 after this long (2 h). */
-  maxConnectionMs: number;
-  /** The Lambda function's timeout: past it the invocation fails (the deployed functions use 10 s). */
-  functionTimeoutMs: number;
-  /** API Gateway's integration timeout (29 s): past it the client gets "Endpoint request timed out". */
-  integrationTimeoutMs: number;
-  /** Largest `@connections` POST body (128 KB); larger answers 413. */
-  managementMaxPayloadBytes: number;
-}
-
-export const API_GATEWAY_LIMITS: LocalGatewayLimits = {
-  maxMessageBytes: API_GATEWAY_MAX_MESSAGE_BYTES,
-  maxFrameBytes: 32 * 1024,
-  idleTimeoutMs: 10 * 60 * 1000,
-  maxConnectionMs: 2 * 60 * 60 * 1000,
-  functionTimeoutMs: FUNCTION_TIMEOUT_SECONDS * 1000,
-  integrationTimeoutMs: 29_000,
-  managementMaxPayloadBytes: API_GATEWAY_MAX_MESSAGE_BYTES,
-};
-
-export interface LocalGatewayOptions {
-  /** TCP port; 0 picks a free one. Default 8080. */
-  port?: number;
-  /** Address to listen on. Default 127.0.0.1 (nothing outside this machine can connect). */
-  host?: string;
-  /** Stage name: the WebSocket API is at `/{stage}` (and `/ws`). Default `dev`. */
-  stage?: string;
-  region?: string;
-  tableName?: string;
-  /** Use this DynamoDB (LocalStack: `http://localhost:4566`) instead of starting an embedded one. */
-  dynamodbEndpoint?: string;
-  /** Routes to serve. Default: the project's route table. */
-  routes?: readonly RouteDefinition[];
-  routeSelectionExpression?: string;
-  limits?: Partial<LocalGatewayLimits>;
-  /** Extra handler settings, as Lambda's environment would hold them (`BROADCAST_CONCURRENCY`, ...). */
-  functionEnvironment?: Record<string, string | undefined>;
-  /** Builds the handlers' dependencies from their config, once for all. Default: the real ones, as in Lambda. */
-  createDependencies?: (config: FunctionConfig) => HandlerDependencies;
-  /** Let non-loopback callers use the management API. Default `false`. */
-  allowRemoteManagement?: boolean;
-  /** Extra milliseconds each `@connections` call takes, to model AWS's round trip (benchmarks). Default 0. */
-  managementLatencyMs?: number;
-  /** Serve the chat page at `/`. Default `true`. */
-  servePage?: boolean;
-  /** Where the execution log goes, a line per route invocation. Default `console.log`. */
-  log?: (line: string) => void;
-}
-
-export interface LocalGateway {
-  /** `ws://127.0.0.1:{port}/{stage}` */
-  url: string;
-  /** `http://127.0.0.1:{port}/{stage}`: the management endpoint (`@connections` lives under it). */
-  managementUrl: string;
-  port: number;
-  /** The DynamoDB the handlers use. */
-  dynamodbEndpoint: string;
-  tableName: string;
-  /** Connections open right now. */
-  connectionCount(): number;
-  /** Closes every connection with 1001, runs their `$disconnect`, stops the server (and the embedded DynamoDB). */
-  close(): Promise<void>;
-}
+export type { LocalGateway, LocalGatewayLimits, LocalGatewayOptions } from "./gateway-options";
+export { API_GATEWAY_LIMITS } from "./gateway-options";
 
 const PUBLIC_DIR = path.join(__dirname, "public");
 
@@ -109,7 +38,12 @@ const PUBLIC_DIR = path.join(__dirname, "public");
 export async function startLocalGateway(options: LocalGatewayOptions = {}): Promise<LocalGateway> {
   const stage = options.stage ?? "dev";
   const host = options.host ?? "127.0.0.1";
-  const limits = { ...API_GATEWAY_LIMITS, ...options.limits };
+  const limits = {
+    ...API_GATEWAY_LIMITS,
+    // The guard follows a function timeout set by the caller unless set too.
+    behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 5,
+    ...options.limits,
+  };
   const routeTable = options.routes ?? defaultRoutes;
   const log = options.log ?? ((line: string) => console.log(line));
   const tableName = options.tableName ?? "websocket-chat-connections";
@@ -124,6 +58,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   const registry = new ConnectionRegistry(limits);
   const pendingConnects = new WeakMap<IncomingMessage, ConnectionInfo>();
   const inFlight = new Set<Promise<unknown>>();
+  let lease: GatewayLease | undefined;
+  let ttl: TtlReplay | undefined;
   const track = <T>(work: Promise<T>): Promise<T> => {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
@@ -140,7 +76,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     });
     const port = (server.address() as AddressInfo).port;
     const origin = `127.0.0.1:${port}`;
-    const api: ApiInfo = { apiId: "local", stage, domainName: origin };
+    const api: ApiInfo = { apiId: apiId(), stage, domainName: origin };
     const managementUrl = `http://${origin}/${stage}`;
 
     // The functions' settings, as Lambda's environment variables hold them.
@@ -150,6 +86,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       AWS_REGION: region,
       DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
       MANAGEMENT_ENDPOINT_URL: managementUrl,
+      CONNECT_TIMEOUT_MS: String(limits.integrationTimeoutMs),
     });
     const managementOptions = {
       registry,
@@ -176,7 +113,10 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         : {
             ...shared,
             connections: environmentRepository(shared.connections, environment),
-            managementApi: createManagementApi(config, inProcessRequestHandler(managementOptions, environment)),
+            managementApi: environmentManagementApi(
+              createManagementApi(config, inProcessRequestHandler(managementOptions, environment)),
+              environment,
+            ),
           };
     const integrations = new Integrations({
       api,
@@ -186,12 +126,19 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       routeSelectionExpression: options.routeSelectionExpression ?? ROUTE_SELECTION_EXPRESSION,
       functionTimeoutMs: limits.functionTimeoutMs,
       integrationTimeoutMs: limits.integrationTimeoutMs,
+      concurrency: new ConcurrencyLimit({
+        limit: limits.concurrentExecutions,
+        behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
+        behindAtBusy: 20,
+      }),
       log,
       track,
     });
 
-    const removed = await prepareConnectionsTable(config, shared.connections);
-    if (removed > 0) log(`removed ${removed} connection rows left by an earlier run`);
+    lease = await takeGatewayLease(config, api.apiId, log);
+    const table = await prepareConnectionsTable(config, shared.connections, await lease.liveGateways());
+    if (table.removed > 0) log(`removed ${table.removed} connection rows left by gateways no longer running`);
+    ttl = table.expiresItself ? undefined : startTtlReplay(shared.connections, limits.ttlSweepMs, log);
 
     const disconnect = (info: ConnectionInfo, code: number, reason: string) =>
       track(integrations.invoke("$disconnect", disconnectEvent(api, info, code, reason, Date.now())));
@@ -200,40 +147,15 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const { app: wsApp } = expressWs(app, server, {
       wsOptions: {
         maxPayload: limits.maxMessageBytes + 1,
-        // API Gateway runs $connect before it completes the handshake: a refusal is an HTTP status.
-        verifyClient: (info, accept) => {
-          const request = info.req;
-          if (!wsPaths.has(new URL(request.url ?? "/", "http://localhost").pathname)) {
-            accept(false, 403, STATUS_CODES[403]);
-            return;
-          }
-          const connection: ConnectionInfo = {
-            connectionId: apiGatewayId(),
-            connectedAt: Date.now(),
-            sourceIp: (request.socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
-            userAgent: request.headers["user-agent"],
-          };
-          void track(
-            (async () => {
-              const outcome = await integrations.invoke("$connect", connectEvent(api, connection, request, Date.now()));
-              const status = outcome ? outcomeStatus(outcome) : 200;
-              if (status < 200 || status > 299) {
-                accept(false, status >= 600 ? 500 : status, STATUS_CODES[status] ?? "Error");
-                return;
-              }
-              pendingConnects.set(request, connection);
-              // The client may leave while $connect runs: the socket never opens, but its row exists.
-              request.socket.once("close", () => {
-                if (pendingConnects.delete(request)) void disconnect(connection, 1006, "Connection closed abnormally");
-              });
-              accept(true);
-            })().catch((error: unknown) => {
-              // A fault in the gateway itself: refuse like a failed integration, never leave the handshake hanging.
-              accept(false, 500, STATUS_CODES[500]);
-              log(`$connect connection=${connection.connectionId} gateway error: ${String(error)}`);
-            }),
-          );
-        },
+        verifyClient: handshake({
+          paths: wsPaths,
+          api,
+          integrations,
+          accepted: pendingConnects,
+          disconnect: (connection, code, reason) => void disconnect(connection, code, reason),
+          track,
+          log,
+        }),
       },
     });
 
@@ -297,6 +219,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         );
         await Promise.all(closed);
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        await ttl?.stop();
+        await lease?.release();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await embedded?.close();
@@ -308,6 +232,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       url: `ws://${origin}/${stage}`,
       managementUrl,
       port,
+      apiId: api.apiId,
       dynamodbEndpoint,
       tableName,
       connectionCount: () => registry.size,
@@ -316,6 +241,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   } catch (error) {
     server.closeAllConnections();
     server.close();
+    await ttl?.stop();
+    await lease?.release();
     await embedded?.close();
     throw error;
   }
@@ -328,53 +255,7 @@ function clientClose(code: number, reason: string): { code: number; reason: stri
   return { code, reason };
 }
 
-/** `npm run local`: start the gateway from the environment, stop it cleanly on Ctrl-C or SIGTERM. */
-async function main(): Promise<void> {
-  // Without credentials the SDK would end its search by asking the instance-metadata address.
-  process.env.AWS_EC2_METADATA_DISABLED ??= "true";
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const options = readLocalConfig();
-  const started = Date.now();
-  console.log(
-    options.dynamodbEndpoint
-      ? `Using DynamoDB at ${options.dynamodbEndpoint} (table ${options.tableName})`
-      : "Starting the embedded DynamoDB (in memory)...",
-  );
-  const gateway = await startLocalGateway(options);
-  const shown = (url: string) => (options.host === "127.0.0.1" ? url.replace("127.0.0.1", "localhost") : url);
-  console.log(
-    [
-      `Local API Gateway ready in ${Date.now() - started} ms`,
-      `  chat page       ${shown(`http://127.0.0.1:${gateway.port}/`)}`,
-      `  WebSocket API   ${shown(gateway.url)}   (also /ws)`,
-      `  @connections    ${shown(gateway.managementUrl)}/@connections/{connectionId}`,
-      `  DynamoDB        ${gateway.dynamodbEndpoint} table ${gateway.tableName}${options.dynamodbEndpoint ? "" : " (embedded)"}`,
-      "Press Ctrl-C to stop.",
-    ].join("\n"),
-  );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: closing ${gateway.connectionCount()} connection(s)...`);
-    gateway.close().then(
-      () => {
-        console.log("Stopped.");
-        process.exit(0);
-      },
-      (error: unknown) => {
-        console.error("Stopping failed:", error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
-}
-
 if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
-    process.exit(1);
-  });
+  // The command line lives apart; required only here, so a library user never loads it.
+  require("./cli");
 }

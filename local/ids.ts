@@ -1,4 +1,4 @@
-import { randomFillSync } from "node:crypto";
+import { randomFillSync, randomInt } from "node:crypto";
 
 const ID_BYTES = 11;
 /** Random bytes drawn in bulk: one system call per 372 ids instead of one per id. */
@@ -17,4 +17,15 @@ export function apiGatewayId(): string {
   }
   used += ID_BYTES;
   return `${pool.toString("base64url", used - ID_BYTES, used)}=`;
+}
+
+const API_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/**
+ * An id shaped like a REST or WebSocket API's (`abc123defg`: ten lowercase letters and digits).
+ * Each gateway gets its own, as each deployed API has its own, so two gateways on one table can
+ * tell their connections apart.
+ */
+export function apiId(): string {
+  return Array.from({ length: 10 }, () => API_ID_ALPHABET[randomInt(API_ID_ALPHABET.length)]).join("");
 }

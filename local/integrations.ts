@@ -7,6 +7,7 @@
 import type { HandlerDependencies } from "../functions/dependencies";
 import type { WebSocketEvent } from "../functions/events";
 import type { RouteDefinition } from "../functions/routes";
+import type { ConcurrencyLimit } from "./concurrency";
 import type { ConnectionRegistry, LiveConnection } from "./connection-registry";
 import { type ApiInfo, messageEvent } from "./events";
 import { type EnvironmentState, ExecutionEnvironments } from "./execution-environments";
@@ -22,6 +23,8 @@ export interface IntegrationOptions {
   routeSelectionExpression: string;
   functionTimeoutMs: number;
   integrationTimeoutMs: number;
+  /** The account's concurrent executions, shared by every route's function. */
+  concurrency: ConcurrencyLimit;
   log: (line: string) => void;
   /** Receives every handler run, so a closing server can wait for them. */
   track: (run: Promise<unknown>) => void;
@@ -33,8 +36,9 @@ export class Integrations {
 
   constructor(private readonly options: IntegrationOptions) {
     for (const route of options.routes) {
-      const environments = new ExecutionEnvironments((environment) =>
-        route.createHandler(options.dependencies(environment)),
+      const environments = new ExecutionEnvironments(
+        (environment) => route.createHandler(options.dependencies(environment)),
+        options.concurrency,
       );
       this.handlers.set(route.routeKey, { route, environments });
     }
@@ -49,17 +53,21 @@ export class Integrations {
     const entry = this.handlers.get(routeKey);
     if (!entry) return undefined;
     const started = process.hrtime.bigint();
-    const { environment, coldStart } = entry.environments.acquire();
-    const outcome = await invokeHandler(environment, event, {
-      functionName: entry.route.name,
-      functionTimeoutMs: this.options.functionTimeoutMs,
-      integrationTimeoutMs: this.options.integrationTimeoutMs,
-      onRun: (run) => {
-        this.options.track(run);
-        // Busy until its code is done, even when the caller has stopped waiting.
-        void run.finally(() => entry.environments.release(environment));
-      },
-    });
+    const acquired = entry.environments.acquire();
+    const outcome: InvocationOutcome =
+      "environment" in acquired
+        ? await invokeHandler(acquired.environment, event, {
+            functionName: entry.route.name,
+            functionTimeoutMs: this.options.functionTimeoutMs,
+            integrationTimeoutMs: this.options.integrationTimeoutMs,
+            onRun: (run) => {
+              this.options.track(run);
+              // Busy until its code is done, even when the caller has stopped waiting.
+              void run.finally(() => entry.environments.release(acquired));
+            },
+          })
+        : { kind: "throttled", reason: acquired.throttled };
+    const coldStart = "environment" in acquired && acquired.coldStart;
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const { requestId, connectionId } = event.requestContext;
     this.options.log(
@@ -97,9 +105,16 @@ export class Integrations {
 }
 
 function failureNote(outcome: InvocationOutcome): string {
-  if (outcome.kind === "error") {
-    const { error } = outcome;
-    return ` error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+  switch (outcome.kind) {
+    case "result":
+      return "";
+    case "error": {
+      const { error } = outcome;
+      return ` error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    }
+    case "throttled":
+      return ` throttled: ${outcome.reason}`;
+    default:
+      return ` ${outcome.kind}`;
   }
-  return outcome.kind === "result" ? "" : ` ${outcome.kind}`;
 }

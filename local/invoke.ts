@@ -11,7 +11,9 @@ export type InvocationOutcome =
   | { kind: "result"; result: WebSocketResult }
   | { kind: "error"; error: unknown }
   | { kind: "function-timeout" }
-  | { kind: "integration-timeout" };
+  | { kind: "integration-timeout" }
+  /** Lambda refused the invocation: the concurrency limit is reached (429 TooManyRequestsException). */
+  | { kind: "throttled"; reason: string };
 
 export interface InvokeOptions {
   functionName: string;
@@ -63,11 +65,19 @@ export async function invokeHandler(
   }
 }
 
-/** The HTTP-like status an outcome stands for, for the execution log. */
+/**
+ * The HTTP-like status an outcome stands for, for the execution log. A rejected invocation
+ * (throttled) is 500 and a failed function 502, as API Gateway answers them: "If the Lambda API
+ * rejects the invocation request, API Gateway returns a 500 error code. If the function runs but
+ * returns an error [...] API Gateway returns a 502."
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+ */
 export function outcomeStatus(outcome: InvocationOutcome): number {
   switch (outcome.kind) {
     case "result":
       return outcome.result.statusCode;
+    case "throttled":
+      return 500;
     case "error":
     case "function-timeout":
       return 502;

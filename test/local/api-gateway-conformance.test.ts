@@ -80,7 +80,7 @@ test("handlers receive API Gateway's CONNECT, MESSAGE and DISCONNECT events with
   t.regex(ctx.extendedRequestId, ID_PATTERN);
   t.is(ctx.messageDirection, "IN");
   t.is(ctx.stage, "dev");
-  t.is(ctx.apiId, "local");
+  t.regex(ctx.apiId, /^[a-z0-9]{10}$/, "an API id of its own, shaped like AWS's");
   t.is(ctx.domainName, `127.0.0.1:${gw.port}`);
   t.is(typeof ctx.connectedAt, "number");
   t.regex(ctx.requestTime, /^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/);
@@ -356,7 +356,14 @@ test("a handler past its function timeout can no longer post to connections or w
       await manager.post(event.requestContext.connectionId, "in time");
       await sleep(300);
       const post = await manager.post(event.requestContext.connectionId, "too late").catch((e: unknown) => e);
-      const row = { connectionId: "late-row", connectedAt: 0, sourceIp: "127.0.0.1", expiresAt: 0 };
+      const row = {
+        connectionId: "late-row",
+        apiId: "local",
+        stage: "dev",
+        connectedAt: 0,
+        sourceIp: "127.0.0.1",
+        expiresAt: 0,
+      };
       const put = await deps.connections.put(row).catch((e: unknown) => e);
       finished({ post, put });
       return { statusCode: 200 };

@@ -97,7 +97,7 @@ test("a client that vanished without a close frame is cleaned up and the others 
   await eventually(async () => (await rows(gw)).length === 4);
 });
 
-test("on start the gateway removes rows an earlier run left in an external DynamoDB", async (t) => {
+test("on start the gateway removes rows that gateways no longer running left in an external DynamoDB", async (t) => {
   const dynamodb = await startEmbeddedDynamoDB();
   t.teardown(() => dynamodb.close());
   const log: string[] = [];
@@ -112,7 +112,7 @@ test("on start the gateway removes rows an earlier run left in an external Dynam
     await tableClient(first).send(
       new PutCommand({
         TableName: first.tableName,
-        Item: { connectionId, connectedAt: 1, sourceIp: "127.0.0.1", expiresAt: 1 },
+        Item: { connectionId, apiId: first.apiId, stage: "dev", connectedAt: 1, sourceIp: "127.0.0.1", expiresAt: 1 },
       }),
     );
   }
@@ -125,7 +125,7 @@ test("on start the gateway removes rows an earlier run left in an external Dynam
   });
   t.teardown(() => second.close());
   t.deepEqual(await rows(second), []);
-  t.true(log.includes("removed 2 connection rows left by an earlier run"));
+  t.true(log.includes("removed 2 connection rows left by gateways no longer running"));
   const client = await connect(second.url);
   send(client.socket, { action: "sendmessage", data: "fresh start" });
   t.is((await client.nextJson<ChatMessageFrame>()).data, "fresh start");

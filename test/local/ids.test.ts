@@ -1,5 +1,5 @@
 import test from "ava";
-import { apiGatewayId } from "../../local/ids";
+import { apiGatewayId, apiId } from "../../local/ids";
 
 test("ids look like API Gateway's: 11 random bytes, URL-safe base64, padded", (t) => {
   for (let i = 0; i < 50; i++) {
@@ -12,5 +12,11 @@ test("ids look like API Gateway's: 11 random bytes, URL-safe base64, padded", (t
 test("ids stay distinct across refills of the random pool", (t) => {
   // Several thousand ids span a dozen refills: a refill that reused old bytes would repeat ids.
   const ids = Array.from({ length: 5_000 }, apiGatewayId);
+  t.is(new Set(ids).size, ids.length);
+});
+
+test("API ids look like AWS's (ten lowercase letters and digits) and differ between gateways", (t) => {
+  const ids = Array.from({ length: 100 }, apiId);
+  for (const id of ids) t.regex(id, /^[a-z0-9]{10}$/);
   t.is(new Set(ids).size, ids.length);
 });

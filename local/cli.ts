@@ -1,0 +1,55 @@
+/**
+ * `npm run local`: the gateway started from the environment (`./config.ts`), its addresses printed,
+ * and a clean stop on Ctrl-C or SIGTERM. Loaded by `express-server.ts` when that is run directly.
+ */
+import { readLocalConfig } from "./config";
+import { startLocalGateway } from "./express-server";
+
+/** `npm run local`: start the gateway from the environment, stop it cleanly on Ctrl-C or SIGTERM. */
+async function main(): Promise<void> {
+  // Without credentials the SDK would end its search by asking the instance-metadata address.
+  process.env.AWS_EC2_METADATA_DISABLED ??= "true";
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const options = readLocalConfig();
+  const started = Date.now();
+  console.log(
+    options.dynamodbEndpoint
+      ? `Using DynamoDB at ${options.dynamodbEndpoint} (table ${options.tableName})`
+      : "Starting the embedded DynamoDB (in memory)...",
+  );
+  const gateway = await startLocalGateway(options);
+  const shown = (url: string) => (options.host === "127.0.0.1" ? url.replace("127.0.0.1", "localhost") : url);
+  console.log(
+    [
+      `Local API Gateway ready in ${Date.now() - started} ms`,
+      `  chat page       ${shown(`http://127.0.0.1:${gateway.port}/`)}`,
+      `  WebSocket API   ${shown(gateway.url)}   (also /ws)`,
+      `  @connections    ${shown(gateway.managementUrl)}/@connections/{connectionId}`,
+      `  DynamoDB        ${gateway.dynamodbEndpoint} table ${gateway.tableName}${options.dynamodbEndpoint ? "" : " (embedded)"}`,
+      "Press Ctrl-C to stop.",
+    ].join("\n"),
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: closing ${gateway.connectionCount()} connection(s)...`);
+    gateway.close().then(
+      () => {
+        console.log("Stopped.");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error("Stopping failed:", error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
+  process.exit(1);
+});

@@ -1,0 +1,119 @@
+/**
+ * Which local gateways are alive on a DynamoDB that several may share (two terminals, two
+ * developers on one LocalStack). Each gateway holds a lease, renewed while it runs, in a small
+ * table beside the connections table; a gateway starting up removes only the connection rows of
+ * gateways whose lease has lapsed or whose process on this machine has died. Local only: in AWS
+ * each stack has its own table and no clean-up at start.
+ */
+import { hostname } from "node:os";
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import { createDocumentClient } from "../dal/dynamodb-client";
+import { DynamoDBRepository } from "../dal/dynamodb-repository";
+import type { FunctionConfig } from "../functions/config";
+
+interface Lease {
+  apiId: string;
+  host: string;
+  pid: number;
+  /** Epoch milliseconds of the last renewal. */
+  renewedAt: number;
+}
+
+/** A lease not renewed for this long has lapsed (its gateway stopped without saying so). */
+export const LEASE_LAPSE_MS = 30_000;
+const RENEW_EVERY_MS = 10_000;
+
+export interface GatewayLease {
+  /** API ids of the gateways alive now, this one included. */
+  liveGateways(): Promise<Set<string>>;
+  /** Stops renewing and gives the lease up. */
+  release(): Promise<void>;
+}
+
+export function leaseTableName(connectionsTable: string): string {
+  return `${connectionsTable}-local-gateways`;
+}
+
+/** Whether a process with this id runs on this machine. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Takes a lease for the gateway serving `apiId`, creating the lease table if missing. */
+export async function takeGatewayLease(
+  config: FunctionConfig,
+  apiId: string,
+  log: (line: string) => void,
+): Promise<GatewayLease> {
+  const tableName = leaseTableName(config.tableName);
+  const admin = new DynamoDBClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+    maxAttempts: 2,
+  });
+  try {
+    await admin.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: "apiId", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "apiId", KeyType: "HASH" }],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  } finally {
+    admin.destroy();
+  }
+  const client = createDocumentClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+  });
+  const leases = new DynamoDBRepository<Lease>({ client, tableName, keyAttributes: ["apiId"] });
+  const renew = () => leases.put({ apiId, host: hostname(), pid: process.pid, renewedAt: Date.now() });
+  await renew();
+  let warned = false;
+  const timer = setInterval(() => {
+    renew().then(
+      () => {
+        warned = false;
+      },
+      (error: unknown) => {
+        if (!warned) log(`renewing this gateway's lease failed (another gateway may take its rows): ${String(error)}`);
+        warned = true;
+      },
+    );
+  }, RENEW_EVERY_MS);
+  timer.unref();
+
+  const alive = (lease: Lease, now: number) =>
+    lease.renewedAt > now - LEASE_LAPSE_MS && (lease.host !== hostname() || processAlive(lease.pid));
+  return {
+    async liveGateways() {
+      const live = new Set([apiId]);
+      const now = Date.now();
+      for await (const page of leases.scan()) {
+        for (const lease of page) {
+          if (alive(lease, now)) live.add(lease.apiId);
+          else if (lease.apiId !== apiId) await leases.delete({ apiId: lease.apiId });
+        }
+      }
+      return live;
+    },
+    async release() {
+      clearInterval(timer);
+      await leases.delete({ apiId }).catch(() => {
+        // DynamoDB gone first: the lease lapses by itself.
+      });
+      client.destroy();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * What the local gateway can be told (its options and API Gateway's and Lambda's limits) and what
+ * it hands back. The limits are AWS's by default; each can be lowered so tests run them in
+ * milliseconds.
+ */
+import { API_GATEWAY_MAX_MESSAGE_BYTES, FUNCTION_TIMEOUT_SECONDS, type FunctionConfig } from "../functions/config";
+import type { HandlerDependencies } from "../functions/dependencies";
+import type { RouteDefinition } from "../functions/routes";
+
+/** API Gateway's quotas; each can be lowered so tests run them in milliseconds. */
+export interface LocalGatewayLimits {
+  /** Largest message, its frames added up (128 KB); larger closes with 1009. */
+  maxMessageBytes: number;
+  /** Largest single frame (32 KB); larger closes with 1009. */
+  maxFrameBytes: number;
+  /** Closes a connection with 1001 after this long without a message from the client (10 min). */
+  idleTimeoutMs: number;
+  /** Closes every connection with 1001 after this long (2 h). */
+  maxConnectionMs: number;
+  /** The Lambda function's timeout: past it the invocation fails (the deployed functions use 10 s). */
+  functionTimeoutMs: number;
+  /** API Gateway's integration timeout (29 s): past it the client gets "Endpoint request timed out". */
+  integrationTimeoutMs: number;
+  /** Largest `@connections` POST body (128 KB); larger answers 413. */
+  managementMaxPayloadBytes: number;
+  /** Lambda's concurrent executions, all routes together (1,000); past it invocations are throttled. */
+  concurrentExecutions: number;
+  /**
+   * Local only: once 20 or more executions are busy and the oldest has run this long, new ones are
+   * throttled until this machine catches up (default a fifth of the function timeout; 0: never).
+   */
+  behindAfterMs: number;
+  /** How often expired rows are deleted where the DynamoDB has no TTL of its own (the embedded one). */
+  ttlSweepMs: number;
+}
+
+export const API_GATEWAY_LIMITS: LocalGatewayLimits = {
+  maxMessageBytes: API_GATEWAY_MAX_MESSAGE_BYTES,
+  maxFrameBytes: 32 * 1024,
+  idleTimeoutMs: 10 * 60 * 1000,
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+  functionTimeoutMs: FUNCTION_TIMEOUT_SECONDS * 1000,
+  integrationTimeoutMs: 29_000,
+  managementMaxPayloadBytes: API_GATEWAY_MAX_MESSAGE_BYTES,
+  concurrentExecutions: 1000,
+  behindAfterMs: (FUNCTION_TIMEOUT_SECONDS * 1000) / 5,
+  ttlSweepMs: 60_000,
+};
+
+export interface LocalGatewayOptions {
+  /** TCP port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Address to listen on. Default 127.0.0.1 (nothing outside this machine can connect). */
+  host?: string;
+  /** Stage name: the WebSocket API is at `/{stage}` (and `/ws`). Default `dev`. */
+  stage?: string;
+  region?: string;
+  tableName?: string;
+  /** Use this DynamoDB (LocalStack: `http://localhost:4566`) instead of starting an embedded one. */
+  dynamodbEndpoint?: string;
+  /** Routes to serve. Default: the project's route table. */
+  routes?: readonly RouteDefinition[];
+  routeSelectionExpression?: string;
+  limits?: Partial<LocalGatewayLimits>;
+  /** Extra handler settings, as Lambda's environment would hold them (`BROADCAST_CONCURRENCY`, ...). */
+  functionEnvironment?: Record<string, string | undefined>;
+  /** Builds the handlers' dependencies from their config, once for all. Default: the real ones, as in Lambda. */
+  createDependencies?: (config: FunctionConfig) => HandlerDependencies;
+  /** Let non-loopback callers use the management API. Default `false`. */
+  allowRemoteManagement?: boolean;
+  /** Extra milliseconds each `@connections` call takes, to model AWS's round trip (benchmarks). Default 0. */
+  managementLatencyMs?: number;
+  /** Serve the chat page at `/`. Default `true`. */
+  servePage?: boolean;
+  /** Where the execution log goes, a line per route invocation. Default `console.log`. */
+  log?: (line: string) => void;
+}
+
+export interface LocalGateway {
+  /** `ws://127.0.0.1:{port}/{stage}` */
+  url: string;
+  /** `http://127.0.0.1:{port}/{stage}`: the management endpoint (`@connections` lives under it). */
+  managementUrl: string;
+  port: number;
+  /** The API id this gateway reports in its events (its own, like a deployed API's). */
+  apiId: string;
+  /** The DynamoDB the handlers use. */
+  dynamodbEndpoint: string;
+  tableName: string;
+  /** Connections open right now. */
+  connectionCount(): number;
+  /** Closes every connection with 1001, runs their `$disconnect`, stops the server (and the embedded DynamoDB). */
+  close(): Promise<void>;
+}

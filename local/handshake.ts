@@ -1,0 +1,62 @@
+/**
+ * The WebSocket handshake as API Gateway runs it: the upgrade stays pending while `$connect` runs,
+ * and a non-2xx result (a failed function: 502, a throttled one: 500) refuses it with that HTTP
+ * status; only a path of the API reaches `$connect` at all (any other: 403). Runs inside `ws`'s
+ * `verifyClient`, the one place where a handshake can still be refused with a status.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-keys-connect-disconnect.html
+ */
+import { type IncomingMessage, STATUS_CODES } from "node:http";
+import type { VerifyClientCallbackAsync } from "ws";
+import { type ApiInfo, type ConnectionInfo, connectEvent } from "./events";
+import { apiGatewayId } from "./ids";
+import type { Integrations } from "./integrations";
+import { outcomeStatus } from "./invoke";
+
+export interface HandshakeOptions {
+  /** URL paths of the API (`/{stage}`, `/ws`). */
+  paths: ReadonlySet<string>;
+  api: ApiInfo;
+  integrations: Integrations;
+  /** Where an accepted handshake leaves its connection for the socket that opens next. */
+  accepted: WeakMap<IncomingMessage, ConnectionInfo>;
+  /** Runs `$disconnect` for a connection whose client left before its socket opened. */
+  disconnect: (connection: ConnectionInfo, code: number, reason: string) => unknown;
+  track: (work: Promise<unknown>) => void;
+  log: (line: string) => void;
+}
+
+export function handshake(options: HandshakeOptions): VerifyClientCallbackAsync {
+  const { api, integrations, accepted } = options;
+  return (info, accept) => {
+    const request = info.req;
+    if (!options.paths.has(new URL(request.url ?? "/", "http://localhost").pathname)) {
+      accept(false, 403, STATUS_CODES[403]);
+      return;
+    }
+    const connection: ConnectionInfo = {
+      connectionId: apiGatewayId(),
+      connectedAt: Date.now(),
+      sourceIp: (request.socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
+      userAgent: request.headers["user-agent"],
+    };
+    const run = (async () => {
+      const outcome = await integrations.invoke("$connect", connectEvent(api, connection, request, Date.now()));
+      const status = outcome ? outcomeStatus(outcome) : 200;
+      if (status < 200 || status > 299) {
+        accept(false, status >= 600 ? 500 : status, STATUS_CODES[status] ?? "Error");
+        return;
+      }
+      accepted.set(request, connection);
+      // The client may leave while $connect runs: the socket never opens, but its row exists.
+      request.socket.once("close", () => {
+        if (accepted.delete(request)) options.disconnect(connection, 1006, "Connection closed abnormally");
+      });
+      accept(true);
+    })().catch((error: unknown) => {
+      // A fault in the gateway itself: refuse like a failed integration, never leave the handshake hanging.
+      accept(false, 500, STATUS_CODES[500]);
+      options.log(`$connect connection=${connection.connectionId} gateway error: ${String(error)}`);
+    });
+    options.track(run);
+  };
+}

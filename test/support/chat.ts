@@ -1,0 +1,43 @@
+/** The chat as tests drive it: a gateway with the project's routes, and what its clients say and see. */
+import type { ChatMessageFrame } from "../../functions/sendmessage";
+import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
+import { tableReader } from "./dynamodb";
+import type { TestClient } from "./websocket";
+
+/** A gateway with the project's routes, its execution log kept, and a reader of its table. */
+export async function chatGateway(options: LocalGatewayOptions = {}) {
+  const log: string[] = [];
+  const gw = await startLocalGateway({ port: 0, servePage: false, log: (line) => log.push(line), ...options });
+  const table = tableReader(options.dynamodbEndpoint ?? gw.dynamodbEndpoint, gw.tableName);
+  return { ...gw, log, table };
+}
+
+/** Rejects if `promise` does not settle within `ms`, naming `what`. */
+export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to ${what} within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** The client's connection id, read from the Forbidden frame a non-JSON frame gets back. */
+export async function whoAmI(client: TestClient): Promise<string> {
+  client.socket.send("who am I?");
+  const frame = await within(3000, "who am I?", client.nextJson<{ message: string; connectionId: string }>());
+  if (frame.message !== "Forbidden") throw new Error(`unexpected frame ${JSON.stringify(frame)}`);
+  return frame.connectionId;
+}
+
+/** Chat messages a client received, in order. */
+export function messagesAt(client: TestClient): ChatMessageFrame[] {
+  return client.received
+    .filter((frame): frame is string => typeof frame === "string")
+    .map((frame) => JSON.parse(frame) as ChatMessageFrame)
+    .filter((frame) => frame.type === "message");
+}
+
+export const say = (client: TestClient, data: string, name?: string) =>
+  client.socket.send(JSON.stringify({ action: "sendmessage", data, ...(name && { name }) }));
