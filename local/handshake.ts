@@ -46,10 +46,15 @@ export function handshake(options: HandshakeOptions): VerifyClientCallbackAsync 
         accept(false, status >= 600 ? 500 : status, STATUS_CODES[status] ?? "Error");
         return;
       }
-      accepted.set(request, connection);
       // The client may leave while $connect runs: the socket never opens, but its row exists.
+      const left = () => options.disconnect(connection, 1006, "Connection closed abnormally");
+      if (request.socket.destroyed) {
+        left();
+        return;
+      }
+      accepted.set(request, connection);
       request.socket.once("close", () => {
-        if (accepted.delete(request)) options.disconnect(connection, 1006, "Connection closed abnormally");
+        if (accepted.delete(request)) left();
       });
       accept(true);
     })().catch((error: unknown) => {
