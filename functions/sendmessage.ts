@@ -99,7 +99,6 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
 
 /** The request, or why it is refused (a sentence for the sender). */
 export function parseRequest(event: WebSocketEvent, maxMessageBytes: number): SendMessageRequest | string {
-  if (event.isBase64Encoded) return "Binary frames are not accepted: send a JSON text frame";
   let request: unknown;
   try {
     request = JSON.parse(event.body ?? "");

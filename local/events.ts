@@ -123,19 +123,18 @@ export function connectEvent(
   return event;
 }
 
-/** MESSAGE: the frame as text, or base64 with `isBase64Encoded` for a binary frame. */
+/** MESSAGE: the text frame (API Gateway closes a connection that sends a binary one). */
 export function messageEvent(
   api: ApiInfo,
   connection: ConnectionInfo,
   routeKey: string,
-  data: Buffer,
-  isBinary: boolean,
+  body: string,
   now: number,
 ): WebSocketEvent {
   return {
     requestContext: { ...requestContext(api, connection, routeKey, "MESSAGE", now), messageId: apiGatewayId() },
-    body: isBinary ? data.toString("base64") : data.toString("utf8"),
-    isBase64Encoded: isBinary,
+    body,
+    isBase64Encoded: false,
   };
 }
 

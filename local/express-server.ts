@@ -174,8 +174,11 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       });
       socket.on("message", (data: Buffer, isBinary: boolean) => {
         if (connection.closedBy) return;
+        // "If a client app sends a binary frame, API Gateway rejects it and disconnects the client
+        // with code 1003" (developer guide, binary media types for WebSocket APIs).
+        if (isBinary) return registry.close(connection, 1003, "");
         registry.touch(connection);
-        void track(integrations.onMessage(connection, data, isBinary));
+        void track(integrations.onMessage(connection, data));
       });
       socket.on("error", () => {
         // A protocol error (bad UTF-8, bad frame): ws closes the socket and "close" follows.

@@ -77,13 +77,14 @@ export class Integrations {
   }
 
   /** A message from a client: route it, run it, and answer as API Gateway would. */
-  async onMessage(connection: LiveConnection, data: Buffer, isBinary: boolean): Promise<void> {
-    const routeKey = this.selectRoute(isBinary ? undefined : data.toString("utf8"));
+  async onMessage(connection: LiveConnection, data: Buffer): Promise<void> {
+    const body = data.toString("utf8");
+    const routeKey = this.selectRoute(body);
     const { api, registry } = this.options;
-    const event = messageEvent(api, connection, routeKey ?? "", data, isBinary, Date.now());
+    const event = messageEvent(api, connection, routeKey ?? "", body, Date.now());
     const { connectionId, requestId } = event.requestContext;
     const reply = (message: string) =>
-      registry.send(connection, Buffer.from(JSON.stringify({ message, connectionId, requestId })));
+      registry.send(connection, Buffer.from(errorFrame(message, connectionId, requestId)));
     if (!routeKey) {
       this.options.log(
         `${new Date().toISOString()} (${requestId}) no route matched connection=${connectionId} status=403`,
@@ -102,6 +103,16 @@ export class Integrations {
       registry.send(connection, Buffer.from(result.body, result.isBase64Encoded ? "base64" : "utf8"));
     }
   }
+}
+
+/**
+ * API Gateway's own error frame, byte for byte as captured from AWS (a space after the first colon
+ * and after each comma, none after the others), so clients that compare strings see the same:
+ * `{"message": "Forbidden", "connectionId":"XDmENcnwIE0CFEQ=", "requestId":"XDmGEE2RoE0FRdQ="}`.
+ */
+export function errorFrame(message: string, connectionId: string, requestId: string): string {
+  const json = JSON.stringify;
+  return `{"message": ${json(message)}, "connectionId":${json(connectionId)}, "requestId":${json(requestId)}}`;
 }
 
 function failureNote(outcome: InvocationOutcome): string {

@@ -2,16 +2,17 @@
  * API Gateway's `@connections` management API: POST sends the body to the client as one frame
  * (at most 128 KB, else 413 PayloadTooLargeException), GET describes the connection, DELETE
  * closes it; an unknown or closed id answers 410 GoneException. Errors carry `x-amzn-errortype`
- * and a JSON body, which is how the AWS SDK v3 names the exception it throws.
+ * and a JSON body, which is how the AWS SDK v3 names the exception it throws; every answer has an
+ * `x-amzn-RequestId` UUID.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
  *
  * One implementation, two ways in: over HTTP (an Express router, for any caller) and in process
  * (an SDK request handler, for the handlers the gateway runs itself).
  */
+import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ConnectionRegistry } from "./connection-registry";
 import { type EnvironmentState, refuseIfStopped } from "./execution-environments";
-import { apiGatewayId } from "./ids";
 
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
@@ -26,8 +27,12 @@ export interface ManagementResponse {
   body: Buffer;
 }
 
-/** DeleteConnection's close code, as AWS sends it. */
-const DELETED = { code: 1000, reason: "" } as const;
+/**
+ * DeleteConnection's close, as clients (wscat: `Disconnected (code: 1000, reason: "Connection
+ * Closed Normally")`) and `$disconnect` (API Gateway's execution log) see it; the caller cannot
+ * choose either.
+ */
+const DELETED = { code: 1000, reason: "Connection Closed Normally" } as const;
 const EMPTY = Buffer.alloc(0);
 
 function errorResponse(status: number, type: string, message: string | null): ManagementResponse {
@@ -99,7 +104,7 @@ export function managementRouter(
   };
 
   router.use((req, res, next) => {
-    res.set("x-amzn-RequestId", apiGatewayId());
+    res.set("x-amzn-RequestId", randomUUID());
     if (!options.allowRemote && !isLoopback(req.socket.remoteAddress)) {
       reply(res, errorResponse(403, "ForbiddenException", "Forbidden"));
       return;
@@ -169,7 +174,7 @@ export function inProcessRequestHandler(options: ManagementApiOptions, environme
         response: {
           statusCode: response.status,
           reason: undefined,
-          headers: { ...response.headers, "x-amzn-requestid": apiGatewayId() },
+          headers: { ...response.headers, "x-amzn-requestid": randomUUID() },
           body: new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength),
         },
       };

@@ -343,15 +343,6 @@ test("whitespace-only data", refused, message({ action: "sendmessage", data: " \
 test("data over maxMessageBytes counted in UTF-8 bytes", refused, message({ data: "é".repeat(9) }), /18 bytes.*16/);
 test("a name that is not a string", refused, message({ data: "hi", name: 7 }), /"name" must be a string/);
 test("a name that is too long", refused, message({ data: "hi", name: "n".repeat(65) }), /at most 64/);
-test(
-  "a binary frame",
-  refused,
-  webSocketEvent("MESSAGE", {
-    body: Buffer.from(JSON.stringify({ action: "sendmessage", data: "hi" })).toString("base64"),
-    isBase64Encoded: true,
-  }),
-  /Binary frames/,
-);
 
 test("data exactly at maxMessageBytes is accepted", async (t) => {
   // Prepare

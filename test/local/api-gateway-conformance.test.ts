@@ -285,22 +285,23 @@ test("route selection: $request.body.action picks the route; non-JSON and unmatc
   });
 });
 
-test('route selection: with no match and no $default the client gets {"message":"Forbidden",...}', async (t) => {
+test('route selection: with no match and no $default the client gets {"message": "Forbidden", ...}, byte for byte as AWS sends it', async (t) => {
   const events: WebSocketEvent[] = [];
   const gw = await gateway({ routes: [route("$connect", events), route("echo", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   client.socket.send(JSON.stringify({ action: "unknown" }));
-  const reply = await client.nextJson();
-  t.deepEqual(Object.keys(reply).sort(), ["connectionId", "message", "requestId"]);
-  t.is(reply.message, "Forbidden");
+  const raw = String(await client.next());
+  const reply = JSON.parse(raw) as Record<string, string>;
   t.is(reply.connectionId, events[0]?.requestContext.connectionId);
   t.regex(String(reply.requestId), ID_PATTERN);
+  // As captured from AWS with wscat: a space after the first colon and after each comma only.
+  t.is(raw, `{"message": "Forbidden", "connectionId":"${reply.connectionId}", "requestId":"${reply.requestId}"}`);
   t.is(events.length, 1, "no handler ran for the message");
   t.is(client.socket.readyState, client.socket.OPEN);
 });
 
-test('a handler that throws: the client gets {"message":"Internal server error",...} and stays connected', async (t) => {
+test('a handler that throws: the client gets {"message": "Internal server error", ...} and stays connected', async (t) => {
   const events: WebSocketEvent[] = [];
   const gw = await gateway({
     routes: [
@@ -313,10 +314,9 @@ test('a handler that throws: the client gets {"message":"Internal server error",
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   client.socket.send(JSON.stringify({ action: "boom" }));
-  const reply = await client.nextJson();
-  t.is(reply.message, "Internal server error");
-  t.is(reply.connectionId, events[0]?.requestContext.connectionId);
-  t.is(reply.requestId, events[0]?.requestContext.requestId);
+  const reply = await client.next();
+  const { connectionId, requestId } = events[0]?.requestContext ?? {};
+  t.is(reply, `{"message": "Internal server error", "connectionId":"${connectionId}", "requestId":"${requestId}"}`);
   t.is(client.socket.readyState, client.socket.OPEN);
   client.socket.send(JSON.stringify({ action: "ok" }));
   t.is(await client.next(), "fine");
@@ -381,7 +381,7 @@ test("a handler past its function timeout can no longer post to connections or w
   await sleep(50);
   t.deepEqual(
     client.received.map((frame) => String(frame).slice(0, 12)),
-    ["in time", '{"message":"'],
+    ["in time", '{"message": '],
     "the late post never reached the client",
   );
   const table = createHandlerDependencies(
@@ -408,17 +408,18 @@ test("a route with a route response sends the handler's body back to the caller 
   t.deepEqual(other.received, []);
 });
 
-test("binary frames reach the handler base64-encoded with isBase64Encoded: true", async (t) => {
+test("a binary frame from a client closes the connection with 1003, no route runs, and $disconnect reports it", async (t) => {
+  // "If a client app sends a binary frame, API Gateway rejects it and disconnects the client with
+  // code 1003" (developer guide, "Working with binary media types for WebSocket APIs").
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$default", events)] });
+  const gw = await gateway({ routes: [route("$default", events), route("$disconnect", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
-  const bytes = Buffer.from([0, 1, 2, 250, 255]);
-  client.socket.send(bytes, { binary: true });
+  client.socket.send(Buffer.from(JSON.stringify({ action: "anything" })), { binary: true });
+  t.is((await client.closed).code, 1003);
   await eventually(() => events.length === 1);
-  t.true(events[0]?.isBase64Encoded);
-  t.is(events[0]?.body, bytes.toString("base64"));
-  t.is(events[0]?.requestContext.routeKey, "$default");
+  t.is(events[0]?.requestContext.eventType, "DISCONNECT", "the binary frame reached no route");
+  t.is(events[0]?.requestContext.disconnectStatusCode, 1003);
 });
 
 test("a message over the message limit closes the socket with 1009, and $disconnect reports it", async (t) => {
@@ -469,6 +470,35 @@ test("the idle timeout closes with 1001 'Going away' and $disconnect reports it"
   await eventually(() => events.length === 1);
   t.is(events[0]?.requestContext.disconnectStatusCode, 1001);
   t.is(events[0]?.requestContext.disconnectReason, "Going away");
+});
+
+test("messages the server pushes reset the idle timer too; ping frames get a pong and do not", async (t) => {
+  // AWS documents no rule; connections kept open by server pushes alone are observed
+  // (hotsock.io "Keep-alive": a push every 9.5 min holds a connection to its 2 h limit).
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$connect", events)], limits: { idleTimeoutMs: 500 } });
+  t.teardown(() => gw.close());
+  const pushed = await connect(gw.url);
+  const pinging = await connect(gw.url);
+  const ConnectionId = events[0]?.requestContext.connectionId as string;
+  const started = Date.now();
+  const push = setInterval(() => {
+    void gw.management.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from("tick") })).catch(() => {});
+  }, 50);
+  t.teardown(() => clearInterval(push));
+  let pongs = 0;
+  pinging.socket.on("pong", () => pongs++);
+  const ping = setInterval(() => pinging.socket.ping(), 50);
+  t.teardown(() => clearInterval(ping));
+
+  const pingClosed = await pinging.closed;
+  clearInterval(ping);
+  await sleep(Math.max(0, 1200 - (Date.now() - started)));
+  t.is(pushed.socket.readyState, pushed.socket.OPEN, "pushes kept it open past two idle timeouts");
+  clearInterval(push);
+  t.deepEqual(await pushed.closed, { code: 1001, reason: "Going away" }, "idle once the pushes stop");
+  t.deepEqual(pingClosed, { code: 1001, reason: "Going away" });
+  t.true(pongs > 0, "pings were answered");
 });
 
 test("messages from the client reset the idle timer, but the maximum connection duration still closes with 1001", async (t) => {
@@ -573,10 +603,14 @@ test("@connections DELETE closes the socket, answers 204 and fires $disconnect; 
   const ConnectionId = events[0]?.requestContext.connectionId as string;
   const deleted = await gw.management.send(new DeleteConnectionCommand({ ConnectionId }));
   t.is(deleted.$metadata.httpStatusCode, 204);
-  t.is((await client.closed).code, 1000);
+  // As AWS closes it (wscat: `Disconnected (code: 1000, reason: "Connection Closed Normally")`),
+  // and as its execution log shows the $disconnect event.
+  t.deepEqual(await client.closed, { code: 1000, reason: "Connection Closed Normally" });
   await eventually(() => events.length === 2);
   t.is(events[1]?.requestContext.eventType, "DISCONNECT");
   t.is(events[1]?.requestContext.connectionId, ConnectionId);
+  t.is(events[1]?.requestContext.disconnectStatusCode, 1000);
+  t.is(events[1]?.requestContext.disconnectReason, "Connection Closed Normally");
   const error = await t.throwsAsync(
     gw.management.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from("late") })),
   );
@@ -609,6 +643,11 @@ test("@connections errors carry x-amzn-errortype and a JSON body; unsupported me
   t.is(gone.status, 410);
   t.is(gone.headers.get("x-amzn-errortype"), "GoneException");
   t.deepEqual(await gone.json(), { message: null });
+  // The management API's request ids are UUIDs, unlike the WebSocket API's.
+  t.regex(
+    gone.headers.get("x-amzn-requestid") ?? "",
+    /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+  );
   const put = await fetch(`${gw.managementUrl}/@connections/abc`, { method: "PUT", body: "x" });
   t.is(put.status, 403);
   t.is(put.headers.get("x-amzn-errortype"), "ForbiddenException");

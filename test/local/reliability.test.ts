@@ -139,12 +139,6 @@ test("bad input: each bad frame, connect and management call gets a clear answer
     { input: "action unknown", send: '{"action":"deleteeverything","data":"hi"}', expected: "Forbidden" },
     { input: "action $connect", send: '{"action":"$connect"}', expected: "Forbidden" },
     { input: "action $disconnect", send: '{"action":"$disconnect"}', expected: "Forbidden" },
-    { input: "a binary frame", send: Buffer.from([0, 1, 2, 0xfe, 0xff]), expected: "Forbidden" },
-    {
-      input: "a binary frame holding a valid request",
-      send: Buffer.from(request({ data: "hi" })),
-      expected: "Forbidden",
-    },
     { input: "data missing", send: request({}), expected: 'error: "data" must be a string' },
     { input: "data empty", send: request({ data: "" }), expected: 'error: "data" must not be empty' },
     { input: "data only whitespace", send: request({ data: " \n\t " }), expected: 'error: "data" must not be empty' },
@@ -192,6 +186,16 @@ test("bad input: each bad frame, connect and management call gets a clear answer
 
   // Frames that end the connection: a fresh client each; its $disconnect must run and its row go.
   const closingCases: Array<{ input: string; send: (socket: TestClient["socket"]) => void; expected: string }> = [
+    {
+      input: "a binary frame",
+      send: (socket) => socket.send(Buffer.from([0, 1, 2, 0xfe, 0xff]), { binary: true }),
+      expected: "closed 1003",
+    },
+    {
+      input: "a binary frame holding a valid request",
+      send: (socket) => socket.send(Buffer.from(request({ data: "hi" })), { binary: true }),
+      expected: "closed 1003",
+    },
     {
       input: "a text frame with invalid UTF-8",
       send: (socket) => socket.send(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), { binary: false }),
