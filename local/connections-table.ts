@@ -11,7 +11,8 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
-import type { Repository } from "../dal/repository";
+import { createDocumentClient } from "../dal/dynamodb-client";
+import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { FunctionConfig } from "../functions/config";
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE, type Connection } from "../functions/connection";
 
@@ -67,6 +68,33 @@ export interface PreparedTable {
   expiresItself: boolean;
 }
 
+/** The DynamoDB the gateway was pointed at does not answer, or refuses the connection. */
+export class DynamoDBUnreachableError extends Error {
+  constructor(endpoint: string | undefined, cause: unknown) {
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(
+      `DynamoDB at ${endpoint ?? "AWS"} did not answer (${reason}). Start it (LocalStack: localstack start), ` +
+        "point DYNAMODB_ENDPOINT_URL at a DynamoDB that runs, or unset it to use the embedded one.",
+      { cause },
+    );
+    this.name = "DynamoDBUnreachableError";
+  }
+}
+
+/**
+ * A client for the table's own administration, with timeouts short enough that a DynamoDB that
+ * accepts connections and never answers fails start-up in seconds, not minutes.
+ */
+export function adminClient(config: FunctionConfig): DynamoDBClient {
+  return new DynamoDBClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
+  });
+}
+
 /**
  * Makes the table ready for a gateway: creates it if missing, turns TTL on, then removes the rows
  * of connections whose gateway is no longer alive (`liveGateways` holds the API ids of those that
@@ -74,15 +102,9 @@ export interface PreparedTable {
  */
 export async function prepareConnectionsTable(
   config: FunctionConfig,
-  connections: Repository<Connection>,
   liveGateways: ReadonlySet<string>,
 ): Promise<PreparedTable> {
-  const client = new DynamoDBClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-    maxAttempts: 2,
-  });
+  const client = adminClient(config);
   let expiresItself: boolean;
   try {
     await ensureConnectionsTable(client, config.tableName);
@@ -90,11 +112,25 @@ export async function prepareConnectionsTable(
   } finally {
     client.destroy();
   }
+  const documents = createDocumentClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+  });
+  const connections = new DynamoDBRepository<Connection>({
+    client: documents,
+    tableName: config.tableName,
+    keyAttributes: [CONNECTION_KEY],
+  });
   let removed = 0;
-  for await (const page of connections.scan({ attributes: [CONNECTION_KEY, "apiId"] })) {
-    const orphans = page.filter((row) => !liveGateways.has(row.apiId));
-    await Promise.all(orphans.map((row) => connections.delete({ [CONNECTION_KEY]: row.connectionId })));
-    removed += orphans.length;
+  try {
+    for await (const page of connections.scan({ attributes: [CONNECTION_KEY, "apiId"] })) {
+      const orphans = page.filter((row) => !liveGateways.has(row.apiId));
+      await Promise.all(orphans.map((row) => connections.delete({ [CONNECTION_KEY]: row.connectionId })));
+      removed += orphans.length;
+    }
+  } finally {
+    documents.destroy();
   }
   return { removed, expiresItself };
 }

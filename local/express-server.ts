@@ -67,6 +67,21 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   };
 
   try {
+    // The functions' settings, as Lambda's environment variables hold them (the management
+    // endpoint once the port is known).
+    const environment = {
+      ...options.functionEnvironment,
+      TABLE_NAME: tableName,
+      AWS_REGION: region,
+      DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
+      CONNECT_TIMEOUT_MS: String(limits.integrationTimeoutMs),
+    };
+    const gatewayId = apiId();
+    // The table is ready before the port opens: no handshake can arrive before its route can run.
+    lease = await takeGatewayLease(readFunctionConfig(environment), gatewayId, log);
+    const table = await prepareConnectionsTable(readFunctionConfig(environment), await lease.liveGateways());
+    if (table.removed > 0) log(`removed ${table.removed} connection rows left by gateways no longer running`);
+
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port ?? 8080, host, () => {
@@ -74,20 +89,12 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         resolve();
       });
     });
+    // From here to the routes nothing awaits: the first request finds them all in place.
     const port = (server.address() as AddressInfo).port;
     const origin = `127.0.0.1:${port}`;
-    const api: ApiInfo = { apiId: apiId(), stage, domainName: origin };
+    const api: ApiInfo = { apiId: gatewayId, stage, domainName: origin };
     const managementUrl = `http://${origin}/${stage}`;
-
-    // The functions' settings, as Lambda's environment variables hold them.
-    const config = readFunctionConfig({
-      ...options.functionEnvironment,
-      TABLE_NAME: tableName,
-      AWS_REGION: region,
-      DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
-      MANAGEMENT_ENDPOINT_URL: managementUrl,
-      CONNECT_TIMEOUT_MS: String(limits.integrationTimeoutMs),
-    });
+    const config = readFunctionConfig({ ...environment, MANAGEMENT_ENDPOINT_URL: managementUrl });
     const managementOptions = {
       registry,
       maxPayloadBytes: limits.managementMaxPayloadBytes,
@@ -135,9 +142,6 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       track,
     });
 
-    lease = await takeGatewayLease(config, api.apiId, log);
-    const table = await prepareConnectionsTable(config, shared.connections, await lease.liveGateways());
-    if (table.removed > 0) log(`removed ${table.removed} connection rows left by gateways no longer running`);
     ttl = table.expiresItself ? undefined : startTtlReplay(shared.connections, limits.ttlSweepMs, log);
 
     const disconnect = (info: ConnectionInfo, code: number, reason: string) =>

@@ -6,10 +6,11 @@
  * each stack has its own table and no clean-up at start.
  */
 import { hostname } from "node:os";
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import { createDocumentClient } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { FunctionConfig } from "../functions/config";
+import { adminClient, DynamoDBUnreachableError } from "./connections-table";
 
 interface Lease {
   apiId: string;
@@ -52,12 +53,7 @@ export async function takeGatewayLease(
   log: (line: string) => void,
 ): Promise<GatewayLease> {
   const tableName = leaseTableName(config.tableName);
-  const admin = new DynamoDBClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-    maxAttempts: 2,
-  });
+  const admin = adminClient(config);
   try {
     await admin.send(
       new CreateTableCommand({
@@ -68,7 +64,14 @@ export async function takeGatewayLease(
       }),
     );
   } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
+    if (error instanceof ResourceInUseException) {
+      // The table is there already.
+    } else if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined) {
+      // No HTTP answer at all. The first call a gateway makes to its DynamoDB, so the one that says so.
+      throw new DynamoDBUnreachableError(config.dynamodbEndpoint, error);
+    } else {
+      throw error;
+    }
   } finally {
     admin.destroy();
   }
