@@ -1,11 +1,15 @@
 /**
  * `npm run local`: the gateway started from the environment (`./config.ts`), its addresses printed,
- * and a clean stop on Ctrl-C or SIGTERM. Loaded by `express-server.ts` when that is run directly.
+ * and a clean stop on Ctrl-C, SIGTERM, SIGHUP, or when the process that started it is gone (an IDE's
+ * stop button or a process manager signals npm, which exits without passing the signal on).
+ * Loaded by `express-server.ts` when that is run directly.
  */
 import { readLocalConfig } from "./config";
 import { startLocalGateway } from "./express-server";
 
-/** `npm run local`: start the gateway from the environment, stop it cleanly on Ctrl-C or SIGTERM. */
+/** How often the server checks that its parent (npm) still runs. */
+const PARENT_CHECK_MS = 500;
+
 async function main(): Promise<void> {
   // Without credentials the SDK would end its search by asking the instance-metadata address.
   process.env.AWS_EC2_METADATA_DISABLED ??= "true";
@@ -45,8 +49,12 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stop(signal));
+  // An orphan is adopted by another process: its parent id changes.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop(`parent process ${parent} exited`);
+  }, PARENT_CHECK_MS).unref();
 }
 
 main().catch((error: unknown) => {

@@ -84,6 +84,62 @@ test("npm run local serves the chat, logs each route invocation, and stops clean
   t.notRegex(errors, /Error|Warning/);
 });
 
+/** `npm run local` in a process group of its own, its output collected. */
+function npmRunLocal(t: { teardown(fn: () => void): void }) {
+  const child = spawn("npm", ["run", "--silent", "local"], {
+    cwd: ROOT,
+    env: environmentWithoutAws({ WS_PORT: "0" }),
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const output = { stdout: "" };
+  child.stdout.on("data", (chunk: Buffer) => {
+    output.stdout += chunk.toString();
+  });
+  // "close" comes once every process holding the output pipes has exited, the server included.
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  t.teardown(() => {
+    try {
+      process.kill(-(child.pid as number), "SIGKILL");
+    } catch {
+      // already gone
+    }
+  });
+  return { child, output, closed };
+}
+
+const stopsOn = test.macro(async (t, how: string, signal: (npm: ChildProcess) => void, said: RegExp) => {
+  // Prepare
+  const { child, output, closed } = npmRunLocal(t);
+  const [, port] = (await waitForOutput(child, /WebSocket API\s+ws:\/\/localhost:(\d+)\/dev/)) as [string, string];
+  const client = await connect(`ws://127.0.0.1:${port}/dev`);
+
+  // Act
+  signal(child);
+  await closed;
+
+  // Assess
+  t.deepEqual(await client.closed, { code: 1001, reason: "Going away" }, "the server closed its connections");
+  t.regex(output.stdout, said);
+  t.regex(output.stdout, /\$disconnect connection=\S+ status=200[^\n]*\nStopped\.\n$/);
+  t.log(`${how}: ${output.stdout.trim().split("\n").slice(-3).join(" | ")}`);
+});
+
+test(
+  "npm run local stops the server when only npm is killed, as an IDE's stop button does",
+  stopsOn,
+  "kill <npm's pid>",
+  (npm) => npm.kill("SIGTERM"),
+  /parent process \d+ exited: closing 1 connection\(s\)\.\.\./,
+);
+test(
+  "npm run local stops cleanly on SIGHUP, as when its terminal closes",
+  stopsOn,
+  "SIGHUP to the process group",
+  (npm) => process.kill(-(npm.pid as number), "SIGHUP"),
+  /SIGHUP: closing 1 connection\(s\)\.\.\./,
+);
+
 const canIsolateNetwork = process.platform === "linux" && spawnSync("unshare", ["--net", "true"]).status === 0;
 
 (canIsolateNetwork ? test : test.skip)(
