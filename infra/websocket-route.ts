@@ -137,7 +137,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
         name: args.functionName,
         description: `WebSocket route ${args.route.routeKey}`,
         callbackFactory: handlerFactory(args.route),
-        runtime: aws.lambda.Runtime.NodeJS22dX,
+        runtime: aws.lambda.Runtime.NodeJS24dX,
         role: this.role,
         memorySize: args.memorySize,
         timeout: args.timeoutSeconds,

@@ -135,7 +135,7 @@ test("every route of the table gets a function, integration, route and scoped pe
     const fn = only("aws:lambda/function:Function", `${prefix}-function`);
     const role = only("aws:iam/role:Role", `${prefix}-role`);
     t.is(fn.inputs.name, `chat-test-${route.name}`);
-    t.is(fn.inputs.runtime, "nodejs22.x");
+    t.is(fn.inputs.runtime, "nodejs24.x");
     t.is(fn.inputs.handler, "__index.handler");
     t.is(fn.inputs.memorySize, route.name === "sendmessage" ? 1024 : 256);
     t.is(fn.inputs.timeout, 10);
