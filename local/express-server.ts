@@ -151,7 +151,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const { app: wsApp } = expressWs(app, server, {
       wsOptions: {
         maxPayload: limits.maxMessageBytes + 1,
-        verifyClient: handshake({
+        ...handshake({
           paths: wsPaths,
           api,
           integrations,

@@ -4,9 +4,14 @@
  * status; only a path of the API reaches `$connect` at all (any other: 403). Runs inside `ws`'s
  * `verifyClient`, the one place where a handshake can still be refused with a status.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-keys-connect-disconnect.html
+ *
+ * Subprotocols: the 101 carries `Sec-WebSocket-Protocol` only when the `$connect` integration's
+ * response has that header; the client's offers reach it among the event's headers. A browser
+ * that offered one and got none fails the handshake, as it does against AWS.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html
  */
 import { type IncomingMessage, STATUS_CODES } from "node:http";
-import type { VerifyClientCallbackAsync } from "ws";
+import type { ServerOptions, VerifyClientCallbackAsync } from "ws";
 import { type ApiInfo, type ConnectionInfo, connectEvent } from "./events";
 import { apiGatewayId } from "./ids";
 import type { Integrations } from "./integrations";
@@ -25,9 +30,11 @@ export interface HandshakeOptions {
   log: (line: string) => void;
 }
 
-export function handshake(options: HandshakeOptions): VerifyClientCallbackAsync {
+/** `ws` options that run API Gateway's handshake: `$connect` decides, subprotocol included. */
+export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verifyClient" | "handleProtocols"> {
   const { api, integrations, accepted } = options;
-  return (info, accept) => {
+  const protocols = new WeakMap<IncomingMessage, string>();
+  const verifyClient: VerifyClientCallbackAsync = (info, accept) => {
     const request = info.req;
     if (!options.paths.has(new URL(request.url ?? "/", "http://localhost").pathname)) {
       accept(false, 403, STATUS_CODES[403]);
@@ -46,6 +53,9 @@ export function handshake(options: HandshakeOptions): VerifyClientCallbackAsync 
         accept(false, status >= 600 ? 500 : status, STATUS_CODES[status] ?? "Error");
         return;
       }
+      const headers = outcome?.kind === "result" ? (outcome.result.headers ?? {}) : {};
+      const protocol = Object.entries(headers).find(([name]) => name.toLowerCase() === "sec-websocket-protocol")?.[1];
+      if (protocol) protocols.set(request, protocol);
       // The client may leave while $connect runs: the socket never opens, but its row exists.
       const left = () => options.disconnect(connection, 1006, "Connection closed abnormally");
       if (request.socket.destroyed) {
@@ -64,4 +74,7 @@ export function handshake(options: HandshakeOptions): VerifyClientCallbackAsync 
     });
     options.track(run);
   };
+  // What $connect answered, or no subprotocol at all (ws would otherwise pick the first offered).
+  const handleProtocols: ServerOptions["handleProtocols"] = (_offered, request) => protocols.get(request) ?? false;
+  return { verifyClient, handleProtocols };
 }

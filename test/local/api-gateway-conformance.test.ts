@@ -238,6 +238,38 @@ test("$connect: a handler that throws rejects the upgrade with 502, as API Gatew
   t.regex(gw.log.join("\n"), /\$connect .*status=502 .*error: Error: boom/);
 });
 
+test("subprotocols: the handler sees the offers and its Sec-WebSocket-Protocol header picks one; without it the 101 names none", async (t) => {
+  // "Working with subprotocols": the $connect integration returns the header, else the client's
+  // handshake fails (wscat -s chat1 against an API that wants myprotocol: 400; ws and browsers fail
+  // a 101 that names no subprotocol after they offered one).
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({
+    routes: [
+      route("$connect", events, async (event) => {
+        const offered = (event.headers?.["Sec-WebSocket-Protocol"] ?? "").split(",").map((p) => p.trim());
+        if (offered.includes("myprotocol"))
+          return { statusCode: 200, headers: { "Sec-WebSocket-Protocol": "myprotocol" } };
+        if (offered.includes("quiet")) return { statusCode: 200 };
+        return offered[0] ? { statusCode: 400 } : { statusCode: 200 };
+      }),
+      route("$disconnect", events),
+    ],
+  });
+  t.teardown(() => gw.close());
+
+  const plain = await connect(gw.url);
+  t.is(plain.socket.protocol, "", "no offer, no subprotocol");
+  const picked = await connect(gw.url, {}, ["chat1", "myprotocol"]);
+  t.is(picked.socket.protocol, "myprotocol");
+  const connects = events.filter((e) => e.requestContext.eventType === "CONNECT");
+  t.is(connects.at(-1)?.headers?.["Sec-WebSocket-Protocol"], "chat1,myprotocol", "the handler saw the offers as sent");
+  const refused = await t.throwsAsync(connect(gw.url, {}, ["chat1"]));
+  t.is((refused as Error & { status?: number }).status, 400);
+  const unanswered = await t.throwsAsync(connect(gw.url, {}, ["quiet"]));
+  t.regex(String(unanswered?.message), /Server sent no subprotocol/, "a 101 without the offered subprotocol fails");
+  await eventually(() => events.filter((e) => e.requestContext.eventType === "DISCONNECT").length >= 1);
+});
+
 test("$connect is optional: an API without it accepts the connection", async (t) => {
   const events: WebSocketEvent[] = [];
   const gw = await gateway({ routes: [route("$default", events)] });

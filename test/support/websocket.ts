@@ -17,10 +17,14 @@ export interface TestClient {
   closed: Promise<Closed>;
 }
 
-/** Opens a client; rejects with the HTTP status when the handshake is refused. */
-export function connect(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+/** Opens a client, offering `protocols` if given; rejects with the HTTP status when the handshake is refused. */
+export function connect(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+  protocols: string[] = [],
+): Promise<TestClient> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, options);
+    const socket = new WebSocket(url, protocols, options);
     const received: Array<string | Buffer> = [];
     const waiters: Array<{ resolve: (frame: string | Buffer) => void; reject: (error: Error) => void }> = [];
     let closedWith: Closed | undefined;
