@@ -97,6 +97,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const config = readFunctionConfig({ ...environment, MANAGEMENT_ENDPOINT_URL: managementUrl });
     const managementOptions = {
       registry,
+      region,
       maxPayloadBytes: limits.managementMaxPayloadBytes,
       latencyMs: options.managementLatencyMs ?? 0,
     };

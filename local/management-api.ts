@@ -13,9 +13,17 @@ import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { ConnectionRegistry } from "./connection-registry";
 import { type EnvironmentState, refuseIfStopped } from "./execution-environments";
+import {
+  checkSignature,
+  missingAuthenticationToken as missingAuthenticationTokenRefusal,
+  type Refusal,
+  type SignedRequest,
+} from "./management-auth";
 
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
+  /** Calls must be signed for `execute-api` in this region. */
+  region: string;
   maxPayloadBytes: number;
   /** Extra milliseconds before each call is answered, to model AWS's round trip. */
   latencyMs: number;
@@ -43,7 +51,9 @@ function errorResponse(status: number, type: string, message: string | null): Ma
   };
 }
 
-const missingAuthenticationToken = () => errorResponse(403, "ForbiddenException", "Missing Authentication Token");
+const refused = ({ status, type, message }: Refusal) => errorResponse(status, type, message);
+/** What API Gateway answers for a path or method it has no route for. */
+const missingAuthenticationToken = () => refused(missingAuthenticationTokenRefusal());
 const payloadTooLarge = (maxPayloadBytes: number) =>
   errorResponse(413, "PayloadTooLargeException", `Request payload is larger than ${maxPayloadBytes} bytes`);
 
@@ -109,6 +119,12 @@ export function managementRouter(
       reply(res, errorResponse(403, "ForbiddenException", "Forbidden"));
       return;
     }
+    const query = new URLSearchParams(req.url.split("?")[1] ?? "");
+    const refusal = checkSignature({ headers: req.headers, query }, options.region);
+    if (refusal) {
+      reply(res, refused(refusal));
+      return;
+    }
     if (options.latencyMs > 0) setTimeout(next, options.latencyMs);
     else next();
   });
@@ -143,6 +159,8 @@ export function managementRouter(
 interface SdkHttpRequest {
   method: string;
   path: string;
+  headers: SignedRequest["headers"];
+  query?: Record<string, string | string[] | null>;
   body?: unknown;
 }
 
@@ -169,7 +187,15 @@ export function inProcessRequestHandler(options: ManagementApiOptions, environme
     async handle(request: SdkHttpRequest) {
       if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
       refuseIfStopped(environment);
-      const response = answer(request);
+      const query = new URLSearchParams();
+      for (const [name, value] of Object.entries(request.query ?? {})) {
+        for (const item of [value ?? ""].flat()) query.append(name, item);
+      }
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]),
+      );
+      const refusal = checkSignature({ headers, query }, options.region);
+      const response = refusal ? refused(refusal) : answer(request);
       return {
         response: {
           statusCode: response.status,

@@ -17,6 +17,7 @@ import { createHandlerDependencies } from "../../functions/dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
 import type { RouteDefinition } from "../../functions/routes";
 import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
+import { signedFetch } from "../support/sigv4";
 import { connect, eventually } from "../support/websocket";
 
 type Behaviour = (event: WebSocketEvent) => Promise<WebSocketResult>;
@@ -668,7 +669,7 @@ test("@connections with an unknown or closed id answers 410 GoneException to POS
 test("@connections errors carry x-amzn-errortype and a JSON body; unsupported methods answer 403", async (t) => {
   const gw = await gateway({ routes: [] });
   t.teardown(() => gw.close());
-  const gone = await fetch(`${gw.managementUrl}/@connections/${encodeURIComponent("AAAAAAAAAAAAAAA=")}`, {
+  const gone = await signedFetch(`${gw.managementUrl}/@connections/${encodeURIComponent("AAAAAAAAAAAAAAA=")}`, {
     method: "POST",
     body: "x",
   });
@@ -680,10 +681,54 @@ test("@connections errors carry x-amzn-errortype and a JSON body; unsupported me
     gone.headers.get("x-amzn-requestid") ?? "",
     /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
   );
-  const put = await fetch(`${gw.managementUrl}/@connections/abc`, { method: "PUT", body: "x" });
+  // API Gateway's answer for a route it does not have, as for a call it cannot authenticate.
+  const put = await signedFetch(`${gw.managementUrl}/@connections/abc`, { method: "PUT", body: "x" });
   t.is(put.status, 403);
-  t.is(put.headers.get("x-amzn-errortype"), "ForbiddenException");
+  t.is(put.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException");
   t.deepEqual(await put.json(), { message: "Missing Authentication Token" });
+});
+
+test("@connections requires SigV4 for execute-api in the gateway's region: other calls are refused as AWS refuses them and deliver nothing", async (t) => {
+  // Any keys do locally (there is no IAM to ask), but not an unsigned call, another service or
+  // region, a stale signature or another scheme (Knowledge Center "403 Forbidden"; SDK issues).
+  const events: WebSocketEvent[] = [];
+  const gw = await gateway({ routes: [route("$connect", events)], region: "eu-west-1" });
+  t.teardown(() => gw.close());
+  const client = await connect(gw.url);
+  const url = `${gw.managementUrl}/@connections/${encodeURIComponent(events[0]?.requestContext.connectionId as string)}`;
+  const post = { method: "POST", body: "hello" };
+  const answer = async (response: Promise<Response>) => {
+    const res = await response;
+    return `${res.status} ${res.headers.get("x-amzn-errortype")} ${JSON.stringify(await res.json())}`;
+  };
+
+  const unsigned = await answer(fetch(url, post));
+  const otherRegion = await answer(signedFetch(url, post, { region: "us-east-1" }));
+  const otherService = await answer(signedFetch(url, post, { region: "eu-west-1", service: "lambda" }));
+  const stale = await answer(
+    signedFetch(url, post, { region: "eu-west-1", signingDate: new Date(Date.now() - 6 * 60_000) }),
+  );
+  const bearer = await answer(fetch(url, { ...post, headers: { Authorization: "Bearer abc" } }));
+  const signed = await signedFetch(url, { method: "POST", body: "signed" }, { region: "eu-west-1" });
+
+  t.is(unsigned, '403 MissingAuthenticationTokenException {"message":"Missing Authentication Token"}');
+  t.is(otherRegion, '403 InvalidSignatureException {"message":"Credential should be scoped to a valid region. "}');
+  t.is(
+    otherService,
+    `403 InvalidSignatureException {"message":"Credential should be scoped to correct service: 'execute-api'. "}`,
+  );
+  t.regex(
+    stale,
+    /^403 InvalidSignatureException \{"message":"Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)"\}$/,
+  );
+  t.regex(
+    bearer,
+    /^403 IncompleteSignatureException \{"message":"Authorization header requires 'Credential' parameter\./,
+  );
+  t.is(signed.status, 200);
+  t.is(await client.next(), "signed", "only the signed call was delivered");
+  await sleep(50);
+  t.deepEqual(client.received, ["signed"]);
 });
 
 test("close() ends every connection with 1001 and runs $disconnect for each before it resolves", async (t) => {

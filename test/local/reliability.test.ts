@@ -27,6 +27,7 @@ import { isLoopback } from "../../local/management-api";
 import { chatGateway, messagesAt, say, whoAmI, within } from "../support/chat";
 import { type TableReader, tableReader } from "../support/dynamodb";
 import { rawRequest, upgradeRequest } from "../support/raw-http";
+import { signedFetch } from "../support/sigv4";
 import { startTcpProxy } from "../support/tcp-proxy";
 import { connect, eventually, type TestClient } from "../support/websocket";
 
@@ -362,15 +363,20 @@ test("bad input: each bad frame, connect and management call gets a clear answer
       input: "PUT to a live id",
       url: targetPath,
       init: { method: "PUT", body: "x" },
-      expected: "403 ForbiddenException",
+      expected: "403 MissingAuthenticationTokenException",
     },
     {
       input: "PATCH to a live id",
       url: targetPath,
       init: { method: "PATCH", body: "x" },
-      expected: "403 ForbiddenException",
+      expected: "403 MissingAuthenticationTokenException",
     },
-    { input: "OPTIONS on a live id", url: targetPath, init: { method: "OPTIONS" }, expected: "403 ForbiddenException" },
+    {
+      input: "OPTIONS on a live id",
+      url: targetPath,
+      init: { method: "OPTIONS" },
+      expected: "403 MissingAuthenticationTokenException",
+    },
     {
       input: "POST with an empty body to a live id",
       url: targetPath,
@@ -405,17 +411,17 @@ test("bad input: each bad frame, connect and management call gets a clear answer
       input: "POST without an id",
       url: `${gw.managementUrl}/@connections/`,
       init: { method: "POST", body: "x" },
-      expected: "403 ForbiddenException",
+      expected: "403 MissingAuthenticationTokenException",
     },
     {
       input: "POST under an extra path segment",
       url: `${targetPath}/extra`,
       init: { method: "POST", body: "x" },
-      expected: "403 ForbiddenException",
+      expected: "403 MissingAuthenticationTokenException",
     },
   ];
   for (const { input, url, init, expected } of managementCases) {
-    const response = await within(5000, input, fetch(url, init));
+    const response = await within(5000, input, signedFetch(url, init));
     await response.arrayBuffer();
     results.push({ input, expected, observed: `${response.status} ${response.headers.get("x-amzn-errortype")}` });
   }
