@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { STAGE_THROTTLING_DEFAULTS } from "./functions/routes";
 import { ChatApi } from "./infra/chat-api";
 
 // Stack settings are read here and nowhere else; the components take them as typed arguments.
@@ -7,8 +8,8 @@ const config = new pulumi.Config();
 // The WebSocket chat: API, stage, one function per route, connections table.
 const chat = new ChatApi("websocket-chat", {
   stageName: config.get("stageName") ?? "dev",
-  throttlingBurstLimit: config.getNumber("throttlingBurstLimit", { min: 0 }) ?? 100,
-  throttlingRateLimit: config.getNumber("throttlingRateLimit", { min: 0 }) ?? 50,
+  throttlingBurstLimit: config.getNumber("throttlingBurstLimit", { min: 0 }) ?? STAGE_THROTTLING_DEFAULTS.burstLimit,
+  throttlingRateLimit: config.getNumber("throttlingRateLimit", { min: 0 }) ?? STAGE_THROTTLING_DEFAULTS.rateLimit,
   logRetentionDays: config.getNumber("logRetentionDays") ?? 14,
   broadcastConcurrency: config.getNumber("broadcastConcurrency", { min: 1, max: 1000 }),
 });

@@ -56,5 +56,8 @@ export const routes: readonly RouteDefinition[] = [
   },
 ];
 
+/** The stage's throttling when the stack sets none: per route, both in the cloud and locally. */
+export const STAGE_THROTTLING_DEFAULTS = { burstLimit: 100, rateLimit: 50 } as const;
+
 /** API Gateway's route selection expression for this API. */
 export const ROUTE_SELECTION_EXPRESSION = "$request.body.action";

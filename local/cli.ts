@@ -30,6 +30,9 @@ async function main(): Promise<void> {
       `  WebSocket API   ${shown(gateway.url)}   (also /ws)`,
       `  @connections    ${shown(gateway.managementUrl)}/@connections/{connectionId}`,
       `  DynamoDB        ${gateway.dynamodbEndpoint} table ${gateway.tableName}${options.dynamodbEndpoint ? "" : " (embedded)"}`,
+      options.throttling
+        ? `  throttling      ${options.throttling.burstLimit} burst, ${options.throttling.rateLimit}/s per route, as the stack's stage (THROTTLING=off to lift)`
+        : "  throttling      off",
       "Press Ctrl-C to stop.",
     ].join("\n"),
   );

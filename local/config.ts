@@ -1,5 +1,7 @@
+import path from "node:path";
 import { ConfigError } from "../functions/config";
 import type { LocalGatewayOptions } from "./gateway-options";
+import { readStackThrottling } from "./stage-throttling";
 
 /** Reads the local server's settings from its environment; throws {@link ConfigError} naming a bad variable. */
 export function readLocalConfig(env: Record<string, string | undefined> = process.env): LocalGatewayOptions {
@@ -14,8 +16,14 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
     throw new ConfigError(
       `LAMBDA_CONCURRENCY must be a whole number from 1 to 999999, got ${JSON.stringify(concurrency)}`,
     );
+  const throttling = env.THROTTLING?.trim() || "on";
+  if (throttling !== "on" && throttling !== "off")
+    throw new ConfigError(`THROTTLING must be on or off, got ${JSON.stringify(throttling)}`);
+  const stack = env.STACK?.trim() || "dev";
   return {
     port: Number(port),
+    // The stage's limits as the stack deploys them; off for load tests and benchmarks.
+    ...(throttling === "on" && { throttling: readStackThrottling(path.join(__dirname, ".."), stack) }),
     host: env.HOST?.trim() || "127.0.0.1",
     stage,
     region: env.AWS_REGION?.trim() || "us-east-1",

@@ -27,6 +27,7 @@ import { handshake } from "./handshake";
 import { apiId } from "./ids";
 import { Integrations } from "./integrations";
 import { inProcessRequestHandler, managementRouter } from "./management-api";
+import { StageThrottle } from "./stage-throttling";
 import { startTtlReplay, type TtlReplay } from "./ttl-replay";
 
 export type { LocalGateway, LocalGatewayLimits, LocalGatewayOptions } from "./gateway-options";
@@ -126,6 +127,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
               environment,
             ),
           };
+    const stageThrottle = options.throttling && new StageThrottle(options.throttling);
     const integrations = new Integrations({
       api,
       registry,
@@ -134,6 +136,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       routeSelectionExpression: options.routeSelectionExpression ?? ROUTE_SELECTION_EXPRESSION,
       functionTimeoutMs: limits.functionTimeoutMs,
       integrationTimeoutMs: limits.integrationTimeoutMs,
+      stageThrottle,
       concurrency: new ConcurrencyLimit({
         limit: limits.concurrentExecutions,
         behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
@@ -158,6 +161,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
           integrations,
           accepted: pendingConnects,
           disconnect: (connection, code, reason) => void disconnect(connection, code, reason),
+          stageThrottle,
           track,
           log,
         }),

@@ -6,6 +6,7 @@
 import { API_GATEWAY_MAX_MESSAGE_BYTES, FUNCTION_TIMEOUT_SECONDS, type FunctionConfig } from "../functions/config";
 import type { HandlerDependencies } from "../functions/dependencies";
 import type { RouteDefinition } from "../functions/routes";
+import type { StageThrottling } from "./stage-throttling";
 
 /** API Gateway's quotas; each can be lowered so tests run them in milliseconds. */
 export interface LocalGatewayLimits {
@@ -66,6 +67,11 @@ export interface LocalGatewayOptions {
   functionEnvironment?: Record<string, string | undefined>;
   /** Builds the handlers' dependencies from their config, once for all. Default: the real ones, as in Lambda. */
   createDependencies?: (config: FunctionConfig) => HandlerDependencies;
+  /**
+   * The stage's throttling, per route key (`npm run local`: the dev stack's). Default: none, so
+   * tests and benchmarks measure the gateway, not the stage's limits.
+   */
+  throttling?: StageThrottling;
   /** Let non-loopback callers use the management API. Default `false`. */
   allowRemoteManagement?: boolean;
   /** Extra milliseconds each `@connections` call takes, to model AWS's round trip (benchmarks). Default 0. */

@@ -16,6 +16,7 @@ import { type ApiInfo, type ConnectionInfo, connectEvent } from "./events";
 import { apiGatewayId } from "./ids";
 import type { Integrations } from "./integrations";
 import { outcomeStatus } from "./invoke";
+import type { StageThrottle } from "./stage-throttling";
 
 export interface HandshakeOptions {
   /** URL paths of the API (`/{stage}`, `/ws`). */
@@ -26,6 +27,8 @@ export interface HandshakeOptions {
   accepted: WeakMap<IncomingMessage, ConnectionInfo>;
   /** Runs `$disconnect` for a connection whose client left before its socket opened. */
   disconnect: (connection: ConnectionInfo, code: number, reason: string) => unknown;
+  /** The stage's throttling, if any: a handshake past it is refused with 429 before `$connect` runs. */
+  stageThrottle?: StageThrottle;
   track: (work: Promise<unknown>) => void;
   log: (line: string) => void;
 }
@@ -46,6 +49,13 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
       sourceIp: (request.socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
       userAgent: request.headers["user-agent"],
     };
+    if (options.stageThrottle && !options.stageThrottle.take("$connect")) {
+      options.log(
+        `${new Date().toISOString()} (${apiGatewayId()}) $connect connection=${connection.connectionId} status=429 throttled by the stage`,
+      );
+      accept(false, 429, STATUS_CODES[429]);
+      return;
+    }
     const run = (async () => {
       const outcome = await integrations.invoke("$connect", connectEvent(api, connection, request, Date.now()));
       const status = outcome ? outcomeStatus(outcome) : 200;

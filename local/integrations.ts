@@ -13,6 +13,7 @@ import { type ApiInfo, messageEvent } from "./events";
 import { type EnvironmentState, ExecutionEnvironments } from "./execution-environments";
 import { type InvocationOutcome, invokeHandler, outcomeStatus } from "./invoke";
 import { createRouteSelector, type RouteSelector } from "./route-selection";
+import { type StageThrottle, THROTTLED_MESSAGE } from "./stage-throttling";
 
 export interface IntegrationOptions {
   api: ApiInfo;
@@ -23,6 +24,8 @@ export interface IntegrationOptions {
   routeSelectionExpression: string;
   functionTimeoutMs: number;
   integrationTimeoutMs: number;
+  /** The stage's throttling, if any. */
+  stageThrottle?: StageThrottle;
   /** The account's concurrent executions, shared by every route's function. */
   concurrency: ConcurrencyLimit;
   log: (line: string) => void;
@@ -90,6 +93,13 @@ export class Integrations {
         `${new Date().toISOString()} (${requestId}) no route matched connection=${connectionId} status=403`,
       );
       reply("Forbidden");
+      return;
+    }
+    if (this.options.stageThrottle && !this.options.stageThrottle.take(routeKey)) {
+      this.options.log(
+        `${new Date().toISOString()} (${requestId}) ${routeKey} connection=${connectionId} status=429 throttled by the stage`,
+      );
+      reply(THROTTLED_MESSAGE);
       return;
     }
     const outcome = await this.invoke(routeKey, event);

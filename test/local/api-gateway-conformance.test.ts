@@ -423,6 +423,41 @@ test("a handler past its function timeout can no longer post to connections or w
   await t.throwsAsync(table.get({ connectionId: "late-row" }), { instanceOf: ObjectNotFoundError });
 });
 
+test("stage throttling: a token bucket per route; a throttled handshake gets 429, a throttled message an error frame, and tokens come back at the rate", async (t) => {
+  // "API Gateway throttles requests to your API using the token bucket algorithm [...] Clients may
+  // receive 429 Too Many Requests" (developer guide, WebSocket API throttling). A throttled message's
+  // answer is not documented: API Gateway's error frame with the 429's reason.
+  const events: WebSocketEvent[] = [];
+  const echo = route("echo", events, async (event) => ({ statusCode: 200, body: `echo:${event.body}` }), {
+    routeResponse: true,
+  });
+  const gw = await gateway({ routes: [route("$connect", events), echo], throttling: { burstLimit: 2, rateLimit: 4 } });
+  t.teardown(() => gw.close());
+  const ada = await connect(gw.url);
+  await connect(gw.url);
+  const refused = await t.throwsAsync(connect(gw.url));
+  t.is((refused as Error & { status?: number }).status, 429, "the third handshake in a burst of 2");
+
+  for (let i = 0; i < 3; i++) ada.socket.send(JSON.stringify({ action: "echo", i }));
+  // The refusal comes at once, before the admitted two have run.
+  const answers = [await ada.next(), await ada.next(), await ada.next()].map(String);
+  const echoes = answers.filter((answer) => answer.startsWith("echo:"));
+  t.deepEqual(echoes.sort(), ['echo:{"action":"echo","i":0}', 'echo:{"action":"echo","i":1}']);
+  const [refusal] = answers.filter((answer) => !answer.startsWith("echo:"));
+  const throttled = JSON.parse(refusal as string) as Record<string, string>;
+  t.is(
+    refusal,
+    `{"message": "Too Many Requests", "connectionId":"${throttled.connectionId}", "requestId":"${throttled.requestId}"}`,
+  );
+  t.is(events.filter((e) => e.requestContext.routeKey === "echo").length, 2, "the throttled message ran nothing");
+  t.is(ada.socket.readyState, ada.socket.OPEN);
+  t.true(gw.log.some((line) => / echo connection=\S+ status=429 throttled by the stage$/.test(line)));
+
+  await sleep(300); // at 4 a second, a token is back
+  ada.socket.send(JSON.stringify({ action: "echo", i: 3 }));
+  t.is(await ada.next(), 'echo:{"action":"echo","i":3}');
+});
+
 test("a route with a route response sends the handler's body back to the caller only; a route without one does not", async (t) => {
   const gw = await gateway({
     routes: [

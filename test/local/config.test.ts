@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import test from "ava";
 import { ConfigError } from "../../functions/config";
+import { STAGE_THROTTLING_DEFAULTS } from "../../functions/routes";
 import { readLocalConfig } from "../../local/config";
+import { readStackThrottling } from "../../local/stage-throttling";
 
 test("LAMBDA_CONCURRENCY sets the local concurrency limit; unset keeps Lambda's default", (t) => {
   t.deepEqual(readLocalConfig({ LAMBDA_CONCURRENCY: " 50 " }).limits, { concurrentExecutions: 50 });
@@ -14,3 +19,27 @@ for (const value of ["0", "-1", "ten", "1.5", "1e3", "9999999"]) {
     t.regex(error?.message ?? "", /^LAMBDA_CONCURRENCY must be a whole number from 1/);
   });
 }
+
+test("npm run local throttles as the dev stack's stage does, from Pulumi.dev.yaml; THROTTLING=off lifts it", (t) => {
+  t.deepEqual(readLocalConfig({}).throttling, { burstLimit: 100, rateLimit: 50 });
+  t.is(readLocalConfig({ THROTTLING: "off" }).throttling, undefined);
+  t.deepEqual(
+    readLocalConfig({ STACK: "no-such-stack" }).throttling,
+    STAGE_THROTTLING_DEFAULTS,
+    "the program's defaults",
+  );
+  t.throws(() => readLocalConfig({ THROTTLING: "maybe" }), {
+    instanceOf: ConfigError,
+    message: /^THROTTLING must be on or off/,
+  });
+});
+
+test("a stack file with a bad throttling setting is refused, naming the file and the setting", (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), "stack-"));
+  t.teardown(() => rmSync(dir, { recursive: true }));
+  writeFileSync(path.join(dir, "Pulumi.dev.yaml"), 'config:\n  websocket-chat:throttlingRateLimit: "fast"\n');
+  const error = t.throws(() => readStackThrottling(dir, "dev"), { instanceOf: ConfigError });
+  t.regex(error?.message ?? "", /Pulumi\.dev\.yaml: throttlingRateLimit must be a number of at least 0, got "fast"$/);
+  writeFileSync(path.join(dir, "Pulumi.dev.yaml"), 'config:\n  websocket-chat:throttlingBurstLimit: "7"\n');
+  t.deepEqual(readStackThrottling(dir, "dev"), { burstLimit: 7, rateLimit: 50 });
+});
