@@ -79,7 +79,20 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     };
     const gatewayId = apiId();
     // The table is ready before the port opens: no handshake can arrive before its route can run.
-    lease = await takeGatewayLease(readFunctionConfig(environment), gatewayId, log);
+    lease = await takeGatewayLease(readFunctionConfig(environment), gatewayId, log, {
+      renewEveryMs: limits.leaseRenewMs,
+      // An in-memory DynamoDB that restarted: make the tables again rather than fail every request.
+      onTablesLost: async () => {
+        await prepareConnectionsTable(readFunctionConfig(environment), new Set([gatewayId]));
+        // Their rows are gone with the table: closed, they reconnect and are stored again, not deaf.
+        const open = registry.all();
+        for (const connection of open) registry.close(connection, GOING_AWAY.code, GOING_AWAY.reason);
+        log(
+          `DynamoDB at ${dynamodbEndpoint} came back without its tables (restarted?): created them again ` +
+            `and closed the ${open.length} connection(s) whose rows were lost, so they reconnect.`,
+        );
+      },
+    });
     const table = await prepareConnectionsTable(readFunctionConfig(environment), await lease.liveGateways());
     if (table.removed > 0) log(`removed ${table.removed} connection rows left by gateways no longer running`);
 

@@ -6,9 +6,10 @@
  * each stack has its own table and no clean-up at start.
  */
 import { hostname } from "node:os";
-import { CreateTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, ResourceInUseException, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { createDocumentClient } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
+import { RepositoryError } from "../dal/errors";
 import type { FunctionConfig } from "../functions/config";
 import { adminClient, DynamoDBUnreachableError } from "./connections-table";
 
@@ -22,7 +23,17 @@ interface Lease {
 
 /** A lease not renewed for this long has lapsed (its gateway stopped without saying so). */
 export const LEASE_LAPSE_MS = 30_000;
-const RENEW_EVERY_MS = 10_000;
+export const RENEW_EVERY_MS = 10_000;
+
+export interface LeaseOptions {
+  /** Milliseconds between renewals (default 10 s). */
+  renewEveryMs?: number;
+  /**
+   * Called when a renewal finds the lease table gone: the DynamoDB came back empty (an in-memory
+   * LocalStack restarted). The lease is taken again once it resolves.
+   */
+  onTablesLost?: () => Promise<void>;
+}
 
 export interface GatewayLease {
   /** API ids of the gateways alive now, this one included. */
@@ -51,8 +62,71 @@ export async function takeGatewayLease(
   config: FunctionConfig,
   apiId: string,
   log: (line: string) => void,
+  options: LeaseOptions = {},
 ): Promise<GatewayLease> {
   const tableName = leaseTableName(config.tableName);
+  await createLeaseTable(config, tableName);
+  const client = createDocumentClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+  });
+  const leases = new DynamoDBRepository<Lease>({ client, tableName, keyAttributes: ["apiId"] });
+  const renew = () => leases.put({ apiId, host: hostname(), pid: process.pid, renewedAt: Date.now() });
+  await renew();
+  let warned = false;
+  let renewing: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    renewing ??= (async () => {
+      try {
+        await renew();
+        warned = false;
+      } catch (error) {
+        if (!(error instanceof RepositoryError && error.cause instanceof ResourceNotFoundException)) {
+          if (!warned)
+            log(`renewing this gateway's lease failed (another gateway may take its rows): ${String(error)}`);
+          warned = true;
+          return;
+        }
+        await createLeaseTable(config, tableName);
+        await options.onTablesLost?.();
+        await renew();
+      }
+    })()
+      .catch((error: unknown) => log(`recreating the tables failed: ${String(error)}`))
+      .finally(() => {
+        renewing = undefined;
+      });
+  }, options.renewEveryMs ?? RENEW_EVERY_MS);
+  timer.unref();
+
+  const alive = (lease: Lease, now: number) =>
+    lease.renewedAt > now - LEASE_LAPSE_MS && (lease.host !== hostname() || processAlive(lease.pid));
+  return {
+    async liveGateways() {
+      const live = new Set([apiId]);
+      const now = Date.now();
+      for await (const page of leases.scan()) {
+        for (const lease of page) {
+          if (alive(lease, now)) live.add(lease.apiId);
+          else if (lease.apiId !== apiId) await leases.delete({ apiId: lease.apiId });
+        }
+      }
+      return live;
+    },
+    async release() {
+      clearInterval(timer);
+      await renewing;
+      await leases.delete({ apiId }).catch(() => {
+        // DynamoDB gone first: the lease lapses by itself.
+      });
+      client.destroy();
+    },
+  };
+}
+
+/** Creates the lease table unless it exists; the first call to the DynamoDB, so the one that says it is not there. */
+async function createLeaseTable(config: FunctionConfig, tableName: string): Promise<void> {
   const admin = adminClient(config);
   try {
     await admin.send(
@@ -75,48 +149,4 @@ export async function takeGatewayLease(
   } finally {
     admin.destroy();
   }
-  const client = createDocumentClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-  });
-  const leases = new DynamoDBRepository<Lease>({ client, tableName, keyAttributes: ["apiId"] });
-  const renew = () => leases.put({ apiId, host: hostname(), pid: process.pid, renewedAt: Date.now() });
-  await renew();
-  let warned = false;
-  const timer = setInterval(() => {
-    renew().then(
-      () => {
-        warned = false;
-      },
-      (error: unknown) => {
-        if (!warned) log(`renewing this gateway's lease failed (another gateway may take its rows): ${String(error)}`);
-        warned = true;
-      },
-    );
-  }, RENEW_EVERY_MS);
-  timer.unref();
-
-  const alive = (lease: Lease, now: number) =>
-    lease.renewedAt > now - LEASE_LAPSE_MS && (lease.host !== hostname() || processAlive(lease.pid));
-  return {
-    async liveGateways() {
-      const live = new Set([apiId]);
-      const now = Date.now();
-      for await (const page of leases.scan()) {
-        for (const lease of page) {
-          if (alive(lease, now)) live.add(lease.apiId);
-          else if (lease.apiId !== apiId) await leases.delete({ apiId: lease.apiId });
-        }
-      }
-      return live;
-    },
-    async release() {
-      clearInterval(timer);
-      await leases.delete({ apiId }).catch(() => {
-        // DynamoDB gone first: the lease lapses by itself.
-      });
-      client.destroy();
-    },
-  };
 }

@@ -33,6 +33,8 @@ export interface LocalGatewayLimits {
   behindAfterMs: number;
   /** How often expired rows are deleted where the DynamoDB has no TTL of its own (the embedded one). */
   ttlSweepMs: number;
+  /** How often the gateway renews its lease, which also finds a DynamoDB that lost its tables (10 s). */
+  leaseRenewMs: number;
 }
 
 export const API_GATEWAY_LIMITS: LocalGatewayLimits = {
@@ -46,6 +48,7 @@ export const API_GATEWAY_LIMITS: LocalGatewayLimits = {
   concurrentExecutions: 1000,
   behindAfterMs: (FUNCTION_TIMEOUT_SECONDS * 1000) / 5,
   ttlSweepMs: 60_000,
+  leaseRenewMs: 10_000,
 };
 
 export interface LocalGatewayOptions {

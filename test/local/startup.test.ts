@@ -1,15 +1,19 @@
 /**
  * Starting the gateway as a newcomer does: a DynamoDB that is not there fails start-up within
- * seconds with an error that names DynamoDB, its endpoint and what to do; and the port opens only
- * once the table and the routes are ready, so no early handshake is answered 404.
+ * seconds with an error that names DynamoDB, its endpoint and what to do; the port opens only
+ * once the table and the routes are ready, so no early handshake is answered 404; and a DynamoDB
+ * that comes back empty gets its tables again instead of failing every request from then on.
  */
 import net, { type AddressInfo } from "node:net";
+import { DeleteTableCommand, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import test from "ava";
-import { DynamoDBUnreachableError } from "../../local/connections-table";
+import { readFunctionConfig } from "../../functions/config";
+import { adminClient, DynamoDBUnreachableError } from "../../local/connections-table";
 import { startEmbeddedDynamoDB } from "../../local/embedded-dynamodb";
 import { startLocalGateway } from "../../local/express-server";
 import { upgradeRequest } from "../support/raw-http";
 import { startTcpProxy } from "../support/tcp-proxy";
+import { connect, eventually } from "../support/websocket";
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -100,4 +104,36 @@ test("the port opens only when the gateway is ready: every early handshake is re
   );
   t.true((answers.get("ECONNREFUSED") ?? 0) > 0, "the client knocked while the gateway was starting");
   t.log([...answers].map(([answer, count]) => `${count}× ${answer}`).join(", "));
+});
+
+test("a DynamoDB that comes back empty (a restarted in-memory LocalStack): the gateway makes its tables again, says so, and its clients reconnect to a working chat", async (t) => {
+  // Prepare
+  const dynamodb = await startEmbeddedDynamoDB();
+  t.teardown(() => dynamodb.close());
+  const log: string[] = [];
+  const gw = await startLocalGateway({
+    port: 0,
+    servePage: false,
+    dynamodbEndpoint: dynamodb.endpoint,
+    limits: { leaseRenewMs: 100 },
+    log: (line) => log.push(line),
+  });
+  t.teardown(() => gw.close());
+  const before = await connect(gw.url);
+
+  // Act: every table goes, as when an in-memory DynamoDB restarts.
+  const admin = adminClient(readFunctionConfig({ TABLE_NAME: gw.tableName, DYNAMODB_ENDPOINT_URL: dynamodb.endpoint }));
+  t.teardown(() => admin.destroy());
+  const { TableNames = [] } = await admin.send(new ListTablesCommand({}));
+  for (const TableName of TableNames) await admin.send(new DeleteTableCommand({ TableName }));
+  const closed = await before.closed;
+  await eventually(() => log.some((line) => line.includes("came back without its tables")), 10_000);
+
+  // Assess
+  t.deepEqual(closed, { code: 1001, reason: "Going away" }, "a client whose row was lost is told to reconnect");
+  t.true(log.some((line) => /created them again and closed the 1 connection\(s\) whose rows were lost/.test(line)));
+  const [ada, bob] = [await connect(gw.url), await connect(gw.url)];
+  ada.socket.send(JSON.stringify({ action: "sendmessage", data: "after the restart" }));
+  t.is((await bob.nextJson<{ data: string }>()).data, "after the restart");
+  t.true((await admin.send(new ListTablesCommand({}))).TableNames?.includes(gw.tableName));
 });
