@@ -60,17 +60,19 @@ function requestContext(
   eventType: WebSocketRequestContext["eventType"],
   now: number,
 ): WebSocketRequestContext {
+  // One id for both: every captured WebSocket event has requestId equal to extendedRequestId.
+  const requestId = apiGatewayId();
   return {
     routeKey,
     eventType,
-    extendedRequestId: apiGatewayId(),
+    extendedRequestId: requestId,
     requestTime: commonLogFormatTime(now),
     messageDirection: "IN",
     stage: api.stage,
     connectedAt: connection.connectedAt,
     requestTimeEpoch: now,
     identity: { userAgent: connection.userAgent, sourceIp: connection.sourceIp },
-    requestId: apiGatewayId(),
+    requestId,
     domainName: api.domainName,
     connectionId: connection.connectionId,
     apiId: api.apiId,
