@@ -30,10 +30,6 @@ export class ConcurrencyLimit {
 
   constructor(private readonly options: ConcurrencyOptions) {}
 
-  get inUse(): number {
-    return this.busy.size;
-  }
-
   /** Takes one execution: a token to give back, or why the invocation is throttled. */
   take(now = Date.now()): { token: number } | { throttled: ThrottleReason } {
     const { limit, behindAfterMs, behindAtBusy } = this.options;

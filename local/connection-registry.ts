@@ -22,6 +22,13 @@ export interface RegistryLimits {
 
 export const GOING_AWAY = { code: 1001, reason: "Going away" } as const;
 
+/** What `$disconnect` reports when the client ended the connection. */
+export function clientClose(code: number, reason: string): { code: number; reason: string } {
+  if (code === 1005) return { code, reason: reason || "Client-side close frame status not set" };
+  if (code === 1006) return { code, reason: reason || "Connection closed abnormally" };
+  return { code, reason };
+}
+
 export class ConnectionRegistry {
   private readonly connections = new Map<string, LiveConnection>();
 
@@ -82,5 +89,20 @@ export class ConnectionRegistry {
 
   all(): LiveConnection[] {
     return [...this.connections.values()];
+  }
+
+  /** Closes every connection and resolves once each socket has closed. */
+  async closeAll(code: number, reason: string): Promise<void> {
+    await Promise.all(
+      this.all().map(
+        (connection) =>
+          new Promise<void>((resolve) => {
+            connection.socket.once("close", () => resolve());
+            this.close(connection, code, reason);
+            // A client that never answers the close frame is cut off, as AWS would.
+            setTimeout(() => connection.socket.terminate(), 1000).unref();
+          }),
+      ),
+    );
   }
 }

@@ -15,20 +15,18 @@ import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies, createManagementApi, type HandlerDependencies } from "../functions/dependencies";
 import { routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
 import { ConcurrencyLimit } from "./concurrency";
-import { ConnectionRegistry, GOING_AWAY } from "./connection-registry";
-import { prepareConnectionsTable } from "./connections-table";
+import { ConnectionRegistry, clientClose, GOING_AWAY } from "./connection-registry";
 import { startEmbeddedDynamoDB } from "./embedded-dynamodb";
 import { type ApiInfo, type ConnectionInfo, disconnectEvent } from "./events";
 import { type EnvironmentState, environmentManagementApi, environmentRepository } from "./execution-environments";
 import { FrameGuard } from "./frame-guard";
-import { type GatewayLease, takeGatewayLease } from "./gateway-leases";
 import { API_GATEWAY_LIMITS, type LocalGateway, type LocalGatewayOptions } from "./gateway-options";
 import { handshake } from "./handshake";
 import { apiId } from "./ids";
 import { Integrations } from "./integrations";
 import { inProcessRequestHandler, managementRouter } from "./management-api";
 import { StageThrottle } from "./stage-throttling";
-import { startTtlReplay, type TtlReplay } from "./ttl-replay";
+import { startTableUpkeep, type TableUpkeep } from "./table-upkeep";
 
 export type { LocalGateway, LocalGatewayLimits, LocalGatewayOptions } from "./gateway-options";
 export { API_GATEWAY_LIMITS } from "./gateway-options";
@@ -59,8 +57,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   const registry = new ConnectionRegistry(limits);
   const pendingConnects = new WeakMap<IncomingMessage, ConnectionInfo>();
   const inFlight = new Set<Promise<unknown>>();
-  let lease: GatewayLease | undefined;
-  let ttl: TtlReplay | undefined;
+  let upkeep: TableUpkeep | undefined;
   const track = <T>(work: Promise<T>): Promise<T> => {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
@@ -70,31 +67,30 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   try {
     // The functions' settings, as Lambda's environment variables hold them (the management
     // endpoint once the port is known).
-    const environment = {
+    const lambdaEnvironment = {
       ...options.functionEnvironment,
       TABLE_NAME: tableName,
       AWS_REGION: region,
       DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
       CONNECT_TIMEOUT_MS: String(limits.integrationTimeoutMs),
     };
+    const tableConfig = readFunctionConfig(lambdaEnvironment);
     const gatewayId = apiId();
     // The table is ready before the port opens: no handshake can arrive before its route can run.
-    lease = await takeGatewayLease(readFunctionConfig(environment), gatewayId, log, {
-      renewEveryMs: limits.leaseRenewMs,
-      // An in-memory DynamoDB that restarted: make the tables again rather than fail every request.
-      onTablesLost: async () => {
-        await prepareConnectionsTable(readFunctionConfig(environment), new Set([gatewayId]));
-        // Their rows are gone with the table: closed, they reconnect and are stored again, not deaf.
+    upkeep = await startTableUpkeep({
+      config: tableConfig,
+      gatewayId,
+      leaseRenewMs: limits.leaseRenewMs,
+      ttlSweepMs: limits.ttlSweepMs,
+      // Their rows are gone with the table: closed, they reconnect and are stored again, not deaf.
+      onTablesLost: () => {
         const open = registry.all();
         for (const connection of open) registry.close(connection, GOING_AWAY.code, GOING_AWAY.reason);
-        log(
-          `DynamoDB at ${dynamodbEndpoint} came back without its tables (restarted?): created them again ` +
-            `and closed the ${open.length} connection(s) whose rows were lost, so they reconnect.`,
-        );
+        return open.length;
       },
+      log,
     });
-    const table = await prepareConnectionsTable(readFunctionConfig(environment), await lease.liveGateways());
-    if (table.removed > 0) log(`removed ${table.removed} connection rows left by gateways no longer running`);
+    if (upkeep.removed > 0) log(`removed ${upkeep.removed} connection rows left by gateways no longer running`);
 
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -108,7 +104,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const origin = `127.0.0.1:${port}`;
     const api: ApiInfo = { apiId: gatewayId, stage, domainName: origin };
     const managementUrl = `http://${origin}/${stage}`;
-    const config = readFunctionConfig({ ...environment, MANAGEMENT_ENDPOINT_URL: managementUrl });
+    const config = readFunctionConfig({ ...lambdaEnvironment, MANAGEMENT_ENDPOINT_URL: managementUrl });
     const managementOptions = {
       registry,
       region,
@@ -158,8 +154,6 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       log,
       track,
     });
-
-    ttl = table.expiresItself ? undefined : startTtlReplay(shared.connections, limits.ttlSweepMs, log);
 
     const disconnect = (info: ConnectionInfo, code: number, reason: string) =>
       track(integrations.invoke("$disconnect", disconnectEvent(api, info, code, reason, Date.now())));
@@ -233,19 +227,9 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const close = () => {
       closing ??= (async () => {
         server.close();
-        const closed = registry.all().map(
-          (connection) =>
-            new Promise<void>((resolve) => {
-              connection.socket.once("close", () => resolve());
-              registry.close(connection, GOING_AWAY.code, GOING_AWAY.reason);
-              // A client that never answers the close frame is cut off, as AWS would.
-              setTimeout(() => connection.socket.terminate(), 1000).unref();
-            }),
-        );
-        await Promise.all(closed);
+        await registry.closeAll(GOING_AWAY.code, GOING_AWAY.reason);
         while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-        await ttl?.stop();
-        await lease?.release();
+        await upkeep?.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await embedded?.close();
@@ -266,18 +250,10 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   } catch (error) {
     server.closeAllConnections();
     server.close();
-    await ttl?.stop();
-    await lease?.release();
+    await upkeep?.stop();
     await embedded?.close();
     throw error;
   }
-}
-
-/** What `$disconnect` reports when the client ended the connection. */
-function clientClose(code: number, reason: string): { code: number; reason: string } {
-  if (code === 1005) return { code, reason: reason || "Client-side close frame status not set" };
-  if (code === 1006) return { code, reason: reason || "Connection closed abnormally" };
-  return { code, reason };
 }
 
 if (require.main === module) {

@@ -23,7 +23,7 @@ interface Lease {
 
 /** A lease not renewed for this long has lapsed (its gateway stopped without saying so). */
 export const LEASE_LAPSE_MS = 30_000;
-export const RENEW_EVERY_MS = 10_000;
+const RENEW_EVERY_MS = 10_000;
 
 export interface LeaseOptions {
   /** Milliseconds between renewals (default 10 s). */

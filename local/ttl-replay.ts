@@ -9,8 +9,6 @@ import type { Repository } from "../dal/repository";
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE, type Connection } from "../functions/connection";
 
 export interface TtlReplay {
-  /** Runs one sweep now; resolves with the number of rows it deleted. */
-  sweep(): Promise<number>;
   /** Stops sweeping and waits for a sweep under way. */
   stop(): Promise<void>;
 }
@@ -47,7 +45,6 @@ export function startTtlReplay(
   }, intervalMs);
   timer.unref();
   return {
-    sweep,
     stop: async () => {
       clearInterval(timer);
       await running?.catch(() => {});

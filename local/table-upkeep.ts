@@ -1,0 +1,71 @@
+/**
+ * What the gateway keeps up in its DynamoDB while it runs: its lease (`./gateway-leases.ts`), the
+ * connections table made ready at start with the rows of dead gateways removed
+ * (`./connections-table.ts`), DynamoDB's TTL replayed where the DynamoDB has none
+ * (`./ttl-replay.ts`), and both tables made again if the DynamoDB comes back without them.
+ */
+import { createDocumentClient } from "../dal/dynamodb-client";
+import { DynamoDBRepository } from "../dal/dynamodb-repository";
+import type { FunctionConfig } from "../functions/config";
+import { CONNECTION_KEY, type Connection } from "../functions/connection";
+import { prepareConnectionsTable } from "./connections-table";
+import { takeGatewayLease } from "./gateway-leases";
+import { startTtlReplay } from "./ttl-replay";
+
+export interface TableUpkeepOptions {
+  config: FunctionConfig;
+  gatewayId: string;
+  leaseRenewMs: number;
+  ttlSweepMs: number;
+  /** The tables were made again: the connections whose rows were lost must reconnect; resolves how many. */
+  onTablesLost: () => number;
+  log: (line: string) => void;
+}
+
+export interface TableUpkeep {
+  /** Connection rows removed at start because no live gateway owns them. */
+  removed: number;
+  stop(): Promise<void>;
+}
+
+/** Takes the lease and readies the table; resolves once the gateway may serve. */
+export async function startTableUpkeep(options: TableUpkeepOptions): Promise<TableUpkeep> {
+  const { config, gatewayId, log } = options;
+  const lease = await takeGatewayLease(config, gatewayId, log, {
+    renewEveryMs: options.leaseRenewMs,
+    // An in-memory DynamoDB that restarted: make the tables again rather than fail every request.
+    onTablesLost: async () => {
+      await prepareConnectionsTable(config, new Set([gatewayId]));
+      const closed = options.onTablesLost();
+      log(
+        `DynamoDB at ${config.dynamodbEndpoint} came back without its tables (restarted?): created them again ` +
+          `and closed the ${closed} connection(s) whose rows were lost, so they reconnect.`,
+      );
+    },
+  });
+  try {
+    const table = await prepareConnectionsTable(config, await lease.liveGateways());
+    const client = createDocumentClient({
+      region: config.region,
+      endpoint: config.dynamodbEndpoint,
+      credentials: config.credentials,
+    });
+    const connections = new DynamoDBRepository<Connection>({
+      client,
+      tableName: config.tableName,
+      keyAttributes: [CONNECTION_KEY],
+    });
+    const ttl = table.expiresItself ? undefined : startTtlReplay(connections, options.ttlSweepMs, log);
+    return {
+      removed: table.removed,
+      stop: async () => {
+        await ttl?.stop();
+        client.destroy();
+        await lease.release();
+      },
+    };
+  } catch (error) {
+    await lease.release();
+    throw error;
+  }
+}
