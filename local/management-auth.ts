@@ -15,15 +15,21 @@ export interface Refusal {
   message: string;
 }
 
-/** The parts of a request the check reads: header names in lower case, the query string. */
+/** The parts of a request the check reads: a header by its lower-case name, a query parameter. */
 export interface SignedRequest {
-  headers: Record<string, string | string[] | undefined>;
-  query: URLSearchParams;
+  header(name: string): string | undefined;
+  query(name: string): string | undefined;
 }
 
 const ALGORITHM = "AWS4-HMAC-SHA256";
 const SERVICE = "execute-api";
 const MAX_SKEW_MS = 5 * 60 * 1000;
+/** The fields of `AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`. */
+const FIELD_PATTERNS = {
+  Credential: /[ ,]Credential=([^,\s]+)/,
+  SignedHeaders: /[ ,]SignedHeaders=([^,\s]+)/,
+  Signature: /[ ,]Signature=([^,\s]+)/,
+};
 
 export const missingAuthenticationToken = (): Refusal => ({
   status: 403,
@@ -38,35 +44,24 @@ function amzDate(ms: number): string {
 
 /** Why AWS would refuse the call, or `undefined` when it is signed as it must be. */
 export function checkSignature(request: SignedRequest, region: string, now = Date.now()): Refusal | undefined {
-  const header = (name: string) => {
-    const value = request.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  };
+  const { header } = request;
   const authorization = header("authorization");
-  const presigned = request.query.get("X-Amz-Algorithm");
-  if (authorization === undefined && presigned === null) return missingAuthenticationToken();
+  if (authorization === undefined && request.query("X-Amz-Algorithm") === undefined) {
+    return missingAuthenticationToken();
+  }
 
   // `AWS4-HMAC-SHA256 Credential=AKID/20261202/us-east-1/execute-api/aws4_request, SignedHeaders=..., Signature=...`,
   // or the same fields as query parameters of a presigned URL.
-  const fields = new Map<string, string>();
-  if (authorization !== undefined) {
-    const [scheme, ...rest] = authorization.trim().split(/\s+/);
-    if (scheme === ALGORITHM) {
-      for (const part of rest.join(" ").split(",")) {
-        const [name, ...value] = part.trim().split("=");
-        if (name) fields.set(name, value.join("="));
-      }
-    }
-  } else {
-    for (const name of ["Credential", "SignedHeaders", "Signature"]) {
-      const value = request.query.get(`X-Amz-${name}`);
-      if (value !== null) fields.set(name, value);
-    }
-  }
-  const date = header("x-amz-date") ?? request.query.get("X-Amz-Date") ?? undefined;
+  const field = (name: keyof typeof FIELD_PATTERNS): string | undefined => {
+    if (authorization === undefined) return request.query(`X-Amz-${name}`) || undefined;
+    if (!authorization.startsWith(`${ALGORITHM} `)) return undefined;
+    return FIELD_PATTERNS[name].exec(authorization)?.[1];
+  };
+  const credential = field("Credential");
+  const date = header("x-amz-date") ?? request.query("X-Amz-Date");
   const missing = [
-    ...["Credential", "Signature", "SignedHeaders"]
-      .filter((name) => !fields.get(name))
+    ...(["Credential", "Signature", "SignedHeaders"] as const)
+      .filter((name) => (name === "Credential" ? credential : field(name)) === undefined)
       .map((name) => `Authorization header requires '${name}' parameter.`),
     ...(date || header("date")
       ? []
@@ -80,7 +75,7 @@ export function checkSignature(request: SignedRequest, region: string, now = Dat
     };
   }
 
-  const [, , scopeRegion, scopeService, terminator] = (fields.get("Credential") as string).split("/");
+  const [, , scopeRegion, scopeService, terminator] = (credential as string).split("/");
   const scope = [
     ...(scopeRegion === region ? [] : ["Credential should be scoped to a valid region."]),
     ...(scopeService === SERVICE && terminator === "aws4_request"
