@@ -15,7 +15,7 @@ const gc = runInNewContext("gc") as () => void;
 
 test("scans between writes and deletes leave nothing behind: memory for array buffers stays flat", async (t) => {
   t.timeout(60_000);
-  // Prepare: 20 rows of 5 KB written, scanned and deleted, 200 times (20 MB of rows in all).
+  // Prepare: 20 rows of 5 KB written, scanned and deleted, round after round.
   const dynamodb = await startEmbeddedDynamoDB();
   t.teardown(() => dynamodb.close());
   const config = readFunctionConfig({ TABLE_NAME: "churn", DYNAMODB_ENDPOINT_URL: dynamodb.endpoint });
@@ -34,16 +34,22 @@ test("scans between writes and deletes leave nothing behind: memory for array bu
     for await (const page of connections.scan({ attributes: ["connectionId"] })) t.true(page.length >= 20);
     await Promise.all(ids.map((connectionId) => connections.delete({ connectionId })));
   };
+  // Buffers are freed by the collector, some only after a few passes with the event loop between.
+  const settledArrayBuffers = async () => {
+    for (let pass = 0; pass < 3; pass++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return process.memoryUsage().arrayBuffers;
+  };
   for (let round = 0; round < 20; round++) await cycle(round);
-  gc();
-  const before = process.memoryUsage().arrayBuffers;
+  const before = await settledArrayBuffers();
 
-  // Act
-  for (let round = 20; round < 220; round++) await cycle(round);
-  gc();
-  const grown = (process.memoryUsage().arrayBuffers - before) / 2 ** 20;
+  // Act: 300 rounds hold 30 MB of rows that are deleted again.
+  for (let round = 20; round < 320; round++) await cycle(round);
+  const grown = ((await settledArrayBuffers()) - before) / 2 ** 20;
 
-  // Assess
-  t.true(grown < 5, `array buffers grew ${grown.toFixed(1)} MB over 200 rounds`);
-  t.log(`array buffers grew ${grown.toFixed(1)} MB over 200 rounds of 100 KB written, scanned and deleted`);
+  // Assess: with each scan's iterator left open, every deleted row stayed (32 MB measured).
+  t.true(grown < 12, `array buffers grew ${grown.toFixed(1)} MB over 300 rounds`);
+  t.log(`array buffers grew ${grown.toFixed(1)} MB over 300 rounds of 100 KB written, scanned and deleted`);
 });
