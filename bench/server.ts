@@ -103,10 +103,12 @@ async function main(): Promise<void> {
             const match = / sendmessage connection=\S+ status=\d+ ([\d.]+) ms/.exec(line);
             // The soak never asks for "stats": without this its memory would grow for nothing.
             if (match && !request.realLimits) handlerMs.push(Number(match[1]));
+            // Invocation lines only: the gateway's other lines (rows removed, TTL) are no failures.
             const invocation = /\) (\S+) connection=\S+ status=(\d+)/.exec(line);
-            const route = invocation?.[1] ?? "other";
+            if (!invocation) return;
+            const route = invocation[1] as string;
             invocations[route] = (invocations[route] ?? 0) + 1;
-            if (invocation?.[2] !== "200") {
+            if (invocation[2] !== "200") {
               failures++;
               // Bounded: a soak may log thousands of these.
               failureLines.push(line);

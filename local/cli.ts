@@ -38,7 +38,11 @@ async function main(): Promise<void> {
   );
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    // A second Ctrl-C while stopping: the user does not want to wait.
+    if (stopping) {
+      if (signal === "SIGINT" || signal === "SIGTERM") process.exit(1);
+      return;
+    }
     stopping = true;
     console.log(`${signal}: closing ${gateway.connectionCount()} connection(s)...`);
     gateway.close().then(
@@ -53,11 +57,14 @@ async function main(): Promise<void> {
     );
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stop(signal));
-  // An orphan is adopted by another process: its parent id changes.
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) stop(`parent process ${parent} exited`);
-  }, PARENT_CHECK_MS).unref();
+  // Under `npm run local` only (a server started in the background on purpose outlives its shell):
+  // an orphan is adopted by another process, so its parent id changes.
+  if (process.env.npm_lifecycle_event) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop(`parent process ${parent} exited`);
+    }, PARENT_CHECK_MS).unref();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -7,17 +7,15 @@
  * One deviation, local only: in Lambda every execution has a CPU share of its own, here they all
  * share this machine's. Past what it can serve, each invocation would slow down until all ran into
  * the function timeout and nothing got through. So when many executions are busy and the oldest
- * has run for half its timeout, new invocations are throttled too, until the machine catches up:
- * what is admitted finishes, the rest is refused at once, as a throttle is.
+ * has run for a fifth of its timeout, new invocations are throttled too, until the machine catches
+ * up: what is admitted finishes, the rest is refused at once, as a throttle is. `$disconnect` is
+ * spared it (one small write, and refusing it would leave its row behind).
  */
-
-/** Why an invocation was throttled, for the execution log. */
-export type ThrottleReason = string;
 
 export interface ConcurrencyOptions {
   /** The account's concurrent executions (Lambda's default quota: 1,000). */
   limit: number;
-  /** The machine is behind when the oldest busy execution has run this long (half the function timeout). */
+  /** The machine is behind when the oldest busy execution has run this long (a fifth of the function timeout). */
   behindAfterMs: number;
   /** ...and at least this many are busy: one slow invocation alone is no overload. */
   behindAtBusy: number;
@@ -30,13 +28,16 @@ export class ConcurrencyLimit {
 
   constructor(private readonly options: ConcurrencyOptions) {}
 
-  /** Takes one execution: a token to give back, or why the invocation is throttled. */
-  take(now = Date.now()): { token: number } | { throttled: ThrottleReason } {
+  /**
+   * Takes one execution: a token to give back, or why the invocation is throttled. `guarded`:
+   * subject to the local guard as well as to the limit.
+   */
+  take(guarded: boolean, now = Date.now()): { token: number } | { throttled: string } {
     const { limit, behindAfterMs, behindAtBusy } = this.options;
     if (this.busy.size >= limit) {
       return { throttled: `TooManyRequestsException (ConcurrentInvocationLimitExceeded, limit ${limit})` };
     }
-    if (this.busy.size >= behindAtBusy) {
+    if (guarded && this.busy.size >= behindAtBusy) {
       const oldest = this.busy.values().next().value as number;
       if (now - oldest >= behindAfterMs) {
         return {

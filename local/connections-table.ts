@@ -39,7 +39,7 @@ export async function ensureConnectionsTable(client: DynamoDBClient, tableName: 
  * Turns TTL on for `expiresAt` unless it is on; resolves `false` where the DynamoDB does not
  * implement TTL (the embedded one answers DISABLED and knows no UpdateTimeToLive).
  */
-export async function enableTimeToLive(client: DynamoDBClient, tableName: string): Promise<boolean> {
+async function enableTimeToLive(client: DynamoDBClient, tableName: string): Promise<boolean> {
   const { TimeToLiveDescription: ttl } = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   if (ttl?.TimeToLiveStatus === "ENABLED" || ttl?.TimeToLiveStatus === "ENABLING") return true;
   try {
@@ -95,6 +95,17 @@ export function adminClient(config: FunctionConfig): DynamoDBClient {
   });
 }
 
+/** Creates the table unless it exists and turns TTL on; resolves whether the DynamoDB expires rows itself. */
+export async function ensureConnectionsTableWithTtl(config: FunctionConfig): Promise<boolean> {
+  const client = adminClient(config);
+  try {
+    await ensureConnectionsTable(client, config.tableName);
+    return await enableTimeToLive(client, config.tableName);
+  } finally {
+    client.destroy();
+  }
+}
+
 /**
  * Makes the table ready for a gateway: creates it if missing, turns TTL on, then removes the rows
  * of connections whose gateway is no longer alive (`liveGateways` holds the API ids of those that
@@ -104,14 +115,7 @@ export async function prepareConnectionsTable(
   config: FunctionConfig,
   liveGateways: ReadonlySet<string>,
 ): Promise<PreparedTable> {
-  const client = adminClient(config);
-  let expiresItself: boolean;
-  try {
-    await ensureConnectionsTable(client, config.tableName);
-    expiresItself = await enableTimeToLive(client, config.tableName);
-  } finally {
-    client.destroy();
-  }
+  const expiresItself = await ensureConnectionsTableWithTtl(config);
   const documents = createDocumentClient({
     region: config.region,
     endpoint: config.dynamodbEndpoint,

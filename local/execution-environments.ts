@@ -10,7 +10,7 @@
 import type { Repository } from "../dal/repository";
 import type { ConnectionManagerFactory } from "../functions/connection-manager";
 import type { WebSocketHandler } from "../functions/events";
-import type { ConcurrencyLimit, ThrottleReason } from "./concurrency";
+import type { ConcurrencyLimit } from "./concurrency";
 
 /** What the gateway's own services (the in-process management API) see of an environment. */
 export interface EnvironmentState {
@@ -99,17 +99,23 @@ export class ExecutionEnvironments {
    * The environment warmed most recently, or a new one when every environment is busy; or why the
    * invocation is throttled.
    */
-  acquire(): Acquired | { throttled: ThrottleReason } {
-    const taken = this.concurrency.take();
+  acquire(guarded: boolean): Acquired | { throttled: string } {
+    const taken = this.concurrency.take(guarded);
     if ("throttled" in taken) return taken;
     const warm = this.idle.pop();
     if (warm) return { environment: warm, coldStart: false, execution: taken.token };
     const state: EnvironmentState = { stopped: false };
-    return {
-      environment: Object.assign(state, { handler: this.init(state) }),
-      coldStart: true,
-      execution: taken.token,
-    };
+    try {
+      return {
+        environment: Object.assign(state, { handler: this.init(state) }),
+        coldStart: true,
+        execution: taken.token,
+      };
+    } catch (error) {
+      // A cold start that fails holds no execution.
+      this.concurrency.give(taken.token);
+      throw error;
+    }
   }
 
   /**

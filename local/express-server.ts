@@ -22,7 +22,7 @@ import { type EnvironmentState, environmentManagementApi, environmentRepository 
 import { FrameGuard } from "./frame-guard";
 import { API_GATEWAY_LIMITS, type LocalGateway, type LocalGatewayOptions } from "./gateway-options";
 import { handshake } from "./handshake";
-import { apiId } from "./ids";
+import { newApiId } from "./ids";
 import { Integrations } from "./integrations";
 import { inProcessRequestHandler, managementRouter } from "./management-api";
 import { StageThrottle } from "./stage-throttling";
@@ -58,9 +58,11 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   const pendingConnects = new WeakMap<IncomingMessage, ConnectionInfo>();
   const inFlight = new Set<Promise<unknown>>();
   let upkeep: TableUpkeep | undefined;
+  let closing: Promise<void> | undefined;
   const track = <T>(work: Promise<T>): Promise<T> => {
     inFlight.add(work);
-    void work.finally(() => inFlight.delete(work));
+    const done = () => inFlight.delete(work);
+    work.then(done, done);
     return work;
   };
 
@@ -75,7 +77,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       CONNECT_TIMEOUT_MS: String(limits.integrationTimeoutMs),
     };
     const tableConfig = readFunctionConfig(lambdaEnvironment);
-    const gatewayId = apiId();
+    const gatewayId = newApiId();
     // The table is ready before the port opens: no handshake can arrive before its route can run.
     upkeep = await startTableUpkeep({
       config: tableConfig,
@@ -83,7 +85,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       leaseRenewMs: limits.leaseRenewMs,
       ttlSweepMs: limits.ttlSweepMs,
       // Their rows are gone with the table: closed, they reconnect and are stored again, not deaf.
-      onTablesLost: () => {
+      closeLostConnections: () => {
         const open = registry.all();
         for (const connection of open) registry.close(connection, GOING_AWAY.code, GOING_AWAY.reason);
         return open.length;
@@ -169,6 +171,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
           accepted: pendingConnects,
           disconnect: (connection, code, reason) => void disconnect(connection, code, reason),
           stageThrottle,
+          closing: () => closing !== undefined,
           track,
           log,
         }),
@@ -223,12 +226,15 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       app.use(express.static(PUBLIC_DIR));
     }
 
-    let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
         server.close();
-        await registry.closeAll(GOING_AWAY.code, GOING_AWAY.reason);
-        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        // Handshakes whose $connect is still running are refused when it returns (`closing` below);
+        // until none is left, close what is open and wait for what runs.
+        while (registry.size > 0 || inFlight.size > 0) {
+          await registry.closeAll(GOING_AWAY.code, GOING_AWAY.reason);
+          await Promise.allSettled([...inFlight]);
+        }
         await upkeep?.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

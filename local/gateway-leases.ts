@@ -6,10 +6,15 @@
  * each stack has its own table and no clean-up at start.
  */
 import { hostname } from "node:os";
-import { CreateTableCommand, ResourceInUseException, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
+import {
+  CreateTableCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  waitUntilTableExists,
+} from "@aws-sdk/client-dynamodb";
 import { createDocumentClient } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
-import { RepositoryError } from "../dal/errors";
+import { ObjectNotFoundError, RepositoryError } from "../dal/errors";
 import type { FunctionConfig } from "../functions/config";
 import { adminClient, DynamoDBUnreachableError } from "./connections-table";
 
@@ -29,8 +34,8 @@ export interface LeaseOptions {
   /** Milliseconds between renewals (default 10 s). */
   renewEveryMs?: number;
   /**
-   * Called when a renewal finds the lease table gone: the DynamoDB came back empty (an in-memory
-   * LocalStack restarted). The lease is taken again once it resolves.
+   * Called when a renewal finds this gateway's lease gone: the DynamoDB came back empty (an
+   * in-memory LocalStack restarted). The lease is written again once it resolves.
    */
   onTablesLost?: () => Promise<void>;
 }
@@ -79,10 +84,16 @@ export async function takeGatewayLease(
   const timer = setInterval(() => {
     renewing ??= (async () => {
       try {
+        // Our own lease gone (with its table, or from a table another gateway has just made again):
+        // the DynamoDB lost its tables, and each gateway on it must notice for itself.
+        await leases.get({ apiId });
         await renew();
         warned = false;
       } catch (error) {
-        if (!(error instanceof RepositoryError && error.cause instanceof ResourceNotFoundException)) {
+        const lost =
+          error instanceof ObjectNotFoundError ||
+          (error instanceof RepositoryError && error.cause instanceof ResourceNotFoundException);
+        if (!lost) {
           if (!warned)
             log(`renewing this gateway's lease failed (another gateway may take its rows): ${String(error)}`);
           warned = true;
@@ -100,8 +111,9 @@ export async function takeGatewayLease(
   }, options.renewEveryMs ?? RENEW_EVERY_MS);
   timer.unref();
 
+  // On this machine the process tells (a gateway suspended past the lapse is still alive); elsewhere the lease does.
   const alive = (lease: Lease, now: number) =>
-    lease.renewedAt > now - LEASE_LAPSE_MS && (lease.host !== hostname() || processAlive(lease.pid));
+    lease.host === hostname() ? processAlive(lease.pid) : lease.renewedAt > now - LEASE_LAPSE_MS;
   return {
     async liveGateways() {
       const live = new Set([apiId]);
@@ -137,6 +149,8 @@ async function createLeaseTable(config: FunctionConfig, tableName: string): Prom
         BillingMode: "PAY_PER_REQUEST",
       }),
     );
+    // A DynamoDB may make a table asynchronously; the lease is written right after.
+    await waitUntilTableExists({ client: admin, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
   } catch (error) {
     if (error instanceof ResourceInUseException) {
       // The table is there already.

@@ -27,6 +27,8 @@ export interface HandshakeOptions {
   accepted: WeakMap<IncomingMessage, ConnectionInfo>;
   /** Runs `$disconnect` for a connection whose client left before its socket opened. */
   disconnect: (connection: ConnectionInfo, code: number, reason: string) => unknown;
+  /** The gateway is shutting down: a handshake whose `$connect` returns now is refused (503). */
+  closing: () => boolean;
   /** The stage's throttling, if any: a handshake past it is refused with 429 before `$connect` runs. */
   stageThrottle?: StageThrottle;
   track: (work: Promise<unknown>) => void;
@@ -69,6 +71,11 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
       // The client may leave while $connect runs: the socket never opens, but its row exists.
       const left = () => options.disconnect(connection, 1006, "Connection closed abnormally");
       if (request.socket.destroyed) {
+        left();
+        return;
+      }
+      if (options.closing()) {
+        accept(false, 503, STATUS_CODES[503]);
         left();
         return;
       }

@@ -26,6 +26,6 @@ const API_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
  * Each gateway gets its own, as each deployed API has its own, so two gateways on one table can
  * tell their connections apart.
  */
-export function apiId(): string {
+export function newApiId(): string {
   return Array.from({ length: 10 }, () => API_ID_ALPHABET[randomInt(API_ID_ALPHABET.length)]).join("");
 }

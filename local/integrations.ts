@@ -56,7 +56,7 @@ export class Integrations {
     const entry = this.handlers.get(routeKey);
     if (!entry) return undefined;
     const started = process.hrtime.bigint();
-    const acquired = entry.environments.acquire();
+    const acquired = entry.environments.acquire(routeKey !== "$disconnect");
     const outcome: InvocationOutcome =
       "environment" in acquired
         ? await invokeHandler(acquired.environment, event, {
@@ -120,7 +120,7 @@ export class Integrations {
  * and after each comma, none after the others), so clients that compare strings see the same:
  * `{"message": "Forbidden", "connectionId":"XDmENcnwIE0CFEQ=", "requestId":"XDmGEE2RoE0FRdQ="}`.
  */
-export function errorFrame(message: string, connectionId: string, requestId: string): string {
+function errorFrame(message: string, connectionId: string, requestId: string): string {
   const json = JSON.stringify;
   return `{"message": ${json(message)}, "connectionId":${json(connectionId)}, "requestId":${json(requestId)}}`;
 }

@@ -50,10 +50,13 @@ export async function invokeHandler(
       ),
     );
   try {
-    const run = environment.handler(event, context).then(
-      (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
-      (error: unknown): InvocationOutcome => ({ kind: "error", error }),
-    );
+    // A handler that throws before its first await still fails as an invocation, not here.
+    const run = Promise.resolve()
+      .then(() => environment.handler(event, context))
+      .then(
+        (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
+        (error: unknown): InvocationOutcome => ({ kind: "error", error }),
+      );
     options.onRun?.(run);
     return await Promise.race([
       run,

@@ -84,28 +84,29 @@ export function checkSignature(request: SignedRequest, region: string, now = Dat
   ];
   if (scope.length > 0) return { status: 403, type: "InvalidSignatureException", message: `${scope.join(" ")} ` };
 
+  // `X-Amz-Date` in ISO-8601 basic format, else the HTTP `Date` header.
   const signedAt = date
     ? Date.parse(date.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z"))
-    : NaN;
+    : Date.parse(header("date") ?? "");
   if (Number.isNaN(signedAt)) {
     return {
       status: 403,
       type: "IncompleteSignatureException",
-      message: `Date must be in ISO-8601 'basic format'. Got '${date}'.`,
+      message: `Date must be in ISO-8601 'basic format'. Got '${date ?? header("date")}'.`,
     };
   }
   if (signedAt < now - MAX_SKEW_MS) {
     return {
       status: 403,
       type: "InvalidSignatureException",
-      message: `Signature expired: ${date} is now earlier than ${amzDate(now - MAX_SKEW_MS)} (${amzDate(now)} - 5 min.)`,
+      message: `Signature expired: ${amzDate(signedAt)} is now earlier than ${amzDate(now - MAX_SKEW_MS)} (${amzDate(now)} - 5 min.)`,
     };
   }
   if (signedAt > now + MAX_SKEW_MS) {
     return {
       status: 403,
       type: "InvalidSignatureException",
-      message: `Signature not yet current: ${date} is still later than ${amzDate(now + MAX_SKEW_MS)} (${amzDate(now)} + 5 min.)`,
+      message: `Signature not yet current: ${amzDate(signedAt)} is still later than ${amzDate(now + MAX_SKEW_MS)} (${amzDate(now)} + 5 min.)`,
     };
   }
   return undefined;

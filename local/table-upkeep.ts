@@ -8,7 +8,7 @@ import { createDocumentClient } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { FunctionConfig } from "../functions/config";
 import { CONNECTION_KEY, type Connection } from "../functions/connection";
-import { prepareConnectionsTable } from "./connections-table";
+import { ensureConnectionsTableWithTtl, prepareConnectionsTable } from "./connections-table";
 import { takeGatewayLease } from "./gateway-leases";
 import { startTtlReplay } from "./ttl-replay";
 
@@ -17,8 +17,8 @@ export interface TableUpkeepOptions {
   gatewayId: string;
   leaseRenewMs: number;
   ttlSweepMs: number;
-  /** The tables were made again: the connections whose rows were lost must reconnect; resolves how many. */
-  onTablesLost: () => number;
+  /** The tables were made again: closes the connections whose rows were lost, so they reconnect; returns how many. */
+  closeLostConnections: () => number;
   log: (line: string) => void;
 }
 
@@ -35,8 +35,9 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
     renewEveryMs: options.leaseRenewMs,
     // An in-memory DynamoDB that restarted: make the tables again rather than fail every request.
     onTablesLost: async () => {
-      await prepareConnectionsTable(config, new Set([gatewayId]));
-      const closed = options.onTablesLost();
+      // A new, empty table: nothing to clean up, and another gateway's clients may be back in it.
+      await ensureConnectionsTableWithTtl(config);
+      const closed = options.closeLostConnections();
       log(
         `DynamoDB at ${config.dynamodbEndpoint} came back without its tables (restarted?): created them again ` +
           `and closed the ${closed} connection(s) whose rows were lost, so they reconnect.`,
@@ -45,22 +46,25 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
   });
   try {
     const table = await prepareConnectionsTable(config, await lease.liveGateways());
-    const client = createDocumentClient({
-      region: config.region,
-      endpoint: config.dynamodbEndpoint,
-      credentials: config.credentials,
-    });
-    const connections = new DynamoDBRepository<Connection>({
-      client,
-      tableName: config.tableName,
-      keyAttributes: [CONNECTION_KEY],
-    });
-    const ttl = table.expiresItself ? undefined : startTtlReplay(connections, options.ttlSweepMs, log);
+    const client = table.expiresItself
+      ? undefined
+      : createDocumentClient({
+          region: config.region,
+          endpoint: config.dynamodbEndpoint,
+          credentials: config.credentials,
+        });
+    const ttl =
+      client &&
+      startTtlReplay(
+        new DynamoDBRepository<Connection>({ client, tableName: config.tableName, keyAttributes: [CONNECTION_KEY] }),
+        options.ttlSweepMs,
+        log,
+      );
     return {
       removed: table.removed,
       stop: async () => {
         await ttl?.stop();
-        client.destroy();
+        client?.destroy();
         await lease.release();
       },
     };

@@ -17,6 +17,7 @@ import { createHandlerDependencies } from "../../functions/dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
 import type { RouteDefinition } from "../../functions/routes";
 import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
+import { deferred } from "../functions/fixtures";
 import { signedFetch } from "../support/sigv4";
 import { connect, eventually } from "../support/websocket";
 
@@ -764,6 +765,30 @@ test("@connections requires SigV4 for execute-api in the gateway's region: other
   t.is(await client.next(), "signed", "only the signed call was delivered");
   await sleep(50);
   t.deepEqual(client.received, ["signed"]);
+});
+
+test("close() while a $connect still runs: that handshake is refused, its $disconnect runs, and close resolves", async (t) => {
+  const events: WebSocketEvent[] = [];
+  const connecting = deferred();
+  const gw = await gateway({
+    routes: [
+      route("$connect", events, async () => {
+        connecting.resolve();
+        await sleep(300);
+        return { statusCode: 200 };
+      }),
+      route("$disconnect", events),
+    ],
+  });
+  const pending = connect(gw.url).catch((error: Error & { status?: number }) => error.status);
+  await connecting.promise;
+  await gw.close();
+  t.is(await pending, 503, "refused: the gateway is going away");
+  t.deepEqual(
+    events.map((e) => e.requestContext.eventType),
+    ["CONNECT", "DISCONNECT"],
+    "the row its $connect wrote is removed",
+  );
 });
 
 test("close() ends every connection with 1001 and runs $disconnect for each before it resolves", async (t) => {

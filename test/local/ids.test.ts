@@ -1,5 +1,5 @@
 import test from "ava";
-import { apiGatewayId, apiId } from "../../local/ids";
+import { apiGatewayId, newApiId } from "../../local/ids";
 
 test("ids look like API Gateway's: 11 random bytes, URL-safe base64, padded", (t) => {
   for (let i = 0; i < 50; i++) {
@@ -16,7 +16,7 @@ test("ids stay distinct across refills of the random pool", (t) => {
 });
 
 test("API ids look like AWS's (ten lowercase letters and digits) and differ between gateways", (t) => {
-  const ids = Array.from({ length: 100 }, apiId);
+  const ids = Array.from({ length: 100 }, newApiId);
   for (const id of ids) t.regex(id, /^[a-z0-9]{10}$/);
   t.is(new Set(ids).size, ids.length);
 });

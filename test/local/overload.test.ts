@@ -24,12 +24,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 test("past the concurrency limit $connect is refused with 500 and a message answered Internal server error, until an execution ends", async (t) => {
   // Prepare: one concurrent execution, taken by a handler that waits for the test.
   const release = deferred();
+  const started = deferred();
   const hold: RouteDefinition = {
     routeKey: "hold",
     name: "hold",
     tableActions: [],
     manageConnections: false,
     createHandler: () => async () => {
+      started.resolve();
       await release.promise;
       return { statusCode: 200 };
     },
@@ -41,10 +43,13 @@ test("past the concurrency limit $connect is refused with 500 and a message answ
     createHandler: () => async () => ({ statusCode: 200 }),
   };
   const gw = await chatGateway({ routes: [connectRoute, hold], limits: { concurrentExecutions: 1 } });
-  t.teardown(() => gw.close());
+  t.teardown(async () => {
+    gw.table.close();
+    await gw.close();
+  });
   const holder = await connect(gw.url);
   holder.socket.send(JSON.stringify({ action: "hold" }));
-  await eventually(() => gw.log.length === 1); // the $connect line; hold is running
+  await started.promise; // the one execution is taken
 
   // Act
   const refused = await t.throwsAsync(connect(gw.url));
@@ -157,7 +162,8 @@ test("sustained load past what this machine can serve: each message answered onc
   const probe = senders[0] as TestClient;
   const lastAnswer = Date.now();
   let probes = 0;
-  for (let admitted = false; !admitted && probes < 50; ) {
+  let admitted = false;
+  while (!admitted && probes < 50) {
     const before = probe.received.length;
     say(probe, `probe ${++probes}`);
     await eventually(() => probe.received.length > before, 10_000);
@@ -193,7 +199,7 @@ test("sustained load past what this machine can serve: each message answered onc
   const invocations = lines.filter((line) => / (\$connect|\$disconnect|sendmessage) connection=/.test(line));
   const throttled = invocations.filter((line) => line.includes(" throttled: "));
   t.is(throttled.length, refused.length);
-  t.true(probes < 50, "service came back");
+  t.true(admitted, "service came back");
   t.false(
     invocations.some((line) => line.includes("timeout")),
     "nothing admitted ran into a timeout",
@@ -203,7 +209,11 @@ test("sustained load past what this machine can serve: each message answered onc
     lines.every((line) => line.length < 400),
     "no stack traces",
   );
-  t.true(server.output.stderr.split("\n").length <= sent, "at most one warning per broadcast");
+  const warnings = server.output.stderr.split("\n").filter((line) => line !== "");
+  t.true(
+    warnings.every((line) => line.startsWith("broadcast ")) && warnings.length <= delivered.size,
+    `only one-line broadcast warnings, at most one per broadcast: ${warnings.slice(0, 3).join(" | ")}`,
+  );
   // Bounded by the executions admitted (each environment keeps its SDK clients) and the garbage
   // collector's headroom; without the limits it passed 1 GB within 30 s.
   t.true(loadRssMb < 500, `peak RSS ${loadRssMb.toFixed(0)} MB, ${restingRssMb.toFixed(0)} MB at rest`);

@@ -111,29 +111,46 @@ test("a DynamoDB that comes back empty (a restarted in-memory LocalStack): the g
   const dynamodb = await startEmbeddedDynamoDB();
   t.teardown(() => dynamodb.close());
   const log: string[] = [];
-  const gw = await startLocalGateway({
-    port: 0,
-    servePage: false,
-    dynamodbEndpoint: dynamodb.endpoint,
-    limits: { leaseRenewMs: 100 },
-    log: (line) => log.push(line),
-  });
+  const start = () =>
+    startLocalGateway({
+      port: 0,
+      servePage: false,
+      dynamodbEndpoint: dynamodb.endpoint,
+      limits: { leaseRenewMs: 100 },
+      log: (line) => log.push(line),
+    });
+  // Two gateways on it: each must notice for itself, though the first to notice makes the tables.
+  const gw = await start();
+  const other = await start();
   t.teardown(() => gw.close());
+  t.teardown(() => other.close());
   const before = await connect(gw.url);
+  const otherBefore = await connect(other.url);
 
   // Act: every table goes, as when an in-memory DynamoDB restarts.
   const admin = adminClient(readFunctionConfig({ TABLE_NAME: gw.tableName, DYNAMODB_ENDPOINT_URL: dynamodb.endpoint }));
   t.teardown(() => admin.destroy());
   const { TableNames = [] } = await admin.send(new ListTablesCommand({}));
   for (const TableName of TableNames) await admin.send(new DeleteTableCommand({ TableName }));
-  const closed = await before.closed;
-  await eventually(() => log.some((line) => line.includes("came back without its tables")), 10_000);
+  const closed = await Promise.all([before.closed, otherBefore.closed]);
+  await eventually(() => log.filter((line) => line.includes("came back without its tables")).length === 2, 10_000);
 
   // Assess
-  t.deepEqual(closed, { code: 1001, reason: "Going away" }, "a client whose row was lost is told to reconnect");
-  t.true(log.some((line) => /created them again and closed the 1 connection\(s\) whose rows were lost/.test(line)));
+  for (const close of closed) {
+    t.deepEqual(close, { code: 1001, reason: "Going away" }, "a client whose row was lost is told to reconnect");
+  }
+  t.is(
+    log.filter((line) => /created them again and closed the 1 connection\(s\) whose rows were lost/.test(line)).length,
+    2,
+  );
   const [ada, bob] = [await connect(gw.url), await connect(gw.url)];
   ada.socket.send(JSON.stringify({ action: "sendmessage", data: "after the restart" }));
   t.is((await bob.nextJson<{ data: string }>()).data, "after the restart");
   t.true((await admin.send(new ListTablesCommand({}))).TableNames?.includes(gw.tableName));
+  const [carol, dave] = [await connect(other.url), await connect(other.url)];
+  carol.socket.send(JSON.stringify({ action: "sendmessage", data: "on the other gateway" }));
+  t.is((await dave.nextJson<{ data: string }>()).data, "on the other gateway");
+  t.is(bob.socket.readyState, bob.socket.OPEN, "the second gateway's recovery left the first's new clients alone");
+  ada.socket.send(JSON.stringify({ action: "sendmessage", data: "still here" }));
+  t.is((await bob.nextJson<{ data: string }>()).data, "still here");
 });
