@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const db = await startEmbeddedDynamoDB();
   try {
     const deps = createHandlerDependencies(readFunctionConfig(functionEnvironment(db.endpoint)));
-    await prepareConnectionsTable(deps.config, new Set());
+    await prepareConnectionsTable(deps.config, deps.connections, new Set());
     for (let i = 0; i < connections; i++) {
       await deps.connections.put({
         connectionId: `c${i}`,

@@ -11,19 +11,26 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
-import { createDocumentClient } from "../dal/dynamodb-client";
-import { DynamoDBRepository } from "../dal/dynamodb-repository";
+import type { Repository } from "../dal/repository";
 import type { FunctionConfig } from "../functions/config";
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE, type Connection } from "../functions/connection";
 
 /** Creates the connections table unless it exists already; returns whether it created it. */
-export async function ensureConnectionsTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
+export function ensureConnectionsTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
+  return ensureTable(client, tableName, CONNECTION_KEY);
+}
+
+/**
+ * Creates an on-demand table with a string hash key unless it exists, and waits until it is
+ * ACTIVE (a DynamoDB may make it asynchronously); returns whether it created it.
+ */
+export async function ensureTable(client: DynamoDBClient, tableName: string, hashKey: string): Promise<boolean> {
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: CONNECTION_KEY, AttributeType: "S" }],
-        KeySchema: [{ AttributeName: CONNECTION_KEY, KeyType: "HASH" }],
+        AttributeDefinitions: [{ AttributeName: hashKey, AttributeType: "S" }],
+        KeySchema: [{ AttributeName: hashKey, KeyType: "HASH" }],
         BillingMode: "PAY_PER_REQUEST",
       }),
     );
@@ -39,7 +46,7 @@ export async function ensureConnectionsTable(client: DynamoDBClient, tableName: 
  * Turns TTL on for `expiresAt` unless it is on; resolves `false` where the DynamoDB does not
  * implement TTL (the embedded one answers DISABLED and knows no UpdateTimeToLive).
  */
-async function enableTimeToLive(client: DynamoDBClient, tableName: string): Promise<boolean> {
+export async function enableTimeToLive(client: DynamoDBClient, tableName: string): Promise<boolean> {
   const { TimeToLiveDescription: ttl } = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   if (ttl?.TimeToLiveStatus === "ENABLED" || ttl?.TimeToLiveStatus === "ENABLING") return true;
   try {
@@ -113,28 +120,15 @@ export async function ensureConnectionsTableWithTtl(config: FunctionConfig): Pro
  */
 export async function prepareConnectionsTable(
   config: FunctionConfig,
+  connections: Repository<Connection>,
   liveGateways: ReadonlySet<string>,
 ): Promise<PreparedTable> {
   const expiresItself = await ensureConnectionsTableWithTtl(config);
-  const documents = createDocumentClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-  });
-  const connections = new DynamoDBRepository<Connection>({
-    client: documents,
-    tableName: config.tableName,
-    keyAttributes: [CONNECTION_KEY],
-  });
   let removed = 0;
-  try {
-    for await (const page of connections.scan({ attributes: [CONNECTION_KEY, "apiId"] })) {
-      const orphans = page.filter((row) => !liveGateways.has(row.apiId));
-      await Promise.all(orphans.map((row) => connections.delete({ [CONNECTION_KEY]: row.connectionId })));
-      removed += orphans.length;
-    }
-  } finally {
-    documents.destroy();
+  for await (const page of connections.scan({ attributes: [CONNECTION_KEY, "apiId"] })) {
+    const orphans = page.filter((row) => !liveGateways.has(row.apiId));
+    await Promise.all(orphans.map((row) => connections.delete({ [CONNECTION_KEY]: row.connectionId })));
+    removed += orphans.length;
   }
   return { removed, expiresItself };
 }

@@ -6,17 +6,12 @@
  * each stack has its own table and no clean-up at start.
  */
 import { hostname } from "node:os";
-import {
-  CreateTableCommand,
-  ResourceInUseException,
-  ResourceNotFoundException,
-  waitUntilTableExists,
-} from "@aws-sdk/client-dynamodb";
+import { ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { createDocumentClient } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import { ObjectNotFoundError, RepositoryError } from "../dal/errors";
 import type { FunctionConfig } from "../functions/config";
-import { adminClient, DynamoDBUnreachableError } from "./connections-table";
+import { adminClient, DynamoDBUnreachableError, ensureTable } from "./connections-table";
 
 interface Lease {
   apiId: string;
@@ -141,25 +136,13 @@ export async function takeGatewayLease(
 async function createLeaseTable(config: FunctionConfig, tableName: string): Promise<void> {
   const admin = adminClient(config);
   try {
-    await admin.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: "apiId", AttributeType: "S" }],
-        KeySchema: [{ AttributeName: "apiId", KeyType: "HASH" }],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
-    // A DynamoDB may make a table asynchronously; the lease is written right after.
-    await waitUntilTableExists({ client: admin, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
+    await ensureTable(admin, tableName, "apiId");
   } catch (error) {
-    if (error instanceof ResourceInUseException) {
-      // The table is there already.
-    } else if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined) {
-      // No HTTP answer at all. The first call a gateway makes to its DynamoDB, so the one that says so.
+    // No HTTP answer at all. The first call a gateway makes to its DynamoDB, so the one that says so.
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined) {
       throw new DynamoDBUnreachableError(config.dynamodbEndpoint, error);
-    } else {
-      throw error;
     }
+    throw error;
   } finally {
     admin.destroy();
   }

@@ -3,7 +3,12 @@
  * it hands back. The limits are AWS's by default; each can be lowered so tests run them in
  * milliseconds.
  */
-import { API_GATEWAY_MAX_MESSAGE_BYTES, FUNCTION_TIMEOUT_SECONDS, type FunctionConfig } from "../functions/config";
+import {
+  API_GATEWAY_INTEGRATION_TIMEOUT_MS,
+  API_GATEWAY_MAX_MESSAGE_BYTES,
+  FUNCTION_TIMEOUT_SECONDS,
+  type FunctionConfig,
+} from "../functions/config";
 import type { HandlerDependencies } from "../functions/dependencies";
 import type { RouteDefinition } from "../functions/routes";
 import type { StageThrottling } from "./stage-throttling";
@@ -43,7 +48,7 @@ export const API_GATEWAY_LIMITS: LocalGatewayLimits = {
   idleTimeoutMs: 10 * 60 * 1000,
   maxConnectionMs: 2 * 60 * 60 * 1000,
   functionTimeoutMs: FUNCTION_TIMEOUT_SECONDS * 1000,
-  integrationTimeoutMs: 29_000,
+  integrationTimeoutMs: API_GATEWAY_INTEGRATION_TIMEOUT_MS,
   managementMaxPayloadBytes: API_GATEWAY_MAX_MESSAGE_BYTES,
   concurrentExecutions: 1000,
   behindAfterMs: (FUNCTION_TIMEOUT_SECONDS * 1000) / 5,

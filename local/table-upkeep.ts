@@ -44,31 +44,30 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
       );
     },
   });
+  // One client for the start-up clean-up and the TTL sweeps.
+  const client = createDocumentClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+  });
+  const connections = new DynamoDBRepository<Connection>({
+    client,
+    tableName: config.tableName,
+    keyAttributes: [CONNECTION_KEY],
+  });
   try {
-    const table = await prepareConnectionsTable(config, await lease.liveGateways());
-    const client = table.expiresItself
-      ? undefined
-      : createDocumentClient({
-          region: config.region,
-          endpoint: config.dynamodbEndpoint,
-          credentials: config.credentials,
-        });
-    const ttl =
-      client &&
-      startTtlReplay(
-        new DynamoDBRepository<Connection>({ client, tableName: config.tableName, keyAttributes: [CONNECTION_KEY] }),
-        options.ttlSweepMs,
-        log,
-      );
+    const table = await prepareConnectionsTable(config, connections, await lease.liveGateways());
+    const ttl = table.expiresItself ? undefined : startTtlReplay(connections, options.ttlSweepMs, log);
     return {
       removed: table.removed,
       stop: async () => {
         await ttl?.stop();
-        client?.destroy();
+        client.destroy();
         await lease.release();
       },
     };
   } catch (error) {
+    client.destroy();
     await lease.release();
     throw error;
   }
