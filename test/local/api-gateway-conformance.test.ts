@@ -373,7 +373,13 @@ test("a handler past its function timeout fails like a Lambda timeout; past the 
   t.is((await a.nextJson()).message, "Internal server error");
   const b = await connect(integrationTimeout.url);
   b.socket.send(JSON.stringify({ action: "slow" }));
-  t.is((await b.nextJson()).message, "Endpoint request timed out");
+  const timedOut = String(await b.next());
+  const { connectionId, requestId } = JSON.parse(timedOut) as Record<string, string>;
+  // Byte for byte as captured from AWS (mangum#128, chalice#1406).
+  t.is(
+    timedOut,
+    `{"message": "Endpoint request timed out", "connectionId":"${connectionId}", "requestId":"${requestId}"}`,
+  );
   t.is(a.socket.readyState, a.socket.OPEN);
   t.is(b.socket.readyState, b.socket.OPEN);
 });

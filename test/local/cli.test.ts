@@ -140,6 +140,28 @@ test(
   /SIGHUP: closing 1 connection\(s\)\.\.\./,
 );
 
+test("the server run directly stops on SIGINT as on Ctrl-C: connections closed with 1001, $disconnect run, exit code 0", async (t) => {
+  const child = spawn(process.execPath, ["--require", "tsx/cjs", "local/express-server.ts"], {
+    cwd: ROOT,
+    env: environmentWithoutAws({ WS_PORT: "0" }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const [, port] = (await waitForOutput(child, /WebSocket API\s+ws:\/\/localhost:(\d+)\/dev/)) as [string, string];
+  const client = await connect(`ws://127.0.0.1:${port}/dev`);
+  child.kill("SIGINT");
+  t.is(await exited, 0, "the exit code the README promises");
+  t.deepEqual(await client.closed, { code: 1001, reason: "Going away" });
+  t.regex(output, /SIGINT: closing 1 connection\(s\)\.\.\.\n.*\$disconnect connection=\S+ status=200.*\nStopped\.\n$/);
+});
+
 const canIsolateNetwork = process.platform === "linux" && spawnSync("unshare", ["--net", "true"]).status === 0;
 
 (canIsolateNetwork ? test : test.skip)(
