@@ -46,6 +46,26 @@ export const API_GATEWAY_MAX_MESSAGE_BYTES = 128 * 1024;
 
 /** Reads and validates the handlers' settings; throws {@link ConfigError} naming the bad variable. */
 export function readFunctionConfig(env: Record<string, string | undefined> = process.env): FunctionConfig {
+  const { required, url, integer } = environmentReader(env);
+  const dynamodbEndpoint = url("DYNAMODB_ENDPOINT_URL");
+  const managementEndpoint = url("MANAGEMENT_ENDPOINT_URL");
+  const local = dynamodbEndpoint !== undefined || managementEndpoint !== undefined;
+  return {
+    tableName: required("TABLE_NAME"),
+    region: env.AWS_REGION?.trim() || (local ? "us-east-1" : required("AWS_REGION")),
+    dynamodbEndpoint,
+    managementEndpoint,
+    broadcastConcurrency: integer("BROADCAST_CONCURRENCY", DEFAULT_BROADCAST_CONCURRENCY, 1, 1000),
+    maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
+    connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
+    // Up to an hour: the local gateway's integration timeout may be set past AWS's (benchmarks).
+    connectTimeoutMs: integer("CONNECT_TIMEOUT_MS", API_GATEWAY_INTEGRATION_TIMEOUT_MS, 1, 3_600_000),
+    credentials: local && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
+  };
+}
+
+/** Readers of required, URL and integer settings that throw {@link ConfigError} naming the variable. */
+export function environmentReader(env: Record<string, string | undefined>) {
   const required = (name: string): string => {
     const value = env[name]?.trim();
     if (!value) throw new ConfigError(`${name} must be set`);
@@ -72,19 +92,5 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
     return parsed;
   };
 
-  const dynamodbEndpoint = url("DYNAMODB_ENDPOINT_URL");
-  const managementEndpoint = url("MANAGEMENT_ENDPOINT_URL");
-  const local = dynamodbEndpoint !== undefined || managementEndpoint !== undefined;
-  return {
-    tableName: required("TABLE_NAME"),
-    region: env.AWS_REGION?.trim() || (local ? "us-east-1" : required("AWS_REGION")),
-    dynamodbEndpoint,
-    managementEndpoint,
-    broadcastConcurrency: integer("BROADCAST_CONCURRENCY", DEFAULT_BROADCAST_CONCURRENCY, 1, 1000),
-    maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
-    connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
-    // Up to an hour: the local gateway's integration timeout may be set past AWS's (benchmarks).
-    connectTimeoutMs: integer("CONNECT_TIMEOUT_MS", API_GATEWAY_INTEGRATION_TIMEOUT_MS, 1, 3_600_000),
-    credentials: local && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
-  };
+  return { required, url, integer };
 }

@@ -11,6 +11,10 @@ export interface Connection {
   connectedAt: number;
   sourceIp: string;
   userAgent?: string;
+  /** With auth on: who the `$connect` authorizer let in (`guest-{uuid}` or the issuer's `sub`). */
+  userId?: string;
+  /** With auth on: the verified display name. */
+  name?: string;
   /** Epoch seconds: DynamoDB's TTL deletes the row after this, in case `$disconnect` never ran. */
   expiresAt: number;
 }

@@ -25,10 +25,25 @@ export interface WebSocketRequestContext {
   requestTime: string;
   requestTimeEpoch: number;
   identity: { sourceIp: string; userAgent?: string };
+  /**
+   * When the `$connect` route has an authorizer: what it allowed the connection with, on every
+   * event of the connection.
+   */
+  authorizer?: LambdaAuthorizerContext;
   /** DISCONNECT only. */
   disconnectStatusCode?: number;
   /** DISCONNECT only. */
   disconnectReason?: string;
+}
+
+/**
+ * `requestContext.authorizer`: the authorizer's `principalId`, its context values as strings (API
+ * Gateway stringifies numbers and booleans) and `integrationLatency`, the authorizer's ms.
+ */
+export interface LambdaAuthorizerContext {
+  principalId?: string;
+  integrationLatency?: number;
+  [key: string]: string | number | null | undefined;
 }
 
 export interface WebSocketEvent {
@@ -63,3 +78,34 @@ export interface LambdaContext {
 }
 
 export type WebSocketHandler = (event: WebSocketEvent, context?: LambdaContext) => Promise<WebSocketResult>;
+
+/** A Lambda function URL's request: API Gateway's HTTP payload format 2.0. */
+export interface HttpRequestEvent {
+  version: "2.0";
+  routeKey: "$default";
+  rawPath: string;
+  rawQueryString: string;
+  /** Names lowercased; repeated headers joined with commas. */
+  headers: Record<string, string>;
+  /** Base64 when `isBase64Encoded` (a body that is not text). */
+  body?: string;
+  isBase64Encoded: boolean;
+  requestContext: {
+    accountId: string;
+    requestId: string;
+    routeKey: "$default";
+    stage: "$default";
+    http: { method: string; path: string; protocol: string; sourceIp: string; userAgent: string };
+    /** Common Log Format. */
+    time: string;
+    timeEpoch: number;
+  };
+}
+
+export interface HttpResult {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export type HttpHandler = (event: HttpRequestEvent) => Promise<HttpResult>;

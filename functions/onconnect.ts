@@ -2,6 +2,7 @@ import type { Repository } from "../dal/repository";
 import type { FunctionConfig } from "./config";
 import { CONNECTION_KEY, type Connection } from "./connection";
 import type { WebSocketHandler } from "./events";
+import { verifiedUser } from "./identity";
 
 export interface ConnectHandlerDependencies {
   connections: Repository<Connection>;
@@ -20,6 +21,8 @@ export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocke
       connectedAt,
       sourceIp: identity.sourceIp,
       userAgent: identity.userAgent,
+      // Who the authorizer let in, if the route has one: the connection's name for its whole life.
+      ...verifiedUser(event.requestContext),
       expiresAt: Math.floor(deps.now() / 1000) + deps.config.connectionTtlSeconds,
     });
     return { statusCode: 200 };

@@ -1,8 +1,11 @@
+import type { AuthorizerDependencies, AuthorizerHandler } from "./authorizer";
+import { createAuthorizerHandler, IDENTITY_SOURCE } from "./authorizer";
 import type { HandlerDependencies } from "./dependencies";
-import type { WebSocketHandler } from "./events";
+import type { HttpHandler, WebSocketHandler } from "./events";
 import { createConnectHandler } from "./onconnect";
 import { createDisconnectHandler } from "./ondisconnect";
 import { createSendMessageHandler } from "./sendmessage";
+import { createTokenHandler, type TokenEndpointDependencies } from "./token-endpoint";
 
 /** DynamoDB actions a handler may need on the connections table; `infra/` grants exactly these. */
 export type TableAction = "dynamodb:PutItem" | "dynamodb:DeleteItem" | "dynamodb:Scan" | "dynamodb:GetItem";
@@ -55,6 +58,22 @@ export const routes: readonly RouteDefinition[] = [
     createHandler: createSendMessageHandler,
   },
 ];
+
+/** The `$connect` route's Lambda REQUEST authorizer, deployed unless the stack's auth is `none`. */
+export const connectAuthorizer = {
+  name: "authorizer",
+  /** Where API Gateway finds the identity; missing or empty, it answers 401 without invoking. */
+  identitySource: IDENTITY_SOURCE,
+  createHandler: (deps: AuthorizerDependencies): AuthorizerHandler => createAuthorizerHandler(deps),
+} as const;
+
+/** The token endpoint for guests: a function URL in the cloud, `POST /auth/token` locally. */
+export const tokenEndpoint = {
+  name: "token",
+  /** The local gateway's path; the deployed function URL answers on any path. */
+  localPath: "/auth/token",
+  createHandler: (deps: TokenEndpointDependencies): HttpHandler => createTokenHandler(deps),
+} as const;
 
 /** The stage's throttling when the stack sets none: per route, both in the cloud and locally. */
 export const STAGE_THROTTLING_DEFAULTS = { burstLimit: 100, rateLimit: 50 } as const;

@@ -7,9 +7,15 @@ import {
   type ConnectionManagerFactory,
   managementEndpoint,
 } from "./connection-manager";
+import { validateDisplayName } from "./display-name";
 import type { WebSocketEvent, WebSocketHandler } from "./events";
+import { verifiedUser } from "./identity";
 
-/** What a client sends: `{"action":"sendmessage","data":"hello","name":"Ada"}`. */
+/**
+ * What a client sends: `{"action":"sendmessage","data":"hello"}`. With auth off it may add
+ * `"name":"Ada"`; with auth on the name is the one the authorizer verified, and a `name` in the
+ * message is ignored, so no one can speak under another's name.
+ */
 export interface SendMessageRequest {
   action: "sendmessage";
   data: string;
@@ -22,6 +28,8 @@ export interface ChatMessageFrame {
   type: "message";
   /** The sender's connection id. */
   connectionId: string;
+  /** With auth on: the sender's verified user id (`guest-{uuid}`, or the issuer's `sub`). */
+  userId?: string;
   name?: string;
   data: string;
   /** ISO-8601, when the message was handled. */
@@ -34,8 +42,6 @@ export interface ErrorFrame {
   message: string;
   requestId: string;
 }
-
-export const MAX_NAME_LENGTH = 64;
 
 export interface SendMessageHandlerDependencies {
   connections: Repository<Connection>;
@@ -80,10 +86,11 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
       return { statusCode: 400, body: parsed };
     }
 
+    const user = verifiedUser(event.requestContext);
     const frame: ChatMessageFrame = {
       type: "message",
       connectionId,
-      name: parsed.name,
+      ...(user ? { userId: user.userId, name: user.name } : { name: parsed.name }),
       data: parsed.data,
       sentAt: new Date(deps.now()).toISOString(),
     };
@@ -113,12 +120,10 @@ export function parseRequest(event: WebSocketEvent, maxMessageBytes: number): Se
   if (data.trim() === "") return '"data" must not be empty';
   const bytes = Buffer.byteLength(data);
   if (bytes > maxMessageBytes) return `"data" is ${bytes} bytes; the limit is ${maxMessageBytes}`;
-  if (name !== undefined) {
-    if (typeof name !== "string") return '"name" must be a string';
-    if ([...name.trim()].length > MAX_NAME_LENGTH) return `"name" must be at most ${MAX_NAME_LENGTH} characters`;
-  }
-  const displayName = typeof name === "string" ? name.trim() : "";
-  return { action: "sendmessage", data, ...(displayName !== "" && { name: displayName }) };
+  if (name === undefined || (typeof name === "string" && name.trim() === "")) return { action: "sendmessage", data };
+  const displayName = validateDisplayName(name);
+  if ("error" in displayName) return displayName.error;
+  return { action: "sendmessage", data, name: displayName.name };
 }
 
 /** `name: message` of an error, without its stack. */

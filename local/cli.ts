@@ -4,11 +4,24 @@
  * stop button or a process manager signals npm, which exits without passing the signal on).
  * Loaded by `express-server.ts` when that is run directly.
  */
+import { tokenEndpoint } from "../functions/routes";
+import type { LocalAuthOptions } from "./auth";
 import { readLocalConfig } from "./config";
 import { startLocalGateway } from "./express-server";
 
 /** How often the server checks that its parent (npm) still runs. */
 const PARENT_CHECK_MS = 500;
+
+function authLine(auth: LocalAuthOptions | undefined, origin: string): string {
+  switch (auth?.mode) {
+    case "guest":
+      return `  sign-in         guest tokens: POST ${origin}${tokenEndpoint.localPath} {"name":"..."}, then ?token=... (AUTH=none: open chat)`;
+    case "oidc":
+      return `  sign-in         ID tokens of ${auth.issuer} for ${auth.audience}, as ?token=...`;
+    default:
+      return "  sign-in         none: anyone connects, under any name (AUTH=none)";
+  }
+}
 
 async function main(): Promise<void> {
   // Without credentials the SDK would end its search by asking the instance-metadata address.
@@ -29,6 +42,7 @@ async function main(): Promise<void> {
       `  chat page       ${shown(`http://127.0.0.1:${gateway.port}/`)}`,
       `  WebSocket API   ${shown(gateway.url)}   (also /ws)`,
       `  @connections    ${shown(gateway.managementUrl)}/@connections/{connectionId}`,
+      authLine(options.auth, shown(`http://127.0.0.1:${gateway.port}`)),
       `  DynamoDB        ${gateway.dynamodbEndpoint} table ${gateway.tableName}${options.dynamodbEndpoint ? "" : " (embedded)"}`,
       options.throttling
         ? `  throttling      ${options.throttling.burstLimit} burst, ${options.throttling.rateLimit}/s per route, as the stack's stage (THROTTLING=off to lift)`

@@ -1,6 +1,8 @@
 import path from "node:path";
 import { ConfigError } from "../functions/config";
+import type { LocalAuthOptions } from "./auth";
 import type { LocalGatewayOptions } from "./gateway-options";
+import { readStackSettings, type StackSettings } from "./stack-settings";
 import { readStackThrottling } from "./stage-throttling";
 
 /** Reads the local server's settings from its environment; throws {@link ConfigError} naming a bad variable. */
@@ -20,10 +22,12 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
   if (throttling !== "on" && throttling !== "off")
     throw new ConfigError(`THROTTLING must be on or off, got ${JSON.stringify(throttling)}`);
   const stack = env.STACK?.trim() || "dev";
+  const projectDir = path.join(__dirname, "..");
   return {
     port: Number(port),
     // The stage's limits as the stack deploys them; off for load tests and benchmarks.
-    ...(throttling === "on" && { throttling: readStackThrottling(path.join(__dirname, ".."), stack) }),
+    ...(throttling === "on" && { throttling: readStackThrottling(projectDir, stack) }),
+    auth: readLocalAuth(env, readStackSettings(projectDir, stack)),
     host: env.HOST?.trim() || "127.0.0.1",
     stage,
     region: env.AWS_REGION?.trim() || "us-east-1",
@@ -38,5 +42,34 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
       CONNECTION_TTL_SECONDS: env.CONNECTION_TTL_SECONDS,
       AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
     },
+  };
+}
+
+/**
+ * Who may connect: `AUTH` if set, else the stack's `auth` (default `guest`, as the program
+ * deploys it); for `oidc`, `OIDC_*` variables over the stack's `oidc*` settings.
+ */
+function readLocalAuth(env: Record<string, string | undefined>, stack: StackSettings): LocalAuthOptions {
+  const setting = (variable: string, key: string): string | undefined => {
+    const value = env[variable]?.trim() || stack.get(key);
+    return value === undefined || value === "" ? undefined : String(value);
+  };
+  const mode = setting("AUTH", "auth") ?? "guest";
+  if (mode === "none" || mode === "guest") return { mode };
+  if (mode !== "oidc") throw new ConfigError(`AUTH must be guest, oidc or none, got ${JSON.stringify(mode)}`);
+  const issuer = setting("OIDC_ISSUER", "oidcIssuer");
+  const audience = setting("OIDC_AUDIENCE", "oidcAudience");
+  if (!issuer || !audience) {
+    throw new ConfigError(
+      `AUTH=oidc needs OIDC_ISSUER and OIDC_AUDIENCE (or oidcIssuer and oidcAudience in ${stack.file})`,
+    );
+  }
+  return {
+    mode,
+    issuer,
+    audience,
+    jwksUri: setting("OIDC_JWKS_URI", "oidcJwksUri"),
+    nameClaim: setting("OIDC_NAME_CLAIM", "oidcNameClaim"),
+    algorithms: setting("OIDC_ALGORITHMS", "oidcAlgorithms"),
   };
 }

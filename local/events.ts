@@ -6,7 +6,7 @@
  * disconnectStatusCode and disconnectReason on DISCONNECT only.
  */
 import type { IncomingMessage } from "node:http";
-import type { WebSocketEvent, WebSocketRequestContext } from "../functions/events";
+import type { LambdaAuthorizerContext, WebSocketEvent, WebSocketRequestContext } from "../functions/events";
 import { apiGatewayId } from "./ids";
 
 /** What the gateway knows of a connection, fixed at `$connect`. */
@@ -15,6 +15,8 @@ export interface ConnectionInfo {
   connectedAt: number;
   sourceIp: string;
   userAgent?: string;
+  /** What the `$connect` authorizer allowed the connection with: on every later event. */
+  authorizer?: LambdaAuthorizerContext;
 }
 
 /** Where the API lives, as API Gateway reports it in every event. */
@@ -76,6 +78,7 @@ function requestContext(
     domainName: api.domainName,
     connectionId: connection.connectionId,
     apiId: api.apiId,
+    ...(connection.authorizer && { authorizer: connection.authorizer }),
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import type { Repository } from "../dal/repository";
 import type { ConnectionManagerFactory } from "../functions/connection-manager";
-import type { WebSocketHandler } from "../functions/events";
+import type { LambdaContext, WebSocketEvent, WebSocketHandler, WebSocketResult } from "../functions/events";
 import type { ConcurrencyLimit } from "./concurrency";
 
 /** What the gateway's own services (the in-process management API) see of an environment. */
@@ -75,23 +75,26 @@ export function environmentManagementApi(
   };
 }
 
-export interface ExecutionEnvironment extends EnvironmentState {
-  readonly handler: WebSocketHandler;
+/** A Lambda handler: an event in, a result out (a WebSocket route, an authorizer, a function URL). */
+export type Handler<E = WebSocketEvent, R = WebSocketResult> = (event: E, context?: LambdaContext) => Promise<R>;
+
+export interface ExecutionEnvironment<H extends Handler<never, unknown> = WebSocketHandler> extends EnvironmentState {
+  readonly handler: H;
 }
 
 /** An environment taken for one invocation, with the execution it counts as. */
-export interface Acquired {
-  environment: ExecutionEnvironment;
+export interface Acquired<H extends Handler<never, unknown> = WebSocketHandler> {
+  environment: ExecutionEnvironment<H>;
   coldStart: boolean;
   execution: number;
 }
 
-export class ExecutionEnvironments {
-  private readonly idle: ExecutionEnvironment[] = [];
+export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocketHandler> {
+  private readonly idle: ExecutionEnvironment<H>[] = [];
 
   /** `init` builds an environment's handler, as a cold start runs the function's module. */
   constructor(
-    private readonly init: (environment: EnvironmentState) => WebSocketHandler,
+    private readonly init: (environment: EnvironmentState) => H,
     private readonly concurrency: ConcurrencyLimit,
   ) {}
 
@@ -99,7 +102,7 @@ export class ExecutionEnvironments {
    * The environment warmed most recently, or a new one when every environment is busy; or why the
    * invocation is throttled.
    */
-  acquire(guarded: boolean): Acquired | { throttled: string } {
+  acquire(guarded: boolean): Acquired<H> | { throttled: string } {
     const taken = this.concurrency.take(guarded);
     if ("throttled" in taken) return taken;
     const warm = this.idle.pop();
@@ -123,7 +126,7 @@ export class ExecutionEnvironments {
    * execution counts until its code is done (Lambda's would end at the timeout, but here the code
    * runs on, and its memory with it, until its refused calls end it).
    */
-  release({ environment, execution }: Acquired): void {
+  release({ environment, execution }: Acquired<H>): void {
     this.concurrency.give(execution);
     if (!environment.stopped) this.idle.push(environment);
   }

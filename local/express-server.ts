@@ -14,6 +14,7 @@ import type WebSocket from "ws";
 import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies, createManagementApi, type HandlerDependencies } from "../functions/dependencies";
 import { routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
+import { startLocalAuth } from "./auth";
 import { ConcurrencyLimit } from "./concurrency";
 import { ConnectionRegistry, clientClose, GOING_AWAY } from "./connection-registry";
 import { startEmbeddedDynamoDB } from "./embedded-dynamodb";
@@ -139,6 +140,22 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
             ),
           };
     const stageThrottle = options.throttling && new StageThrottle(options.throttling);
+    const concurrency = new ConcurrencyLimit({
+      limit: limits.concurrentExecutions,
+      behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
+      behindAtBusy: 20,
+    });
+    const auth = startLocalAuth(options.auth ?? { mode: "none" }, {
+      api,
+      region,
+      functions: {
+        functionTimeoutMs: limits.functionTimeoutMs,
+        callerTimeoutMs: limits.integrationTimeoutMs,
+        concurrency,
+        track,
+      },
+      log,
+    });
     const integrations = new Integrations({
       api,
       registry,
@@ -148,11 +165,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       functionTimeoutMs: limits.functionTimeoutMs,
       integrationTimeoutMs: limits.integrationTimeoutMs,
       stageThrottle,
-      concurrency: new ConcurrencyLimit({
-        limit: limits.concurrentExecutions,
-        behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
-        behindAtBusy: 20,
-      }),
+      concurrency,
       log,
       track,
     });
@@ -171,6 +184,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
           accepted: pendingConnects,
           disconnect: (connection, code, reason) => void disconnect(connection, code, reason),
           stageThrottle,
+          authorizer: auth.authorizer,
           closing: () => closing !== undefined,
           track,
           log,
@@ -218,10 +232,11 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         log,
       }),
     );
+    if (auth.tokenRoute) app.use(auth.tokenRoute);
     if (options.servePage ?? true) {
-      // The page builds its default WebSocket URL from the stage: ws(s)://{host}/{stage}.
+      // The page builds its default WebSocket URL from the stage, ws(s)://{host}/{stage}, and signs in as told.
       app.get("/config.json", (_request, response) => {
-        response.json({ stage });
+        response.json({ stage, ...auth.page });
       });
       app.use(express.static(PUBLIC_DIR));
     }

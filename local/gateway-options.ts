@@ -11,6 +11,7 @@ import {
 } from "../functions/config";
 import type { HandlerDependencies } from "../functions/dependencies";
 import type { RouteDefinition } from "../functions/routes";
+import type { LocalAuthOptions } from "./auth";
 import type { StageThrottling } from "./stage-throttling";
 
 /** API Gateway's quotas; each can be lowered so tests run them in milliseconds. */
@@ -80,6 +81,11 @@ export interface LocalGatewayOptions {
    * tests and benchmarks measure the gateway, not the stage's limits.
    */
   throttling?: StageThrottling;
+  /**
+   * Who may connect (`./auth.ts`): `guest` tokens from `POST /auth/token`, an `oidc` issuer's ID
+   * tokens, or `none`. Default `none`, so a library user opts in; `npm run local` takes the stack's.
+   */
+  auth?: LocalAuthOptions;
   /** Let non-loopback callers use the management API. Default `false`. */
   allowRemoteManagement?: boolean;
   /** Extra milliseconds each `@connections` call takes, to model AWS's round trip (benchmarks). Default 0. */

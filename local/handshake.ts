@@ -5,6 +5,9 @@
  * `verifyClient`, the one place where a handshake can still be refused with a status.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-keys-connect-disconnect.html
  *
+ * With an authorizer (`./authorizer.ts`), it decides first: a refused handshake never reaches
+ * `$connect`, so no row is written.
+ *
  * Subprotocols: the 101 carries `Sec-WebSocket-Protocol` only when the `$connect` integration's
  * response has that header; the client's offers reach it among the event's headers. A browser
  * that offered one and got none fails the handshake, as it does against AWS.
@@ -12,6 +15,7 @@
  */
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { ServerOptions, VerifyClientCallbackAsync } from "ws";
+import type { ConnectAuthorizer } from "./authorizer";
 import { type ApiInfo, type ConnectionInfo, connectEvent } from "./events";
 import { apiGatewayId } from "./ids";
 import type { Integrations } from "./integrations";
@@ -29,6 +33,8 @@ export interface HandshakeOptions {
   disconnect: (connection: ConnectionInfo, code: number, reason: string) => unknown;
   /** The gateway is shutting down: a handshake whose `$connect` returns now is refused (503). */
   closing: () => boolean;
+  /** The `$connect` route's authorizer, if it has one: it decides before `$connect` runs. */
+  authorizer?: ConnectAuthorizer;
   /** The stage's throttling, if any: a handshake past it is refused with 429 before `$connect` runs. */
   stageThrottle?: StageThrottle;
   track: (work: Promise<unknown>) => void;
@@ -59,7 +65,21 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
       return;
     }
     const run = (async () => {
-      const outcome = await integrations.invoke("$connect", connectEvent(api, connection, request, Date.now()));
+      const event = connectEvent(api, connection, request, Date.now());
+      if (options.authorizer) {
+        const decision = await options.authorizer.authorize(event);
+        const { invocation } = decision;
+        options.log(
+          `${new Date().toISOString()} (${event.requestContext.requestId}) $connect authorizer connection=${connection.connectionId} status=${decision.allowed ? 200 : decision.status}${invocation ? ` ${invocation.ms.toFixed(1)} ms${invocation.coldStart ? " (cold start)" : ""}` : ""}${decision.allowed ? "" : ` ${decision.why}${invocation ? "" : " (authorizer not invoked)"}`}`,
+        );
+        if (!decision.allowed) {
+          accept(false, decision.status, STATUS_CODES[decision.status]);
+          return;
+        }
+        connection.authorizer = decision.authorizer;
+        event.requestContext.authorizer = decision.authorizer;
+      }
+      const outcome = await integrations.invoke("$connect", event);
       const status = outcome ? outcomeStatus(outcome) : 200;
       if (status < 200 || status > 299) {
         accept(false, status >= 600 ? 500 : status, STATUS_CODES[status] ?? "Error");

@@ -5,13 +5,14 @@
  * per invocation. https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
  */
 import type { HandlerDependencies } from "../functions/dependencies";
-import type { WebSocketEvent } from "../functions/events";
+import type { WebSocketEvent, WebSocketResult } from "../functions/events";
 import type { RouteDefinition } from "../functions/routes";
 import type { ConcurrencyLimit } from "./concurrency";
 import type { ConnectionRegistry, LiveConnection } from "./connection-registry";
 import { type ApiInfo, messageEvent } from "./events";
-import { type EnvironmentState, ExecutionEnvironments } from "./execution-environments";
-import { type InvocationOutcome, invokeHandler, outcomeStatus } from "./invoke";
+import type { EnvironmentState } from "./execution-environments";
+import { type InvocationOutcome, outcomeStatus } from "./invoke";
+import { LocalFunction } from "./lambda-function";
 import { createRouteSelector, type RouteSelector } from "./route-selection";
 import { type StageThrottle, THROTTLED_MESSAGE } from "./stage-throttling";
 
@@ -34,16 +35,25 @@ export interface IntegrationOptions {
 }
 
 export class Integrations {
-  private readonly handlers = new Map<string, { route: RouteDefinition; environments: ExecutionEnvironments }>();
+  private readonly handlers = new Map<
+    string,
+    { route: RouteDefinition; function: LocalFunction<WebSocketEvent, WebSocketResult | undefined> }
+  >();
   private readonly selectRoute: RouteSelector;
 
   constructor(private readonly options: IntegrationOptions) {
     for (const route of options.routes) {
-      const environments = new ExecutionEnvironments(
+      const handler = new LocalFunction(
+        route.name,
         (environment) => route.createHandler(options.dependencies(environment)),
-        options.concurrency,
+        {
+          functionTimeoutMs: options.functionTimeoutMs,
+          callerTimeoutMs: options.integrationTimeoutMs,
+          concurrency: options.concurrency,
+          track: options.track,
+        },
       );
-      this.handlers.set(route.routeKey, { route, environments });
+      this.handlers.set(route.routeKey, { route, function: handler });
     }
     this.selectRoute = createRouteSelector(
       options.routeSelectionExpression,
@@ -55,26 +65,15 @@ export class Integrations {
   async invoke(routeKey: string, event: WebSocketEvent): Promise<InvocationOutcome | undefined> {
     const entry = this.handlers.get(routeKey);
     if (!entry) return undefined;
-    const started = process.hrtime.bigint();
-    const acquired = entry.environments.acquire(routeKey !== "$disconnect");
+    const invocation = await entry.function.invoke(event, routeKey !== "$disconnect");
+    // A handler that returns nothing: API Gateway takes it as a 200.
     const outcome: InvocationOutcome =
-      "environment" in acquired
-        ? await invokeHandler(acquired.environment, event, {
-            functionName: entry.route.name,
-            functionTimeoutMs: this.options.functionTimeoutMs,
-            integrationTimeoutMs: this.options.integrationTimeoutMs,
-            onRun: (run) => {
-              this.options.track(run);
-              // Busy until its code is done, even when the caller has stopped waiting.
-              void run.finally(() => entry.environments.release(acquired));
-            },
-          })
-        : { kind: "throttled", reason: acquired.throttled };
-    const coldStart = "environment" in acquired && acquired.coldStart;
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      invocation.outcome.kind === "result"
+        ? { kind: "result", result: invocation.outcome.result ?? { statusCode: 200 } }
+        : invocation.outcome;
     const { requestId, connectionId } = event.requestContext;
     this.options.log(
-      `${new Date().toISOString()} (${requestId}) ${routeKey} connection=${connectionId} status=${outcomeStatus(outcome)} ${ms.toFixed(1)} ms${coldStart ? " (cold start)" : ""}${failureNote(outcome)}`,
+      `${new Date().toISOString()} (${requestId}) ${routeKey} connection=${connectionId} status=${outcomeStatus(outcome)} ${invocation.ms.toFixed(1)} ms${invocation.coldStart ? " (cold start)" : ""}${failureNote(outcome)}`,
     );
     return outcome;
   }

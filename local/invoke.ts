@@ -4,11 +4,11 @@
  * (29 s: the caller gets "Endpoint request timed out" even if the function keeps running).
  */
 import { randomUUID } from "node:crypto";
-import type { LambdaContext, WebSocketEvent, WebSocketResult } from "../functions/events";
-import type { ExecutionEnvironment } from "./execution-environments";
+import type { LambdaContext, WebSocketResult } from "../functions/events";
+import type { ExecutionEnvironment, Handler } from "./execution-environments";
 
-export type InvocationOutcome =
-  | { kind: "result"; result: WebSocketResult }
+export type InvocationOutcome<R = WebSocketResult> =
+  | { kind: "result"; result: R }
   | { kind: "error"; error: unknown }
   | { kind: "function-timeout" }
   | { kind: "integration-timeout" }
@@ -27,11 +27,11 @@ export interface InvokeOptions {
 }
 
 /** Runs `event` in `environment`; past the function timeout the environment is stopped. */
-export async function invokeHandler(
-  environment: ExecutionEnvironment,
-  event: WebSocketEvent,
+export async function invokeHandler<E, R>(
+  environment: ExecutionEnvironment<Handler<E, R>>,
+  event: E,
   options: InvokeOptions,
-): Promise<InvocationOutcome> {
+): Promise<InvocationOutcome<R>> {
   const deadline = Date.now() + options.functionTimeoutMs;
   const context: LambdaContext = {
     awsRequestId: randomUUID(),
@@ -39,8 +39,8 @@ export async function invokeHandler(
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   const timers: NodeJS.Timeout[] = [];
-  const after = (ms: number, outcome: InvocationOutcome) =>
-    new Promise<InvocationOutcome>((resolve) =>
+  const after = (ms: number, outcome: InvocationOutcome<R>) =>
+    new Promise<InvocationOutcome<R>>((resolve) =>
       timers.push(
         setTimeout(() => {
           // Stopped now, not when the caller hears of it: the handler may still be calling out.
@@ -54,8 +54,8 @@ export async function invokeHandler(
     const run = Promise.resolve()
       .then(() => environment.handler(event, context))
       .then(
-        (result): InvocationOutcome => ({ kind: "result", result: result ?? { statusCode: 200 } }),
-        (error: unknown): InvocationOutcome => ({ kind: "error", error }),
+        (result): InvocationOutcome<R> => ({ kind: "result", result }),
+        (error: unknown): InvocationOutcome<R> => ({ kind: "error", error }),
       );
     options.onRun?.(run);
     return await Promise.race([

@@ -9,11 +9,9 @@
  * The limits are the dev stack's own, read from `Pulumi.<stack>.yaml`, so what the stage would
  * throttle in the cloud is throttled locally too.
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { parse } from "yaml";
 import { ConfigError } from "../functions/config";
 import { STAGE_THROTTLING_DEFAULTS } from "../functions/routes";
+import { readStackSettings } from "./stack-settings";
 
 export interface StageThrottling {
   /** Bucket size: requests a route accepts at once. */
@@ -43,25 +41,15 @@ export class StageThrottle {
   }
 }
 
-/**
- * The stack's throttling settings from `Pulumi.<stack>.yaml` in `projectDir` (the program's own
- * defaults for what it does not set), as `pulumi up` would deploy them.
- */
+/** The stack's throttling settings (the program's own defaults for what it does not set), as `pulumi up` would deploy them. */
 export function readStackThrottling(projectDir: string, stack: string): StageThrottling {
-  const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
-  let settings: Record<string, unknown> = {};
-  try {
-    settings = ((parse(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null)?.config ??
-      {}) as Record<string, unknown>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`${file}: ${String(error)}`);
-  }
+  const settings = readStackSettings(projectDir, stack);
   const number = (key: "throttlingBurstLimit" | "throttlingRateLimit", fallback: number) => {
-    const value = settings[`websocket-chat:${key}`];
+    const value = settings.get(key);
     if (value === undefined) return fallback;
     const parsed = Number(value);
     if (!Number.isFinite(parsed) || parsed < 0)
-      throw new ConfigError(`${file}: ${key} must be a number of at least 0, got ${JSON.stringify(value)}`);
+      throw new ConfigError(`${settings.file}: ${key} must be a number of at least 0, got ${JSON.stringify(value)}`);
     return parsed;
   };
   return {

@@ -342,7 +342,7 @@ test("whitespace-only data", refused, message({ action: "sendmessage", data: " \
 // 9 characters but 18 UTF-8 bytes, over the limit of 16.
 test("data over maxMessageBytes counted in UTF-8 bytes", refused, message({ data: "é".repeat(9) }), /18 bytes.*16/);
 test("a name that is not a string", refused, message({ data: "hi", name: 7 }), /"name" must be a string/);
-test("a name that is too long", refused, message({ data: "hi", name: "n".repeat(65) }), /at most 64/);
+test("a name that is too long", refused, message({ data: "hi", name: "n".repeat(65) }), /is 65 characters; the limit is 64/);
 
 test("data exactly at maxMessageBytes is accepted", async (t) => {
   // Prepare

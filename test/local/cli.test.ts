@@ -5,6 +5,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_proces
 import path from "node:path";
 import test from "ava";
 import type { ChatMessageFrame } from "../../functions/sendmessage";
+import { signIn } from "../support/chat";
 import { connect } from "../support/websocket";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -31,7 +32,7 @@ function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<RegExpMatc
   });
 }
 
-test("npm run local serves the chat, logs each route invocation, and stops cleanly on SIGTERM", async (t) => {
+test("npm run local serves the chat with guest sign-in, logs each invocation, and stops cleanly on SIGTERM", async (t) => {
   const child = spawn("npm", ["run", "--silent", "local"], {
     cwd: ROOT,
     env: environmentWithoutAws({ WS_PORT: "0" }),
@@ -66,17 +67,24 @@ test("npm run local serves the chat, logs each route invocation, and stops clean
   t.is(page.status, 200);
   t.regex(page.headers.get("content-type") ?? "", /text\/html/);
 
-  const ada = await connect(`ws://127.0.0.1:${port}/dev`);
-  const bob = await connect(`ws://127.0.0.1:${port}/ws`);
-  ada.socket.send(JSON.stringify({ action: "sendmessage", data: "over the real server", name: "Ada" }));
+  // Auth is on by default, as in the dev stack: no token, no connection.
+  t.regex(output, new RegExp(`sign-in\\s+guest tokens: POST http://localhost:${port}/auth/token`));
+  await t.throwsAsync(connect(`ws://127.0.0.1:${port}/dev`), { message: /401/ });
+  const adaToken = await signIn(`http://127.0.0.1:${port}`, "Ada");
+  const ada = await connect(`ws://127.0.0.1:${port}/dev?token=${adaToken.token}`);
+  const bob = await connect(`ws://127.0.0.1:${port}/ws?token=${(await signIn(`http://127.0.0.1:${port}`, "Bob")).token}`);
+  ada.socket.send(JSON.stringify({ action: "sendmessage", data: "over the real server", name: "Bob" }));
   const [atAda, atBob] = await Promise.all([ada.nextJson<ChatMessageFrame>(), bob.nextJson<ChatMessageFrame>()]);
-  t.is(atAda.data, "over the real server");
+  t.like(atAda, { data: "over the real server", name: "Ada", userId: adaToken.userId });
   t.deepEqual(atBob, atAda);
 
   signalGroup("SIGTERM");
   await closed;
   t.deepEqual(await ada.closed, { code: 1001, reason: "Going away" });
   t.deepEqual(await bob.closed, { code: 1001, reason: "Going away" });
+  t.regex(output, /POST \/auth\/token function=token status=200 \d+\.\d ms/);
+  t.regex(output, /\$connect authorizer connection=\S+ status=401 identity source missing \(authorizer not invoked\)/);
+  t.regex(output, /\$connect authorizer connection=\S+ status=200 \d+\.\d ms/);
   t.regex(output, /\$connect connection=\S+ status=200 \d+\.\d ms/);
   t.regex(output, /sendmessage connection=\S+ status=200 \d+\.\d ms/);
   t.is(output.match(/\$disconnect connection=\S+ status=200/g)?.length, 2, "both connections ran $disconnect");
@@ -88,7 +96,8 @@ test("npm run local serves the chat, logs each route invocation, and stops clean
 function npmRunLocal(t: { teardown(fn: () => void): void }) {
   const child = spawn("npm", ["run", "--silent", "local"], {
     cwd: ROOT,
-    env: environmentWithoutAws({ WS_PORT: "0" }),
+    // The open chat: these tests are about stopping, not signing in.
+    env: environmentWithoutAws({ WS_PORT: "0", AUTH: "none" }),
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -143,7 +152,7 @@ test(
 test("the server run directly stops on SIGINT as on Ctrl-C: connections closed with 1001, $disconnect run, exit code 0", async (t) => {
   const child = spawn(process.execPath, ["--require", "tsx/cjs", "local/express-server.ts"], {
     cwd: ROOT,
-    env: environmentWithoutAws({ WS_PORT: "0" }),
+    env: environmentWithoutAws({ WS_PORT: "0", AUTH: "none" }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   t.teardown(() => {

@@ -79,6 +79,7 @@ async function startServer(env: Record<string, string>) {
     env: {
       ...process.env,
       WS_PORT: "0",
+      AUTH: "none",
       THROTTLING: "off",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       ...env,

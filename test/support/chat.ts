@@ -1,5 +1,6 @@
 /** The chat as tests drive it: a gateway with the project's routes, and what its clients say and see. */
 import type { ChatMessageFrame } from "../../functions/sendmessage";
+import type { TokenResponse } from "../../functions/token-endpoint";
 import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
 import { tableReader } from "./dynamodb";
 import type { TestClient } from "./websocket";
@@ -37,6 +38,17 @@ export function messagesAt(client: TestClient): ChatMessageFrame[] {
     .filter((frame): frame is string => typeof frame === "string")
     .map((frame) => JSON.parse(frame) as ChatMessageFrame)
     .filter((frame) => frame.type === "message");
+}
+
+/** A guest token for `name` from the gateway's token endpoint at `origin` (`http://host:port`). */
+export async function signIn(origin: string, name: string): Promise<TokenResponse> {
+  const response = await fetch(`${origin}/auth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  if (response.status !== 200) throw new Error(`token for ${name}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as TokenResponse;
 }
 
 export const say = (client: TestClient, data: string, name?: string) =>

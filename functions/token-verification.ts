@@ -1,0 +1,95 @@
+/**
+ * Reads a token presented on `$connect`, with jose: signature, `exp`/`nbf` (30 s of clock skew),
+ * `iss`, `aud` and an allow-list of algorithms (so neither `alg: none` nor an HS256 token "signed"
+ * with the public key passes), then the display name it vouches for.
+ */
+import {
+  createRemoteJWKSet,
+  importSPKI,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  jwtVerify,
+} from "jose";
+import type { AuthorizerConfig } from "./auth-config";
+import { validateDisplayName } from "./display-name";
+import { GUEST_TOKEN_ALGORITHM } from "./token-signing";
+
+/** Who a valid token says its holder is. */
+export interface VerifiedIdentity {
+  /** `sub`: `guest-{uuid}` for a guest, the issuer's user id for an account. */
+  userId: string;
+  name: string;
+}
+
+/** A token that admits no one; `message` says why, for the authorizer's log (never for the client). */
+export class TokenRefusedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TokenRefusedError";
+  }
+}
+
+export type TokenVerifier = (token: string) => Promise<VerifiedIdentity>;
+
+/** Tokens longer than this are refused unread: no issuer's ID token comes near it. */
+export const MAX_TOKEN_LENGTH = 8 * 1024;
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+export function createTokenVerifier(config: AuthorizerConfig): TokenVerifier {
+  const options = (algorithms: string[]): JWTVerifyOptions => ({
+    issuer: config.issuer,
+    audience: config.audience,
+    algorithms,
+    requiredClaims: ["sub", "exp"],
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+  });
+  if (config.mode === "guest") {
+    const key = importSPKI(config.publicKeyPem, GUEST_TOKEN_ALGORITHM);
+    const guestOptions = options([GUEST_TOKEN_ALGORITHM]);
+    return verifier("name", async (token) => jwtVerify(token, await key, guestOptions));
+  }
+  // The issuer's keys, fetched on first use and then as jose's cache and cooldown allow.
+  let keys: Promise<JWTVerifyGetKey> | undefined;
+  const oidcOptions = options(config.algorithms);
+  return verifier(config.nameClaim, async (token) => {
+    keys ??= discoverJwksUri(config.issuer, config.jwksUri).then(
+      (uri) => createRemoteJWKSet(new URL(uri)),
+      (error: unknown) => {
+        keys = undefined; // Try again on the next token: the issuer may be back.
+        throw error;
+      },
+    );
+    return jwtVerify(token, await keys, oidcOptions);
+  });
+}
+
+function verifier(nameClaim: string, verify: (token: string) => Promise<{ payload: JWTPayload }>): TokenVerifier {
+  return async (token) => {
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRefusedError(`token is ${token.length} characters`);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await verify(token));
+    } catch (error) {
+      throw new TokenRefusedError(error instanceof Error ? `${error.name}: ${error.message}` : String(error), {
+        cause: error,
+      });
+    }
+    const name = validateDisplayName(payload[nameClaim]);
+    if ("error" in name) throw new TokenRefusedError(`claim ${nameClaim}: ${name.error}`);
+    return { userId: String(payload.sub), name: name.name };
+  };
+}
+
+/** The issuer's `jwks_uri`, from its OpenID Connect discovery document unless configured. */
+async function discoverJwksUri(issuer: string, configured: string | undefined): Promise<string> {
+  if (configured) return configured;
+  const url = `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
+  const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+  // OpenID Connect Discovery 1.0, section 4.3: the document's issuer must be the one asked for.
+  if (document.issuer !== issuer) throw new Error(`${url} is for issuer ${JSON.stringify(document.issuer)}`);
+  if (typeof document.jwks_uri !== "string") throw new Error(`${url} has no jwks_uri`);
+  return document.jwks_uri;
+}

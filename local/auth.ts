@@ -1,0 +1,99 @@
+/**
+ * Identity for the local gateway, as the stack deploys it: with `guest` a signing key made at
+ * start (nothing to configure), the token endpoint at `POST /auth/token` and the `$connect`
+ * authorizer that verifies its tokens; with `oidc` the authorizer alone, verifying an external
+ * issuer's ID tokens; with `none` neither, the open chat. The functions are the deployed ones,
+ * configured through the same environment variables.
+ */
+import type express from "express";
+import { type AuthMode, readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
+import { createAuthorizerDependencies, createTokenEndpointDependencies } from "../functions/auth-dependencies";
+import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
+import { generateSigningKey } from "../functions/token-signing";
+import { ConnectAuthorizer } from "./authorizer";
+import type { ApiInfo } from "./events";
+import { functionUrlRoute } from "./function-url";
+import { LocalFunction, type LocalFunctionOptions } from "./lambda-function";
+
+export type LocalAuthOptions =
+  | { mode: "none" }
+  | {
+      mode: "guest";
+      /** How long a token admits its holder (`TOKEN_TTL_SECONDS`, default 900). */
+      tokenTtlSeconds?: number;
+    }
+  | {
+      mode: "oidc";
+      issuer: string;
+      /** The app client id ID tokens are issued to. */
+      audience: string;
+      jwksUri?: string;
+      nameClaim?: string;
+      /** Comma-separated, default `RS256`. */
+      algorithms?: string;
+    };
+
+/** The issuer of the local gateway's guest tokens (a deployed stack's: `websocket-chat/{stack}`). */
+export const LOCAL_TOKEN_ISSUER = "websocket-chat/local";
+
+export interface LocalAuth {
+  mode: AuthMode;
+  authorizer?: ConnectAuthorizer;
+  /** The token endpoint's route (guest only). */
+  tokenRoute?: express.Router;
+  /** What the page is told: how to sign in. */
+  page: { auth: AuthMode; tokenUrl?: string };
+}
+
+export function startLocalAuth(
+  options: LocalAuthOptions,
+  context: { api: ApiInfo; region: string; functions: LocalFunctionOptions; log: (line: string) => void },
+): LocalAuth {
+  if (options.mode === "none") return { mode: "none", page: { auth: "none" } };
+  const { api, region, functions, log } = context;
+  // Settings are read at start, so a bad one stops the gateway rather than its first handshake.
+  const authorizer = (environment: Record<string, string | undefined>) => {
+    const config = readAuthorizerConfig(environment);
+    return new ConnectAuthorizer({
+      identitySources: [connectAuthorizer.identitySource],
+      function: new LocalFunction(
+        connectAuthorizer.name,
+        () => connectAuthorizer.createHandler(createAuthorizerDependencies(config)),
+        functions,
+      ),
+      api,
+      region,
+    });
+  };
+
+  if (options.mode === "oidc") {
+    return {
+      mode: "oidc",
+      authorizer: authorizer({
+        AUTH_MODE: "oidc",
+        OIDC_ISSUER: options.issuer,
+        OIDC_AUDIENCE: options.audience,
+        OIDC_JWKS_URI: options.jwksUri,
+        OIDC_NAME_CLAIM: options.nameClaim,
+        OIDC_ALGORITHMS: options.algorithms,
+      }),
+      page: { auth: "oidc" },
+    };
+  }
+
+  // Tokens of this gateway admit to this gateway alone: its API id is their audience.
+  const { signer, publicKeyPem } = generateSigningKey();
+  const tokens = { TOKEN_ISSUER: LOCAL_TOKEN_ISSUER, TOKEN_AUDIENCE: api.apiId };
+  const tokenConfig = readTokenEndpointConfig({ ...tokens, TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString() });
+  const tokenFunction = new LocalFunction(
+    tokenEndpoint.name,
+    () => tokenEndpoint.createHandler(createTokenEndpointDependencies(tokenConfig, signer)),
+    functions,
+  );
+  return {
+    mode: "guest",
+    authorizer: authorizer({ AUTH_MODE: "guest", ...tokens, TOKEN_PUBLIC_KEY: publicKeyPem }),
+    tokenRoute: functionUrlRoute(tokenEndpoint.localPath, tokenFunction, log),
+    page: { auth: "guest", tokenUrl: tokenEndpoint.localPath },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * One Lambda function as the gateway invokes it: an execution environment per concurrent
+ * invocation (`./execution-environments.ts`), each run under the function's and the caller's
+ * timeouts (`./invoke.ts`). WebSocket routes, the authorizer and the token endpoint are each one.
+ */
+import type { ConcurrencyLimit } from "./concurrency";
+import { type EnvironmentState, ExecutionEnvironments, type Handler } from "./execution-environments";
+import { type InvocationOutcome, invokeHandler } from "./invoke";
+
+export interface LocalFunctionOptions {
+  functionTimeoutMs: number;
+  /** How long the caller waits (API Gateway's integration timeout). */
+  callerTimeoutMs: number;
+  /** The account's concurrent executions, shared by every function. */
+  concurrency: ConcurrencyLimit;
+  /** Receives every handler run, so a closing server can wait for them. */
+  track: (run: Promise<unknown>) => void;
+}
+
+export interface Invocation<R> {
+  outcome: InvocationOutcome<R>;
+  /** Milliseconds the caller waited. */
+  ms: number;
+  coldStart: boolean;
+}
+
+export class LocalFunction<E, R> {
+  private readonly environments: ExecutionEnvironments<Handler<E, R>>;
+
+  constructor(
+    readonly name: string,
+    init: (environment: EnvironmentState) => Handler<E, R>,
+    private readonly options: LocalFunctionOptions,
+  ) {
+    this.environments = new ExecutionEnvironments(init, options.concurrency);
+  }
+
+  /** Runs `event`; `guarded: false` exempts it from the local machine's overload guard. */
+  async invoke(event: E, guarded = true): Promise<Invocation<R>> {
+    const started = process.hrtime.bigint();
+    const acquired = this.environments.acquire(guarded);
+    const outcome: InvocationOutcome<R> =
+      "environment" in acquired
+        ? await invokeHandler(acquired.environment, event, {
+            functionName: this.name,
+            functionTimeoutMs: this.options.functionTimeoutMs,
+            integrationTimeoutMs: this.options.callerTimeoutMs,
+            onRun: (run) => {
+              this.options.track(run);
+              // Busy until its code is done, even when the caller has stopped waiting.
+              void run.finally(() => this.environments.release(acquired));
+            },
+          })
+        : { kind: "throttled", reason: acquired.throttled };
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    return { outcome, ms, coldStart: "environment" in acquired && acquired.coldStart };
+  }
+}
