@@ -76,7 +76,8 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
       deps.config.managementEndpoint ?? managementEndpoint(event.requestContext, deps.config.region),
     );
 
-    const parsed = parseRequest(event, deps.config.maxMessageBytes);
+    const user = verifiedUser(event.requestContext);
+    const parsed = parseRequest(event, deps.config.maxMessageBytes, user === undefined);
     if (typeof parsed === "string") {
       const frame: ErrorFrame = { type: "error", message: parsed, requestId };
       await manager.post(connectionId, JSON.stringify(frame)).catch((error: unknown) => {
@@ -86,7 +87,6 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
       return { statusCode: 400, body: parsed };
     }
 
-    const user = verifiedUser(event.requestContext);
     const frame: ChatMessageFrame = {
       type: "message",
       connectionId,
@@ -104,8 +104,12 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
   };
 }
 
-/** The request, or why it is refused (a sentence for the sender). */
-export function parseRequest(event: WebSocketEvent, maxMessageBytes: number): SendMessageRequest | string {
+/** The request, or why it is refused (a sentence for the sender); `name` is read only if `readName`. */
+export function parseRequest(
+  event: WebSocketEvent,
+  maxMessageBytes: number,
+  readName = true,
+): SendMessageRequest | string {
   let request: unknown;
   try {
     request = JSON.parse(event.body ?? "");
@@ -120,7 +124,9 @@ export function parseRequest(event: WebSocketEvent, maxMessageBytes: number): Se
   if (data.trim() === "") return '"data" must not be empty';
   const bytes = Buffer.byteLength(data);
   if (bytes > maxMessageBytes) return `"data" is ${bytes} bytes; the limit is ${maxMessageBytes}`;
-  if (name === undefined || (typeof name === "string" && name.trim() === "")) return { action: "sendmessage", data };
+  if (!readName || name === undefined || (typeof name === "string" && name.trim() === "")) {
+    return { action: "sendmessage", data };
+  }
   const displayName = validateDisplayName(name);
   if ("error" in displayName) return displayName.error;
   return { action: "sendmessage", data, name: displayName.name };

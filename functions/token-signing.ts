@@ -5,7 +5,7 @@
  * hold, so the compact serialization (RFC 7515 section 7.1) is assembled here from jose's
  * base64url; reading a token, the security-critical half, is jose's alone (`token-verification.ts`).
  */
-import { createPrivateKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { KMSClient, SignCommand } from "@aws-sdk/client-kms";
 import { base64url } from "jose";
 
@@ -63,17 +63,22 @@ export function createKmsTokenSigner(keyId: string, region?: string): TokenSigne
   return kmsTokenSigner(new KMSClient({ region }), keyId);
 }
 
-/** Signs with an RSA private key held in this process (the local gateway's, made at start). */
-export function localTokenSigner(privateKey: KeyObject | string): TokenSigner {
-  const key = typeof privateKey === "string" ? createPrivateKey(privateKey) : privateKey;
-  return { sign: async (data) => sign("sha256", data, key) };
+/** Signs with an RSA private key held in this process (the local gateway's). */
+export function localTokenSigner(privateKey: KeyObject): TokenSigner {
+  return { sign: async (data) => sign("sha256", data, privateKey) };
 }
 
-/** A fresh RSA key pair, as the local gateway makes at start: its signer and the PEM public key. */
-export function generateSigningKey(): { signer: TokenSigner; publicKeyPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+/**
+ * The signer of an RSA private key (PEM) and its PEM public key; without one, of a key pair made
+ * now, as the local gateway makes at start.
+ */
+export function signingKey(privateKeyPem?: string): { signer: TokenSigner; publicKeyPem: string } {
+  const privateKey = privateKeyPem
+    ? createPrivateKey(privateKeyPem)
+    : generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+  if (privateKey.asymmetricKeyType !== "rsa") throw new Error("the token signing key must be an RSA key");
   return {
     signer: localTokenSigner(privateKey),
-    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    publicKeyPem: createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString(),
   };
 }

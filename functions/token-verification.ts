@@ -47,12 +47,15 @@ export function createTokenVerifier(config: AuthorizerConfig): TokenVerifier {
   if (config.mode === "guest") {
     const key = importSPKI(config.publicKeyPem, GUEST_TOKEN_ALGORITHM);
     const guestOptions = options([GUEST_TOKEN_ALGORITHM]);
-    return verifier("name", async (token) => jwtVerify(token, await key, guestOptions));
+    return verifier("name", async () => {
+      const publicKey = await key;
+      return (token) => jwtVerify(token, publicKey, guestOptions);
+    });
   }
   // The issuer's keys, fetched on first use and then as jose's cache and cooldown allow.
   let keys: Promise<JWTVerifyGetKey> | undefined;
   const oidcOptions = options(config.algorithms);
-  return verifier(config.nameClaim, async (token) => {
+  return verifier(config.nameClaim, async () => {
     keys ??= discoverJwksUri(config.issuer, config.jwksUri).then(
       (uri) => createRemoteJWKSet(new URL(uri)),
       (error: unknown) => {
@@ -60,20 +63,40 @@ export function createTokenVerifier(config: AuthorizerConfig): TokenVerifier {
         throw error;
       },
     );
-    return jwtVerify(token, await keys, oidcOptions);
+    const getKey = await keys;
+    return (token) => jwtVerify(token, getKey, oidcOptions);
   });
 }
 
-function verifier(nameClaim: string, verify: (token: string) => Promise<{ payload: JWTPayload }>): TokenVerifier {
+/**
+ * jose's errors that are the token's fault; any other (the issuer's keys cannot be fetched or
+ * read) is a failure of the authorizer, which API Gateway answers with 500, not 401.
+ */
+const TOKEN_ERRORS = new Set([
+  "ERR_JWS_INVALID",
+  "ERR_JWT_INVALID",
+  "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+  "ERR_JWT_EXPIRED",
+  "ERR_JWT_CLAIM_VALIDATION_FAILED",
+  "ERR_JOSE_ALG_NOT_ALLOWED",
+  "ERR_JOSE_NOT_SUPPORTED",
+  "ERR_JWKS_NO_MATCHING_KEY",
+  "ERR_JWKS_MULTIPLE_MATCHING_KEYS",
+]);
+
+function verifier(
+  nameClaim: string,
+  verification: () => Promise<(token: string) => Promise<{ payload: JWTPayload }>>,
+): TokenVerifier {
   return async (token) => {
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenRefusedError(`token is ${token.length} characters`);
+    const verify = await verification();
     let payload: JWTPayload;
     try {
       ({ payload } = await verify(token));
     } catch (error) {
-      throw new TokenRefusedError(error instanceof Error ? `${error.name}: ${error.message}` : String(error), {
-        cause: error,
-      });
+      if (!TOKEN_ERRORS.has((error as { code?: unknown }).code as string)) throw error;
+      throw new TokenRefusedError(`${(error as Error).name}: ${(error as Error).message}`, { cause: error });
     }
     const name = validateDisplayName(payload[nameClaim]);
     if ("error" in name) throw new TokenRefusedError(`claim ${nameClaim}: ${name.error}`);

@@ -6,10 +6,11 @@
  * configured through the same environment variables.
  */
 import type express from "express";
-import { type AuthMode, readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
+import { readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
 import { createAuthorizerDependencies, createTokenEndpointDependencies } from "../functions/auth-dependencies";
+import type { AuthorizerHandler } from "../functions/authorizer";
 import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
-import { generateSigningKey } from "../functions/token-signing";
+import { signingKey } from "../functions/token-signing";
 import { ConnectAuthorizer } from "./authorizer";
 import type { ApiInfo } from "./events";
 import { functionUrlRoute } from "./function-url";
@@ -21,6 +22,15 @@ export type LocalAuthOptions =
       mode: "guest";
       /** How long a token admits its holder (`TOKEN_TTL_SECONDS`, default 900). */
       tokenTtlSeconds?: number;
+      /** An RSA private key (PEM) to sign with, so tokens outlive a restart; default: one made at start. */
+      privateKeyPem?: string;
+    }
+  | {
+      /** An authorizer of the caller's in place of the project's (tests, or a library user's own). */
+      mode: "custom";
+      createHandler: () => AuthorizerHandler;
+      /** Default: the project's, `route.request.querystring.token`. */
+      identitySources?: readonly string[];
     }
   | {
       mode: "oidc";
@@ -37,12 +47,12 @@ export type LocalAuthOptions =
 export const LOCAL_TOKEN_ISSUER = "websocket-chat/local";
 
 export interface LocalAuth {
-  mode: AuthMode;
+  mode: LocalAuthOptions["mode"];
   authorizer?: ConnectAuthorizer;
   /** The token endpoint's route (guest only). */
   tokenRoute?: express.Router;
   /** What the page is told: how to sign in. */
-  page: { auth: AuthMode; tokenUrl?: string };
+  page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string };
 }
 
 export function startLocalAuth(
@@ -51,19 +61,27 @@ export function startLocalAuth(
 ): LocalAuth {
   if (options.mode === "none") return { mode: "none", page: { auth: "none" } };
   const { api, region, functions, log } = context;
-  // Settings are read at start, so a bad one stops the gateway rather than its first handshake.
-  const authorizer = (environment: Record<string, string | undefined>) => {
-    const config = readAuthorizerConfig(environment);
-    return new ConnectAuthorizer({
-      identitySources: [connectAuthorizer.identitySource],
-      function: new LocalFunction(
-        connectAuthorizer.name,
-        () => connectAuthorizer.createHandler(createAuthorizerDependencies(config)),
-        functions,
-      ),
+  const replay = (
+    createHandler: () => AuthorizerHandler,
+    identitySources: readonly string[] = [connectAuthorizer.identitySource],
+  ) =>
+    new ConnectAuthorizer({
+      identitySources,
+      function: new LocalFunction(connectAuthorizer.name, createHandler, functions),
       api,
       region,
     });
+  if (options.mode === "custom") {
+    return {
+      mode: "custom",
+      authorizer: replay(options.createHandler, options.identitySources),
+      page: { auth: "custom" },
+    };
+  }
+  // Settings are read at start, so a bad one stops the gateway rather than its first handshake.
+  const authorizer = (environment: Record<string, string | undefined>) => {
+    const config = readAuthorizerConfig(environment);
+    return replay(() => connectAuthorizer.createHandler(createAuthorizerDependencies(config)));
   };
 
   if (options.mode === "oidc") {
@@ -82,7 +100,7 @@ export function startLocalAuth(
   }
 
   // Tokens of this gateway admit to this gateway alone: its API id is their audience.
-  const { signer, publicKeyPem } = generateSigningKey();
+  const { signer, publicKeyPem } = signingKey(options.privateKeyPem);
   const tokens = { TOKEN_ISSUER: LOCAL_TOKEN_ISSUER, TOKEN_AUDIENCE: api.apiId };
   const tokenConfig = readTokenEndpointConfig({ ...tokens, TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString() });
   const tokenFunction = new LocalFunction(

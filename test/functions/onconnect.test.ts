@@ -68,3 +68,17 @@ test("a repository failure rejects, so API Gateway refuses the handshake", async
   // Assess
   t.is(error, failure);
 });
+
+test("with an authorizer, the verified user and name are stored with the connection", async (t) => {
+  // Prepare
+  const connections = stubRepository();
+  const handler = createConnectHandler({ connections, config: { connectionTtlSeconds: 7200 }, now: () => NOW });
+  const authorizer = { principalId: "guest-1", userId: "guest-1", name: "Ada", integrationLatency: 12 };
+
+  // Act
+  await handler(webSocketEvent("CONNECT", { requestContext: { authorizer } }));
+
+  // Assess
+  t.like(connections.put.firstCall.args[0], { userId: "guest-1", name: "Ada" });
+  t.false("principalId" in connections.put.firstCall.args[0]);
+});

@@ -342,7 +342,12 @@ test("whitespace-only data", refused, message({ action: "sendmessage", data: " \
 // 9 characters but 18 UTF-8 bytes, over the limit of 16.
 test("data over maxMessageBytes counted in UTF-8 bytes", refused, message({ data: "é".repeat(9) }), /18 bytes.*16/);
 test("a name that is not a string", refused, message({ data: "hi", name: 7 }), /"name" must be a string/);
-test("a name that is too long", refused, message({ data: "hi", name: "n".repeat(65) }), /is 65 characters; the limit is 64/);
+test(
+  "a name that is too long",
+  refused,
+  message({ data: "hi", name: "n".repeat(65) }),
+  /is 65 characters; the limit is 64/,
+);
 
 test("data exactly at maxMessageBytes is accepted", async (t) => {
   // Prepare
@@ -407,4 +412,39 @@ test("an error frame that fails otherwise is logged and the handler still answer
   t.is(result.statusCode, 400);
   t.is(logger.warn.callCount, 1);
   t.is(logger.warn.firstCall.args[0], `error frame to ${SENDER} failed: Error: ${failure.message}`);
+});
+
+test("with an authorizer, the sender's name and user id are the verified ones; a name in the message is ignored", async (t) => {
+  // Prepare
+  const { handler, manager } = setup({}, paged([SENDER, "conn-b"], 10));
+  const authorizer = { principalId: "guest-7", userId: "guest-7", name: "Eve", integrationLatency: 3 };
+  const event = webSocketEvent("MESSAGE", {
+    requestContext: { authorizer },
+    body: JSON.stringify({ action: "sendmessage", data: "I am Ada", name: "Ada" }),
+  });
+  const withBadName = webSocketEvent("MESSAGE", {
+    requestContext: { authorizer },
+    body: JSON.stringify({ action: "sendmessage", data: "I am Ada", name: "x".repeat(100) }),
+  });
+
+  // Act
+  const results = [await handler(event), await handler(withBadName)];
+
+  // Assess
+  t.deepEqual(
+    results.map((result) => result.statusCode),
+    [200, 200],
+    "even a name that would be refused is ignored",
+  );
+  t.is(manager.post.callCount, 4);
+  for (const call of manager.post.getCalls()) {
+    t.deepEqual(JSON.parse(text(call.args[1])), {
+      type: "message",
+      connectionId: SENDER,
+      userId: "guest-7",
+      name: "Eve",
+      data: "I am Ada",
+      sentAt: SENT_AT,
+    });
+  }
 });

@@ -72,7 +72,9 @@ test("npm run local serves the chat with guest sign-in, logs each invocation, an
   await t.throwsAsync(connect(`ws://127.0.0.1:${port}/dev`), { message: /401/ });
   const adaToken = await signIn(`http://127.0.0.1:${port}`, "Ada");
   const ada = await connect(`ws://127.0.0.1:${port}/dev?token=${adaToken.token}`);
-  const bob = await connect(`ws://127.0.0.1:${port}/ws?token=${(await signIn(`http://127.0.0.1:${port}`, "Bob")).token}`);
+  const bob = await connect(
+    `ws://127.0.0.1:${port}/ws?token=${(await signIn(`http://127.0.0.1:${port}`, "Bob")).token}`,
+  );
   ada.socket.send(JSON.stringify({ action: "sendmessage", data: "over the real server", name: "Bob" }));
   const [atAda, atBob] = await Promise.all([ada.nextJson<ChatMessageFrame>(), bob.nextJson<ChatMessageFrame>()]);
   t.like(atAda, { data: "over the real server", name: "Ada", userId: adaToken.userId });
