@@ -18,30 +18,9 @@ import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
 import type { RouteDefinition } from "../../functions/routes";
 import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
 import { deferred } from "../functions/fixtures";
+import { recordingRoute as route } from "../support/routes";
 import { signedFetch } from "../support/sigv4";
 import { connect, eventually } from "../support/websocket";
-
-type Behaviour = (event: WebSocketEvent) => Promise<WebSocketResult>;
-
-/** A route whose handler records its events and does what `behaviour` says. */
-function route(
-  routeKey: string,
-  events: WebSocketEvent[],
-  behaviour?: Behaviour,
-  extra: Partial<RouteDefinition> = {},
-): RouteDefinition {
-  return {
-    routeKey,
-    name: routeKey.replace("$", "") || "default",
-    tableActions: [],
-    manageConnections: false,
-    createHandler: () => async (event) => {
-      events.push(event);
-      return behaviour ? behaviour(event) : { statusCode: 200 };
-    },
-    ...extra,
-  };
-}
 
 async function gateway(options: LocalGatewayOptions = {}) {
   const log: string[] = [];

@@ -5,12 +5,16 @@ import { type LocalGatewayOptions, startLocalGateway } from "../../local/express
 import { tableReader } from "./dynamodb";
 import type { TestClient } from "./websocket";
 
-/** A gateway with the project's routes, its execution log kept, and a reader of its table. */
+/** A gateway with the project's routes, its execution log kept, and a reader of its table (closed with it). */
 export async function chatGateway(options: LocalGatewayOptions = {}) {
   const log: string[] = [];
   const gw = await startLocalGateway({ port: 0, servePage: false, log: (line) => log.push(line), ...options });
   const table = tableReader(options.dynamodbEndpoint ?? gw.dynamodbEndpoint, gw.tableName);
-  return { ...gw, log, table };
+  const close = async () => {
+    table.close();
+    await gw.close();
+  };
+  return { ...gw, log, table, close };
 }
 
 /** Rejects if `promise` does not settle within `ms`, naming `what`. */
