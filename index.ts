@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { STAGE_THROTTLING_DEFAULTS } from "./functions/routes";
 import { ChatApi } from "./infra/chat-api";
+import type { ChatAuthSettings } from "./infra/chat-auth";
 
 // Stack settings are read here and nowhere else; the components take them as typed arguments.
 const config = new pulumi.Config();
@@ -12,7 +13,32 @@ const chat = new ChatApi("websocket-chat", {
   throttlingRateLimit: config.getNumber("throttlingRateLimit", { min: 0 }) ?? STAGE_THROTTLING_DEFAULTS.rateLimit,
   logRetentionDays: config.getNumber("logRetentionDays") ?? 14,
   broadcastConcurrency: config.getNumber("broadcastConcurrency", { min: 1, max: 1000 }),
+  auth: authSettings(),
 });
+
+/** `auth`: guest (the default: tokens from the stack's endpoint), oidc (an external issuer) or none. */
+function authSettings(): ChatAuthSettings {
+  const mode = config.get("auth", { allowedValues: ["guest", "oidc", "none"] }) ?? "guest";
+  if (mode === "none") return { mode };
+  if (mode === "guest") {
+    return {
+      mode,
+      tokenTtlSeconds: config.getNumber("tokenTtlSeconds"),
+      allowedOrigins: config.getObject<string[]>("tokenAllowedOrigins"),
+    };
+  }
+  return {
+    mode: "oidc",
+    issuer: config.require("oidcIssuer"),
+    audience: config.require("oidcAudience"),
+    nameClaim: config.get("oidcNameClaim"),
+    jwksUri: config.get("oidcJwksUri"),
+    algorithms: config
+      .get("oidcAlgorithms")
+      ?.split(",")
+      .map((name) => name.trim()),
+  };
+}
 
 /** Where clients connect: `wss://{apiId}.execute-api.{region}.amazonaws.com/{stage}`. */
 export const url = chat.url;
@@ -20,3 +46,5 @@ export const url = chat.url;
 export const managementEndpoint = chat.managementEndpoint;
 /** The connections table. */
 export const tableName = chat.tableName;
+/** Guest auth: where the page gets a token, `POST {"name":"..."}`. */
+export const tokenUrl = chat.tokenUrl;

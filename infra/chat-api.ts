@@ -2,7 +2,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FUNCTION_TIMEOUT_SECONDS } from "../functions/config";
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../functions/connection";
-import { ROUTE_SELECTION_EXPRESSION, type RouteDefinition, routes as routeTable } from "../functions/routes";
+import {
+  connectAuthorizer,
+  ROUTE_SELECTION_EXPRESSION,
+  type RouteDefinition,
+  routes as routeTable,
+  tokenEndpoint,
+} from "../functions/routes";
+import { ChatAuth, type ChatAuthSettings, validateAuthSettings } from "./chat-auth";
 import { WebSocketRoute } from "./websocket-route";
 
 /** Retention periods CloudWatch Logs accepts, in days. */
@@ -32,6 +39,8 @@ export interface ChatApiArgs {
   lambdaTimeoutSeconds?: number;
   /** The routes to deploy (default: the route table of `functions/routes.ts`). */
   routes?: readonly RouteDefinition[];
+  /** Who may connect (default `none`: anyone, the open chat). */
+  auth?: ChatAuthSettings;
 }
 
 /**
@@ -48,12 +57,29 @@ export class ChatApi extends pulumi.ComponentResource {
   /** `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: the `@connections` API. */
   readonly managementEndpoint: pulumi.Output<string>;
   readonly tableName: pulumi.Output<string>;
+  /** The authorizer and, for guests, the token endpoint; absent with auth `none`. */
+  readonly auth?: ChatAuth;
+  /** Where guests get tokens: `POST {"name":"..."}` (guest auth only). */
+  readonly tokenUrl?: pulumi.Output<string>;
 
   constructor(name: string, args: ChatApiArgs, opts?: pulumi.ComponentResourceOptions) {
     const settings = validate(name, args);
     super("websocket-chat:index:ChatApi", name, {}, opts);
     this.table = this.createTable(name);
     this.api = this.createApi(name);
+    if (args.auth && args.auth.mode !== "none") {
+      this.auth = new ChatAuth(
+        `${name}-auth`,
+        {
+          settings: args.auth,
+          api: this.api,
+          functionNamePrefix: `${name}-${pulumi.getStack()}`,
+          logRetentionDays: args.logRetentionDays,
+        },
+        { parent: this },
+      );
+      this.tokenUrl = this.auth.tokenUrl?.functionUrl;
+    }
     this.routes = (args.routes ?? routeTable).map((route) => this.createRoute(name, route, settings));
     this.stage = this.createStage(name, args);
     this.url = pulumi.interpolate`${this.api.apiEndpoint}/${this.stage.name}`;
@@ -61,7 +87,12 @@ export class ChatApi extends pulumi.ComponentResource {
     const httpsEndpoint = this.api.apiEndpoint.apply((endpoint) => endpoint.replace(/^wss:/, "https:"));
     this.managementEndpoint = pulumi.interpolate`${httpsEndpoint}/${this.stage.name}`;
     this.tableName = this.table.name;
-    this.registerOutputs({ url: this.url, managementEndpoint: this.managementEndpoint, tableName: this.tableName });
+    this.registerOutputs({
+      url: this.url,
+      managementEndpoint: this.managementEndpoint,
+      tableName: this.tableName,
+      tokenUrl: this.tokenUrl,
+    });
   }
 
   private createTable(name: string): aws.dynamodb.Table {
@@ -98,6 +129,7 @@ export class ChatApi extends pulumi.ComponentResource {
         functionName: functionName(name, route),
         ...settings,
         memorySize: route.memorySize ?? settings.memorySize,
+        ...(route.routeKey === "$connect" && this.auth && { authorizerId: this.auth.authorizer.id }),
       },
       { parent: this },
     );
@@ -116,7 +148,13 @@ export class ChatApi extends pulumi.ComponentResource {
           throttlingRateLimit: args.throttlingRateLimit,
         },
       },
-      { parent: this, dependsOn: this.routes.flatMap((route) => route.deploymentDependencies) },
+      {
+        parent: this,
+        dependsOn: [
+          ...this.routes.flatMap((route) => route.deploymentDependencies),
+          ...(this.auth ? [this.auth.authorizer, this.auth.authorizerPermission] : []),
+        ],
+      },
     );
   }
 }
@@ -126,8 +164,8 @@ type RouteSettings = Pick<
   "stageName" | "logRetentionDays" | "memorySize" | "timeoutSeconds" | "environment"
 >;
 
-/** The physical name of a route's function; the stack name keeps stacks in one account apart. */
-function functionName(name: string, route: RouteDefinition): string {
+/** The physical name of a function; the stack name keeps stacks in one account apart. */
+function functionName(name: string, route: { name: string }): string {
   return `${name}-${pulumi.getStack()}-${route.name}`;
 }
 
@@ -139,13 +177,20 @@ function checkMemorySize(label: string, memorySize: number): void {
 
 /** Checks the arguments AWS would reject only at deploy time, so a bad value fails the preview. */
 function validate(name: string, args: ChatApiArgs): RouteSettings {
-  for (const route of args.routes ?? routeTable) {
-    const physicalName = functionName(name, route);
+  const functionNames = (args.routes ?? routeTable).map((route) => functionName(name, route));
+  if (args.auth && args.auth.mode !== "none") {
+    functionNames.push(functionName(name, connectAuthorizer));
+    if (args.auth.mode === "guest") functionNames.push(functionName(name, tokenEndpoint));
+  }
+  for (const physicalName of functionNames) {
     if (physicalName.length > 64) {
       throw new Error(`Lambda function name ${physicalName} is longer than 64 characters: shorten the component name`);
     }
+  }
+  for (const route of args.routes ?? routeTable) {
     if (route.memorySize !== undefined) checkMemorySize(`memorySize of route ${route.routeKey}`, route.memorySize);
   }
+  if (args.auth) validateAuthSettings(args.auth);
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(args.stageName)) {
     throw new Error(`stageName must be 1 to 128 letters, digits, - or _, got ${JSON.stringify(args.stageName)}`);
   }

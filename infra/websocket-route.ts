@@ -4,6 +4,7 @@ import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies } from "../functions/dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../functions/events";
 import type { RouteDefinition } from "../functions/routes";
+import { createInlineFunction } from "./inline-function";
 
 /**
  * The Lambda entry point of `route`: runs once per cold start, reads the function's environment,
@@ -31,6 +32,8 @@ export interface WebSocketRouteArgs {
   timeoutSeconds: number;
   /** Environment of the function besides `TABLE_NAME`. */
   environment?: Record<string, pulumi.Input<string>>;
+  /** The authorizer that decides this route (`$connect` only: API Gateway authorizes nothing else). */
+  authorizerId?: pulumi.Input<string>;
 }
 
 /**
@@ -49,10 +52,22 @@ export class WebSocketRoute extends pulumi.ComponentResource {
 
   constructor(name: string, args: WebSocketRouteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("websocket-chat:index:WebSocketRoute", name, {}, opts);
-    this.logGroup = this.createLogGroup(name, args);
-    this.role = this.createRole(name);
-    this.rolePolicy = this.createRolePolicy(name, args);
-    this.function = this.createFunction(name, args);
+    // Exactly what this route's handler does: its table actions, posting to clients if it must, its own logs.
+    ({
+      logGroup: this.logGroup,
+      role: this.role,
+      rolePolicy: this.rolePolicy,
+      function: this.function,
+    } = createInlineFunction(this, name, {
+      functionName: args.functionName,
+      description: `WebSocket route ${args.route.routeKey}`,
+      callbackFactory: handlerFactory(args.route),
+      memorySize: args.memorySize,
+      timeoutSeconds: args.timeoutSeconds,
+      logRetentionDays: args.logRetentionDays,
+      environment: { TABLE_NAME: args.table.name, ...args.environment },
+      statements: routeStatements(args),
+    }));
     this.permission = this.createPermission(name, args);
     this.integration = this.createIntegration(name, args);
     this.route = this.createRoute(name, args);
@@ -67,84 +82,6 @@ export class WebSocketRoute extends pulumi.ComponentResource {
   /** The resources a stage deployment must include. */
   get deploymentDependencies(): pulumi.Resource[] {
     return [this.integration, this.route, ...(this.routeResponse ? [this.routeResponse] : [])];
-  }
-
-  private createLogGroup(name: string, args: WebSocketRouteArgs): aws.cloudwatch.LogGroup {
-    // Created before the function, under the name Lambda writes to, so logs expire instead of piling up forever.
-    return new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: `/aws/lambda/${args.functionName}`, retentionInDays: args.logRetentionDays },
-      { parent: this },
-    );
-  }
-
-  private createRole(name: string): aws.iam.Role {
-    // The function's own identity, so it never falls back to CallbackFunction's broad managed policies.
-    return new aws.iam.Role(
-      `${name}-role`,
-      {
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
-      },
-      { parent: this },
-    );
-  }
-
-  private createRolePolicy(name: string, args: WebSocketRouteArgs): aws.iam.RolePolicy {
-    const { route, table, api, stageName } = args;
-    const statements: object[] = [
-      {
-        Sid: "WriteOwnLogs",
-        Effect: "Allow",
-        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        Resource: pulumi.interpolate`${this.logGroup.arn}:*`,
-      },
-    ];
-    if (route.tableActions.length > 0) {
-      statements.push({
-        Sid: "ConnectionsTable",
-        Effect: "Allow",
-        Action: [...route.tableActions],
-        Resource: table.arn,
-      });
-    }
-    if (route.manageConnections) {
-      statements.push({
-        Sid: "PostToConnections",
-        Effect: "Allow",
-        Action: "execute-api:ManageConnections",
-        Resource: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
-      });
-    }
-    // Exactly what this route's handler does: its table actions, posting to clients if it must, its own logs.
-    return new aws.iam.RolePolicy(
-      `${name}-policy`,
-      { role: this.role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) },
-      { parent: this },
-    );
-  }
-
-  private createFunction(
-    name: string,
-    args: WebSocketRouteArgs,
-  ): aws.lambda.CallbackFunction<WebSocketEvent, WebSocketResult> {
-    // The handler, serialized from the route table's factory; waits for its log group and permissions.
-    return new aws.lambda.CallbackFunction<WebSocketEvent, WebSocketResult>(
-      `${name}-function`,
-      {
-        name: args.functionName,
-        description: `WebSocket route ${args.route.routeKey}`,
-        callbackFactory: handlerFactory(args.route),
-        runtime: aws.lambda.Runtime.NodeJS24dX,
-        role: this.role,
-        memorySize: args.memorySize,
-        timeout: args.timeoutSeconds,
-        environment: { variables: { TABLE_NAME: args.table.name, ...args.environment } },
-      },
-      { parent: this, dependsOn: [this.logGroup, this.rolePolicy] },
-    );
   }
 
   private createPermission(name: string, args: WebSocketRouteArgs): aws.lambda.Permission {
@@ -184,6 +121,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
         routeKey: args.route.routeKey,
         target: pulumi.interpolate`integrations/${this.integration.id}`,
         ...(args.route.routeResponse && { routeResponseSelectionExpression: "$default" }),
+        ...(args.authorizerId && { authorizationType: "CUSTOM", authorizerId: args.authorizerId }),
       },
       { parent: this },
     );
@@ -197,4 +135,21 @@ export class WebSocketRoute extends pulumi.ComponentResource {
       { parent: this },
     );
   }
+}
+
+/** The route's permissions: its table actions and, if it posts to clients, `ManageConnections` on this stage. */
+function routeStatements({ route, table, api, stageName }: WebSocketRouteArgs): object[] {
+  const statements: object[] = [];
+  if (route.tableActions.length > 0) {
+    statements.push({ Sid: "ConnectionsTable", Effect: "Allow", Action: [...route.tableActions], Resource: table.arn });
+  }
+  if (route.manageConnections) {
+    statements.push({
+      Sid: "PostToConnections",
+      Effect: "Allow",
+      Action: "execute-api:ManageConnections",
+      Resource: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
+    });
+  }
+  return statements;
 }

@@ -1,8 +1,16 @@
+import { generateKeyPairSync } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 
 export const REGION = "us-east-1";
 export const ACCOUNT = "123456789012";
 export const API_ID = "a1b2c3d4e5";
+export const AUTHORIZER_ID = "auth9z";
+export const KMS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab";
+export const TOKEN_URL_ID = "abcdefghijklmnopqrstuvwxyz012345";
+/** A real RSA public key, so a test can check what the authorizer is given. */
+export const MOCK_PUBLIC_KEY_PEM = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .publicKey.export({ type: "spki", format: "pem" })
+  .toString();
 
 /** A resource the program registered, as the engine would have seen it. */
 export interface RegisteredResource {
@@ -27,7 +35,9 @@ export function recordingMocks(): { mocks: pulumi.runtime.Mocks; resources: Regi
       resources.push({ type, name, id, inputs, state: { ...inputs, ...state } });
       return { id, state: { ...inputs, ...state } };
     },
-    call({ inputs }) {
+    call({ token, inputs }) {
+      // KMS's public half of an asymmetric key, as `aws.kms.getPublicKey` returns it.
+      if (token === "aws:kms/getPublicKey:getPublicKey") return { ...inputs, publicKeyPem: MOCK_PUBLIC_KEY_PEM };
       return inputs;
     },
   };
@@ -64,6 +74,18 @@ function answer(type: string, name: string, inputs: Record<string, any>): { id: 
         id: `${name}-0a1b2c`,
         state: { name: `${name}-0a1b2c`, arn: `arn:aws:iam::${ACCOUNT}:role/${name}-0a1b2c` },
       };
+    case "aws:kms/key:Key":
+      return {
+        id: KMS_KEY_ID,
+        state: { arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}`, keyId: KMS_KEY_ID },
+      };
+    case "aws:lambda/functionUrl:FunctionUrl":
+      return {
+        id: inputs.functionName,
+        state: { functionUrl: `https://${TOKEN_URL_ID}.lambda-url.${REGION}.on.aws/` },
+      };
+    case "aws:apigatewayv2/authorizer:Authorizer":
+      return { id: AUTHORIZER_ID, state: {} };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { id: inputs.name, state: { arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${inputs.name}` } };
     default:

@@ -2,7 +2,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import test from "ava";
-import { API_ID, REGION, type RegisteredResource, recordingMocks, resolved } from "./mocks";
+import {
+  ACCOUNT,
+  API_ID,
+  KMS_KEY_ID,
+  MOCK_PUBLIC_KEY_PEM,
+  REGION,
+  type RegisteredResource,
+  recordingMocks,
+  resolved,
+  TOKEN_URL_ID,
+} from "./mocks";
 
 /** The `config:` entries of a stack file (flat `key: value` lines, as `pulumi config set` writes them). */
 function stackConfig(file: string): Record<string, string> {
@@ -26,6 +36,7 @@ const setup = (async () => {
     url: await resolved(stack.url),
     managementEndpoint: await resolved(stack.managementEndpoint),
     tableName: await resolved(stack.tableName),
+    tokenUrl: stack.tokenUrl && (await resolved(stack.tokenUrl)),
   };
   return { outputs };
 })();
@@ -37,6 +48,7 @@ function ofType(type: string): RegisteredResource[] {
 test("the dev stack targets us-east-1 and sets the project's keys", (t) => {
   t.deepEqual(config, {
     "aws:region": "us-east-1",
+    "websocket-chat:auth": "guest",
     "websocket-chat:stageName": "dev",
     "websocket-chat:throttlingBurstLimit": "100",
     "websocket-chat:throttlingRateLimit": "50",
@@ -45,12 +57,13 @@ test("the dev stack targets us-east-1 and sets the project's keys", (t) => {
   });
 });
 
-test("the stack exports the client URL, the management endpoint and the table name", async (t) => {
+test("the stack exports the client URL, the management endpoint, the table name and the token URL", async (t) => {
   const { outputs } = await setup;
   t.deepEqual(outputs, {
     url: `wss://${API_ID}.execute-api.${REGION}.amazonaws.com/dev`,
     managementEndpoint: `https://${API_ID}.execute-api.${REGION}.amazonaws.com/dev`,
     tableName: "websocket-chat-connections-7f3a9c1",
+    tokenUrl: `https://${TOKEN_URL_ID}.lambda-url.${REGION}.on.aws/`,
   });
 });
 
@@ -63,24 +76,35 @@ test("stack config reaches the stage, the log groups and the functions", async (
   const logGroups = ofType("aws:cloudwatch/logGroup:LogGroup");
   t.deepEqual(
     logGroups.map((group) => group.inputs.retentionInDays),
-    [14, 14, 14],
+    [14, 14, 14, 14, 14],
   );
-  const functions = ofType("aws:lambda/function:Function");
-  t.deepEqual(functions.map((fn) => fn.inputs.name).sort(), [
+  const functions = new Map(ofType("aws:lambda/function:Function").map((fn) => [fn.inputs.name, fn.inputs]));
+  t.deepEqual([...functions.keys()].sort(), [
+    "websocket-chat-dev-authorizer",
     "websocket-chat-dev-onconnect",
     "websocket-chat-dev-ondisconnect",
     "websocket-chat-dev-sendmessage",
+    "websocket-chat-dev-token",
   ]);
-  for (const fn of functions) {
-    t.deepEqual(fn.inputs.environment, {
+  for (const route of ["onconnect", "ondisconnect", "sendmessage"]) {
+    t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
       variables: { TABLE_NAME: "websocket-chat-connections-7f3a9c1", BROADCAST_CONCURRENCY: "100" },
     });
   }
+  // The dev stack's guests: tokens of this stack for this API, signed in KMS, verified with its public half.
+  const guestTokens = { TOKEN_ISSUER: "websocket-chat/dev", TOKEN_AUDIENCE: API_ID };
+  t.deepEqual(functions.get("websocket-chat-dev-authorizer")?.environment, {
+    variables: { AUTH_MODE: "guest", ...guestTokens, TOKEN_PUBLIC_KEY: MOCK_PUBLIC_KEY_PEM },
+  });
+  t.deepEqual(functions.get("websocket-chat-dev-token")?.environment, {
+    variables: { ...guestTokens, TOKEN_KMS_KEY_ID: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}` },
+  });
 });
 
 test("the program creates no managed policy attachment anywhere", async (t) => {
   await setup;
   t.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
-  t.is(ofType("aws:iam/role:Role").length, 3);
-  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 3);
+  // One role and one inline policy for each of the five functions.
+  t.is(ofType("aws:iam/role:Role").length, 5);
+  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 5);
 });

@@ -1,0 +1,204 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { AuthMode } from "../functions/auth-config";
+import { readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
+import { createAuthorizerDependencies, createTokenEndpointDependencies } from "../functions/auth-dependencies";
+import type { AuthorizerEvent, AuthorizerHandler, AuthorizerResult } from "../functions/authorizer";
+import type { HttpHandler, HttpRequestEvent, HttpResult } from "../functions/events";
+import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
+import { createInlineFunction, type InlineFunction } from "./inline-function";
+
+/** The authorizer's entry point: its settings read and its verifier built once per cold start. */
+export function authorizerFactory(): aws.lambda.CallbackFactory<AuthorizerEvent, AuthorizerResult> {
+  return (): AuthorizerHandler => connectAuthorizer.createHandler(createAuthorizerDependencies(readAuthorizerConfig()));
+}
+
+/** The token endpoint's entry point: a KMS signer built once per cold start. */
+export function tokenEndpointFactory(): aws.lambda.CallbackFactory<HttpRequestEvent, HttpResult> {
+  return (): HttpHandler => tokenEndpoint.createHandler(createTokenEndpointDependencies(readTokenEndpointConfig()));
+}
+
+/** Who may connect, as the stack sets it. */
+export type ChatAuthSettings =
+  | { mode: "none" }
+  | {
+      mode: "guest";
+      /** How long a guest token admits its holder (default 900 s). */
+      tokenTtlSeconds?: number;
+      /** Origins whose pages may call the token endpoint (CORS); default any. */
+      allowedOrigins?: string[];
+    }
+  | {
+      mode: "oidc";
+      issuer: string;
+      /** The app client id ID tokens are issued to. */
+      audience: string;
+      nameClaim?: string;
+      jwksUri?: string;
+      algorithms?: string[];
+    };
+
+export interface ChatAuthArgs {
+  settings: Exclude<ChatAuthSettings, { mode: "none" }>;
+  api: aws.apigatewayv2.Api;
+  /** Physical function names: `{prefix}-authorizer`, `{prefix}-token`. */
+  functionNamePrefix: string;
+  logRetentionDays: number;
+}
+
+/**
+ * Identity for the chat: the `$connect` authorizer, and for guests the KMS key that signs their
+ * tokens (RSA 2048; the private half never leaves KMS, and the authorizer gets the public half in
+ * its environment, so verifying costs no call at all) and the token endpoint, a function URL that
+ * alone may `kms:Sign` with it.
+ */
+export class ChatAuth extends pulumi.ComponentResource {
+  readonly mode: AuthMode;
+  readonly authorizerFunction: InlineFunction<AuthorizerEvent, AuthorizerResult>;
+  readonly authorizer: aws.apigatewayv2.Authorizer;
+  readonly authorizerPermission: aws.lambda.Permission;
+  readonly signingKey?: aws.kms.Key;
+  readonly tokenFunction?: InlineFunction<HttpRequestEvent, HttpResult>;
+  readonly tokenUrl?: aws.lambda.FunctionUrl;
+
+  constructor(name: string, args: ChatAuthArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("websocket-chat:index:ChatAuth", name, {}, opts);
+    const { settings, api } = args;
+    this.mode = settings.mode;
+    const inline = { memorySize: 256, timeoutSeconds: 10, logRetentionDays: args.logRetentionDays };
+    // Guest tokens of this stack admit to this API alone: its id is their audience.
+    const guestTokens = { TOKEN_ISSUER: `websocket-chat/${pulumi.getStack()}`, TOKEN_AUDIENCE: api.id };
+
+    let environment: Record<string, pulumi.Input<string>>;
+    if (settings.mode === "guest") {
+      this.signingKey = new aws.kms.Key(
+        `${name}-signing-key`,
+        {
+          description: `Signs the guest tokens of ${name} (${pulumi.getStack()})`,
+          customerMasterKeySpec: "RSA_2048",
+          keyUsage: "SIGN_VERIFY",
+          deletionWindowInDays: 7,
+        },
+        { parent: this },
+      );
+      const publicKey = aws.kms.getPublicKeyOutput({ keyId: this.signingKey.arn }, { parent: this });
+      environment = { AUTH_MODE: "guest", ...guestTokens, TOKEN_PUBLIC_KEY: publicKey.publicKeyPem };
+      this.tokenFunction = createInlineFunction(this, `${name}-token`, {
+        ...inline,
+        functionName: `${args.functionNamePrefix}-${tokenEndpoint.name}`,
+        description: "Guest tokens for the WebSocket chat",
+        callbackFactory: tokenEndpointFactory(),
+        environment: {
+          ...guestTokens,
+          TOKEN_KMS_KEY_ID: this.signingKey.arn,
+          ...(settings.tokenTtlSeconds !== undefined && { TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds) }),
+        },
+        statements: [{ Sid: "SignGuestTokens", Effect: "Allow", Action: "kms:Sign", Resource: this.signingKey.arn }],
+      });
+      this.tokenUrl = this.createTokenUrl(name, this.tokenFunction, settings.allowedOrigins ?? ["*"]);
+    } else {
+      environment = {
+        AUTH_MODE: "oidc",
+        OIDC_ISSUER: settings.issuer,
+        OIDC_AUDIENCE: settings.audience,
+        ...(settings.nameClaim && { OIDC_NAME_CLAIM: settings.nameClaim }),
+        ...(settings.jwksUri && { OIDC_JWKS_URI: settings.jwksUri }),
+        ...(settings.algorithms && { OIDC_ALGORITHMS: settings.algorithms.join(",") }),
+      };
+    }
+
+    // Nothing but its own logs: the public key is in its environment, an issuer's keys are public.
+    this.authorizerFunction = createInlineFunction(this, `${name}-authorizer`, {
+      ...inline,
+      functionName: `${args.functionNamePrefix}-${connectAuthorizer.name}`,
+      description: "Authorizes $connect of the WebSocket chat",
+      callbackFactory: authorizerFactory(),
+      environment,
+      statements: [],
+    });
+    // No result TTL: API Gateway refuses one for WebSocket APIs; every $connect is authorized anew.
+    this.authorizer = new aws.apigatewayv2.Authorizer(
+      `${name}-authorizer`,
+      {
+        apiId: api.id,
+        name: `${name}-connect`,
+        authorizerType: "REQUEST",
+        authorizerUri: this.authorizerFunction.function.invokeArn,
+        identitySources: [connectAuthorizer.identitySource],
+      },
+      { parent: this },
+    );
+    // API Gateway may invoke the function as this authorizer of this API, and as nothing else.
+    this.authorizerPermission = new aws.lambda.Permission(
+      `${name}-authorizer-permission`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.authorizerFunction.function.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${api.executionArn}/authorizers/${this.authorizer.id}`,
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ tokenUrl: this.tokenUrl?.functionUrl });
+  }
+
+  /**
+   * A public function URL: anyone may ask for a guest token, as anyone may open the chat. Since
+   * October 2025 a new URL needs both `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction`
+   * (the latter only through the URL); https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
+   */
+  private createTokenUrl(
+    name: string,
+    fn: InlineFunction<HttpRequestEvent, HttpResult>,
+    allowedOrigins: string[],
+  ): aws.lambda.FunctionUrl {
+    const url = new aws.lambda.FunctionUrl(
+      `${name}-token-url`,
+      {
+        functionName: fn.function.name,
+        authorizationType: "NONE",
+        cors: { allowOrigins: allowedOrigins, allowMethods: ["POST"], allowHeaders: ["content-type"], maxAge: 3600 },
+      },
+      { parent: this },
+    );
+    new aws.lambda.Permission(
+      `${name}-token-url-permission`,
+      {
+        action: "lambda:InvokeFunctionUrl",
+        function: fn.function.name,
+        principal: "*",
+        functionUrlAuthType: "NONE",
+      },
+      { parent: this },
+    );
+    new aws.lambda.Permission(
+      `${name}-token-invoke-permission`,
+      { action: "lambda:InvokeFunction", function: fn.function.name, principal: "*", invokedViaFunctionUrl: true },
+      { parent: this },
+    );
+    return url;
+  }
+}
+
+/** Checks the settings AWS would reject only at deploy time (or never), so a bad value fails the preview. */
+export function validateAuthSettings(auth: ChatAuthSettings): void {
+  if (auth.mode === "guest") {
+    const ttl = auth.tokenTtlSeconds;
+    if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 30 || ttl > 86_400)) {
+      throw new Error(`tokenTtlSeconds must be an integer from 30 to 86400, got ${ttl}`);
+    }
+    for (const origin of auth.allowedOrigins ?? []) {
+      if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+        throw new Error(
+          `tokenAllowedOrigins must be * or origins like https://chat.example.com, got ${JSON.stringify(origin)}`,
+        );
+      }
+    }
+  } else if (auth.mode === "oidc") {
+    if (!/^https:\/\/\S+$/.test(auth.issuer))
+      throw new Error(`oidcIssuer must be an https URL, got ${JSON.stringify(auth.issuer)}`);
+    if (!auth.audience.trim()) throw new Error("oidcAudience must be set (the app client id of the issuer)");
+  } else if (auth.mode !== "none") {
+    throw new Error(`auth must be guest, oidc or none, got ${JSON.stringify((auth as { mode: unknown }).mode)}`);
+  }
+}
