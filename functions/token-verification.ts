@@ -70,9 +70,10 @@ export function createTokenVerifier(config: AuthorizerConfig): TokenVerifier {
 
 /**
  * jose's errors that are the token's fault; any other (the issuer's keys cannot be fetched or
- * read) is a failure of the authorizer, which API Gateway answers with 500, not 401.
+ * read) is a failure of the authorizer, which API Gateway answers with 500, not 401. An array, not
+ * a Set: Pulumi's closure serializer captures module values, and a Set arrives as a plain object.
  */
-const TOKEN_ERRORS = new Set([
+const TOKEN_ERRORS: readonly unknown[] = [
   "ERR_JWS_INVALID",
   "ERR_JWT_INVALID",
   "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
@@ -82,7 +83,7 @@ const TOKEN_ERRORS = new Set([
   "ERR_JOSE_NOT_SUPPORTED",
   "ERR_JWKS_NO_MATCHING_KEY",
   "ERR_JWKS_MULTIPLE_MATCHING_KEYS",
-]);
+];
 
 function verifier(
   nameClaim: string,
@@ -95,7 +96,7 @@ function verifier(
     try {
       ({ payload } = await verify(token));
     } catch (error) {
-      if (!TOKEN_ERRORS.has((error as { code?: unknown }).code as string)) throw error;
+      if (!TOKEN_ERRORS.includes((error as { code?: unknown }).code)) throw error;
       throw new TokenRefusedError(`${(error as Error).name}: ${(error as Error).message}`, { cause: error });
     }
     const name = validateDisplayName(payload[nameClaim]);

@@ -1,26 +1,8 @@
 import test from "ava";
 import sinon from "sinon";
-import { type AuthorizerEvent, createAuthorizerHandler } from "../../functions/authorizer";
+import { createAuthorizerHandler } from "../../functions/authorizer";
 import { TokenRefusedError } from "../../functions/token-verification";
-import { webSocketEvent } from "./fixtures";
-
-const METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123defg/dev/$connect";
-
-/** The event AWS sends a WebSocket REQUEST authorizer (developer guide, "Lambda REQUEST authorizers for WebSocket APIs"). */
-function authorizerEvent(query?: Record<string, string>): AuthorizerEvent {
-  return {
-    type: "REQUEST",
-    methodArn: METHOD_ARN,
-    headers: { Host: "abc123defg.execute-api.eu-west-1.amazonaws.com" },
-    multiValueHeaders: { Host: ["abc123defg.execute-api.eu-west-1.amazonaws.com"] },
-    ...(query && {
-      queryStringParameters: query,
-      multiValueQueryStringParameters: Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])),
-    }),
-    stageVariables: {},
-    requestContext: webSocketEvent("CONNECT").requestContext,
-  };
-}
+import { authorizerEvent, METHOD_ARN } from "./fixtures";
 
 function setup(verify: (token: string) => Promise<{ userId: string; name: string }>) {
   const verifyToken = sinon.spy(verify);

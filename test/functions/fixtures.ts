@@ -1,8 +1,14 @@
 import sinon, { type SinonStub } from "sinon";
 import type { DeleteOptions, Key, PutOptions, Repository, ScanOptions } from "../../dal/repository";
+import type { AuthorizerEvent } from "../../functions/authorizer";
 import type { Connection } from "../../functions/connection";
 import type { ConnectionManager } from "../../functions/connection-manager";
-import type { WebSocketEvent, WebSocketEventType, WebSocketRequestContext } from "../../functions/events";
+import type {
+  HttpRequestEvent,
+  WebSocketEvent,
+  WebSocketEventType,
+  WebSocketRequestContext,
+} from "../../functions/events";
 
 /** A repository whose every method is a sinon stub; `scan` yields no pages until told otherwise. */
 export interface RepositoryStub extends Repository<Connection> {
@@ -100,4 +106,50 @@ export function deferred<T = void>(): Deferred<T> {
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+export const METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123defg/dev/$connect";
+
+/** The event AWS sends a WebSocket REQUEST authorizer (developer guide, "Lambda REQUEST authorizers for WebSocket APIs"). */
+export function authorizerEvent(query?: Record<string, string>): AuthorizerEvent {
+  return {
+    type: "REQUEST",
+    methodArn: METHOD_ARN,
+    headers: { Host: "abc123defg.execute-api.eu-west-1.amazonaws.com" },
+    multiValueHeaders: { Host: ["abc123defg.execute-api.eu-west-1.amazonaws.com"] },
+    ...(query && {
+      queryStringParameters: query,
+      multiValueQueryStringParameters: Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])),
+    }),
+    stageVariables: {},
+    requestContext: webSocketEvent("CONNECT").requestContext,
+  };
+}
+
+/**
+ * A function URL's event (payload format 2.0), as
+ * https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html shows it.
+ */
+export function functionUrlEvent(
+  body: string | undefined,
+  { method = "POST", isBase64Encoded = false, timeEpoch = Date.now() } = {},
+): HttpRequestEvent {
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: "/",
+    rawQueryString: "",
+    headers: { "content-type": "application/json", host: "abc.lambda-url.eu-west-1.on.aws" },
+    ...(body !== undefined && { body }),
+    isBase64Encoded,
+    requestContext: {
+      accountId: "anonymous",
+      requestId: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+      routeKey: "$default",
+      stage: "$default",
+      http: { method, path: "/", protocol: "HTTP/1.1", sourceIp: "198.51.100.7", userAgent: "test" },
+      time: "15/Jan/2027:08:00:00 +0000",
+      timeEpoch,
+    },
+  };
 }

@@ -7,33 +7,16 @@ import { createTokenHandler, MAX_TOKEN_REQUEST_BYTES, type TokenResponse } from 
 import { kmsTokenSigner, type TokenSigner } from "../../functions/token-signing";
 import { createTokenVerifier } from "../../functions/token-verification";
 import { rsaKeyPair } from "../support/tokens";
+import { functionUrlEvent } from "./fixtures";
 
 const NOW = 1_800_000_000_000;
 const keys = rsaKeyPair();
 const config = { issuer: "websocket-chat/test", audience: "a1b2c3d4e5", ttlSeconds: 900 };
 const verify = createTokenVerifier({ mode: "guest", ...config, publicKeyPem: keys.publicKeyPem });
 
-/** A function URL's event (payload format 2.0), as https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html shows it. */
-function request(body: string | undefined, method = "POST", isBase64Encoded = false): HttpRequestEvent {
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: "/",
-    rawQueryString: "",
-    headers: { "content-type": "application/json", host: "abc.lambda-url.eu-west-1.on.aws" },
-    ...(body !== undefined && { body }),
-    isBase64Encoded,
-    requestContext: {
-      accountId: "anonymous",
-      requestId: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-      routeKey: "$default",
-      stage: "$default",
-      http: { method, path: "/", protocol: "HTTP/1.1", sourceIp: "198.51.100.7", userAgent: "test" },
-      time: "15/Jan/2027:08:00:00 +0000",
-      timeEpoch: NOW,
-    },
-  };
-}
+/** A function URL's event at NOW. */
+const request = (body: string | undefined, method = "POST", isBase64Encoded = false) =>
+  functionUrlEvent(body, { method, isBase64Encoded, timeEpoch: NOW });
 
 /** A KMS client stub that signs as KMS does for RSASSA_PKCS1_V1_5_SHA_256 over a RAW message. */
 function kmsStub() {

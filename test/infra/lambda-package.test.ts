@@ -1,28 +1,15 @@
-import { execFile } from "node:child_process";
-import {
-  cpSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deflateRawSync } from "node:zlib";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
-import * as pulumi from "@pulumi/pulumi";
 import anyTest, { type TestFn } from "ava";
 import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
 import { routes } from "../../functions/routes";
 import { handlerFactory } from "../../infra/websocket-route";
 import { ensureConnectionsTable } from "../../local/connections-table";
 import { type EmbeddedDynamoDB, startEmbeddedDynamoDB } from "../../local/embedded-dynamodb";
+import { invokePacked, measure, type Packages, packFunctions } from "./packages";
 
 /**
  * Proof that each Lambda package runs on its own: the exact callback factory the infra deploys is
@@ -42,11 +29,7 @@ interface Context {
   management: Server;
   managementUrl: string;
   calls: ManagementCall[];
-  workDir: string;
-  /** Relative paths of the packed package folders, as CallbackFunction computes them. */
-  packedPaths: string[];
-  /** Folder per route holding `__index.js` and the packed `node_modules`. */
-  packageDirs: Map<string, string>;
+  packages: Packages;
 }
 
 const test = anyTest as TestFn<Context>;
@@ -78,34 +61,16 @@ test.before(async (t) => {
   await new Promise<void>((resolve) => management.listen(0, "127.0.0.1", resolve));
   const { port } = management.address() as AddressInfo;
 
-  // What CallbackFunction zips besides the handler: the `dependencies` closure, `aws-sdk` left out.
-  const packed = await pulumi.runtime.computeCodePaths({ extraExcludePackages: ["aws-sdk"] });
-  const packedPaths = [...packed.keys()].sort();
-  const workDir = mkdtempSync(join(tmpdir(), "lambda-package-"));
-  for (const relative of packedPaths) cpSync(relative, join(workDir, "shared", relative), { recursive: true });
-
-  const packageDirs = new Map<string, string>();
-  for (const definition of routes) {
-    const serialized = await pulumi.runtime.serializeFunction(handlerFactory(definition), {
-      exportName: "handler",
-      isFactoryFunction: true,
-    });
-    const dir = join(workDir, definition.name);
-    mkdirSync(dir);
-    writeFileSync(join(dir, "__index.js"), serialized.text);
-    // Node follows the link to its real path, so nested requires resolve inside the packed set too.
-    symlinkSync(join(workDir, "shared", "node_modules"), join(dir, "node_modules"), "dir");
-    packageDirs.set(definition.name, dir);
-  }
+  const packages = await packFunctions(
+    new Map(routes.map((definition) => [definition.name, handlerFactory(definition)])),
+  );
   t.context = {
     dynamodb,
     client,
     management,
     managementUrl: `http://127.0.0.1:${port}/${STAGE}`,
     calls,
-    workDir,
-    packedPaths,
-    packageDirs,
+    packages,
   };
 });
 
@@ -115,48 +80,15 @@ test.after.always(async (t) => {
   context.management?.closeAllConnections();
   await new Promise((resolve) => context.management?.close(resolve) ?? resolve(undefined));
   await context.dynamodb?.close();
-  if (context.workDir) rmSync(context.workDir, { recursive: true, force: true });
+  if (context.packages) rmSync(context.packages.workDir, { recursive: true, force: true });
 });
 
-/** The way Lambda's Node runtime calls the handler: load the module, call `handler(event, context)`. */
-const RUNNER = `
-const { handler } = require(process.argv[1]);
-const context = {
-  awsRequestId: "7f5c3f1e-0000-4000-8000-000000000001",
-  functionName: "package-test",
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 10000,
-};
-Promise.resolve(handler(JSON.parse(process.argv[2]), context, () => {})).then(
-  (result) => { process.stdout.write(JSON.stringify(result)); process.exit(0); },
-  (error) => { console.error(error); process.exit(1); },
-);
-`;
-
-/** Invokes a route's packed handler in a fresh `node` with a Lambda-like environment. */
+/** Invokes a route's packed handler in a fresh `node` pointed at the embedded table and the fake `@connections`. */
 function invoke(context: Context, routeName: string, event: WebSocketEvent): Promise<WebSocketResult> {
-  const dir = context.packageDirs.get(routeName) as string;
-  const env = {
-    PATH: process.env.PATH ?? "",
+  return invokePacked(context.packages, routeName, event, {
     TABLE_NAME,
-    AWS_REGION: "us-east-1",
     DYNAMODB_ENDPOINT_URL: context.dynamodb.endpoint,
     MANAGEMENT_ENDPOINT_URL: context.managementUrl,
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-  };
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["-e", RUNNER, join(dir, "__index.js"), JSON.stringify(event)],
-      { cwd: dir, env, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${routeName} failed: ${stderr || error.message}`));
-        else resolve(JSON.parse(stdout) as WebSocketResult);
-      },
-    );
   });
 }
 
@@ -197,29 +129,6 @@ async function rowOf(context: Context, connectionId: string) {
   return Item;
 }
 
-/**
- * Files and bytes under `path`, and roughly the zip they make: each file deflated, plus the
- * local and central directory headers (30 + 46 bytes and the entry name twice).
- */
-function measure(path: string, entryName: string): { files: number; bytes: number; zipped: number; symlinks: number } {
-  const stat = lstatSync(path);
-  if (stat.isSymbolicLink()) return { files: 0, bytes: 0, zipped: 0, symlinks: 1 };
-  if (stat.isFile()) {
-    const content = readFileSync(path);
-    const headers = 76 + 2 * Buffer.byteLength(entryName);
-    return { files: 1, bytes: content.length, zipped: deflateRawSync(content).length + headers, symlinks: 0 };
-  }
-  const total = { files: 0, bytes: 0, zipped: 0, symlinks: 0 };
-  for (const entry of readdirSync(path)) {
-    const inner = measure(join(path, entry), `${entryName}/${entry}`);
-    total.files += inner.files;
-    total.bytes += inner.bytes;
-    total.zipped += inner.zipped;
-    total.symlinks += inner.symlinks;
-  }
-  return total;
-}
-
 /** The package a `node_modules/...` path belongs to (its innermost `node_modules` entry). */
 function packageName(relative: string): string {
   const parts = relative.split("/");
@@ -233,7 +142,7 @@ test("the packed set holds runtime dependencies only, no dev tool and no Pulumi 
     dependencies: Record<string, string>;
     devDependencies: Record<string, string>;
   };
-  const packages = t.context.packedPaths.map(packageName);
+  const packages = t.context.packages.packedPaths.map(packageName);
   t.log(`${packages.length} packages packed: ${packages.join(", ")}`);
   // A dev dependency that a packed package itself depends on (the SDK's own signer, which tests
   // also use to sign raw calls) is packed for the runtime's sake, not as a dev tool.
@@ -265,15 +174,15 @@ test("the packed set holds runtime dependencies only, no dev tool and no Pulumi 
   for (const dependency of Object.keys(manifest.dependencies).filter((name) => !name.startsWith("@pulumi/"))) {
     t.true(packages.includes(dependency), `${dependency} is packed`);
   }
-  t.true(t.context.packedPaths.every((path) => path.startsWith("node_modules/")));
+  t.true(t.context.packages.packedPaths.every((path) => path.startsWith("node_modules/")));
 });
 
 test("each function's archive: size and file count", (t) => {
-  const modules = measure(join(t.context.workDir, "shared", "node_modules"), "node_modules");
+  const modules = measure(join(t.context.packages.workDir, "shared", "node_modules"), "node_modules");
   t.is(modules.symlinks, 0);
   const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(2);
   for (const definition of routes) {
-    const handler = measure(join(t.context.packageDirs.get(definition.name) as string, "__index.js"), "__index.js");
+    const handler = measure(join(t.context.packages.dirs.get(definition.name) as string, "__index.js"), "__index.js");
     t.log(
       `${definition.name}: ${modules.files + handler.files} files, ${mb(modules.bytes + handler.bytes)} MB unpacked, ` +
         `~${mb(modules.zipped + handler.zipped)} MB zipped (__index.js: ${handler.bytes} bytes)`,
@@ -337,5 +246,5 @@ test.serial("$disconnect removes the connection's row", async (t) => {
 });
 
 test("there is one package per route of the table", (t) => {
-  t.deepEqual([...t.context.packageDirs.keys()], ["onconnect", "ondisconnect", "sendmessage"]);
+  t.deepEqual([...t.context.packages.dirs.keys()], ["onconnect", "ondisconnect", "sendmessage"]);
 });
