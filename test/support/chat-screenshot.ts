@@ -21,20 +21,20 @@ const conversation: Array<["ada" | "grace", string]> = [
 
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  // Port 8080 when it is free, so the picture shows the URL a reader will see.
+  // Guests signed in, as `npm run local` runs by default; port 8080 when it is free, so the picture shows the URL a reader will see.
   let gateway: LocalGateway;
   try {
-    gateway = await startLocalGateway({ port: 8080, log: () => {} });
+    gateway = await startLocalGateway({ port: 8080, log: () => {}, auth: { mode: "guest" } });
   } catch {
-    gateway = await startLocalGateway({ port: 0, log: () => {} });
+    gateway = await startLocalGateway({ port: 0, log: () => {}, auth: { mode: "guest" } });
   }
   const browser = await launchBrowser();
   try {
     const pageUrl = `http://localhost:${gateway.port}/`;
     const viewport = { width: 880, height: 720 };
     const pages = {
-      ada: await openChat(browser, pageUrl, { name: "Ada", viewport }),
-      grace: await openChat(browser, pageUrl, { name: "Grace", viewport }),
+      ada: await openChat(browser, pageUrl, { name: "Ada", join: true, viewport }),
+      grace: await openChat(browser, pageUrl, { name: "Grace", join: true, viewport }),
     };
     for (const [index, [who, text]] of conversation.entries()) {
       await say(pages[who], text);
