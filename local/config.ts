@@ -55,7 +55,12 @@ function readLocalAuth(env: Record<string, string | undefined>, stack: StackSett
     return value === undefined || value === "" ? undefined : String(value);
   };
   const mode = setting("AUTH", "auth") ?? "guest";
-  if (mode === "none" || mode === "guest") return { mode };
+  if (mode === "none") return { mode };
+  if (mode === "guest") {
+    // Checked (30 to 86,400) where the token endpoint reads it, as in Lambda.
+    const ttl = setting("TOKEN_TTL_SECONDS", "tokenTtlSeconds");
+    return ttl === undefined ? { mode } : { mode, tokenTtlSeconds: Number(ttl) };
+  }
   if (mode !== "oidc") throw new ConfigError(`AUTH must be guest, oidc or none, got ${JSON.stringify(mode)}`);
   const issuer = setting("OIDC_ISSUER", "oidcIssuer");
   const audience = setting("OIDC_AUDIENCE", "oidcAudience");

@@ -10,22 +10,20 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express from "express";
 import expressWs from "express-ws";
-import type WebSocket from "ws";
 import { readFunctionConfig } from "../functions/config";
-import { createHandlerDependencies, createManagementApi, type HandlerDependencies } from "../functions/dependencies";
 import { routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
 import { startLocalAuth } from "./auth";
 import { ConcurrencyLimit } from "./concurrency";
-import { ConnectionRegistry, clientClose, GOING_AWAY } from "./connection-registry";
+import { ConnectionRegistry, GOING_AWAY } from "./connection-registry";
 import { startEmbeddedDynamoDB } from "./embedded-dynamodb";
 import { type ApiInfo, type ConnectionInfo, disconnectEvent } from "./events";
-import { type EnvironmentState, environmentManagementApi, environmentRepository } from "./execution-environments";
-import { FrameGuard } from "./frame-guard";
 import { API_GATEWAY_LIMITS, type LocalGateway, type LocalGatewayOptions } from "./gateway-options";
+import { localHandlerDependencies } from "./handler-dependencies";
 import { handshake } from "./handshake";
 import { newApiId } from "./ids";
 import { Integrations } from "./integrations";
-import { inProcessRequestHandler, managementRouter } from "./management-api";
+import { managementRouter } from "./management-api";
+import { socketSession } from "./socket-session";
 import { StageThrottle } from "./stage-throttling";
 import { startTableUpkeep, type TableUpkeep } from "./table-upkeep";
 
@@ -114,31 +112,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       maxPayloadBytes: limits.managementMaxPayloadBytes,
       latencyMs: options.managementLatencyMs ?? 0,
     };
-    const shared = options.createDependencies
-      ? options.createDependencies(config)
-      : createHandlerDependencies(config, {
-          // DynamoDB on loopback is slow only when this machine is busy (a thousand clients leaving at
-          // once): wait as long as the function may run, never less than the SDK defaults, rather
-          // than fail and leave rows behind.
-          dynamodbTimeouts: {
-            connectionTimeoutMs: Math.max(limits.functionTimeoutMs, 1_000),
-            requestTimeoutMs: Math.max(limits.functionTimeoutMs, 2_000),
-          },
-        });
-    // Environments share the DynamoDB client (one pool of connections to it) and each gets a
-    // management client of its own that reaches this gateway without a socket (outside callers use
-    // HTTP); both refuse a stopped environment's calls.
-    const dependencies = (environment: EnvironmentState): HandlerDependencies =>
-      options.createDependencies
-        ? shared
-        : {
-            ...shared,
-            connections: environmentRepository(shared.connections, environment),
-            managementApi: environmentManagementApi(
-              createManagementApi(config, inProcessRequestHandler(managementOptions, environment)),
-              environment,
-            ),
-          };
+    const dependencies = localHandlerDependencies(config, options, limits.functionTimeoutMs, managementOptions);
     const stageThrottle = options.throttling && new StageThrottle(options.throttling);
     const concurrency = new ConcurrencyLimit({
       limit: limits.concurrentExecutions,
@@ -192,37 +166,14 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       },
     });
 
-    const onSocket = (socket: WebSocket, request: IncomingMessage) => {
-      const info = pendingConnects.get(request);
-      pendingConnects.delete(request);
-      if (!info) {
-        socket.terminate();
-        return;
-      }
-      const connection = registry.add(info, socket);
-      const guard = new FrameGuard(limits.maxFrameBytes, limits.maxMessageBytes);
-      request.socket.prependListener("data", (chunk: Buffer) => {
-        if (connection.closedBy) return;
-        if (guard.push(chunk)) registry.close(connection, 1009, "Message too big");
-      });
-      socket.on("message", (data: Buffer, isBinary: boolean) => {
-        if (connection.closedBy) return;
-        // "If a client app sends a binary frame, API Gateway rejects it and disconnects the client
-        // with code 1003" (developer guide, binary media types for WebSocket APIs).
-        if (isBinary) return registry.close(connection, 1003, "");
-        registry.touch(connection);
-        void track(integrations.onMessage(connection, data));
-      });
-      socket.on("error", () => {
-        // A protocol error (bad UTF-8, bad frame): ws closes the socket and "close" follows.
-      });
-      socket.on("close", (code: number, reason: Buffer) => {
-        registry.remove(connection);
-        const ended = connection.closedBy ?? clientClose(code, reason.toString());
-        void disconnect(connection, ended.code, ended.reason);
-      });
-    };
-
+    const onSocket = socketSession({
+      accepted: pendingConnects,
+      registry,
+      integrations,
+      limits,
+      disconnect: (connection, code, reason) => void disconnect(connection, code, reason),
+      track,
+    });
     for (const wsPath of wsPaths) wsApp.ws(wsPath, onSocket);
     app.use(
       `/${stage}`,

@@ -417,7 +417,7 @@ test("stage throttling: a token bucket per route; a throttled handshake gets 429
   const echo = route("echo", events, async (event) => ({ statusCode: 200, body: `echo:${event.body}` }), {
     routeResponse: true,
   });
-  const gw = await gateway({ routes: [route("$connect", events), echo], throttling: { burstLimit: 2, rateLimit: 4 } });
+  const gw = await gateway({ routes: [route("$connect", events), echo], throttling: { burstLimit: 2, rateLimit: 1 } });
   t.teardown(() => gw.close());
   const ada = await connect(gw.url);
   await connect(gw.url);
@@ -439,7 +439,8 @@ test("stage throttling: a token bucket per route; a throttled handshake gets 429
   t.is(ada.socket.readyState, ada.socket.OPEN);
   t.true(gw.log.some((line) => / echo connection=\S+ status=429 throttled by the stage$/.test(line)));
 
-  await sleep(300); // at 4 a second, a token is back
+  // At 1 a second (slow enough that a busy machine does not refill the bucket mid-burst), a token is back.
+  await sleep(1_100);
   ada.socket.send(JSON.stringify({ action: "echo", i: 3 }));
   t.is(await ada.next(), 'echo:{"action":"echo","i":3}');
 });

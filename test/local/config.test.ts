@@ -5,6 +5,7 @@ import test from "ava";
 import { ConfigError } from "../../functions/config";
 import { STAGE_THROTTLING_DEFAULTS } from "../../functions/routes";
 import { readLocalConfig } from "../../local/config";
+import { startLocalGateway } from "../../local/express-server";
 import { readStackThrottling } from "../../local/stage-throttling";
 
 test("LAMBDA_CONCURRENCY sets the local concurrency limit; unset keeps Lambda's default", (t) => {
@@ -42,4 +43,23 @@ test("a stack file with a bad throttling setting is refused, naming the file and
   t.regex(error?.message ?? "", /Pulumi\.dev\.yaml: throttlingRateLimit must be a number of at least 0, got "fast"$/);
   writeFileSync(path.join(dir, "Pulumi.dev.yaml"), 'config:\n  websocket-chat:throttlingBurstLimit: "7"\n');
   t.deepEqual(readStackThrottling(dir, "dev"), { burstLimit: 7, rateLimit: 50 });
+});
+
+test("npm run local signs guests in as the dev stack does; AUTH and TOKEN_TTL_SECONDS override it, AUTH=oidc needs its issuer", async (t) => {
+  t.deepEqual(readLocalConfig({}).auth, { mode: "guest" }, "Pulumi.dev.yaml sets auth: guest");
+  t.deepEqual(readLocalConfig({ AUTH: "none" }).auth, { mode: "none" });
+  t.deepEqual(readLocalConfig({ TOKEN_TTL_SECONDS: "120" }).auth, { mode: "guest", tokenTtlSeconds: 120 });
+  t.throws(() => readLocalConfig({ AUTH: "maybe" }), {
+    instanceOf: ConfigError,
+    message: /^AUTH must be guest, oidc or none/,
+  });
+  t.throws(() => readLocalConfig({ AUTH: "oidc" }), {
+    instanceOf: ConfigError,
+    message: /needs OIDC_ISSUER and OIDC_AUDIENCE/,
+  });
+  // A TTL out of range stops the gateway at start, not at the first sign-in.
+  await t.throwsAsync(
+    startLocalGateway({ port: 0, log: () => {}, ...readLocalConfig({ TOKEN_TTL_SECONDS: "5", WS_PORT: "0" }) }),
+    { message: /TOKEN_TTL_SECONDS/ },
+  );
 });

@@ -1,0 +1,41 @@
+/**
+ * What the local gateway's route handlers are given, per execution environment: the deployed
+ * functions' real dependencies (the AWS SDK clients), with DynamoDB shared by all environments (one
+ * pool of connections to it) and a management client per environment that reaches this gateway
+ * without a socket (outside callers use HTTP); both refuse a stopped environment's calls.
+ */
+import type { FunctionConfig } from "../functions/config";
+import { createHandlerDependencies, createManagementApi, type HandlerDependencies } from "../functions/dependencies";
+import { type EnvironmentState, environmentManagementApi, environmentRepository } from "./execution-environments";
+import type { LocalGatewayOptions } from "./gateway-options";
+import { inProcessRequestHandler, type ManagementApiOptions } from "./management-api";
+
+export function localHandlerDependencies(
+  config: FunctionConfig,
+  options: Pick<LocalGatewayOptions, "createDependencies">,
+  functionTimeoutMs: number,
+  management: ManagementApiOptions,
+): (environment: EnvironmentState) => HandlerDependencies {
+  // A caller's own dependencies (tests) are used as they are, in every environment.
+  if (options.createDependencies) {
+    const own = options.createDependencies(config);
+    return () => own;
+  }
+  const shared = createHandlerDependencies(config, {
+    // DynamoDB on loopback is slow only when this machine is busy (a thousand clients leaving at
+    // once): wait as long as the function may run, never less than the SDK defaults, rather than
+    // fail and leave rows behind.
+    dynamodbTimeouts: {
+      connectionTimeoutMs: Math.max(functionTimeoutMs, 1_000),
+      requestTimeoutMs: Math.max(functionTimeoutMs, 2_000),
+    },
+  });
+  return (environment) => ({
+    ...shared,
+    connections: environmentRepository(shared.connections, environment),
+    managementApi: environmentManagementApi(
+      createManagementApi(config, inProcessRequestHandler(management, environment)),
+      environment,
+    ),
+  });
+}
