@@ -42,6 +42,8 @@ export interface TokenEndpointConfig {
   region?: string;
 }
 
+/** Guest tokens: RS256 (RSASSA-PKCS1-v1_5 with SHA-256), what KMS signs with an RSA key. */
+export const GUEST_TOKEN_ALGORITHM = "RS256";
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
 /** Asymmetric algorithms only: a shared secret (HS256) would let the verifier mint tokens too. */
 const ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];

@@ -5,8 +5,10 @@
  * 403 when the policy does not allow the `methodArn`, 500 for anything else.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
  */
+
+import type { AuthorizerConfig } from "./auth-config";
 import type { WebSocketRequestContext } from "./events";
-import { TokenRefusedError, type TokenVerifier } from "./token-verification";
+import { createTokenVerifier, TokenRefusedError, type TokenVerifier } from "./token-verification";
 
 /** The query string parameter that carries the token: `wss://.../dev?token=...`. */
 export const TOKEN_QUERY_PARAMETER = "token";
@@ -46,6 +48,14 @@ export type AuthorizerHandler = (event: AuthorizerEvent) => Promise<AuthorizerRe
 export interface AuthorizerDependencies {
   verifyToken: TokenVerifier;
   logger: Pick<Console, "warn">;
+}
+
+/**
+ * The authorizer's real dependencies, built once per cold start. Nothing here reaches KMS or the
+ * routes' clients: the authorizer's package loads jose and little else.
+ */
+export function createAuthorizerDependencies(config: AuthorizerConfig): AuthorizerDependencies {
+  return { verifyToken: createTokenVerifier(config), logger: console };
 }
 
 export function createAuthorizerHandler(deps: AuthorizerDependencies): AuthorizerHandler {

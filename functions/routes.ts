@@ -1,11 +1,10 @@
-import type { AuthorizerDependencies, AuthorizerHandler } from "./authorizer";
 import { createAuthorizerHandler, IDENTITY_SOURCE } from "./authorizer";
 import type { HandlerDependencies } from "./dependencies";
-import type { HttpHandler, WebSocketHandler } from "./events";
+import type { WebSocketHandler } from "./events";
 import { createConnectHandler } from "./onconnect";
 import { createDisconnectHandler } from "./ondisconnect";
 import { createSendMessageHandler } from "./sendmessage";
-import { createTokenHandler, type TokenEndpointDependencies } from "./token-endpoint";
+import { createTokenHandler } from "./token-endpoint";
 
 /** DynamoDB actions a handler may need on the connections table; `infra/` grants exactly these. */
 export type TableAction = "dynamodb:PutItem" | "dynamodb:DeleteItem" | "dynamodb:Scan" | "dynamodb:GetItem";
@@ -64,7 +63,7 @@ export const connectAuthorizer = {
   name: "authorizer",
   /** Where API Gateway finds the identity; missing or empty, it answers 401 without invoking. */
   identitySource: IDENTITY_SOURCE,
-  createHandler: (deps: AuthorizerDependencies): AuthorizerHandler => createAuthorizerHandler(deps),
+  createHandler: createAuthorizerHandler,
 } as const;
 
 /** The token endpoint for guests: a function URL in the cloud, `POST /auth/token` locally. */
@@ -72,7 +71,7 @@ export const tokenEndpoint = {
   name: "token",
   /** The local gateway's path; the deployed function URL answers on any path. */
   localPath: "/auth/token",
-  createHandler: (deps: TokenEndpointDependencies): HttpHandler => createTokenHandler(deps),
+  createHandler: createTokenHandler,
 } as const;
 
 /** The stage's throttling when the stack sets none: per route, both in the cloud and locally. */

@@ -6,9 +6,10 @@
  */
 import { randomUUID } from "node:crypto";
 import type { TokenEndpointConfig } from "./auth-config";
+import { ConfigError } from "./config";
 import { validateDisplayName } from "./display-name";
 import type { HttpHandler, HttpResult } from "./events";
-import { issueToken, type TokenSigner } from "./token-signing";
+import { createKmsTokenSigner, issueToken, type TokenSigner } from "./token-signing";
 
 /** What a successful request gets. */
 export interface TokenResponse {
@@ -29,6 +30,23 @@ export interface TokenEndpointDependencies {
   config: Pick<TokenEndpointConfig, "issuer" | "audience" | "ttlSeconds">;
   now: () => number;
   logger: Pick<Console, "error">;
+}
+
+/**
+ * The token endpoint's real dependencies: KMS signs in the cloud; the local gateway passes the
+ * signer of the key it made at start.
+ */
+export function createTokenEndpointDependencies(
+  config: TokenEndpointConfig,
+  signer?: TokenSigner,
+): TokenEndpointDependencies {
+  if (!signer && !config.kmsKeyId) throw new ConfigError("TOKEN_KMS_KEY_ID must be set");
+  return {
+    signer: signer ?? createKmsTokenSigner(config.kmsKeyId as string, config.region),
+    config,
+    now: Date.now,
+    logger: console,
+  };
 }
 
 export function createTokenHandler(deps: TokenEndpointDependencies): HttpHandler {

@@ -8,8 +8,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { KMSClient, SignCommand } from "@aws-sdk/client-kms";
 import { base64url } from "jose";
-
-export const GUEST_TOKEN_ALGORITHM = "RS256";
+import { GUEST_TOKEN_ALGORITHM } from "./auth-config";
 
 /** Signs bytes with RSASSA-PKCS1-v1_5 and SHA-256: the raw signature, as JWS RS256 carries it. */
 export interface TokenSigner {

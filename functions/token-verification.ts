@@ -11,9 +11,8 @@ import {
   type JWTVerifyOptions,
   jwtVerify,
 } from "jose";
-import type { AuthorizerConfig } from "./auth-config";
+import { type AuthorizerConfig, GUEST_TOKEN_ALGORITHM } from "./auth-config";
 import { validateDisplayName } from "./display-name";
-import { GUEST_TOKEN_ALGORITHM } from "./token-signing";
 
 /** Who a valid token says its holder is. */
 export interface VerifiedIdentity {

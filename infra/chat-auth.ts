@@ -2,20 +2,31 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AuthMode } from "../functions/auth-config";
 import { readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
-import { createAuthorizerDependencies, createTokenEndpointDependencies } from "../functions/auth-dependencies";
-import type { AuthorizerEvent, AuthorizerHandler, AuthorizerResult } from "../functions/authorizer";
+import {
+  type AuthorizerEvent,
+  type AuthorizerHandler,
+  type AuthorizerResult,
+  createAuthorizerDependencies,
+  createAuthorizerHandler,
+} from "../functions/authorizer";
 import type { HttpHandler, HttpRequestEvent, HttpResult } from "../functions/events";
 import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
+import { createTokenEndpointDependencies, createTokenHandler } from "../functions/token-endpoint";
 import { createInlineFunction, type InlineFunction } from "./inline-function";
 
-/** The authorizer's entry point: its settings read and its verifier built once per cold start. */
+/**
+ * The authorizer's entry point: its settings read and its verifier built once per cold start. It
+ * names the handler's module directly, not the route table: the serialized closure then requires
+ * jose alone, not every client the table's routes use (their init would be the authorizer's too).
+ * `connectAuthorizer.createHandler` is this same function, so local and cloud run one handler.
+ */
 export function authorizerFactory(): aws.lambda.CallbackFactory<AuthorizerEvent, AuthorizerResult> {
-  return (): AuthorizerHandler => connectAuthorizer.createHandler(createAuthorizerDependencies(readAuthorizerConfig()));
+  return (): AuthorizerHandler => createAuthorizerHandler(createAuthorizerDependencies(readAuthorizerConfig()));
 }
 
-/** The token endpoint's entry point: a KMS signer built once per cold start. */
+/** The token endpoint's entry point: a KMS signer built once per cold start (see above). */
 export function tokenEndpointFactory(): aws.lambda.CallbackFactory<HttpRequestEvent, HttpResult> {
-  return (): HttpHandler => tokenEndpoint.createHandler(createTokenEndpointDependencies(readTokenEndpointConfig()));
+  return (): HttpHandler => createTokenHandler(createTokenEndpointDependencies(readTokenEndpointConfig()));
 }
 
 /** Who may connect, as the stack sets it. */

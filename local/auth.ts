@@ -7,9 +7,9 @@
  */
 import type express from "express";
 import { readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
-import { createAuthorizerDependencies, createTokenEndpointDependencies } from "../functions/auth-dependencies";
-import type { AuthorizerHandler } from "../functions/authorizer";
+import { type AuthorizerHandler, createAuthorizerDependencies } from "../functions/authorizer";
 import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
+import { createTokenEndpointDependencies } from "../functions/token-endpoint";
 import { signingKey } from "../functions/token-signing";
 import { ConnectAuthorizer } from "./authorizer";
 import type { ApiInfo } from "./events";

@@ -1,12 +1,13 @@
 import { createPrivateKey, sign } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import anyTest, { type TestFn } from "ava";
-import type { AuthorizerResult } from "../../functions/authorizer";
+import { type AuthorizerResult, createAuthorizerHandler } from "../../functions/authorizer";
 import type { HttpResult } from "../../functions/events";
-import type { TokenResponse } from "../../functions/token-endpoint";
+import { connectAuthorizer, tokenEndpoint } from "../../functions/routes";
+import { createTokenHandler, type TokenResponse } from "../../functions/token-endpoint";
 import { authorizerFactory, tokenEndpointFactory } from "../../infra/chat-auth";
 import { authorizerEvent, functionUrlEvent, METHOD_ARN } from "../functions/fixtures";
 import { rsaKeyPair } from "../support/tokens";
@@ -135,10 +136,16 @@ test.serial("the packed token endpoint answers 503 when KMS refuses to sign", as
   t.regex(JSON.parse(result.body ?? "").message, /No token can be issued/);
 });
 
-test("each identity function's handler, serialized", (t) => {
-  for (const [name, dir] of t.context.packages.dirs) {
-    const handler = measure(join(dir, "__index.js"), "__index.js");
-    t.log(`${name}: __index.js ${handler.bytes} bytes, beside the same packed node_modules as the routes`);
-    t.true(handler.bytes > 1000);
-  }
+test("each identity function requires only what it uses: its init loads no route's client", (t) => {
+  const required = (name: string) => {
+    const file = join(t.context.packages.dirs.get(name) as string, "__index.js");
+    t.log(`${name}: __index.js ${measure(file, "__index.js").bytes} bytes`);
+    const text = readFileSync(file, "utf8");
+    return [...new Set([...text.matchAll(/require\("([^"./][^"]*)"\)/g)].map((match) => match[1]))].sort();
+  };
+  t.deepEqual(required("authorizer"), ["jose"]);
+  t.deepEqual(required("token"), ["@aws-sdk/client-kms/dist-cjs/index.js", "crypto", "jose"]);
+  // One handler for cloud and local: the route table's entries are the functions packed here.
+  t.is(connectAuthorizer.createHandler, createAuthorizerHandler);
+  t.is(tokenEndpoint.createHandler, createTokenHandler);
 });
