@@ -33,8 +33,9 @@ export interface LocalGatewayLimits {
   /** Lambda's concurrent executions, all routes together (1,000); past it invocations are throttled. */
   concurrentExecutions: number;
   /**
-   * Local only: once 20 or more executions are busy and the oldest has run this long, new ones are
-   * throttled until this machine catches up (default a fifth of the function timeout; 0: never).
+   * Local only: once 20 or more executions are busy and the oldest has run this long, or they would
+   * take this long at the rate executions finish, new ones are throttled until this machine catches
+   * up (default a fifth of the function timeout; 0: never).
    */
   behindAfterMs: number;
   /** How often expired rows are deleted where the DynamoDB has no TTL of its own (the embedded one). */
