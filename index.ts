@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { AUTH_MODES } from "./functions/auth-config";
 import { STAGE_THROTTLING_DEFAULTS } from "./functions/routes";
 import { ChatApi } from "./infra/chat-api";
 import type { ChatAuthSettings } from "./infra/chat-auth";
@@ -18,7 +19,7 @@ const chat = new ChatApi("websocket-chat", {
 
 /** `auth`: guest (the default: tokens from the stack's endpoint), oidc (an external issuer) or none. */
 function authSettings(): ChatAuthSettings {
-  const mode = config.get("auth", { allowedValues: ["guest", "oidc", "none"] }) ?? "guest";
+  const mode = config.get("auth", { allowedValues: [...AUTH_MODES] }) ?? "guest";
   if (mode === "none") return { mode };
   if (mode === "guest") {
     return {
