@@ -46,7 +46,18 @@ export interface TokenEndpointConfig {
 export const GUEST_TOKEN_ALGORITHM = "RS256";
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
 /** Asymmetric algorithms only: a shared secret (HS256) would let the verifier mint tokens too. */
-const ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+export const ALLOWED_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+];
 
 export function readAuthorizerConfig(env: Record<string, string | undefined> = process.env): AuthorizerConfig {
   const { required, url } = environmentReader(env);

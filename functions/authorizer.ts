@@ -66,10 +66,14 @@ export function createAuthorizerHandler(deps: AuthorizerDependencies): Authorize
     try {
       identity = await deps.verifyToken(token);
     } catch (error) {
-      // Why, for whoever runs the chat; the client learns only that it was refused.
-      deps.logger.warn(`connection ${connectionId} refused: ${error instanceof Error ? error.message : error}`);
-      if (error instanceof TokenRefusedError) throw new Error("Unauthorized");
-      throw error;
+      // Why, for whoever runs the chat; the client learns only that it was refused (401) or failed (500).
+      const why = error instanceof Error ? error.message : String(error);
+      if (!(error instanceof TokenRefusedError)) {
+        deps.logger.warn(`connection ${connectionId} not authorized, the authorizer failed: ${why}`);
+        throw error;
+      }
+      deps.logger.warn(`connection ${connectionId} refused: ${why}`);
+      throw new Error("Unauthorized");
     }
     return {
       principalId: identity.userId,

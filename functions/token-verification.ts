@@ -45,6 +45,8 @@ export function createTokenVerifier(config: AuthorizerConfig): TokenVerifier {
   });
   if (config.mode === "guest") {
     const key = importSPKI(config.publicKeyPem, GUEST_TOKEN_ALGORITHM);
+    // A bad key fails each verification (a 500), not the process with an unhandled rejection.
+    key.catch(() => {});
     const guestOptions = options([GUEST_TOKEN_ALGORITHM]);
     return verifier("name", async () => {
       const publicKey = await key;
@@ -79,6 +81,8 @@ const TOKEN_ERRORS: readonly unknown[] = [
   "ERR_JWT_EXPIRED",
   "ERR_JWT_CLAIM_VALIDATION_FAILED",
   "ERR_JOSE_ALG_NOT_ALLOWED",
+  // Also an issuer's key of a type jose cannot use; but a client's token can cause it too, and a
+  // client must not be able to make the authorizer fail (500, and an alarm) at will.
   "ERR_JOSE_NOT_SUPPORTED",
   "ERR_JWKS_NO_MATCHING_KEY",
   "ERR_JWKS_MULTIPLE_MATCHING_KEYS",

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AuthMode } from "../functions/auth-config";
-import { readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
+import { ALLOWED_ALGORITHMS, readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
 import {
   type AuthorizerEvent,
   type AuthorizerHandler,
@@ -209,6 +209,11 @@ export function validateAuthSettings(auth: ChatAuthSettings): void {
     if (!/^https:\/\/\S+$/.test(auth.issuer))
       throw new Error(`oidcIssuer must be an https URL, got ${JSON.stringify(auth.issuer)}`);
     if (!auth.audience.trim()) throw new Error("oidcAudience must be set (the app client id of the issuer)");
+    // The authorizer would refuse them at every cold start (a 500 for every $connect): refuse them now.
+    const refused = (auth.algorithms ?? []).filter((name) => !ALLOWED_ALGORITHMS.includes(name));
+    if (refused.length > 0) {
+      throw new Error(`oidcAlgorithms may name ${ALLOWED_ALGORITHMS.join(", ")}; got ${refused.join(", ")}`);
+    }
   } else if (auth.mode !== "none") {
     throw new Error(`auth must be guest, oidc or none, got ${JSON.stringify((auth as { mode: unknown }).mode)}`);
   }

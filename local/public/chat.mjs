@@ -52,8 +52,8 @@ const connection = createConnection(
     openStatus: () => (signIn.user ? `Connected as ${signIn.user.name}` : "Connected"),
     onOpen(url) {
       messages.reset();
-      // The endpoint normalises the name (NFC, trimmed): show the one others see.
-      if (signIn.user) nameInput.value = signIn.user.name;
+      // The endpoint normalises the name (NFC, trimmed): show the one others see, unless it has been edited since.
+      if (signIn.user && nameInput.value.trim() === joinedAs) nameInput.value = signIn.user.name;
       messages.addNote(`Connected to ${url}${signIn.user ? ` as ${signIn.user.name}` : ""}`);
     },
     onFrame,

@@ -73,7 +73,8 @@ export function createMessageList(list, signIn) {
     if (!frame.name) sender.classList.add("anonymous");
     meta.append(sender);
     if (userId) {
-      const tag = element("span", "tag", `#${userId.replace(/^guest-/, "").slice(0, 4)}`);
+      // 32 bits of the id: finding a token with another's tag takes billions of sign-ins, not thousands.
+      const tag = element("span", "tag", `#${userId.replace(/^guest-/, "").slice(0, 8)}`);
       tag.title = `${userId.startsWith("guest-") ? "Guest" : "User"} ${userId}`;
       meta.append(tag);
     }

@@ -7,20 +7,23 @@
  *   none:  no token, the open chat.
  */
 
-/** A token this close to its expiry is not used for a new connection. */
+/** A token this close to its expiry (or a quarter of its life, if shorter) is not used for a new connection. */
 const RENEW_MARGIN_MS = 60_000;
 
 /** A refusal only the person can fix (a name the endpoint will not take): not retried. */
 export class SignInError extends Error {}
 
 export function createSignIn({ auth, tokenUrl }) {
-  const idToken = auth === "oidc" ? takeIdTokenFromFragment() : null;
-  /** The guest token held: `{ token, expiresAtMs, userId, name, askedFor }`. */
+  let idToken = auth === "oidc" ? takeIdTokenFromFragment() : null;
+  /** The guest token held: `{ token, renewAtMs, userId, name, askedFor }`. */
   let held = null;
+  /** Bumped by each token request: only the latest one's answer is kept (a name changed twice quickly). */
+  let latest = 0;
 
   async function guestToken(name) {
-    if (held && held.askedFor === name && held.expiresAtMs - Date.now() > RENEW_MARGIN_MS) return held.token;
+    if (held && held.askedFor === name && Date.now() < held.renewAtMs) return held.token;
     held = null;
+    const request = ++latest;
     if (!name) throw new SignInError("Pick a name to join the chat");
     let response;
     try {
@@ -38,7 +41,10 @@ export function createSignIn({ auth, tokenUrl }) {
     if (!response.ok || typeof body.token !== "string") {
       throw new Error(`the token endpoint answered ${response.status}${body.message ? `: ${body.message}` : ""}`);
     }
-    held = { ...body, expiresAtMs: body.expiresAt * 1000, askedFor: name };
+    if (request !== latest) throw new Error("a newer sign-in has begun");
+    const expiresAtMs = body.expiresAt * 1000;
+    const renewAtMs = expiresAtMs - Math.min(RENEW_MARGIN_MS, (expiresAtMs - Date.now()) / 4);
+    held = { ...body, renewAtMs, askedFor: name };
     return held.token;
   }
 
@@ -64,9 +70,10 @@ export function createSignIn({ auth, tokenUrl }) {
       withToken.searchParams.set("token", token);
       return withToken.href;
     },
-    /** After a refused handshake: the held token is not offered again. */
+    /** After a refused handshake: the held token (a guest's, or an ID token) is not offered again. */
     forget() {
       held = null;
+      idToken = null;
     },
   };
 }

@@ -49,5 +49,5 @@ test("any other failure (the issuer unreachable) passes through: API Gateway ans
     throw new Error("fetch failed");
   });
   await t.throwsAsync(handler(authorizerEvent({ token: "x" })), { message: "fetch failed" });
-  t.regex(logger.warn.firstCall.args[0], /refused: fetch failed$/);
+  t.regex(logger.warn.firstCall.args[0], /not authorized, the authorizer failed: fetch failed$/);
 });

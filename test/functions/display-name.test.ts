@@ -26,6 +26,10 @@ const refused: Array<[string, unknown, RegExp]> = [
   ["a right-to-left override", "Ada\u202egnp.exe", /text-direction/],
   ["a directional isolate", "\u2066Ada", /text-direction/],
   ["a line separator", "Ada\u2028Bob", /control/],
+  ["a right-to-left mark", "Ada\u200f!", /text-direction/],
+  ["a zero-width space (a look-alike of Ada)", "A\u200bda", /invisible/],
+  ["a byte-order mark inside (trim drops one at the ends)", "Ada\ufeffLovelace", /invisible/],
+  ["only a Hangul filler (a blank name)", "\u3164", /invisible/],
 ];
 for (const [what, input, message] of refused) {
   test(`refused: ${what}`, (t) => {

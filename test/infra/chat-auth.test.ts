@@ -32,19 +32,32 @@ const setup = (async () => {
     { ...base, auth: { mode: "guest", tokenTtlSeconds: 600, allowedOrigins: ["https://chat.example.com"] } },
     { transformations: [recordOptions] },
   );
-  const oidc = new ChatApi("oidc", {
-    ...base,
-    auth: {
-      mode: "oidc",
-      issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc123",
-      audience: "app-client-id",
-      nameClaim: "cognito:username",
+  const oidc = new ChatApi(
+    "oidc",
+    {
+      ...base,
+      auth: {
+        mode: "oidc",
+        issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc123",
+        audience: "app-client-id",
+        nameClaim: "cognito:username",
+      },
     },
-  });
+    { transformations: [recordOptions] },
+  );
   const open = new ChatApi("open", { ...base, auth: { mode: "none" } });
   const tokenUrl = await resolved(guest.tokenUrl as pulumi.Output<string>);
   await resolved(pulumi.all([guest.url, oidc.url, open.url, guest.stage.urn, oidc.stage.urn, open.stage.urn]));
-  return { ChatApi, base, tokenUrl, oidcTokenUrl: oidc.tokenUrl };
+  return {
+    ChatApi,
+    base,
+    tokenUrl,
+    oidcTokenUrl: oidc.tokenUrl,
+    stacks: new Map([
+      ["guest", guest],
+      ["oidc", oidc],
+    ]),
+  };
 })();
 
 function only(type: string, name: string): RegisteredResource {
@@ -122,7 +135,7 @@ test("guest: the token endpoint is a public function URL with CORS for the page'
 });
 
 test("the authorizer: REQUEST on the token query parameter, no result TTL, attached to $connect alone", async (t) => {
-  await setup;
+  const { stacks } = await setup;
   for (const name of ["guest", "oidc"]) {
     const fn = only("aws:lambda/function:Function", `${name}-auth-authorizer-function`);
     const authorizer = only("aws:apigatewayv2/authorizer:Authorizer", `${name}-auth-authorizer`);
@@ -154,8 +167,14 @@ test("the authorizer: REQUEST on the token query parameter, no result TTL, attac
       `Allow logs:CreateLogStream arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${name}-test-authorizer:*`,
       `Allow logs:PutLogEvents arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${name}-test-authorizer:*`,
     ]);
+    // The stage deploys only once the authorizer exists and may be invoked.
     const stageDependsOn = (options.get(`${name}-stage`)?.dependsOn ?? []) as pulumi.Resource[];
-    if (name === "guest") t.true(stageDependsOn.length > 0);
+    const auth = stacks.get(name)?.auth;
+    t.true(
+      auth !== undefined && stageDependsOn.includes(auth.authorizer),
+      `${name}: the stage waits for the authorizer`,
+    );
+    t.true(auth !== undefined && stageDependsOn.includes(auth.authorizerPermission), `${name}: and its permission`);
   }
 });
 
@@ -197,6 +216,11 @@ const invalid: Array<[string, object, RegExp]> = [
     /oidcIssuer must be an https URL/,
   ],
   ["no audience", { mode: "oidc", issuer: "https://issuer.example.com", audience: " " }, /oidcAudience must be set/],
+  [
+    "a shared-secret algorithm",
+    { mode: "oidc", issuer: "https://issuer.example.com", audience: "a", algorithms: ["RS256", "HS256"] },
+    /oidcAlgorithms may name RS256, .*; got HS256/,
+  ],
   ["an unknown mode", { mode: "magic" }, /auth must be guest, oidc or none/],
 ];
 for (const [what, auth, message] of invalid) {

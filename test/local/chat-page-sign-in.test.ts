@@ -74,13 +74,13 @@ test("two people sign in and chat under their names; a third cannot post as Ada,
   // Each sender's tag is the start of its verified user id: the two Adas differ.
   const frames = (await Promise.all([1, 2, 3, 4].map(() => mallory.nextJson<ChatMessageFrame>()))).map((frame) => ({
     name: frame.name,
-    tag: `#${(frame.userId ?? "").replace(/^guest-/, "").slice(0, 4)}`,
+    tag: `#${(frame.userId ?? "").replace(/^guest-/, "").slice(0, 8)}`,
   }));
   t.deepEqual(
     shown.map(({ sender, tag }) => ({ name: sender, tag })),
     frames,
   );
-  t.is(frames[3]?.tag, `#${otherAda.userId.slice("guest-".length, "guest-".length + 4)}`);
+  t.is(frames[3]?.tag, `#${otherAda.userId.slice("guest-".length, "guest-".length + 8)}`);
   t.not(frames[0]?.tag, frames[3]?.tag);
   t.is(await ada.locator("#status-text").textContent(), "Connected as Ada");
 });
