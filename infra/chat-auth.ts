@@ -1,6 +1,5 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AuthMode } from "../functions/auth-config";
 import { ALLOWED_ALGORITHMS, readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
 import {
   type AuthorizerEvent,
@@ -64,7 +63,6 @@ export interface ChatAuthArgs {
  * alone may `kms:Sign` with it.
  */
 export class ChatAuth extends pulumi.ComponentResource {
-  readonly mode: AuthMode;
   readonly authorizerFunction: InlineFunction<AuthorizerEvent, AuthorizerResult>;
   readonly authorizer: aws.apigatewayv2.Authorizer;
   readonly authorizerPermission: aws.lambda.Permission;
@@ -75,7 +73,6 @@ export class ChatAuth extends pulumi.ComponentResource {
   constructor(name: string, args: ChatAuthArgs, opts?: pulumi.ComponentResourceOptions) {
     super("websocket-chat:index:ChatAuth", name, {}, opts);
     const { settings, api } = args;
-    this.mode = settings.mode;
     const inline = { memorySize: 256, timeoutSeconds: 10, logRetentionDays: args.logRetentionDays };
     // Guest tokens of this stack admit to this API alone: its id is their audience.
     const guestTokens = { TOKEN_ISSUER: `websocket-chat/${pulumi.getStack()}`, TOKEN_AUDIENCE: api.id };
