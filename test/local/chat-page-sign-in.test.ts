@@ -88,6 +88,7 @@ test("two people sign in and chat under their names; a third cannot post as Ada,
 test("the page waits for a name, shows the endpoint's refusal of a bad one, and a new name is a new connection", async (t) => {
   const gw = await guestGateway(t);
   const context = await t.context.browser.newContext();
+  t.teardown(() => context.close());
   const page = await context.newPage();
   await page.goto(`${origin(gw)}/`);
   await page.locator("#status[data-state=idle]", { hasText: "Pick a name to join the chat" }).waitFor();
@@ -131,6 +132,7 @@ test("a token the authorizer refuses is not offered again: the page gets a new o
     },
   });
   const context = await t.context.browser.newContext();
+  t.teardown(() => context.close());
   const page = await context.newPage();
   // The first token the page gets is signed by a key this server does not trust (a server restarted
   // since, say); later requests reach the real endpoint.
@@ -162,6 +164,7 @@ test("pointed at a deployed stack by ?url= and ?tokenUrl=, the page signs in the
   // https, as a function URL is (the page's CSP lets it connect to https: origins).
   const tokenUrl = "https://abcdefgh.lambda-url.us-east-1.on.aws/";
   const context = await t.context.browser.newContext();
+  t.teardown(() => context.close());
   const page = await context.newPage();
   // CORS as the stack configures the function URL: any origin, POST, content-type.
   const cors = { "access-control-allow-origin": "*" };
@@ -170,7 +173,9 @@ test("pointed at a deployed stack by ?url= and ?tokenUrl=, the page signs in the
       const preflight = { "access-control-allow-methods": "POST", "access-control-allow-headers": "content-type" };
       return route.fulfill({ status: 204, headers: { ...cors, ...preflight } });
     }
-    const response = await route.fetch({ url: `${origin(stack)}/auth/token` });
+    // Once the test is over the stack is gone: an endpoint that cannot be reached.
+    const response = await route.fetch({ url: `${origin(stack)}/auth/token` }).catch(() => undefined);
+    if (!response) return route.abort("connectionrefused");
     await route.fulfill({ response, headers: { ...response.headers(), ...cors } });
   });
   await page.goto(`${origin(served)}/?url=${encodeURIComponent(stack.url)}&tokenUrl=${encodeURIComponent(tokenUrl)}`);
