@@ -15,6 +15,7 @@ const chat = new ChatApi("websocket-chat", {
   logRetentionDays: config.getNumber("logRetentionDays") ?? 14,
   broadcastConcurrency: config.getNumber("broadcastConcurrency", { min: 1, max: 1000 }),
   auth: authSettings(),
+  historyTtlSeconds: config.getNumber("historyTtlSeconds"),
 });
 
 /** `auth`: guest (the default: tokens from the stack's endpoint), oidc (an external issuer) or none. */
@@ -47,5 +48,7 @@ export const url = chat.url;
 export const managementEndpoint = chat.managementEndpoint;
 /** The connections table. */
 export const tableName = chat.tableName;
+/** The messages table: each room's history. */
+export const messagesTableName = chat.messagesTableName;
 /** Guest auth: where the page gets a token, `POST {"name":"..."}`. */
 export const tokenUrl = chat.tokenUrl;

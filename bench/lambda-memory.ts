@@ -17,8 +17,9 @@ import { parseArgs } from "node:util";
 import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies, createManagementApi } from "../functions/dependencies";
 import type { LambdaContext, WebSocketEvent } from "../functions/events";
+import { roomShardKey, shardOf } from "../functions/room";
 import { createSendMessageHandler } from "../functions/sendmessage";
-import { prepareConnectionsTable } from "../local/connections-table";
+import { prepareConnectionsTable } from "../local/chat-tables";
 import { startEmbeddedDynamoDB } from "../local/embedded-dynamodb";
 
 const ONE_VCPU_MB = 1769;
@@ -46,6 +47,7 @@ const int = (name: string, value: string | undefined): number => {
 function functionEnvironment(dynamodbEndpoint: string): Record<string, string | undefined> {
   return {
     TABLE_NAME: TABLE,
+    MESSAGES_TABLE_NAME: `${TABLE}-messages`,
     DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
     MANAGEMENT_ENDPOINT_URL: "https://local.execute-api.us-east-1.amazonaws.com/dev",
     BROADCAST_CONCURRENCY: args.concurrency,
@@ -120,6 +122,8 @@ async function main(): Promise<void> {
         connectionId: `c${i}`,
         apiId: "local",
         stage: "dev",
+        room: "lobby",
+        roomKey: roomShardKey({ apiId: "local", stage: "dev", room: "lobby" }, shardOf(`c${i}`)),
         connectedAt: Date.now(),
         sourceIp: "127.0.0.1",
         expiresAt: 4_000_000_000,

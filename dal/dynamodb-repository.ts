@@ -5,10 +5,11 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   paginateScan,
 } from "@aws-sdk/lib-dynamodb";
 import { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
-import type { DeleteOptions, Key, PutOptions, Repository, ScanOptions } from "./repository";
+import type { DeleteOptions, Key, PutOptions, QueryOptions, Repository, ScanOptions } from "./repository";
 
 export interface DynamoDBRepositoryOptions {
   /** The document client (see `createDocumentClient`). */
@@ -70,13 +71,15 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
     return item as T;
   }
 
-  async delete(key: Key, options: DeleteOptions<T> = {}): Promise<boolean> {
+  async delete(key: Key, options: DeleteOptions<T> = {}): Promise<T | undefined> {
     const condition = options.onlyIfBelow;
     try {
-      await this.client.send(
+      // ALL_OLD costs no more capacity: a delete is charged for the item's size either way.
+      const { Attributes: old } = await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: this.keyOf(key, "delete"),
+          ReturnValues: "ALL_OLD",
           ...(condition && {
             ConditionExpression: "#attribute < :value",
             ExpressionAttributeNames: { "#attribute": condition.attribute },
@@ -84,9 +87,9 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
           }),
         }),
       );
-      return true;
+      return old as T | undefined;
     } catch (error) {
-      if (condition && error instanceof ConditionalCheckFailedException) return false;
+      if (condition && error instanceof ConditionalCheckFailedException) return undefined;
       throw this.failure("delete", error);
     }
   }
@@ -114,6 +117,46 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
       },
     );
     return itemPages<T>(pages, (error) => this.failure("scan", error));
+  }
+
+  query(options: QueryOptions<T>): AsyncIterable<T[]> {
+    const names: Record<string, string> = { "#p": options.partition.attribute };
+    const values: Record<string, unknown> = { ":p": options.partition.value };
+    let keyCondition = "#p = :p";
+    const range = options.range;
+    if (range) {
+      names["#r"] = range.attribute;
+      if ("between" in range) {
+        [values[":r0"], values[":r1"]] = range.between;
+        keyCondition += " AND #r BETWEEN :r0 AND :r1";
+      } else {
+        values[":r"] = "below" in range ? range.below : range.above;
+        keyCondition += ` AND #r ${"below" in range ? "<" : ">"} :r`;
+      }
+    }
+    const attributes = options.attributes ?? [];
+    attributes.forEach((name, i) => {
+      names[`#a${i}`] = name;
+    });
+    if (options.above) {
+      names["#f"] = options.above.attribute;
+      values[":f"] = options.above.value;
+    }
+    const pages = paginateQuery(
+      { client: this.client, pageSize: options.pageSize },
+      {
+        TableName: this.tableName,
+        IndexName: options.index,
+        KeyConditionExpression: keyCondition,
+        ScanIndexForward: !options.descending,
+        ConsistentRead: options.consistent,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ...(attributes.length > 0 && { ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", ") }),
+        ...(options.above && { FilterExpression: "#f > :f" }),
+      },
+    );
+    return itemPages<T>(pages, (error) => this.failure("query", error));
   }
 
   private withKey(item: T): T {
@@ -155,7 +198,7 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
 }
 
 /**
- * The items of each scan page, with SDK failures translated. A plain generator function, not an
+ * The items of each scan or query page, with SDK failures translated. A plain generator function, not an
  * `async *` method: Pulumi's closure serializer drops the `async *` of generator methods.
  */
 async function* itemPages<T>(

@@ -16,6 +16,31 @@ export interface DeleteOptions<T> {
   onlyIfBelow?: { attribute: keyof T & string; value: number };
 }
 
+/** A condition on the range key of a query (one at most). */
+export type RangeCondition =
+  | { below: string | number }
+  | { above: string | number }
+  | { between: readonly [string | number, string | number] };
+
+export interface QueryOptions<T> {
+  /** A global secondary index to read instead of the table. */
+  index?: string;
+  /** The partition to read: its key attribute and value. */
+  partition: { attribute: string; value: string | number };
+  /** Only items whose range key meets this (`below`/`above` are strict; `between` is inclusive). */
+  range?: { attribute: string } & RangeCondition;
+  /** Newest (highest range key) first; default oldest first. */
+  descending?: boolean;
+  /** Items per page (DynamoDB's `Limit`, counted before `filter`); DynamoDB also ends a page at 1 MB. */
+  pageSize?: number;
+  /** Attributes to read; all (that the index projects) when omitted. */
+  attributes?: ReadonlyArray<keyof T & string>;
+  /** Only items whose numeric attribute is above the value (a filter, read and paid for all the same). */
+  above?: { attribute: keyof T & string; value: number };
+  /** A strongly consistent read (tables only; an index is always eventually consistent). */
+  consistent?: boolean;
+}
+
 export interface ScanOptions<T> {
   /** Items per page (DynamoDB's `Limit`, counted before `where`); DynamoDB also ends a page at 1 MB. */
   pageSize?: number;
@@ -35,10 +60,13 @@ export interface Repository<T extends object> {
   /** The item under `key`; throws {@link ObjectNotFoundError} when there is none. */
   get(key: Key): Promise<T>;
   /**
-   * Removes the item under `key`; removing a missing item is not an error. Resolves `false` when
-   * `options.onlyIfBelow` kept the item (or found none), else `true`.
+   * Removes the item under `key`; removing a missing item is not an error. Resolves the item as it
+   * was, or `undefined` when there was none or `options.onlyIfBelow` kept it: of two callers
+   * removing the same item, exactly one gets it back.
    */
-  delete(key: Key, options?: DeleteOptions<T>): Promise<boolean>;
+  delete(key: Key, options?: DeleteOptions<T>): Promise<T | undefined>;
+  /** The items of one partition in range-key order, one page at a time (no Scan). */
+  query(options: QueryOptions<T>): AsyncIterable<T[]>;
   /** Every item, one page at a time, however many pages the table takes. */
   scan(options?: ScanOptions<T>): AsyncIterable<T[]>;
 }

@@ -10,6 +10,10 @@ export class ConfigError extends Error {
 export interface FunctionConfig {
   /** `TABLE_NAME`: the connections table. */
   tableName: string;
+  /** `MESSAGES_TABLE_NAME`: the messages table (rooms' history). */
+  messagesTableName: string;
+  /** `HISTORY_TTL_SECONDS`: how long a message is kept (default 86,400: a day). */
+  historyTtlSeconds: number;
   /** `AWS_REGION` (set by Lambda). */
   region: string;
   /** `DYNAMODB_ENDPOINT_URL`: another DynamoDB (LocalStack, the embedded one). */
@@ -39,6 +43,8 @@ export const DEFAULT_BROADCAST_CONCURRENCY = 100;
 export const FUNCTION_TIMEOUT_SECONDS = 10;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
+export const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
+export const MAX_HISTORY_TTL_SECONDS = 366 * 24 * 60 * 60;
 /** API Gateway's integration timeout for WebSocket APIs: 50 ms to 29 s, 29 s unless set lower. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_MS = 29_000;
 /** API Gateway's limit on one WebSocket message and on a PostToConnection body. */
@@ -52,6 +58,8 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
   const local = dynamodbEndpoint !== undefined || managementEndpoint !== undefined;
   return {
     tableName: required("TABLE_NAME"),
+    messagesTableName: required("MESSAGES_TABLE_NAME"),
+    historyTtlSeconds: integer("HISTORY_TTL_SECONDS", DEFAULT_HISTORY_TTL_SECONDS, 60, MAX_HISTORY_TTL_SECONDS),
     region: env.AWS_REGION?.trim() || (local ? "us-east-1" : required("AWS_REGION")),
     dynamodbEndpoint,
     managementEndpoint,

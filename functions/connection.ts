@@ -7,13 +7,19 @@ export interface Connection {
    */
   apiId: string;
   stage: string;
+  /** The room it joined when it connected (`./room.ts`). */
+  room: string;
+  /** The `byRoom` index's key: the room's shard this connection is in. */
+  roomKey: string;
+  /** Joined a room too large for presence notices (`PRESENCE_ROOM_LIMIT`): it leaves untold too. */
+  quiet?: true;
   /** Epoch milliseconds, from API Gateway's `connectedAt`. */
   connectedAt: number;
   sourceIp: string;
   userAgent?: string;
   /** With auth on: who the `$connect` authorizer let in (`guest-{uuid}` or the issuer's `sub`). */
   userId?: string;
-  /** With auth on: the verified display name. */
+  /** The display name: with auth on the verified one, else the one given with `?name=`, if any. */
   name?: string;
   /** Epoch seconds: DynamoDB's TTL deletes the row after this, in case `$disconnect` never ran. */
   expiresAt: number;

@@ -9,11 +9,13 @@ import { makeConfigFast } from "../dal/sdk-client-config";
 import type { FunctionConfig } from "./config";
 import { CONNECTION_KEY, type Connection } from "./connection";
 import { ApiGatewayConnectionManager, type ConnectionManagerFactory } from "./connection-manager";
+import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, type StoredMessage } from "./message";
 
 /** Everything any route's handler may depend on. */
 export interface HandlerDependencies {
   config: FunctionConfig;
   connections: Repository<Connection>;
+  messages: Repository<StoredMessage>;
   managementApi: ConnectionManagerFactory;
   now: () => number;
   logger: Pick<Console, "info" | "warn" | "error">;
@@ -32,17 +34,28 @@ export function createHandlerDependencies(
   config: FunctionConfig,
   overrides: ClientOverrides = {},
 ): HandlerDependencies {
-  const connections = new DynamoDBRepository<Connection>({
-    client: createDocumentClient({
-      region: config.region,
-      endpoint: config.dynamodbEndpoint,
-      credentials: config.credentials,
-      ...overrides.dynamodbTimeouts,
-    }),
-    tableName: config.tableName,
-    keyAttributes: [CONNECTION_KEY],
+  const client = createDocumentClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+    ...overrides.dynamodbTimeouts,
   });
-  return { config, connections, managementApi: createManagementApi(config), now: Date.now, logger: console };
+  return {
+    config,
+    connections: new DynamoDBRepository<Connection>({
+      client,
+      tableName: config.tableName,
+      keyAttributes: [CONNECTION_KEY],
+    }),
+    messages: new DynamoDBRepository<StoredMessage>({
+      client,
+      tableName: config.messagesTableName,
+      keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
+    }),
+    managementApi: createManagementApi(config),
+    now: Date.now,
+    logger: console,
+  };
 }
 
 /**

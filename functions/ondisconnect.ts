@@ -1,15 +1,29 @@
-import type { Repository } from "../dal/repository";
-import { CONNECTION_KEY, type Connection } from "./connection";
+import { type BroadcastDependencies, broadcastToRoom, managerFor, presenceFrame, smallRoomMembers } from "./broadcast";
+import { CONNECTION_KEY } from "./connection";
 import type { WebSocketHandler } from "./events";
+import { addressOf } from "./member";
 
-export interface DisconnectHandlerDependencies {
-  connections: Repository<Connection>;
-}
+export type DisconnectHandlerDependencies = BroadcastDependencies;
 
-/** `$disconnect`: forgets the connection. API Gateway runs it best effort, so TTL backs it up. */
+/**
+ * `$disconnect`: forgets the connection and tells its room it left, unless it joined quietly or
+ * the room has grown too large for presence notices since. API Gateway runs it best
+ * effort; a connection it misses is removed (and its leave told) by the first post that finds it
+ * gone, or by TTL. The delete returns the row to one caller only, so a leave is told once.
+ */
 export function createDisconnectHandler(deps: DisconnectHandlerDependencies): WebSocketHandler {
   return async (event) => {
-    await deps.connections.delete({ [CONNECTION_KEY]: event.requestContext.connectionId });
+    const { connectionId, requestId } = event.requestContext;
+    const row = await deps.connections.delete({ [CONNECTION_KEY]: connectionId });
+    if (row && typeof row.room === "string" && !row.quiet) {
+      const recipients = await smallRoomMembers(deps, addressOf(row), connectionId);
+      if (recipients && recipients.length > 0) {
+        await broadcastToRoom(deps, managerFor(deps, event), addressOf(row), presenceFrame("leave", row, deps.now()), {
+          recipients,
+          label: `leave ${requestId}`,
+        });
+      }
+    }
     return { statusCode: 200 };
   };
 }

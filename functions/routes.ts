@@ -1,13 +1,18 @@
 import { createAuthorizerHandler, IDENTITY_SOURCE } from "./authorizer";
 import type { HandlerDependencies } from "./dependencies";
 import type { WebSocketHandler } from "./events";
+import { createHistoryHandler } from "./history";
 import { createConnectHandler } from "./onconnect";
 import { createDisconnectHandler } from "./ondisconnect";
 import { createSendMessageHandler } from "./sendmessage";
 import { createTokenHandler } from "./token-endpoint";
+import { createWhoHandler } from "./who";
 
-/** DynamoDB actions a handler may need on the connections table; `infra/` grants exactly these. */
-export type TableAction = "dynamodb:PutItem" | "dynamodb:DeleteItem" | "dynamodb:Scan" | "dynamodb:GetItem";
+/** DynamoDB actions a handler may need; `infra/` grants exactly these. */
+export type TableAction = "dynamodb:PutItem" | "dynamodb:DeleteItem" | "dynamodb:GetItem" | "dynamodb:Query";
+
+/** What the handlers read and write: the connections table, its `byRoom` index, the messages table. */
+export type DataResource = "connections" | "roomIndex" | "messages";
 
 /** One route of the WebSocket API: `infra/` deploys it, `local/` dispatches to it. */
 export interface RouteDefinition {
@@ -15,8 +20,8 @@ export interface RouteDefinition {
   routeKey: string;
   /** Resource and function name suffix (letters, digits, dashes). */
   name: string;
-  /** Actions on the connections table the handler performs. */
-  tableActions: readonly TableAction[];
+  /** The DynamoDB actions the handler performs, on each table or index it uses. */
+  tableActions: Partial<Record<DataResource, readonly TableAction[]>>;
   /** Whether the handler posts to or closes connections (`execute-api:ManageConnections`). */
   manageConnections: boolean;
   /** Two-way route: the handler's `body` goes back to the caller as a frame. */
@@ -34,27 +39,50 @@ export const routes: readonly RouteDefinition[] = [
   {
     routeKey: "$connect",
     name: "onconnect",
-    tableActions: ["dynamodb:PutItem"],
-    manageConnections: false,
+    // Joins the room, and tells it.
+    tableActions: { connections: ["dynamodb:PutItem"], roomIndex: ["dynamodb:Query"] },
+    manageConnections: true,
     createHandler: createConnectHandler,
   },
   {
     routeKey: "$disconnect",
     name: "ondisconnect",
-    tableActions: ["dynamodb:DeleteItem"],
-    manageConnections: false,
+    // Leaves the room, and tells it.
+    tableActions: { connections: ["dynamodb:DeleteItem"], roomIndex: ["dynamodb:Query"] },
+    manageConnections: true,
     createHandler: createDisconnectHandler,
   },
   {
     routeKey: "sendmessage",
     name: "sendmessage",
-    tableActions: ["dynamodb:Scan", "dynamodb:DeleteItem"],
+    // The sender's room, the message stored, the room read and posted to, gone members removed.
+    tableActions: {
+      connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      messages: ["dynamodb:PutItem"],
+    },
     manageConnections: true,
     // A broadcast is CPU-bound, one SDK command per connection (`npm run bench:lambda`): to 2,000
     // connections, 3.3 s warm and 9.2 to 9.6 s cold at 256 MB, near the 10 s timeout; 0.8 s warm
     // and 2.2 s cold at 1,024 MB, for the same GB-seconds.
     memorySize: 1024,
     createHandler: createSendMessageHandler,
+  },
+  {
+    routeKey: "who",
+    name: "who",
+    tableActions: { connections: ["dynamodb:GetItem"], roomIndex: ["dynamodb:Query"] },
+    manageConnections: false,
+    routeResponse: true,
+    createHandler: createWhoHandler,
+  },
+  {
+    routeKey: "history",
+    name: "history",
+    tableActions: { connections: ["dynamodb:GetItem"], messages: ["dynamodb:Query"] },
+    manageConnections: false,
+    routeResponse: true,
+    createHandler: createHistoryHandler,
   },
 ];
 

@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { FUNCTION_TIMEOUT_SECONDS } from "../functions/config";
+import { FUNCTION_TIMEOUT_SECONDS, MAX_HISTORY_TTL_SECONDS } from "../functions/config";
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../functions/connection";
+import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../functions/message";
+import { ROOM_INDEX, ROOM_INDEX_ATTRIBUTES, ROOM_INDEX_KEY } from "../functions/room";
 import {
   connectAuthorizer,
   ROUTE_SELECTION_EXPRESSION,
@@ -41,14 +43,17 @@ export interface ChatApiArgs {
   routes?: readonly RouteDefinition[];
   /** Who may connect (default `none`: anyone, the open chat). */
   auth?: ChatAuthSettings;
+  /** How long a room's messages are kept, in seconds (default: the handlers', a day). */
+  historyTtlSeconds?: number;
 }
 
 /**
  * The chat backend: a WebSocket API whose routes come from the route table, one function per
- * route, the connections table and a throttled, auto-deploying stage.
+ * route, the connections and messages tables and a throttled, auto-deploying stage.
  */
 export class ChatApi extends pulumi.ComponentResource {
   readonly table: aws.dynamodb.Table;
+  readonly messagesTable: aws.dynamodb.Table;
   readonly api: aws.apigatewayv2.Api;
   readonly routes: WebSocketRoute[];
   readonly stage: aws.apigatewayv2.Stage;
@@ -57,6 +62,7 @@ export class ChatApi extends pulumi.ComponentResource {
   /** `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: the `@connections` API. */
   readonly managementEndpoint: pulumi.Output<string>;
   readonly tableName: pulumi.Output<string>;
+  readonly messagesTableName: pulumi.Output<string>;
   /** The authorizer and, for guests, the token endpoint; absent with auth `none`. */
   readonly auth?: ChatAuth;
   /** Where guests get tokens: `POST {"name":"..."}` (guest auth only). */
@@ -66,6 +72,7 @@ export class ChatApi extends pulumi.ComponentResource {
     const settings = validate(name, args);
     super("websocket-chat:index:ChatApi", name, {}, opts);
     this.table = this.createTable(name);
+    this.messagesTable = this.createMessagesTable(name);
     this.api = this.createApi(name);
     if (args.auth && args.auth.mode !== "none") {
       this.auth = new ChatAuth(
@@ -87,7 +94,9 @@ export class ChatApi extends pulumi.ComponentResource {
     const httpsEndpoint = this.api.apiEndpoint.apply((endpoint) => endpoint.replace(/^wss:/, "https:"));
     this.managementEndpoint = pulumi.interpolate`${httpsEndpoint}/${this.stage.name}`;
     this.tableName = this.table.name;
+    this.messagesTableName = this.messagesTable.name;
     this.registerOutputs({
+      messagesTableName: this.messagesTableName,
       url: this.url,
       managementEndpoint: this.managementEndpoint,
       tableName: this.tableName,
@@ -96,14 +105,46 @@ export class ChatApi extends pulumi.ComponentResource {
   }
 
   private createTable(name: string): aws.dynamodb.Table {
-    // One row per open connection; on-demand billing for bursty chat traffic, TTL for rows `$disconnect` missed.
+    // One row per open connection; on-demand billing for bursty chat traffic, TTL for rows
+    // `$disconnect` missed. The `byRoom` index lists a room's connections, shard by shard, with
+    // just what `who` shows and the TTL that hides lingering rows.
     return new aws.dynamodb.Table(
       `${name}-connections`,
       {
-        attributes: [{ name: CONNECTION_KEY, type: "S" }],
+        attributes: [
+          { name: CONNECTION_KEY, type: "S" },
+          { name: ROOM_INDEX_KEY, type: "S" },
+        ],
         hashKey: CONNECTION_KEY,
         billingMode: "PAY_PER_REQUEST",
         ttl: { attributeName: CONNECTION_TTL_ATTRIBUTE, enabled: true },
+        globalSecondaryIndexes: [
+          {
+            name: ROOM_INDEX,
+            hashKey: ROOM_INDEX_KEY,
+            rangeKey: CONNECTION_KEY,
+            projectionType: "INCLUDE",
+            nonKeyAttributes: [...ROOM_INDEX_ATTRIBUTES],
+          },
+        ],
+      },
+      { parent: this },
+    );
+  }
+
+  private createMessagesTable(name: string): aws.dynamodb.Table {
+    // A room's history: its partition, messages in the order they were handled, TTL to forget them.
+    return new aws.dynamodb.Table(
+      `${name}-messages`,
+      {
+        attributes: [
+          { name: MESSAGES_PARTITION_KEY, type: "S" },
+          { name: MESSAGES_RANGE_KEY, type: "S" },
+        ],
+        hashKey: MESSAGES_PARTITION_KEY,
+        rangeKey: MESSAGES_RANGE_KEY,
+        billingMode: "PAY_PER_REQUEST",
+        ttl: { attributeName: MESSAGES_TTL_ATTRIBUTE, enabled: true },
       },
       { parent: this },
     );
@@ -125,7 +166,10 @@ export class ChatApi extends pulumi.ComponentResource {
       {
         api: this.api,
         route,
-        table: { name: this.table.name, arn: this.table.arn },
+        tables: {
+          connections: { name: this.table.name, arn: this.table.arn },
+          messages: { name: this.messagesTable.name, arn: this.messagesTable.arn },
+        },
         functionName: functionName(name, route),
         ...settings,
         memorySize: route.memorySize ?? settings.memorySize,
@@ -207,6 +251,10 @@ function validate(name: string, args: ChatApiArgs): RouteSettings {
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
     throw new Error(`broadcastConcurrency must be an integer from 1 to 1000, got ${concurrency}`);
   }
+  const history = args.historyTtlSeconds;
+  if (history !== undefined && (!Number.isInteger(history) || history < 60 || history > MAX_HISTORY_TTL_SECONDS)) {
+    throw new Error(`historyTtlSeconds must be an integer from 60 to ${MAX_HISTORY_TTL_SECONDS}, got ${history}`);
+  }
   const memorySize = args.lambdaMemorySize ?? DEFAULT_LAMBDA_MEMORY_MB;
   checkMemorySize("lambdaMemorySize", memorySize);
   const timeoutSeconds = args.lambdaTimeoutSeconds ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS;
@@ -224,6 +272,9 @@ function validate(name: string, args: ChatApiArgs): RouteSettings {
     logRetentionDays: args.logRetentionDays,
     memorySize,
     timeoutSeconds,
-    environment: concurrency === undefined ? {} : { BROADCAST_CONCURRENCY: String(concurrency) },
+    environment: {
+      ...(concurrency !== undefined && { BROADCAST_CONCURRENCY: String(concurrency) }),
+      ...(history !== undefined && { HISTORY_TTL_SECONDS: String(history) }),
+    },
   };
 }

@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies } from "../functions/dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../functions/events";
-import type { RouteDefinition } from "../functions/routes";
+import { ROOM_INDEX } from "../functions/room";
+import type { DataResource, RouteDefinition, TableAction } from "../functions/routes";
 import { createInlineFunction } from "./inline-function";
 
 /**
@@ -20,8 +21,8 @@ export interface WebSocketRouteArgs {
   api: aws.apigatewayv2.Api;
   /** The entry of the route table this component deploys. */
   route: RouteDefinition;
-  /** The connections table: its name goes to `TABLE_NAME`, its ARN scopes the table permissions. */
-  table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+  /** The tables: their names go to `TABLE_NAME` and `MESSAGES_TABLE_NAME`, their ARNs scope the permissions. */
+  tables: Record<"connections" | "messages", { name: pulumi.Input<string>; arn: pulumi.Input<string> }>;
   /** The stage the API is deployed to; scopes `execute-api` permissions. */
   stageName: string;
   /** The Lambda function's physical name; its log group is `/aws/lambda/{functionName}`. */
@@ -65,7 +66,11 @@ export class WebSocketRoute extends pulumi.ComponentResource {
       memorySize: args.memorySize,
       timeoutSeconds: args.timeoutSeconds,
       logRetentionDays: args.logRetentionDays,
-      environment: { TABLE_NAME: args.table.name, ...args.environment },
+      environment: {
+        TABLE_NAME: args.tables.connections.name,
+        MESSAGES_TABLE_NAME: args.tables.messages.name,
+        ...args.environment,
+      },
       statements: routeStatements(args),
     }));
     this.permission = this.createPermission(name, args);
@@ -137,11 +142,20 @@ export class WebSocketRoute extends pulumi.ComponentResource {
   }
 }
 
-/** The route's permissions: its table actions and, if it posts to clients, `ManageConnections` on this stage. */
-function routeStatements({ route, table, api, stageName }: WebSocketRouteArgs): object[] {
+/**
+ * The route's permissions: its actions on each table or index it uses (an index is its own
+ * resource, `{tableArn}/index/{name}`) and, if it posts to clients, `ManageConnections` on this stage.
+ */
+function routeStatements({ route, tables, api, stageName }: WebSocketRouteArgs): object[] {
+  const resources: Record<DataResource, { sid: string; arn: pulumi.Input<string> }> = {
+    connections: { sid: "ConnectionsTable", arn: tables.connections.arn },
+    roomIndex: { sid: "RoomIndex", arn: pulumi.interpolate`${tables.connections.arn}/index/${ROOM_INDEX}` },
+    messages: { sid: "MessagesTable", arn: tables.messages.arn },
+  };
   const statements: object[] = [];
-  if (route.tableActions.length > 0) {
-    statements.push({ Sid: "ConnectionsTable", Effect: "Allow", Action: [...route.tableActions], Resource: table.arn });
+  for (const [resource, actions] of Object.entries(route.tableActions) as [DataResource, TableAction[]][]) {
+    const { sid, arn } = resources[resource];
+    if (actions.length > 0) statements.push({ Sid: sid, Effect: "Allow", Action: [...actions], Resource: arn });
   }
   if (route.manageConnections) {
     statements.push({

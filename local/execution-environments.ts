@@ -41,14 +41,17 @@ export function environmentRepository<T extends object>(
       refuseIfStopped(environment);
       return repository.delete(key, options);
     },
-    scan: async function* (options) {
-      refuseIfStopped(environment);
-      for await (const page of repository.scan(options)) {
-        refuseIfStopped(environment);
-        yield page;
-      }
-    },
+    scan: (options) => refusedOnceStopped(repository.scan(options), environment),
+    query: (options) => refusedOnceStopped(repository.query(options), environment),
   };
+}
+
+async function* refusedOnceStopped<T>(pages: AsyncIterable<T[]>, environment: EnvironmentState): AsyncGenerator<T[]> {
+  refuseIfStopped(environment);
+  for await (const page of pages) {
+    refuseIfStopped(environment);
+    yield page;
+  }
 }
 
 /**

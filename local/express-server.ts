@@ -45,6 +45,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   const routeTable = options.routes ?? defaultRoutes;
   const log = options.log ?? ((line: string) => console.log(line));
   const tableName = options.tableName ?? "websocket-chat-connections";
+  const messagesTableName = options.messagesTableName ?? "websocket-chat-messages";
   const region = options.region ?? "us-east-1";
 
   const embedded = options.dynamodbEndpoint ? undefined : await startEmbeddedDynamoDB();
@@ -71,6 +72,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const lambdaEnvironment = {
       ...options.functionEnvironment,
       TABLE_NAME: tableName,
+      MESSAGES_TABLE_NAME: messagesTableName,
       AWS_REGION: region,
       DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
       CONNECT_TIMEOUT_MS: String(limits.integrationTimeoutMs),
@@ -216,6 +218,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       apiId: api.apiId,
       dynamodbEndpoint,
       tableName,
+      messagesTableName,
       connectionCount: () => registry.size,
       close,
     };

@@ -11,7 +11,7 @@ import { createDocumentClient } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import { ObjectNotFoundError, RepositoryError } from "../dal/errors";
 import type { FunctionConfig } from "../functions/config";
-import { adminClient, DynamoDBUnreachableError, ensureTable } from "./connections-table";
+import { adminClient, DynamoDBUnreachableError, ensureTable } from "./chat-tables";
 
 interface Lease {
   apiId: string;

@@ -66,7 +66,10 @@ export interface LocalGatewayOptions {
   /** Stage name: the WebSocket API is at `/{stage}` (and `/ws`). Default `dev`. */
   stage?: string;
   region?: string;
+  /** The connections table. Default `websocket-chat-connections`. */
   tableName?: string;
+  /** The messages table (rooms' history). Default `websocket-chat-messages`. */
+  messagesTableName?: string;
   /** Use this DynamoDB (LocalStack: `http://localhost:4566`) instead of starting an embedded one. */
   dynamodbEndpoint?: string;
   /** Routes to serve. Default: the project's route table. */
@@ -108,6 +111,7 @@ export interface LocalGateway {
   /** The DynamoDB the handlers use. */
   dynamodbEndpoint: string;
   tableName: string;
+  messagesTableName: string;
   /** Connections open right now. */
   connectionCount(): number;
   /** Closes every connection with 1001, runs their `$disconnect`, stops the server (and the embedded DynamoDB). */

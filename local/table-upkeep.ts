@@ -1,14 +1,20 @@
 /**
  * What the gateway keeps up in its DynamoDB while it runs: its lease (`./gateway-leases.ts`), the
- * connections table made ready at start with the rows of dead gateways removed
- * (`./connections-table.ts`), DynamoDB's TTL replayed where the DynamoDB has none
- * (`./ttl-replay.ts`), and both tables made again if the DynamoDB comes back without them.
+ * chat's tables made ready at start with the connection rows of dead gateways removed
+ * (`./chat-tables.ts`), DynamoDB's TTL replayed where the DynamoDB has none
+ * (`./ttl-replay.ts`), and the tables made again if the DynamoDB comes back without them.
  */
 import { createDocumentClient } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { FunctionConfig } from "../functions/config";
-import { CONNECTION_KEY, type Connection } from "../functions/connection";
-import { ensureConnectionsTableWithTtl, prepareConnectionsTable } from "./connections-table";
+import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE, type Connection } from "../functions/connection";
+import {
+  MESSAGES_PARTITION_KEY,
+  MESSAGES_RANGE_KEY,
+  MESSAGES_TTL_ATTRIBUTE,
+  type StoredMessage,
+} from "../functions/message";
+import { ensureChatTables, prepareConnectionsTable } from "./chat-tables";
 import { takeGatewayLease } from "./gateway-leases";
 import { startTtlReplay } from "./ttl-replay";
 
@@ -36,7 +42,7 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
     // An in-memory DynamoDB that restarted: make the tables again rather than fail every request.
     onTablesLost: async () => {
       // A new, empty table: nothing to clean up, and another gateway's clients may be back in it.
-      await ensureConnectionsTableWithTtl(config);
+      await ensureChatTables(config);
       const closed = options.closeLostConnections();
       log(
         `DynamoDB at ${config.dynamodbEndpoint} came back without its tables (restarted?): created them again ` +
@@ -57,7 +63,31 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
   });
   try {
     const table = await prepareConnectionsTable(config, connections, await lease.liveGateways());
-    const ttl = table.expiresItself ? undefined : startTtlReplay(connections, options.ttlSweepMs, log);
+    const messages = new DynamoDBRepository<StoredMessage>({
+      client,
+      tableName: config.messagesTableName,
+      keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
+    });
+    const ttl = table.expiresItself
+      ? undefined
+      : startTtlReplay(
+          [
+            {
+              label: "connection row(s)",
+              repository: connections,
+              keyAttributes: [CONNECTION_KEY],
+              ttlAttribute: CONNECTION_TTL_ATTRIBUTE,
+            },
+            {
+              label: "message(s)",
+              repository: messages,
+              keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
+              ttlAttribute: MESSAGES_TTL_ATTRIBUTE,
+            },
+          ],
+          options.ttlSweepMs,
+          log,
+        );
     return {
       removed: table.removed,
       stop: async () => {

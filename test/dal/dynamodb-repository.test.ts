@@ -169,21 +169,24 @@ test("get of a missing key throws ObjectNotFoundError naming the table and key",
   t.true(error?.message.includes("absent"));
 });
 
-test("delete removes the item so get no longer finds it", async (t) => {
+test("delete removes the item so get no longer finds it, and returns it as it was", async (t) => {
   // Prepare
   const repository = await itemRepository(t.context.client);
   await repository.put({ id: "a", text: "gone soon" });
   await repository.put({ id: "b", text: "stays" });
 
   // Act
-  await repository.delete({ id: "a" });
+  const removed = await repository.delete({ id: "a" });
+  const again = await repository.delete({ id: "a" });
 
   // Assess
+  t.deepEqual(removed, { id: "a", text: "gone soon" });
+  t.is(again, undefined, "of two callers removing one item, only the first gets it");
   await t.throwsAsync(repository.get({ id: "a" }), { instanceOf: ObjectNotFoundError });
   t.deepEqual(await repository.get({ id: "b" }), { id: "b", text: "stays" });
 });
 
-test("delete of a missing key resolves", async (t) => {
+test("delete of a missing key resolves undefined", async (t) => {
   // Prepare
   const repository = await itemRepository(t.context.client);
 
@@ -191,7 +194,7 @@ test("delete of a missing key resolves", async (t) => {
   const result = await repository.delete({ id: "never-stored" });
 
   // Assess
-  t.true(result);
+  t.is(result, undefined);
 });
 
 test("a delete with onlyIfBelow removes the item only while the attribute is below the value", async (t) => {
@@ -211,7 +214,7 @@ test("a delete with onlyIfBelow removes the item only while the attribute is bel
   };
 
   // Assess
-  t.deepEqual(results, { old: true, young: false, uncounted: false, missing: false });
+  t.deepEqual(results, { old: { id: "old", count: 5 }, young: undefined, uncounted: undefined, missing: undefined });
   await t.throwsAsync(repository.get({ id: "old" }), { instanceOf: ObjectNotFoundError });
   t.deepEqual(await repository.get({ id: "young" }), { id: "young", count: 15 });
   t.deepEqual(await repository.get({ id: "uncounted" }), { id: "uncounted", text: "no count" });
@@ -295,6 +298,137 @@ test("get or delete without the range key of a hash and range table is a Reposit
   t.true(getError?.message.includes("sentAt"));
   t.is(deleteError?.table, tableName);
   t.is(deleteError?.operation, "delete");
+});
+
+interface Member {
+  id: string;
+  group: string;
+  name: string;
+  expiresAt: number;
+  secret?: string;
+}
+
+/** A table of members with a `byGroup` index (group, id) projecting name and expiresAt only. */
+async function memberRepository(client: DynamoDBDocumentClient) {
+  const tableName = `test-${randomUUID()}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      AttributeDefinitions: [
+        { AttributeName: "id", AttributeType: "S" },
+        { AttributeName: "group", AttributeType: "S" },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "byGroup",
+          KeySchema: [
+            { AttributeName: "group", KeyType: "HASH" },
+            { AttributeName: "id", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: ["name", "expiresAt"] },
+        },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  return new DynamoDBRepository<Member>({ client, tableName, keyAttributes: ["id"] });
+}
+
+test("query reads one partition of a table in range-key order, ascending or descending, across pages", async (t) => {
+  // Prepare
+  const tableName = await createTable(t.context.client, { hash: "room", range: { name: "sentAt", type: "N" } });
+  const repository = new DynamoDBRepository<Message>({
+    client: t.context.client,
+    tableName,
+    keyAttributes: ["room", "sentAt"],
+  });
+  for (const sentAt of [5, 1, 4, 2, 3]) await repository.put({ room: "lobby", sentAt, text: `m${sentAt}` });
+  await repository.put({ room: "kitchen", sentAt: 3, text: "elsewhere" });
+  const partition = { attribute: "room", value: "lobby" };
+
+  // Act
+  const ascending = await collect(repository.query({ partition, pageSize: 2, consistent: true }));
+  const descending = await collect(repository.query({ partition, descending: true }));
+
+  // Assess
+  t.deepEqual(
+    ascending.map((page) => page.map((item) => item.sentAt)),
+    [[1, 2], [3, 4], [5]],
+  );
+  t.deepEqual(
+    descending.flat().map((item) => item.text),
+    ["m5", "m4", "m3", "m2", "m1"],
+  );
+});
+
+test("query with a range condition: below, above and between, and a filter on a number", async (t) => {
+  // Prepare
+  const tableName = await createTable(t.context.client, { hash: "room", range: { name: "sentAt", type: "N" } });
+  const repository = new DynamoDBRepository<Message>({
+    client: t.context.client,
+    tableName,
+    keyAttributes: ["room", "sentAt"],
+  });
+  for (const sentAt of [1, 2, 3, 4, 5]) await repository.put({ room: "lobby", sentAt, text: `m${sentAt}` });
+  const partition = { attribute: "room", value: "lobby" };
+  const sentAts = async (options: Omit<Parameters<typeof repository.query>[0], "partition">) =>
+    (await collect(repository.query({ partition, ...options }))).flat().map((item) => item.sentAt);
+
+  // Act and assess
+  t.deepEqual(await sentAts({ range: { attribute: "sentAt", below: 3 } }), [1, 2]);
+  t.deepEqual(await sentAts({ range: { attribute: "sentAt", above: 3 } }), [4, 5]);
+  t.deepEqual(await sentAts({ range: { attribute: "sentAt", between: [2, 4] } }), [2, 3, 4]);
+  t.deepEqual(
+    await sentAts({
+      range: { attribute: "sentAt", below: 5 },
+      descending: true,
+    }),
+    [4, 3, 2, 1],
+  );
+});
+
+test("query of an index reads only its partition and only the projected attributes asked for", async (t) => {
+  // Prepare
+  const repository = await memberRepository(t.context.client);
+  await repository.put({ id: "b", group: "g1", name: "Bea", expiresAt: 100, secret: "not projected" });
+  await repository.put({ id: "a", group: "g1", name: "Al", expiresAt: 50 });
+  await repository.put({ id: "c", group: "g2", name: "Cy", expiresAt: 100 });
+
+  // Act
+  const all = (
+    await collect(repository.query({ index: "byGroup", partition: { attribute: "group", value: "g1" } }))
+  ).flat();
+  const live = await collect(
+    repository.query({
+      index: "byGroup",
+      partition: { attribute: "group", value: "g1" },
+      attributes: ["id"],
+      above: { attribute: "expiresAt", value: 60 },
+    }),
+  );
+
+  // Assess
+  t.deepEqual(all, [
+    { id: "a", group: "g1", name: "Al", expiresAt: 50 },
+    { id: "b", group: "g1", name: "Bea", expiresAt: 100 },
+  ]);
+  t.deepEqual(live.flat(), [{ id: "b" }]);
+});
+
+test("a query of an index that does not exist is a RepositoryError naming the operation", async (t) => {
+  // Prepare
+  const repository = await memberRepository(t.context.client);
+
+  // Act
+  const error = await t.throwsAsync(
+    collect(repository.query({ index: "byNothing", partition: { attribute: "group", value: "g1" } })),
+    { instanceOf: RepositoryError },
+  );
+
+  // Assess
+  t.is(error?.operation, "query");
+  t.regex(error?.message ?? "", /byNothing|index/i);
 });
 
 test("scan walks every page and returns each item exactly once", async (t) => {
@@ -432,7 +566,7 @@ test("the embedded DynamoDB keeps an idle connection open past Node's 5 s keep-a
 const unreachable = test.macro({
   async exec(
     t,
-    operation: "put" | "get" | "delete" | "scan",
+    operation: "put" | "get" | "delete" | "scan" | "query",
     act: (repository: DynamoDBRepository<Item>) => Promise<unknown>,
   ) {
     // A minute of retries or waiting on timeouts fails the test instead of passing slowly.
@@ -464,3 +598,4 @@ test(unreachable, "put", (repository) => repository.put({ id: "a" }));
 test(unreachable, "get", (repository) => repository.get({ id: "a" }));
 test(unreachable, "delete", (repository) => repository.delete({ id: "a" }));
 test(unreachable, "scan", (repository) => collect(repository.scan()));
+test(unreachable, "query", (repository) => collect(repository.query({ partition: { attribute: "id", value: "a" } })));

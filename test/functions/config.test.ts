@@ -8,7 +8,11 @@ import {
 } from "../../functions/config";
 
 /** What Lambda sets for a deployed handler. */
-const LAMBDA_ENV = { TABLE_NAME: "connections-1a2b3c", AWS_REGION: "eu-west-1" };
+const LAMBDA_ENV = {
+  TABLE_NAME: "connections-1a2b3c",
+  MESSAGES_TABLE_NAME: "messages-4d5e6f",
+  AWS_REGION: "eu-west-1",
+};
 
 test("reads a Lambda environment and fills in the defaults", (t) => {
   // Act
@@ -17,6 +21,8 @@ test("reads a Lambda environment and fills in the defaults", (t) => {
   // Assess
   t.deepEqual(config, {
     tableName: "connections-1a2b3c",
+    messagesTableName: "messages-4d5e6f",
+    historyTtlSeconds: 86_400,
     region: "eu-west-1",
     dynamodbEndpoint: undefined,
     managementEndpoint: undefined,
@@ -41,6 +47,7 @@ test("reads every setting that is given", (t) => {
     MAX_MESSAGE_BYTES: "1000",
     CONNECTION_TTL_SECONDS: "60",
     CONNECT_TIMEOUT_MS: "5000",
+    HISTORY_TTL_SECONDS: "3600",
     AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
   };
 
@@ -50,6 +57,8 @@ test("reads every setting that is given", (t) => {
   // Assess
   t.deepEqual(config, {
     tableName: "connections-1a2b3c",
+    messagesTableName: "messages-4d5e6f",
+    historyTtlSeconds: 3600,
     region: "eu-west-1",
     dynamodbEndpoint: "http://localhost:4566",
     managementEndpoint: "https://example.com/dev",
@@ -63,7 +72,11 @@ test("reads every setting that is given", (t) => {
 
 test("reads process.env when no environment is passed", (t) => {
   // Prepare
-  const saved = { TABLE_NAME: process.env.TABLE_NAME, AWS_REGION: process.env.AWS_REGION };
+  const saved = {
+    TABLE_NAME: process.env.TABLE_NAME,
+    MESSAGES_TABLE_NAME: process.env.MESSAGES_TABLE_NAME,
+    AWS_REGION: process.env.AWS_REGION,
+  };
   t.teardown(() => {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
@@ -71,6 +84,7 @@ test("reads process.env when no environment is passed", (t) => {
     }
   });
   process.env.TABLE_NAME = "from-process-env";
+  process.env.MESSAGES_TABLE_NAME = "messages-from-process-env";
   process.env.AWS_REGION = "sa-east-1";
 
   // Act
@@ -95,7 +109,19 @@ const rejects = test.macro({
 
 test("a missing TABLE_NAME", rejects, { AWS_REGION: "eu-west-1" }, "TABLE_NAME");
 test("a blank TABLE_NAME", rejects, { TABLE_NAME: "   ", AWS_REGION: "eu-west-1" }, "TABLE_NAME");
-test("a missing AWS_REGION without a local endpoint", rejects, { TABLE_NAME: "connections" }, "AWS_REGION");
+test("a missing MESSAGES_TABLE_NAME", rejects, { TABLE_NAME: "c", AWS_REGION: "eu-west-1" }, "MESSAGES_TABLE_NAME");
+test(
+  "a missing AWS_REGION without a local endpoint",
+  rejects,
+  { TABLE_NAME: "connections", MESSAGES_TABLE_NAME: "messages" },
+  "AWS_REGION",
+);
+test(
+  "a HISTORY_TTL_SECONDS under a minute",
+  rejects,
+  { ...LAMBDA_ENV, HISTORY_TTL_SECONDS: "59" },
+  "HISTORY_TTL_SECONDS",
+);
 test(
   "a non-numeric BROADCAST_CONCURRENCY",
   rejects,
@@ -155,7 +181,11 @@ test(
 
 test("a local endpoint without AWS_ACCESS_KEY_ID gets fixed local credentials and a default region", (t) => {
   // Prepare
-  const env = { TABLE_NAME: "connections", DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:8000" };
+  const env = {
+    TABLE_NAME: "connections",
+    MESSAGES_TABLE_NAME: "messages",
+    DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:8000",
+  };
 
   // Act
   const config = readFunctionConfig(env);
@@ -169,6 +199,7 @@ test("a local management endpoint alone also gets fixed local credentials", (t) 
   // Act
   const config = readFunctionConfig({
     TABLE_NAME: "connections",
+    MESSAGES_TABLE_NAME: "messages",
     MANAGEMENT_ENDPOINT_URL: "http://127.0.0.1:3001/dev",
   });
 
@@ -178,7 +209,12 @@ test("a local management endpoint alone also gets fixed local credentials", (t) 
 
 test("a local endpoint with AWS_ACCESS_KEY_ID leaves credentials to the SDK", (t) => {
   // Prepare
-  const env = { TABLE_NAME: "connections", DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:8000", AWS_ACCESS_KEY_ID: "AKID" };
+  const env = {
+    TABLE_NAME: "connections",
+    MESSAGES_TABLE_NAME: "messages",
+    DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:8000",
+    AWS_ACCESS_KEY_ID: "AKID",
+  };
 
   // Act
   const config = readFunctionConfig(env);

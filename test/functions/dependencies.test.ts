@@ -4,7 +4,11 @@ import { readFunctionConfig } from "../../functions/config";
 import { ApiGatewayConnectionManager } from "../../functions/connection-manager";
 import { createHandlerDependencies } from "../../functions/dependencies";
 
-const config = readFunctionConfig({ TABLE_NAME: "connections", DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:1" });
+const config = readFunctionConfig({
+  TABLE_NAME: "connections",
+  MESSAGES_TABLE_NAME: "messages",
+  DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:1",
+});
 
 test("builds a repository over the configured table and passes the config through", (t) => {
   // Act

@@ -1,5 +1,5 @@
 import sinon, { type SinonStub } from "sinon";
-import type { DeleteOptions, Key, PutOptions, Repository, ScanOptions } from "../../dal/repository";
+import type { DeleteOptions, Key, PutOptions, QueryOptions, Repository, ScanOptions } from "../../dal/repository";
 import type { AuthorizerEvent } from "../../functions/authorizer";
 import type { Connection } from "../../functions/connection";
 import type { ConnectionManager } from "../../functions/connection-manager";
@@ -10,25 +10,41 @@ import type {
   WebSocketRequestContext,
 } from "../../functions/events";
 
-/** A repository whose every method is a sinon stub; `scan` yields no pages until told otherwise. */
-export interface RepositoryStub extends Repository<Connection> {
-  put: SinonStub<[Connection, PutOptions?], Promise<Connection>>;
-  get: SinonStub<[Key], Promise<Connection>>;
-  delete: SinonStub<[Key, DeleteOptions<Connection>?], Promise<boolean>>;
-  scan: SinonStub<[ScanOptions<Connection>?], AsyncIterable<Connection[]>>;
+/**
+ * A repository whose every method is a sinon stub; `put` returns the item, `delete` finds nothing,
+ * `scan` and `query` yield no pages until told otherwise.
+ */
+export interface RepositoryStub<T extends object = Connection> extends Repository<T> {
+  put: SinonStub<[T, PutOptions?], Promise<T>>;
+  get: SinonStub<[Key], Promise<T>>;
+  delete: SinonStub<[Key, DeleteOptions<T>?], Promise<T | undefined>>;
+  scan: SinonStub<[ScanOptions<T>?], AsyncIterable<T[]>>;
+  query: SinonStub<[QueryOptions<T>], AsyncIterable<T[]>>;
 }
 
-export function stubRepository(): RepositoryStub {
-  const repository: RepositoryStub = {
-    put: sinon.stub<[Connection, PutOptions?], Promise<Connection>>(),
-    get: sinon.stub<[Key], Promise<Connection>>(),
-    delete: sinon.stub<[Key, DeleteOptions<Connection>?], Promise<boolean>>(),
-    scan: sinon.stub<[ScanOptions<Connection>?], AsyncIterable<Connection[]>>(),
+export function stubRepository<T extends object = Connection>(): RepositoryStub<T> {
+  const repository: RepositoryStub<T> = {
+    put: sinon.stub<[T, PutOptions?], Promise<T>>(),
+    get: sinon.stub<[Key], Promise<T>>(),
+    delete: sinon.stub<[Key, DeleteOptions<T>?], Promise<T | undefined>>(),
+    scan: sinon.stub<[ScanOptions<T>?], AsyncIterable<T[]>>(),
+    query: sinon.stub<[QueryOptions<T>], AsyncIterable<T[]>>(),
   };
   repository.put.callsFake(async (item) => item);
-  repository.delete.resolves(true);
+  repository.delete.resolves(undefined);
   repository.scan.callsFake(() => pagesOf());
+  repository.query.callsFake(() => pagesOf());
   return repository;
+}
+
+/**
+ * Makes `connections.query` of the `byRoom` index answer with `pages` for `room`'s shard 0 (of
+ * API `abc123defg`, stage `dev`) and nothing for its other shards or other rooms.
+ */
+export function roomPages(connections: RepositoryStub, pages: Connection[][], room = "lobby"): void {
+  connections.query.callsFake((options) =>
+    options.partition.value === `abc123defg#dev#${room}#0` ? pagesOf(...pages) : pagesOf(),
+  );
 }
 
 /** An async iterable of the given scan pages, as `Repository.scan` returns. */
@@ -51,12 +67,14 @@ export function stubConnectionManager(): ConnectionManagerStub {
   return manager;
 }
 
-/** A stored connection row with the given id. */
-export function connection(connectionId: string): Connection {
+/** A stored connection row with the given id, in `room` (shard 0, whatever its id hashes to). */
+export function connection(connectionId: string, room = "lobby"): Connection {
   return {
     connectionId,
     apiId: "abc123defg",
     stage: "dev",
+    room,
+    roomKey: `abc123defg#dev#${room}#0`,
     connectedAt: 1_700_000_000_000,
     sourceIp: "203.0.113.9",
     expiresAt: 1_700_007_200,
@@ -152,4 +170,30 @@ export function functionUrlEvent(
       timeEpoch,
     },
   };
+}
+
+/** What a handler that posts to a room needs, every part a stub: rows come from `connections.query`. */
+export function stubRoomDependencies(now: number, config: { broadcastConcurrency?: number } = {}) {
+  const connections = stubRepository();
+  const manager = stubConnectionManager();
+  const managementApi = sinon.stub<[string], ConnectionManager>().returns(manager);
+  const logger = { warn: sinon.stub() };
+  return {
+    connections,
+    manager,
+    managementApi,
+    logger,
+    now: () => now,
+    config: { region: "eu-west-1", broadcastConcurrency: 10, connectTimeoutMs: 29_000, ...config },
+  };
+}
+
+/** The frames `manager` posted, parsed, with their recipients. */
+export function postedFrames(manager: ConnectionManagerStub): { to: string; frame: Record<string, unknown> }[] {
+  return manager.post.getCalls().map((call) => ({
+    to: call.args[0],
+    frame: JSON.parse(
+      typeof call.args[1] === "string" ? call.args[1] : Buffer.from(call.args[1]).toString("utf8"),
+    ) as Record<string, unknown>,
+  }));
 }

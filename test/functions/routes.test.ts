@@ -3,13 +3,13 @@ import { readFunctionConfig } from "../../functions/config";
 import { createHandlerDependencies } from "../../functions/dependencies";
 import { ROUTE_SELECTION_EXPRESSION, routes } from "../../functions/routes";
 
-test("every route key appears once, and the three chat routes are there", (t) => {
+test("every route key appears once, and the chat's five routes are there", (t) => {
   // Act
   const keys = routes.map((route) => route.routeKey);
 
   // Assess
   t.is(new Set(keys).size, keys.length);
-  t.deepEqual([...keys].sort(), ["$connect", "$disconnect", "sendmessage"]);
+  t.deepEqual([...keys].sort(), ["$connect", "$disconnect", "history", "sendmessage", "who"]);
 });
 
 test("every route name appears once and is usable in a resource name", (t) => {
@@ -21,24 +21,34 @@ test("every route name appears once and is usable in a resource name", (t) => {
   for (const name of names) t.regex(name, /^[A-Za-z0-9-]+$/);
 });
 
-test("only sendmessage manages connections, and its table actions cover scan and delete", (t) => {
+test("the routes that post (messages, join and leave notices) manage connections; who and history answer as two-way routes", (t) => {
   // Act
-  const sendmessage = routes.find((route) => route.routeKey === "sendmessage");
+  const posting = routes.filter((route) => route.manageConnections).map((route) => route.routeKey);
+  const twoWay = routes.filter((route) => route.routeResponse).map((route) => route.routeKey);
 
   // Assess
+  t.deepEqual(posting, ["$connect", "$disconnect", "sendmessage"]);
+  t.deepEqual(twoWay, ["who", "history"]);
+});
+
+test("no route scans a table: rooms are read by Query on their keys", (t) => {
+  for (const route of routes) {
+    for (const actions of Object.values(route.tableActions)) t.false(actions.includes("dynamodb:Scan" as never));
+  }
   t.deepEqual(
-    routes.filter((route) => route.manageConnections).map((route) => route.routeKey),
-    ["sendmessage"],
+    routes.filter((route) => route.tableActions.roomIndex).map((route) => route.routeKey),
+    ["$connect", "$disconnect", "sendmessage", "who"],
   );
-  t.deepEqual([...(sendmessage?.tableActions ?? [])].sort(), ["dynamodb:DeleteItem", "dynamodb:Scan"]);
-  t.deepEqual(routes.find((route) => route.routeKey === "$connect")?.tableActions, ["dynamodb:PutItem"]);
-  t.deepEqual(routes.find((route) => route.routeKey === "$disconnect")?.tableActions, ["dynamodb:DeleteItem"]);
 });
 
 test("createHandler returns a handler for dependencies built from a local config", (t) => {
   // Prepare: building the dependencies makes SDK clients but no network call.
   const deps = createHandlerDependencies(
-    readFunctionConfig({ TABLE_NAME: "connections", DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:1" }),
+    readFunctionConfig({
+      TABLE_NAME: "connections",
+      MESSAGES_TABLE_NAME: "messages",
+      DYNAMODB_ENDPOINT_URL: "http://127.0.0.1:1",
+    }),
   );
 
   // Act

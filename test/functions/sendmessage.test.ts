@@ -1,36 +1,52 @@
 import test from "ava";
 import sinon from "sinon";
-import { RepositoryError } from "../../dal/errors";
+import { ObjectNotFoundError, RepositoryError } from "../../dal/errors";
 import type { Connection } from "../../functions/connection";
 import { ConnectionGoneError, type ConnectionManager } from "../../functions/connection-manager";
+import { NOT_IN_A_ROOM } from "../../functions/member";
+import type { StoredMessage } from "../../functions/message";
 import { createSendMessageHandler, type SendMessageHandlerDependencies } from "../../functions/sendmessage";
-import { connection, deferred, pagesOf, stubConnectionManager, stubRepository, webSocketEvent } from "./fixtures";
+import {
+  connection,
+  deferred,
+  postedFrames,
+  roomPages,
+  stubConnectionManager,
+  stubRepository,
+  webSocketEvent,
+} from "./fixtures";
 
 const NOW = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
 const SENT_AT = "2024-01-02T03:04:05.678Z";
 const SENDER = "BFHPhfCWIAMCKlQ=";
 const REQUEST_ID = "BFHPjGzrIAMFfXw=";
+const MESSAGE_ID = `${SENT_AT}#${REQUEST_ID}`;
 
+/** A sender in `lobby`, whose room's index answers with `pages`. */
 function setup(config: Partial<SendMessageHandlerDependencies["config"]> = {}, pages: Connection[][] = []) {
   const connections = stubRepository();
-  connections.scan.callsFake(() => pagesOf(...pages));
+  roomPages(connections, pages);
+  connections.get.resolves(connection(SENDER));
+  const messages = stubRepository<StoredMessage>();
   const manager = stubConnectionManager();
   const managementApi = sinon.stub<[string], ConnectionManager>().returns(manager);
   const logger = { warn: sinon.stub() };
   const handler = createSendMessageHandler({
     connections,
+    messages,
     managementApi,
     config: {
       region: "eu-west-1",
       broadcastConcurrency: 10,
       maxMessageBytes: 1024,
       connectTimeoutMs: 29_000,
+      historyTtlSeconds: 86_400,
       ...config,
     },
     now: () => NOW,
     logger,
   });
-  return { handler, connections, manager, managementApi, logger };
+  return { handler, connections, messages, manager, managementApi, logger };
 }
 
 function message(body: unknown) {
@@ -40,7 +56,7 @@ function message(body: unknown) {
 /** The ids of the given connections, as stored rows split into pages of `size`. */
 function paged(ids: string[], size: number): Connection[][] {
   const pages: Connection[][] = [];
-  for (let i = 0; i < ids.length; i += size) pages.push(ids.slice(i, i + size).map(connection));
+  for (let i = 0; i < ids.length; i += size) pages.push(ids.slice(i, i + size).map((id) => connection(id)));
   return pages;
 }
 
@@ -48,7 +64,7 @@ function text(data: string | Uint8Array | undefined): string {
   return typeof data === "string" ? data : Buffer.from(data ?? []).toString("utf8");
 }
 
-test("posts the same message frame to every connection across all scan pages", async (t) => {
+test("posts the same message frame to every connection of the room across all pages", async (t) => {
   // Prepare
   const ids = [SENDER, "conn-b", "conn-c", "conn-d", "conn-e"];
   const { handler, connections, manager } = setup({}, paged(ids, 2));
@@ -58,12 +74,18 @@ test("posts the same message frame to every connection across all scan pages", a
 
   // Assess
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 5, gone: 0, failed: 0 });
-  t.is(connections.scan.callCount, 1);
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 5, gone: 0, failed: 0, leaveNotices: 0 });
+  t.is(connections.scan.callCount, 0, "no Scan");
+  t.deepEqual(connections.get.firstCall.args, [{ connectionId: SENDER }], "the sender's own row, for its room");
   t.deepEqual(
-    connections.scan.firstCall.args[0],
-    { attributes: ["connectionId"], where: { apiId: "abc123defg", stage: "dev" } },
-    "only this API's and stage's connections",
+    connections.query.getCalls().map((call) => call.args[0]),
+    [0, 1, 2, 3].map((shard) => ({
+      index: "byRoom",
+      partition: { attribute: "roomKey", value: `abc123defg#dev#lobby#${shard}` },
+      attributes: ["connectionId", "connectedAt"],
+      above: { attribute: "expiresAt", value: Math.floor(NOW / 1000) },
+    })),
+    "only the room's shards of this API and stage, without rows past their TTL",
   );
   t.deepEqual(
     manager.post.getCalls().map((call) => call.args[0]),
@@ -74,6 +96,8 @@ test("posts the same message frame to every connection across all scan pages", a
   t.deepEqual(new Set(frames.map(text)).size, 1);
   t.deepEqual(JSON.parse(text(frames[0])), {
     type: "message",
+    id: MESSAGE_ID,
+    room: "lobby",
     connectionId: SENDER,
     name: "Ada",
     data: "héllo 👋",
@@ -91,7 +115,14 @@ test("a message without a name is sent without one, and a blank name counts as n
   await handler(message({ action: "sendmessage", data: "hi", name: "   " }));
 
   // Assess
-  const expected = { type: "message", connectionId: SENDER, data: "hi", sentAt: SENT_AT };
+  const expected = {
+    type: "message",
+    id: MESSAGE_ID,
+    room: "lobby",
+    connectionId: SENDER,
+    data: "hi",
+    sentAt: SENT_AT,
+  };
   t.deepEqual(JSON.parse(text(manager.post.firstCall.args[1])), expected);
   t.deepEqual(JSON.parse(text(manager.post.secondCall.args[1])), expected);
 });
@@ -182,12 +213,12 @@ test("never has more than broadcastConcurrency posts in flight, and reaches that
       .sort(),
     [...ids].sort(),
   );
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 23, gone: 0, failed: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 23, gone: 0, failed: 0, leaveNotices: 0 });
 });
 
-test("empty scan pages, which DynamoDB may return before the last, do not end the broadcast", async (t) => {
+test("empty pages, which DynamoDB may return before the last, do not end the broadcast", async (t) => {
   // Prepare
-  const pages = [[], [connection("conn-a")], [], [], ["conn-b", "conn-c", "conn-d"].map(connection), []];
+  const pages = [[], [connection("conn-a")], [], [], ["conn-b", "conn-c", "conn-d"].map((id) => connection(id)), []];
   const { handler, manager } = setup({ broadcastConcurrency: 2 }, pages);
 
   // Act
@@ -198,7 +229,7 @@ test("empty scan pages, which DynamoDB may return before the last, do not end th
     manager.post.getCalls().map((call) => call.args[0]),
     ["conn-a", "conn-b", "conn-c", "conn-d"],
   );
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 4, gone: 0, failed: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 4, gone: 0, failed: 0, leaveNotices: 0 });
 });
 
 test("deletes exactly the connections whose post says they are gone and that cannot still be connecting", async (t) => {
@@ -213,7 +244,7 @@ test("deletes exactly the connections whose post says they are gone and that can
 
   // Assess
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 3, gone: 2, failed: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 3, gone: 2, failed: 0, leaveNotices: 0 });
   t.deepEqual(
     connections.delete
       .getCalls()
@@ -241,10 +272,10 @@ test("a broadcast with many failures logs one line with its counts and the first
   const result = await handler(message({ action: "sendmessage", data: "hi" }));
 
   // Assess
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 1, gone: 1, failed: 48 });
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 1, gone: 1, failed: 48, leaveNotices: 0 });
   t.is(logger.warn.callCount, 1);
   t.deepEqual(logger.warn.firstCall.args, [
-    `broadcast ${REQUEST_ID}: 1 delivered, 1 gone, 48 failed; first failure: post to conn-2: Error: socket hang up`,
+    `broadcast ${REQUEST_ID}: 1 delivered, 1 gone, 48 failed, 0 leave notices; first failure: post to conn-2: Error: socket hang up`,
   ]);
 });
 
@@ -260,20 +291,25 @@ test("a connection failing with another error does not stop the others and keeps
 
   // Assess
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 3, gone: 0, failed: 1 });
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 3, gone: 0, failed: 1, leaveNotices: 0 });
   t.deepEqual(
     manager.post.getCalls().map((call) => call.args[0]),
     ids,
   );
   t.is(connections.delete.callCount, 0);
   t.is(logger.warn.callCount, 1);
-  t.regex(String(logger.warn.firstCall.args[0]), /1 failed; first failure: post to flaky: Error: socket hang up$/);
+  t.regex(
+    String(logger.warn.firstCall.args[0]),
+    /1 failed, 0 leave notices; first failure: post to flaky: Error: socket hang up$/,
+  );
 });
 
 test("a failed delete of a gone connection is logged and the broadcast goes on", async (t) => {
   // Prepare
   const ids = ["stale", "conn-b", "conn-c"];
-  const { handler, connections, manager, logger } = setup({ broadcastConcurrency: 1 }, [ids.map(connection)]);
+  const { handler, connections, manager, logger } = setup({ broadcastConcurrency: 1 }, [
+    ids.map((id) => connection(id)),
+  ]);
   manager.post.withArgs("stale").rejects(new ConnectionGoneError("stale"));
   connections.delete.rejects(new RepositoryError("delete failed", "connections", "delete"));
 
@@ -281,7 +317,7 @@ test("a failed delete of a gone connection is logged and the broadcast goes on",
   const result = await handler(message({ action: "sendmessage", data: "hi" }));
 
   // Assess
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 1, failed: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 1, failed: 0, leaveNotices: 0 });
   t.deepEqual(
     manager.post.getCalls().map((call) => call.args[0]),
     ids,
@@ -289,11 +325,11 @@ test("a failed delete of a gone connection is logged and the broadcast goes on",
   t.is(logger.warn.callCount, 1);
 });
 
-test("a scan failure rejects the handler", async (t) => {
+test("a failure to read the room rejects the handler", async (t) => {
   // Prepare
   const { handler, connections } = setup();
-  const failure = new RepositoryError("DynamoDB scan on table connections failed", "connections", "scan");
-  connections.scan.callsFake(async function* () {
+  const failure = new RepositoryError("DynamoDB query on table connections failed", "connections", "query");
+  connections.query.callsFake(async function* () {
     yield [connection("conn-b")];
     throw failure;
   });
@@ -308,7 +344,7 @@ test("a scan failure rejects the handler", async (t) => {
 const refused = test.macro({
   async exec(t, event: ReturnType<typeof webSocketEvent>, reason: RegExp) {
     // Prepare
-    const { handler, connections, manager, managementApi } = setup({ maxMessageBytes: 16 }, [
+    const { handler, connections, messages, manager, managementApi } = setup({ maxMessageBytes: 16 }, [
       [connection(SENDER), connection("conn-b")],
     ]);
 
@@ -323,7 +359,8 @@ const refused = test.macro({
     const [to, frame] = manager.post.firstCall.args;
     t.is(to, SENDER);
     t.deepEqual(JSON.parse(text(frame)), { type: "error", message: result.body, requestId: REQUEST_ID });
-    t.is(connections.scan.callCount, 0);
+    t.is(connections.query.callCount, 0);
+    t.is(messages.put.callCount, 0);
     t.is(connections.delete.callCount, 0);
   },
   title: (description) => `refuses ${description} with 400 and an error frame to the sender only`,
@@ -440,6 +477,8 @@ test("with an authorizer, the sender's name and user id are the verified ones; a
   for (const call of manager.post.getCalls()) {
     t.deepEqual(JSON.parse(text(call.args[1])), {
       type: "message",
+      id: MESSAGE_ID,
+      room: "lobby",
       connectionId: SENDER,
       userId: "guest-7",
       name: "Eve",
@@ -447,4 +486,122 @@ test("with an authorizer, the sender's name and user id are the verified ones; a
       sentAt: SENT_AT,
     });
   }
+});
+
+test("stores the message in its room's history, with the TTL, before anyone receives it", async (t) => {
+  // Prepare
+  const { handler, connections, messages, manager } = setup({ historyTtlSeconds: 3600 }, [[connection("conn-b")]]);
+  connections.get.resolves(connection(SENDER, "kitchen"));
+  roomPages(connections, [[connection("conn-b", "kitchen")]], "kitchen");
+
+  // Act
+  await handler(message({ action: "sendmessage", data: "hi", name: "Ada" }));
+
+  // Assess
+  t.deepEqual(messages.put.firstCall.args, [
+    {
+      roomKey: "abc123defg#dev#kitchen",
+      id: MESSAGE_ID,
+      room: "kitchen",
+      connectionId: SENDER,
+      name: "Ada",
+      data: "hi",
+      sentAt: SENT_AT,
+      expiresAt: Math.floor(NOW / 1000) + 3600,
+    },
+  ]);
+  t.true(messages.put.calledBefore(manager.post));
+  t.deepEqual(
+    postedFrames(manager).map(({ to, frame }) => [to, frame.room]),
+    [["conn-b", "kitchen"]],
+  );
+});
+
+test("a message that cannot be stored is not sent: the handler fails and API Gateway tells the sender", async (t) => {
+  // Prepare
+  const { handler, messages, manager } = setup({}, [[connection("conn-b")]]);
+  const failure = new RepositoryError("DynamoDB put on table messages failed", "messages", "put");
+  messages.put.rejects(failure);
+
+  // Act
+  const error = await t.throwsAsync(handler(message({ action: "sendmessage", data: "hi" })));
+
+  // Assess
+  t.is(error, failure);
+  t.is(manager.post.callCount, 0);
+});
+
+test("with auth off, a message without a name goes under the name the connection joined with", async (t) => {
+  // Prepare
+  const { handler, connections, manager } = setup({}, [[connection("conn-b")]]);
+  connections.get.resolves({ ...connection(SENDER), name: "Joined As" });
+
+  // Act
+  await handler(message({ action: "sendmessage", data: "hi" }));
+  await handler(message({ action: "sendmessage", data: "hi", name: "Renamed" }));
+
+  // Assess
+  t.deepEqual(
+    postedFrames(manager).map(({ frame }) => frame.name),
+    ["Joined As", "Renamed"],
+  );
+});
+
+test("a sender whose row is gone is told to reconnect, and nothing is stored or sent", async (t) => {
+  // Prepare
+  const { handler, connections, messages, manager } = setup({}, [[connection("conn-b")]]);
+  connections.get.rejects(new ObjectNotFoundError("connections", { connectionId: SENDER }));
+
+  // Act
+  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+
+  // Assess
+  t.is(result.statusCode, 400);
+  t.deepEqual(postedFrames(manager), [
+    { to: SENDER, frame: { type: "error", message: NOT_IN_A_ROOM, requestId: REQUEST_ID } },
+  ]);
+  t.is(messages.put.callCount, 0);
+});
+
+test("data under the byte limit whose JSON escaping makes the frame too big for API Gateway is refused", async (t) => {
+  // Prepare: a control character is six bytes in JSON (\u0001), so 24,000 of them make 144,000.
+  const { handler, messages, manager } = setup({ maxMessageBytes: 30_000 }, [[connection("conn-b")]]);
+
+  // Act
+  const result = await handler(message({ action: "sendmessage", data: "\u0001".repeat(24_000) }));
+
+  // Assess
+  t.is(result.statusCode, 400);
+  t.regex(result.body ?? "", /bytes once encoded; the limit is 130048/);
+  t.is(messages.put.callCount, 0);
+  t.is(manager.post.callCount, 1, "the error frame only");
+});
+
+test("a member found gone is removed and the room is told it left; gone ones found then are told too", async (t) => {
+  // Prepare
+  const { handler, connections, manager } = setup({ broadcastConcurrency: 1 }, [
+    ["conn-b", "gone-1", "conn-c"].map((id) => connection(id)),
+  ]);
+  manager.post.withArgs("gone-1").rejects(new ConnectionGoneError("gone-1"));
+  // DynamoDB returns the removed row to the first delete only.
+  connections.delete
+    .withArgs({ connectionId: "gone-1" })
+    .onFirstCall()
+    .resolves({ ...connection("gone-1"), name: "Gone" })
+    .onSecondCall()
+    .resolves(undefined);
+
+  // Act
+  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+
+  // Assess
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 1, failed: 0, leaveNotices: 2 });
+  const leaves = postedFrames(manager).filter(({ frame }) => frame.type === "presence");
+  t.deepEqual(
+    leaves.map(({ to }) => to),
+    ["conn-b", "gone-1", "conn-c"],
+    "the index may still list the removed one: its second 410 finds no row, so no second notice",
+  );
+  t.like(leaves[0]?.frame, { event: "leave", connectionId: "gone-1", name: "Gone", room: "lobby" });
+  t.is(connections.delete.withArgs({ connectionId: "gone-1" }).callCount, 2);
 });

@@ -18,13 +18,13 @@ const options = new Map<string, pulumi.ResourceOptions>();
 
 /** Every resource of a ChatApi and its children, registered and resolved. */
 async function settled(chat: ChatApi): Promise<void> {
-  const leaves: pulumi.Resource[] = [chat, chat.table, chat.api, chat.stage];
+  const leaves: pulumi.Resource[] = [chat, chat.table, chat.messagesTable, chat.api, chat.stage];
   for (const route of chat.routes) {
     leaves.push(route, route.logGroup, route.role, route.rolePolicy, route.function, route.permission);
     leaves.push(...route.deploymentDependencies);
   }
   await resolved(pulumi.all(leaves.map((resource) => resource.urn)));
-  await resolved(pulumi.all([chat.url, chat.managementEndpoint, chat.tableName]));
+  await resolved(pulumi.all([chat.url, chat.managementEndpoint, chat.tableName, chat.messagesTableName]));
 }
 
 // Prepare: the program runs against mocks, imported only once they are in place.
@@ -45,13 +45,14 @@ const setup = (async () => {
       throttlingRateLimit: 75,
       logRetentionDays: 30,
       broadcastConcurrency: 20,
+      historyTtlSeconds: 3600,
     },
     { transformations: [recordOptions] },
   );
   const echoRoute: RouteDefinition = {
     routeKey: "echo",
     name: "echo",
-    tableActions: [],
+    tableActions: {},
     manageConnections: false,
     routeResponse: true,
     createHandler: () => async (event) => ({ statusCode: 200, body: event.body }),
@@ -99,18 +100,45 @@ function grants(statements: Statement[]): string[] {
 
 test("registers the program in a reasonable time", async (t) => {
   const { milliseconds } = await setup;
-  t.log(`two ChatApi stacks (4 functions) registered under mocks in ${milliseconds} ms`);
+  t.log(`two ChatApi stacks (6 functions) registered under mocks in ${milliseconds} ms`);
   t.true(milliseconds < 60_000);
 });
 
-test("the connections table is keyed, on-demand and expires rows", async (t) => {
+test("the connections table is keyed, on-demand, expires rows, and indexes them by room shard", async (t) => {
   await setup;
   const table = only("aws:dynamodb/table:Table", "chat-connections");
   t.is(table.inputs.hashKey, "connectionId");
-  t.deepEqual(table.inputs.attributes, [{ name: "connectionId", type: "S" }]);
+  t.deepEqual(table.inputs.attributes, [
+    { name: "connectionId", type: "S" },
+    { name: "roomKey", type: "S" },
+  ]);
   t.is(table.inputs.billingMode, "PAY_PER_REQUEST");
   t.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
   t.is(table.inputs.rangeKey, undefined);
+  // Sorted by connection id within a shard, so a fan-out can split a shard by id ranges too.
+  t.deepEqual(table.inputs.globalSecondaryIndexes, [
+    {
+      name: "byRoom",
+      hashKey: "roomKey",
+      rangeKey: "connectionId",
+      projectionType: "INCLUDE",
+      nonKeyAttributes: ["userId", "name", "connectedAt", "expiresAt"],
+    },
+  ]);
+});
+
+test("the messages table keeps each room's history in order, on-demand, and forgets it by TTL", async (t) => {
+  await setup;
+  const table = only("aws:dynamodb/table:Table", "chat-messages");
+  t.is(table.inputs.hashKey, "roomKey");
+  t.is(table.inputs.rangeKey, "id");
+  t.deepEqual(table.inputs.attributes, [
+    { name: "roomKey", type: "S" },
+    { name: "id", type: "S" },
+  ]);
+  t.is(table.inputs.billingMode, "PAY_PER_REQUEST");
+  t.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+  t.is(table.inputs.globalSecondaryIndexes, undefined);
 });
 
 test("the API is a WebSocket API routed by the action field", async (t) => {
@@ -122,13 +150,19 @@ test("the API is a WebSocket API routed by the action field", async (t) => {
 
 test("every route of the table gets a function, integration, route and scoped permission", async (t) => {
   const { routes } = await setup;
-  t.is(routes.length, 3);
+  t.is(routes.length, 5);
   t.is(ofType("aws:lambda/function:Function", "chat").length, routes.length);
   t.is(ofType("aws:apigatewayv2/integration:Integration", "chat").length, routes.length);
   t.is(ofType("aws:apigatewayv2/route:Route", "chat").length, routes.length);
   t.is(ofType("aws:lambda/permission:Permission", "chat").length, routes.length);
-  t.is(ofType("aws:apigatewayv2/routeResponse:RouteResponse", "chat").length, 0);
+  t.deepEqual(
+    ofType("aws:apigatewayv2/routeResponse:RouteResponse", "chat")
+      .map((response) => response.name)
+      .sort(),
+    ["chat-history-response", "chat-who-response"],
+  );
   const table = only("aws:dynamodb/table:Table", "chat-connections");
+  const messages = only("aws:dynamodb/table:Table", "chat-messages");
 
   for (const route of routes) {
     const prefix = `chat-${route.name}`;
@@ -140,7 +174,14 @@ test("every route of the table gets a function, integration, route and scoped pe
     t.is(fn.inputs.memorySize, route.name === "sendmessage" ? 1024 : 256);
     t.is(fn.inputs.timeout, 10);
     t.is(fn.inputs.role, role.state.arn);
-    t.deepEqual(fn.inputs.environment, { variables: { TABLE_NAME: table.state.name, BROADCAST_CONCURRENCY: "20" } });
+    t.deepEqual(fn.inputs.environment, {
+      variables: {
+        TABLE_NAME: table.state.name,
+        MESSAGES_TABLE_NAME: messages.state.name,
+        BROADCAST_CONCURRENCY: "20",
+        HISTORY_TTL_SECONDS: "3600",
+      },
+    });
 
     const integration = only("aws:apigatewayv2/integration:Integration", `${prefix}-integration`);
     t.is(integration.inputs.apiId, API_ID);
@@ -179,7 +220,7 @@ test("each function's code is its own route's handler, serialized", async (t) =>
 test("the route keys deployed are exactly the route table's", async (t) => {
   await setup;
   const keys = ofType("aws:apigatewayv2/route:Route", "chat").map((route) => route.inputs.routeKey);
-  t.deepEqual(keys.sort(), ["$connect", "$disconnect", "sendmessage"]);
+  t.deepEqual(keys.sort(), ["$connect", "$disconnect", "history", "sendmessage", "who"]);
 });
 
 test("each function logs to its own group with the configured retention", async (t) => {
@@ -212,7 +253,12 @@ test("each role is assumable by Lambda only and has no managed policies", async 
 
 test("each role's policy grants exactly what its route needs", async (t) => {
   const { routes } = await setup;
-  const table = only("aws:dynamodb/table:Table", "chat-connections");
+  const table = only("aws:dynamodb/table:Table", "chat-connections").state.arn;
+  const arns = {
+    connections: table,
+    roomIndex: `${table}/index/byRoom`,
+    messages: only("aws:dynamodb/table:Table", "chat-messages").state.arn,
+  };
   for (const route of routes) {
     const role = only("aws:iam/role:Role", `chat-${route.name}-role`);
     const logGroup = only("aws:cloudwatch/logGroup:LogGroup", `chat-${route.name}-logs`);
@@ -228,35 +274,48 @@ test("each role's policy grants exactly what its route needs", async (t) => {
     const expected = [
       `logs:CreateLogStream ${logGroup.state.arn}:*`,
       `logs:PutLogEvents ${logGroup.state.arn}:*`,
-      ...route.tableActions.map((action) => `${action} ${table.state.arn}`),
+      ...Object.entries(route.tableActions).flatMap(([resource, actions]) =>
+        actions.map((action) => `${action} ${arns[resource as keyof typeof arns]}`),
+      ),
       ...(route.manageConnections ? [`execute-api:ManageConnections ${EXECUTION_ARN}/prod/POST/@connections/*`] : []),
     ].sort();
     t.deepEqual(grants(statements), expected, route.name);
   }
 });
 
-test("only sendmessage may post to connections; the handshake routes touch one table action each", async (t) => {
+test("each route's policy, exactly: the tables, the room index and posting only where the route needs them", async (t) => {
   await setup;
   const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-connections-7f3a9c1`;
-  const logs = (name: string) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chat-test-${name}:*`;
+  const index = `${table}/index/byRoom`;
+  const messages = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-messages-7f3a9c1`;
+  const post = `execute-api:ManageConnections arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/POST/@connections/*`;
+  const logs = (name: string) => [
+    `logs:CreateLogStream arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chat-test-${name}:*`,
+    `logs:PutLogEvents arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chat-test-${name}:*`,
+  ];
   const policy = (name: string) => grants(statementsOf(only("aws:iam/rolePolicy:RolePolicy", `chat-${name}-policy`)));
   t.deepEqual(policy("onconnect"), [
     `dynamodb:PutItem ${table}`,
-    `logs:CreateLogStream ${logs("onconnect")}`,
-    `logs:PutLogEvents ${logs("onconnect")}`,
+    `dynamodb:Query ${index}`,
+    post,
+    ...logs("onconnect"),
   ]);
   t.deepEqual(policy("ondisconnect"), [
     `dynamodb:DeleteItem ${table}`,
-    `logs:CreateLogStream ${logs("ondisconnect")}`,
-    `logs:PutLogEvents ${logs("ondisconnect")}`,
+    `dynamodb:Query ${index}`,
+    post,
+    ...logs("ondisconnect"),
   ]);
   t.deepEqual(policy("sendmessage"), [
     `dynamodb:DeleteItem ${table}`,
-    `dynamodb:Scan ${table}`,
-    `execute-api:ManageConnections arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/POST/@connections/*`,
-    `logs:CreateLogStream ${logs("sendmessage")}`,
-    `logs:PutLogEvents ${logs("sendmessage")}`,
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:PutItem ${messages}`,
+    `dynamodb:Query ${index}`,
+    post,
+    ...logs("sendmessage"),
   ]);
+  t.deepEqual(policy("who"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${index}`, ...logs("who")]);
+  t.deepEqual(policy("history"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${messages}`, ...logs("history")]);
 });
 
 test("the stage auto-deploys, is throttled and waits for every route", async (t) => {
@@ -267,7 +326,7 @@ test("the stage auto-deploys, is throttled and waits for every route", async (t)
   t.true(stage.inputs.autoDeploy);
   t.deepEqual(stage.inputs.defaultRouteSettings, { throttlingBurstLimit: 200, throttlingRateLimit: 75 });
   const dependsOn = dependsOnOf("chat-stage");
-  t.is(dependsOn.length, 2 * chat.routes.length);
+  t.is(dependsOn.length, 2 * chat.routes.length + 2, "each route and integration, and the two route responses");
   for (const route of chat.routes) {
     t.true(dependsOn.includes(route.route));
     t.true(dependsOn.includes(route.integration));
@@ -279,6 +338,7 @@ test("the component's outputs point at the stage and the table", async (t) => {
   t.is(await resolved(chat.url), `wss://${API_ID}.execute-api.${REGION}.amazonaws.com/prod`);
   t.is(await resolved(chat.managementEndpoint), `https://${API_ID}.execute-api.${REGION}.amazonaws.com/prod`);
   t.is(await resolved(chat.tableName), "chat-connections-7f3a9c1");
+  t.is(await resolved(chat.messagesTableName), "chat-messages-7f3a9c1");
 });
 
 test("a two-way route gets a route response and a role with only its logs", async (t) => {
@@ -295,7 +355,9 @@ test("a two-way route gets a route response and a role with only its logs", asyn
     `logs:PutLogEvents ${logs}`,
   ]);
   const fn = only("aws:lambda/function:Function", "echo-echo-function");
-  t.deepEqual(fn.inputs.environment, { variables: { TABLE_NAME: "echo-connections-7f3a9c1" } });
+  t.deepEqual(fn.inputs.environment, {
+    variables: { TABLE_NAME: "echo-connections-7f3a9c1", MESSAGES_TABLE_NAME: "echo-messages-7f3a9c1" },
+  });
   const routeResponse = echo.routes[0]?.routeResponse;
   t.truthy(routeResponse);
   t.true(dependsOnOf("echo-stage").includes(routeResponse as pulumi.Resource));
@@ -313,6 +375,7 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
   t.throws(() => new ChatApi("bad5", { ...valid, throttlingBurstLimit: -1 }), { message: /throttlingBurstLimit/ });
   t.throws(() => new ChatApi("a".repeat(60), valid), { message: /longer than 64/ });
   t.throws(() => new ChatApi("bad6", { ...valid, lambdaMemorySize: 64 }), { message: /lambdaMemorySize/ });
+  t.throws(() => new ChatApi("bad8", { ...valid, historyTtlSeconds: 30 }), { message: /historyTtlSeconds must be/ });
   const greedy = routes.map((route) => ({ ...route, memorySize: 20_000 }));
   t.throws(() => new ChatApi("bad7", { ...valid, routes: greedy }), { message: /memorySize of route \$connect/ });
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -199,7 +199,7 @@ test("none: no authorizer, $connect open, only the routes' functions", async (t)
     ofType("aws:lambda/function:Function", "open")
       .map((fn) => fn.inputs.name)
       .sort(),
-    ["open-test-onconnect", "open-test-ondisconnect", "open-test-sendmessage"],
+    ["open-test-history", "open-test-onconnect", "open-test-ondisconnect", "open-test-sendmessage", "open-test-who"],
   );
 });
 

@@ -7,7 +7,7 @@ import anyTest, { type TestFn } from "ava";
 import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
 import { routes } from "../../functions/routes";
 import { handlerFactory } from "../../infra/websocket-route";
-import { ensureConnectionsTable } from "../../local/connections-table";
+import { CONNECTIONS_TABLE, ensureTable, MESSAGES_TABLE } from "../../local/chat-tables";
 import { type EmbeddedDynamoDB, startEmbeddedDynamoDB } from "../../local/embedded-dynamodb";
 import { invokePacked, measure, type Packages, packFunctions } from "./packages";
 
@@ -34,6 +34,7 @@ interface Context {
 
 const test = anyTest as TestFn<Context>;
 const TABLE_NAME = "connections-package-test";
+const MESSAGES_TABLE_NAME = "messages-package-test";
 const STAGE = "dev";
 const SENDER = "BFHPhfCWIAMCKlQ=";
 const OTHER = "Cx+/abcdEFGHiJk=";
@@ -45,7 +46,8 @@ test.before(async (t) => {
     endpoint: dynamodb.endpoint,
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
   });
-  await ensureConnectionsTable(client, TABLE_NAME);
+  await ensureTable(client, TABLE_NAME, CONNECTIONS_TABLE);
+  await ensureTable(client, MESSAGES_TABLE_NAME, MESSAGES_TABLE);
 
   const calls: ManagementCall[] = [];
   const management = createServer((request, response) => {
@@ -87,6 +89,7 @@ test.after.always(async (t) => {
 function invoke(context: Context, routeName: string, event: WebSocketEvent): Promise<WebSocketResult> {
   return invokePacked(context.packages, routeName, event, {
     TABLE_NAME,
+    MESSAGES_TABLE_NAME,
     DYNAMODB_ENDPOINT_URL: context.dynamodb.endpoint,
     MANAGEMENT_ENDPOINT_URL: context.managementUrl,
   });
@@ -119,8 +122,27 @@ const connectEvent = (connectionId: string): WebSocketEvent => ({
   requestContext: requestContext(connectionId, "CONNECT", "$connect"),
   headers: { Host: "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Version": "13" },
   multiValueHeaders: { Host: ["a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"], "Sec-WebSocket-Version": ["13"] },
+  queryStringParameters: { room: "pkg-room" },
+  multiValueQueryStringParameters: { room: ["pkg-room"] },
   isBase64Encoded: false,
 });
+
+const messageEvent = (connectionId: string, routeKey: string, body: object): WebSocketEvent => ({
+  requestContext: { ...requestContext(connectionId, "MESSAGE", routeKey), messageId: "BFHPhf1ZIAMCKlQ=" },
+  body: JSON.stringify({ action: routeKey, ...body }),
+  isBase64Encoded: false,
+});
+
+/** The frames posted to `@connections` since `from`, with their recipients. */
+function postsSince(context: Context, from: number) {
+  return context.calls
+    .slice(from)
+    .filter((call) => call.method === "POST")
+    .map((call) => ({
+      to: decodeURIComponent(call.path.replace(`/${STAGE}/@connections/`, "")),
+      frame: JSON.parse(call.body) as Record<string, unknown>,
+    }));
+}
 
 async function rowOf(context: Context, connectionId: string) {
   const { Item } = await context.client.send(
@@ -193,12 +215,18 @@ test("each function's archive: size and file count", (t) => {
   t.true(modules.zipped < 50 * 1024 * 1024);
 });
 
-test.serial("$connect writes the connection's row", async (t) => {
+test.serial("$connect writes the connection's row in its room, and tells the room", async (t) => {
   const before = Math.floor(Date.now() / 1000);
   t.deepEqual(await invoke(t.context, "onconnect", connectEvent(SENDER)), { statusCode: 200 });
+  const from = t.context.calls.length;
   t.deepEqual(await invoke(t.context, "onconnect", connectEvent(OTHER)), { statusCode: 200 });
+  t.deepEqual(
+    postsSince(t.context, from).map(({ to, frame }) => [to, frame.type, frame.event, frame.connectionId]),
+    [[SENDER, "presence", "join", OTHER]],
+  );
   const row = await rowOf(t.context, SENDER);
   t.is(row?.connectionId?.S, SENDER);
+  t.is(row?.room?.S, "pkg-room");
   t.is(row?.sourceIp?.S, "203.0.113.7");
   t.is(row?.userAgent?.S, "package-test");
   const expiresAt = Number(row?.expiresAt?.N);
@@ -206,16 +234,12 @@ test.serial("$connect writes the connection's row", async (t) => {
   t.is((await rowOf(t.context, OTHER))?.connectionId?.S, OTHER);
 });
 
-test.serial("sendmessage posts the message to every connection", async (t) => {
+test.serial("sendmessage posts the message to every connection of the room", async (t) => {
   t.context.calls.length = 0;
-  const event: WebSocketEvent = {
-    requestContext: { ...requestContext(SENDER, "MESSAGE", "sendmessage"), messageId: "BFHPhf1ZIAMCKlQ=" },
-    body: JSON.stringify({ action: "sendmessage", data: "hello from the package", name: "Ada" }),
-    isBase64Encoded: false,
-  };
+  const event = messageEvent(SENDER, "sendmessage", { data: "hello from the package", name: "Ada" });
   const result = await invoke(t.context, "sendmessage", event);
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 0, failed: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 0, failed: 0, leaveNotices: 0 });
 
   const posts = t.context.calls.filter((call) => call.method === "POST");
   t.is(t.context.calls.length, 2);
@@ -225,12 +249,34 @@ test.serial("sendmessage posts the message to every connection", async (t) => {
   );
   for (const call of posts) {
     const frame = JSON.parse(call.body) as Record<string, unknown>;
-    t.like(frame, { type: "message", connectionId: SENDER, name: "Ada", data: "hello from the package" });
+    t.like(frame, {
+      type: "message",
+      room: "pkg-room",
+      connectionId: SENDER,
+      name: "Ada",
+      data: "hello from the package",
+    });
     t.regex(String(frame.sentAt), /^\d{4}-\d\d-\d\dT/);
   }
 });
 
-test.serial("$disconnect removes the connection's row", async (t) => {
+test.serial("who answers the room's members, and history the message sent", async (t) => {
+  const who = JSON.parse((await invoke(t.context, "who", messageEvent(OTHER, "who", {}))).body ?? "");
+  t.like(who, { type: "who", room: "pkg-room", truncated: false });
+  t.deepEqual(
+    who.members.map((member: { connectionId: string }) => member.connectionId).sort(),
+    [SENDER, OTHER].sort(),
+  );
+  const history = JSON.parse((await invoke(t.context, "history", messageEvent(OTHER, "history", {}))).body ?? "");
+  t.like(history, { type: "history", room: "pkg-room", before: null });
+  t.deepEqual(
+    history.messages.map((message: { data: string }) => message.data),
+    ["hello from the package"],
+  );
+});
+
+test.serial("$disconnect removes the connection's row and tells the room", async (t) => {
+  const from = t.context.calls.length;
   const event: WebSocketEvent = {
     requestContext: {
       ...requestContext(SENDER, "DISCONNECT", "$disconnect"),
@@ -243,8 +289,12 @@ test.serial("$disconnect removes the connection's row", async (t) => {
   t.deepEqual(await invoke(t.context, "ondisconnect", event), { statusCode: 200 });
   t.is(await rowOf(t.context, SENDER), undefined);
   t.is((await rowOf(t.context, OTHER))?.connectionId?.S, OTHER);
+  t.deepEqual(
+    postsSince(t.context, from).map(({ to, frame }) => [to, frame.event, frame.connectionId]),
+    [[OTHER, "leave", SENDER]],
+  );
 });
 
 test("there is one package per route of the table", (t) => {
-  t.deepEqual([...t.context.packages.dirs.keys()], ["onconnect", "ondisconnect", "sendmessage"]);
+  t.deepEqual([...t.context.packages.dirs.keys()], ["onconnect", "ondisconnect", "sendmessage", "who", "history"]);
 });

@@ -36,6 +36,7 @@ const setup = (async () => {
     url: await resolved(stack.url),
     managementEndpoint: await resolved(stack.managementEndpoint),
     tableName: await resolved(stack.tableName),
+    messagesTableName: await resolved(stack.messagesTableName),
     tokenUrl: stack.tokenUrl && (await resolved(stack.tokenUrl)),
   };
   return { outputs };
@@ -57,12 +58,13 @@ test("the dev stack targets us-east-1 and sets the project's keys", (t) => {
   });
 });
 
-test("the stack exports the client URL, the management endpoint, the table name and the token URL", async (t) => {
+test("the stack exports the client URL, the management endpoint, the table names and the token URL", async (t) => {
   const { outputs } = await setup;
   t.deepEqual(outputs, {
     url: `wss://${API_ID}.execute-api.${REGION}.amazonaws.com/dev`,
     managementEndpoint: `https://${API_ID}.execute-api.${REGION}.amazonaws.com/dev`,
     tableName: "websocket-chat-connections-7f3a9c1",
+    messagesTableName: "websocket-chat-messages-7f3a9c1",
     tokenUrl: `https://${TOKEN_URL_ID}.lambda-url.${REGION}.on.aws/`,
   });
 });
@@ -76,19 +78,25 @@ test("stack config reaches the stage, the log groups and the functions", async (
   const logGroups = ofType("aws:cloudwatch/logGroup:LogGroup");
   t.deepEqual(
     logGroups.map((group) => group.inputs.retentionInDays),
-    [14, 14, 14, 14, 14],
+    [14, 14, 14, 14, 14, 14, 14],
   );
   const functions = new Map(ofType("aws:lambda/function:Function").map((fn) => [fn.inputs.name, fn.inputs]));
   t.deepEqual([...functions.keys()].sort(), [
     "websocket-chat-dev-authorizer",
+    "websocket-chat-dev-history",
     "websocket-chat-dev-onconnect",
     "websocket-chat-dev-ondisconnect",
     "websocket-chat-dev-sendmessage",
     "websocket-chat-dev-token",
+    "websocket-chat-dev-who",
   ]);
-  for (const route of ["onconnect", "ondisconnect", "sendmessage"]) {
+  for (const route of ["onconnect", "ondisconnect", "sendmessage", "who", "history"]) {
     t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
-      variables: { TABLE_NAME: "websocket-chat-connections-7f3a9c1", BROADCAST_CONCURRENCY: "100" },
+      variables: {
+        TABLE_NAME: "websocket-chat-connections-7f3a9c1",
+        MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
+        BROADCAST_CONCURRENCY: "100",
+      },
     });
   }
   // The dev stack's guests: tokens of this stack for this API, signed in KMS, verified with its public half.
@@ -104,7 +112,7 @@ test("stack config reaches the stage, the log groups and the functions", async (
 test("the program creates no managed policy attachment anywhere", async (t) => {
   await setup;
   t.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
-  // One role and one inline policy for each of the five functions.
-  t.is(ofType("aws:iam/role:Role").length, 5);
-  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 5);
+  // One role and one inline policy for each of the seven functions.
+  t.is(ofType("aws:iam/role:Role").length, 7);
+  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 7);
 });

@@ -379,6 +379,8 @@ test("a handler past its function timeout can no longer post to connections or w
         connectionId: "late-row",
         apiId: "local",
         stage: "dev",
+        room: "lobby",
+        roomKey: "local#dev#lobby#0",
         connectedAt: 0,
         sourceIp: "127.0.0.1",
         expiresAt: 0,
@@ -404,7 +406,11 @@ test("a handler past its function timeout can no longer post to connections or w
     "the late post never reached the client",
   );
   const table = createHandlerDependencies(
-    readFunctionConfig({ TABLE_NAME: gw.tableName, DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint }),
+    readFunctionConfig({
+      TABLE_NAME: gw.tableName,
+      MESSAGES_TABLE_NAME: gw.messagesTableName,
+      DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
+    }),
   ).connections;
   await t.throwsAsync(table.get({ connectionId: "late-row" }), { instanceOf: ObjectNotFoundError });
 });

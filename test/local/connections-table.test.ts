@@ -6,7 +6,7 @@
 import { DescribeTimeToLiveCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import test from "ava";
 import sinon from "sinon";
-import { enableTimeToLive } from "../../local/connections-table";
+import { enableTimeToLive } from "../../local/chat-tables";
 
 function stubClient(describe: unknown, update: () => Promise<unknown> = async () => ({})) {
   const send = sinon.stub().callsFake(async (command: unknown) => {

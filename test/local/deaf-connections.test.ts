@@ -10,6 +10,7 @@ import test from "ava";
 import { readFunctionConfig } from "../../functions/config";
 import { ConnectionGoneError, type ConnectionManager } from "../../functions/connection-manager";
 import { createHandlerDependencies } from "../../functions/dependencies";
+import { roomShardKey, shardOf } from "../../functions/room";
 import { deferred } from "../functions/fixtures";
 import { chatGateway, messagesAt, say, whoAmI } from "../support/chat";
 import { connect, eventually } from "../support/websocket";
@@ -37,6 +38,7 @@ test("a broadcast during a pending $connect neither reaches nor forgets the conn
           delete: (key, options) => deps.connections.delete(key, options),
           get: (key) => deps.connections.get(key),
           scan: (options) => deps.connections.scan(options),
+          query: (options) => deps.connections.query(options),
         },
         managementApi: (endpoint): ConnectionManager => {
           const real = deps.managementApi(endpoint);
@@ -97,11 +99,24 @@ test("a row whose connection is gone and older than the connecting window is rem
   const ada = await connect(gw.url);
   const adaId = await whoAmI(ada);
   const { connections } = createHandlerDependencies(
-    readFunctionConfig({ TABLE_NAME: gw.tableName, DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint }),
+    readFunctionConfig({
+      TABLE_NAME: gw.tableName,
+      MESSAGES_TABLE_NAME: gw.messagesTableName,
+      DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
+    }),
   );
-  const row = { apiId: gw.apiId, stage: "dev", sourceIp: "127.0.0.1", expiresAt: 4_000_000_000 };
-  await connections.put({ ...row, connectionId: "VANISHEDaLongAgo=", connectedAt: Date.now() - 60_000 });
-  await connections.put({ ...row, connectionId: "VANISHEDjustNow0=", connectedAt: Date.now() });
+  const row = (connectionId: string) => ({
+    connectionId,
+    apiId: gw.apiId,
+    stage: "dev",
+    room: "lobby",
+    // Where `$connect` would have put it: the lobby's shard for its id.
+    roomKey: roomShardKey({ apiId: gw.apiId, stage: "dev", room: "lobby" }, shardOf(connectionId)),
+    sourceIp: "127.0.0.1",
+    expiresAt: 4_000_000_000,
+  });
+  await connections.put({ ...row("VANISHEDaLongAgo="), connectedAt: Date.now() - 60_000 });
+  await connections.put({ ...row("VANISHEDjustNow0="), connectedAt: Date.now() });
 
   // Act
   say(ada, "anyone there?");

@@ -7,7 +7,7 @@ import { runInNewContext } from "node:vm";
 import test from "ava";
 import { readFunctionConfig } from "../../functions/config";
 import { createHandlerDependencies } from "../../functions/dependencies";
-import { adminClient, ensureConnectionsTable } from "../../local/connections-table";
+import { adminClient, ensureConnectionsTable } from "../../local/chat-tables";
 import { startEmbeddedDynamoDB } from "../../local/embedded-dynamodb";
 
 setFlagsFromString("--expose-gc");
@@ -18,7 +18,11 @@ test("scans between writes and deletes leave nothing behind: memory for array bu
   // Prepare: 20 rows of 5 KB written, scanned and deleted, round after round.
   const dynamodb = await startEmbeddedDynamoDB();
   t.teardown(() => dynamodb.close());
-  const config = readFunctionConfig({ TABLE_NAME: "churn", DYNAMODB_ENDPOINT_URL: dynamodb.endpoint });
+  const config = readFunctionConfig({
+    TABLE_NAME: "churn",
+    MESSAGES_TABLE_NAME: "churn-messages",
+    DYNAMODB_ENDPOINT_URL: dynamodb.endpoint,
+  });
   const admin = adminClient(config);
   await ensureConnectionsTable(admin, config.tableName);
   admin.destroy();
@@ -28,7 +32,16 @@ test("scans between writes and deletes leave nothing behind: memory for array bu
     const ids = Array.from({ length: 20 }, (_, i) => `row-${round}-${i}`);
     await Promise.all(
       ids.map((connectionId) =>
-        connections.put({ connectionId, apiId: "a", stage: "dev", connectedAt: 0, sourceIp: padding, expiresAt: 0 }),
+        connections.put({
+          connectionId,
+          apiId: "a",
+          stage: "dev",
+          room: "lobby",
+          roomKey: "a#dev#lobby#0",
+          connectedAt: 0,
+          sourceIp: padding,
+          expiresAt: 0,
+        }),
       ),
     );
     for await (const page of connections.scan({ attributes: ["connectionId"] })) t.true(page.length >= 20);

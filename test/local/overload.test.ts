@@ -28,7 +28,7 @@ test("past the concurrency limit $connect is refused with 500 and a message answ
   const hold: RouteDefinition = {
     routeKey: "hold",
     name: "hold",
-    tableActions: [],
+    tableActions: {},
     manageConnections: false,
     createHandler: () => async () => {
       started.resolve();

@@ -31,7 +31,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** An embedded DynamoDB and the real repositories over its connections and lease tables. */
 async function sharedDynamoDB(t: { teardown(fn: () => Promise<void> | void): void }) {
   const dynamodb = await startEmbeddedDynamoDB();
-  const config = readFunctionConfig({ TABLE_NAME: TABLE, DYNAMODB_ENDPOINT_URL: dynamodb.endpoint });
+  const config = readFunctionConfig({
+    TABLE_NAME: TABLE,
+    MESSAGES_TABLE_NAME: `${TABLE}-messages`,
+    DYNAMODB_ENDPOINT_URL: dynamodb.endpoint,
+  });
   const { connections } = createHandlerDependencies(config);
   const leases = new DynamoDBRepository<Lease>({
     client: createDocumentClient({
@@ -54,15 +58,18 @@ const row = (connectionId: string, apiId: string, connectedAt = Date.now()): Con
   connectionId,
   apiId,
   stage: "dev",
+  room: "lobby",
+  roomKey: `${apiId}#dev#lobby#0`,
   connectedAt,
   sourceIp: "127.0.0.1",
   expiresAt: 4_000_000_000,
 });
 
 test("a second gateway on the same table leaves the first one's connections alone, and each chat stays its own", async (t) => {
-  // Prepare: the first gateway with 5 clients; a short integration timeout keeps the connecting window at 1.2 s.
+  // Prepare: the first gateway with 5 clients; a short integration timeout keeps the connecting
+  // window at 2 s (a cold `$connect` that tells its room may take a few hundred ms here).
   const db = await sharedDynamoDB(t);
-  const limits = { integrationTimeoutMs: 200 };
+  const limits = { integrationTimeoutMs: 1_000 };
   const first = await chatGateway({ dynamodbEndpoint: db.endpoint, limits });
   t.teardown(() => first.close());
   const firstClients = await Promise.all(Array.from({ length: 5 }, () => connect(first.url)));
@@ -73,7 +80,7 @@ test("a second gateway on the same table leaves the first one's connections alon
   t.teardown(() => second.close());
   const secondClients = await Promise.all(Array.from({ length: 2 }, () => connect(second.url)));
   const secondIds = await Promise.all(secondClients.map(whoAmI));
-  await sleep(1_300);
+  await sleep(2_100);
   say(secondClients[0] as TestClient, "from the second gateway");
   say(firstClients[0] as TestClient, "from the first gateway");
 
@@ -169,7 +176,7 @@ test("TTL replayed on the embedded DynamoDB: expired rows are deleted in the bac
 
   // Assess
   t.deepEqual((await db.table.rows()).map((r) => r.connectionId).sort(), [clientId, "EXPIRESLATERAAA="].sort());
-  t.true(gw.log.includes("TTL: deleted 1 expired connection row(s)"));
+  await eventually(() => gw.log.includes("TTL: deleted 1 expired connection row(s)"));
   say(client, "still here");
   t.is((await client.nextJson<{ data: string }>()).data, "still here");
 });

@@ -8,7 +8,7 @@ import net, { type AddressInfo } from "node:net";
 import { DeleteTableCommand, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import test from "ava";
 import { readFunctionConfig } from "../../functions/config";
-import { adminClient, DynamoDBUnreachableError } from "../../local/connections-table";
+import { adminClient, DynamoDBUnreachableError } from "../../local/chat-tables";
 import { startEmbeddedDynamoDB } from "../../local/embedded-dynamodb";
 import { startLocalGateway } from "../../local/express-server";
 import { upgradeRequest } from "../support/raw-http";
@@ -128,7 +128,13 @@ test("a DynamoDB that comes back empty (a restarted in-memory LocalStack): the g
   const otherBefore = await connect(other.url);
 
   // Act: every table goes, as when an in-memory DynamoDB restarts.
-  const admin = adminClient(readFunctionConfig({ TABLE_NAME: gw.tableName, DYNAMODB_ENDPOINT_URL: dynamodb.endpoint }));
+  const admin = adminClient(
+    readFunctionConfig({
+      TABLE_NAME: gw.tableName,
+      MESSAGES_TABLE_NAME: gw.messagesTableName,
+      DYNAMODB_ENDPOINT_URL: dynamodb.endpoint,
+    }),
+  );
   t.teardown(() => admin.destroy());
   const { TableNames = [] } = await admin.send(new ListTablesCommand({}));
   for (const TableName of TableNames) await admin.send(new DeleteTableCommand({ TableName }));

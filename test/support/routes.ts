@@ -13,7 +13,7 @@ export function recordingRoute(
   return {
     routeKey,
     name: routeKey.replace("$", "") || "default",
-    tableActions: [],
+    tableActions: {},
     manageConnections: false,
     createHandler: () => async (event) => {
       events.push(event);

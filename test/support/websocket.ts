@@ -10,7 +10,10 @@ export interface TestClient {
   socket: WebSocket;
   /** Frames received so far (text as string, binary as Buffer). */
   received: Array<string | Buffer>;
-  /** Resolves with the next frame not yet taken (in arrival order); rejects once the socket has closed. */
+  /**
+   * Resolves with the next frame not yet taken (in arrival order), passing over the room's
+   * presence notices (they stay in `received`); rejects once the socket has closed.
+   */
   next(): Promise<string | Buffer>;
   /** The next frame, parsed as JSON. */
   nextJson<T = Record<string, unknown>>(): Promise<T>;
@@ -29,9 +32,13 @@ export function connect(
     const waiters: Array<{ resolve: (frame: string | Buffer) => void; reject: (error: Error) => void }> = [];
     let closedWith: Closed | undefined;
     let taken = 0;
+    /** Frames `next` hands out: all but the presence notices. */
+    const queue: Array<string | Buffer> = [];
     socket.on("message", (data: Buffer, isBinary: boolean) => {
       const frame = isBinary ? data : data.toString("utf8");
       received.push(frame);
+      if (typeof frame === "string" && frame.startsWith('{"type":"presence"')) return;
+      queue.push(frame);
       const waiter = waiters.shift();
       if (waiter) {
         taken++;
@@ -47,7 +54,7 @@ export function connect(
     );
     const next = () =>
       new Promise<string | Buffer>((resolveFrame, rejectFrame) => {
-        if (taken < received.length) resolveFrame(received[taken++] as string | Buffer);
+        if (taken < queue.length) resolveFrame(queue[taken++] as string | Buffer);
         else if (closedWith) rejectFrame(closedError(closedWith));
         else waiters.push({ resolve: resolveFrame, reject: rejectFrame });
       });
