@@ -1,10 +1,12 @@
 /*
  * The chat page: where to connect and how to sign in (told by the local gateway's `/config.json`,
- * or by `?url=` and `?tokenUrl=` for a deployed stack), the composer, and the wiring of the
- * connection, the sign-in and the message list.
+ * or by `?url=` and `?tokenUrl=` for a deployed stack), the room (`?room=`), the composer, and the
+ * wiring of the connection, the sign-in, the message list and who is online.
  */
 import { createConnection } from "./connection.mjs";
 import { createMessageList } from "./messages.mjs";
+import { createPeople } from "./people.mjs";
+import { createRoomPicker, withRoom } from "./room.mjs";
 import { createSignIn } from "./sign-in.mjs";
 
 /** API Gateway closes the socket (1009) on a frame over 32 KB, and a browser sends a message as one frame. */
@@ -18,6 +20,7 @@ const composer = $("composer");
 const nameInput = $("name");
 const textInput = $("text");
 const hint = $("composer-hint");
+const sendButton = $("send");
 const encoder = new TextEncoder();
 
 /** `?url=` (and `?tokenUrl=` for guest sign-in) first; else what the local gateway reports. */
@@ -45,16 +48,41 @@ async function readConfig() {
 const config = await readConfig();
 const signIn = createSignIn(config);
 const messages = createMessageList($("messages"), signIn);
+const people = createPeople({ summary: $("online"), list: $("members") }, signIn);
+const picker = createRoomPicker({ form: $("room-form"), input: $("room"), hint: $("room-hint") }, () => {
+  // Another room is another connection.
+  const url = connection.wantedUrl || urlInput.value.trim();
+  if (url) connection.open(url);
+});
+
+/** The URL to open: the room, and with auth off the name, so the room's notices can say who came. */
+function connectUrl(url) {
+  const target = new URL(withRoom(url, picker.room));
+  const name = nameInput.value.trim();
+  if (!signIn.verified && name) target.searchParams.set("name", name);
+  return target.href;
+}
+
+const send = (request) => connection.socket?.send(JSON.stringify(request));
+
 const connection = createConnection(
   { statusBox: $("status"), statusText: $("status-text"), connectButton: $("connect"), urlInput },
   {
-    urlFor: (url) => signIn.urlFor(url, nameInput.value.trim()),
-    openStatus: () => (signIn.user ? `Connected as ${signIn.user.name}` : "Connected"),
+    urlFor: (url) => signIn.urlFor(connectUrl(url), nameInput.value.trim()),
+    openStatus: () => `Connected${signIn.user ? ` as ${signIn.user.name}` : ""} · #${picker.room}`,
     onOpen(url) {
       messages.reset();
+      people.reset(picker.room);
       // The endpoint normalises the name (NFC, trimmed): show the one others see, unless it has been edited since.
       if (signIn.user && nameInput.value.trim() === joinedAs) nameInput.value = signIn.user.name;
-      messages.addNote(`Connected to ${url}${signIn.user ? ` as ${signIn.user.name}` : ""}`);
+      messages.addNote(`Connected to ${url}, room #${picker.room}${signIn.user ? `, as ${signIn.user.name}` : ""}`);
+      send({ action: "who" });
+      send({ action: "history" });
+    },
+    onState(state) {
+      sendButton.disabled = state !== "open";
+      sendButton.title = state === "open" ? "" : "Not connected";
+      if (state !== "open") people.reset(undefined);
     },
     onFrame,
     onRefused: () => signIn.forget(),
@@ -75,6 +103,13 @@ function onFrame(raw) {
     );
   } else if (frame.type === "message" && typeof frame.data === "string") {
     messages.addMessage(frame);
+  } else if (frame.type === "history" && Array.isArray(frame.messages)) {
+    messages.addHistory(frame, (before) => send({ action: "history", before }));
+  } else if (frame.type === "who" && Array.isArray(frame.members)) {
+    people.setMembers(frame);
+  } else if (frame.type === "presence" && (frame.event === "join" || frame.event === "leave")) {
+    const name = people.presence(frame);
+    messages.addPresence(frame.event === "join" ? `${name} joined` : `${name} left`);
   } else if (frame.type === "error") {
     messages.addError(String(frame.message), frame.requestId);
   } else if (typeof frame.message === "string") {
@@ -117,9 +152,13 @@ function request() {
 const frameBytes = (body) => encoder.encode(JSON.stringify(body)).length;
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 
-function send() {
+function sendMessage() {
   const body = request();
-  if (body.data.trim() === "") return;
+  if (body.data.trim() === "") {
+    // Nothing would be sent; say so rather than do nothing.
+    showHint(textInput.value === "" ? "Type a message first." : "A message of only spaces is not sent.", true);
+    return;
+  }
   const bytes = frameBytes(body);
   if (bytes > MAX_FRAME_BYTES) {
     showHint(
@@ -128,12 +167,11 @@ function send() {
     );
     return;
   }
-  const socket = connection.socket;
-  if (!socket) {
-    showHint("Not connected: the message was not sent.", true);
+  if (!connection.socket) {
+    showHint("Not connected: the message was not sent. It stays here until you send it.", true);
     return;
   }
-  socket.send(JSON.stringify(body));
+  send(body);
   messages.sent(body);
   textInput.value = "";
   fitText();
@@ -145,11 +183,9 @@ function fitText() {
   textInput.style.height = "auto";
   textInput.style.height = `${Math.min(textInput.scrollHeight, 160)}px`;
   const bytes = frameBytes(request());
-  if (bytes > MAX_FRAME_BYTES * 0.9) {
-    showHint(`${kb(bytes)} of ${MAX_FRAME_BYTES / 1024} KB`, bytes > MAX_FRAME_BYTES);
-  } else if (hint.textContent && !hint.classList.contains("error")) {
-    showHint("");
-  }
+  // What the text is now decides the hint: an old warning goes once it no longer holds.
+  if (bytes > MAX_FRAME_BYTES * 0.9) showHint(`${kb(bytes)} of ${MAX_FRAME_BYTES / 1024} KB`, bytes > MAX_FRAME_BYTES);
+  else showHint("");
 }
 
 /** The name the current (or coming) guest connection asked its token for. */
@@ -173,12 +209,12 @@ function applyName() {
 composer.addEventListener("submit", (event) => {
   event.preventDefault();
   if (document.activeElement === nameInput) applyName();
-  else send();
+  else sendMessage();
 });
 textInput.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
-    send();
+    sendMessage();
   }
 });
 textInput.addEventListener("input", fitText);

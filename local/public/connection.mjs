@@ -20,6 +20,7 @@ export function createConnection({ statusBox, statusText, connectButton, urlInpu
   let generation = 0;
 
   function setStatus(state, text) {
+    hooks.onState?.(state);
     statusBox.dataset.state = state;
     statusText.textContent = text;
     const live = (state === "open" || state === "connecting") && socketUrl === urlInput.value.trim();
@@ -66,7 +67,7 @@ export function createConnection({ statusBox, statusText, connectButton, urlInpu
       if (socket !== ws) return;
       socket = null;
       const wasOpen = statusBox.dataset.state === "open";
-      const why = describeClose(event);
+      const why = describeClose(event, wasOpen);
       // A handshake refused (by the authorizer, say) shows as 1006 before open: try a fresh token.
       if (!wasOpen) hooks.onRefused();
       if (wasOpen) hooks.onClosed(why);
@@ -78,9 +79,18 @@ export function createConnection({ statusBox, statusText, connectButton, urlInpu
     };
   }
 
-  function describeClose(event) {
-    const reason = event.reason ? ` ${event.reason}` : event.code === 1006 ? " (no connection)" : "";
-    return `${event.code}${reason}`;
+  /** A close in words (RFC 6455's codes, and API Gateway's use of them), the code kept for the curious. */
+  function describeClose(event, wasOpen) {
+    const words = {
+      1000: "closed",
+      1001: "the server went away",
+      1003: "the server refused binary data",
+      1006: wasOpen ? "the connection was lost" : "could not connect",
+      1009: "the message was too big",
+      1011: "server error",
+    }[event.code];
+    const reason = event.reason && event.reason !== "Bye" ? `: ${event.reason}` : "";
+    return `${words ?? `closed with code ${event.code}`}${reason}`;
   }
 
   /** Exponential backoff with jitter: 0.5 s, 1 s, 2 s… up to 30 s. */
@@ -91,7 +101,7 @@ export function createConnection({ statusBox, statusText, connectButton, urlInpu
     const due = Date.now() + delay;
     const show = () => {
       const seconds = Math.max(0, Math.ceil((due - Date.now()) / 1000));
-      setStatus("reconnecting", `Closed (${why}) · reconnecting in ${seconds} s`);
+      setStatus("reconnecting", `${why[0].toUpperCase()}${why.slice(1)} · reconnecting in ${seconds} s`);
     };
     show();
     countdownTimer = setInterval(show, 1000);

@@ -5,6 +5,10 @@
  * page shows the name with a short tag of the user id, so two people who both chose "Ada" stay
  * apart. With auth off, a name is whatever the sender typed.
  *
+ * A room's history comes first (and "Load earlier" pages further back), then what arrives live;
+ * a message is shown once however it came (by its id). Messages of different days are set apart
+ * by a date line; a sender's messages within five minutes are grouped.
+ *
  * Own messages: a signed-in guest knows its user id from its token. Otherwise the page keeps what
  * it sent, in order, and marks the first echo that matches as its own; that echo's sender (its user
  * id, else its connection id: the server never tells a client either) is this page's, and from then
@@ -39,14 +43,41 @@ export function createMessageList(list, signIn) {
     return ownSender !== null && senderOf(frame) === ownSender;
   }
 
+  /** Ids of the messages shown: one that comes twice (history and live) is shown once. */
+  let shown = new Set();
+  /** History has been read for this connection: an empty room may now say so. */
+  let ready = false;
+
+  const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+
   /** Appends an item, keeping the newest in view unless the reader has scrolled up to older ones. */
   function append(item, forceScroll) {
-    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    const follow = nearBottom() || forceScroll;
     list.append(item);
-    if (nearBottom || forceScroll) list.scrollTop = list.scrollHeight;
+    relayout();
+    if (follow) list.scrollTop = list.scrollHeight;
   }
 
-  function addMessage(frame) {
+  /** Date lines between days, grouping of a sender's consecutive messages, the empty-room hint. */
+  function relayout() {
+    for (const line of list.querySelectorAll(".date")) line.remove();
+    let previous = null;
+    for (const item of list.querySelectorAll(".message")) {
+      const time = Number(item.dataset.time);
+      const day = new Date(time).toDateString();
+      if (!previous || new Date(Number(previous.dataset.time)).toDateString() !== day) {
+        item.before(element("li", "date", dayLabel(time)));
+        item.classList.remove("continued");
+      } else {
+        const sameSender = previous.dataset.sender === item.dataset.sender;
+        item.classList.toggle("continued", sameSender && time - Number(previous.dataset.time) < 5 * 60_000);
+      }
+      previous = item;
+    }
+    list.classList.toggle("empty", ready && previous === null);
+  }
+
+  function messageItem(frame) {
     const own = isOwn(frame);
     const sentAt = new Date(frame.sentAt);
     const time = Number.isNaN(sentAt.getTime()) ? new Date() : sentAt;
@@ -57,14 +88,6 @@ export function createMessageList(list, signIn) {
     item.dataset.connectionId = id;
     item.dataset.sender = `${userId || id}\n${frame.name ?? ""}`;
     if (userId) item.dataset.userId = userId;
-    const previous = list.lastElementChild;
-    if (
-      previous?.classList.contains("message") &&
-      previous.dataset.sender === item.dataset.sender &&
-      time.getTime() - Number(previous.dataset.time) < 5 * 60_000
-    ) {
-      item.classList.add("continued");
-    }
     item.dataset.time = String(time.getTime());
     item.style.setProperty("--hue", String(hue(userId || frame.name || id)));
 
@@ -84,11 +107,57 @@ export function createMessageList(list, signIn) {
     meta.append(stamp);
     if (own) meta.append(element("span", "you", "you"));
     item.append(meta, element("div", "text", frame.data));
+    return { item, own };
+  }
+
+  /** Whether the frame is new here (and from now on it is not). */
+  function fresh(frame) {
+    if (typeof frame.id !== "string") return true;
+    if (shown.has(frame.id)) return false;
+    shown.add(frame.id);
+    return true;
+  }
+
+  function addMessage(frame) {
+    if (!fresh(frame)) return;
+    const { item, own } = messageItem(frame);
     append(item, own);
+  }
+
+  /**
+   * A page of history, oldest first, shown above everything (the first page: above what came live
+   * meanwhile); the reader's place is kept. `before` null: the start of the room's history.
+   */
+  function addHistory(frame, loadEarlier) {
+    const initial = !ready;
+    const follow = initial || nearBottom();
+    const heightBefore = list.scrollHeight;
+    const items = frame.messages.filter(fresh).map((message) => messageItem(message).item);
+    const control = list.querySelector(".load-earlier");
+    const top = control ? control.nextSibling : list.firstChild;
+    for (const item of items) list.insertBefore(item, top);
+    control?.remove();
+    if (frame.before) {
+      const more = element("li", "load-earlier");
+      const button = element("button", "secondary", "Load earlier messages");
+      button.type = "button";
+      button.addEventListener("click", () => {
+        button.disabled = true;
+        button.textContent = "Loading…";
+        loadEarlier(frame.before);
+      });
+      more.append(button);
+      list.prepend(more);
+    }
+    ready = true;
+    relayout();
+    if (follow) list.scrollTop = list.scrollHeight;
+    else list.scrollTop += list.scrollHeight - heightBefore;
   }
 
   return {
     addMessage,
+    addHistory,
     addError(message, requestId) {
       const item = element("li", "note error", message);
       if (requestId) item.title = `request ${requestId}`;
@@ -97,14 +166,22 @@ export function createMessageList(list, signIn) {
     addNote(message, className = "note") {
       append(element("li", className, message), true);
     },
+    /** Someone joined or left: a quiet line, without pulling the reader down. */
+    addPresence(text) {
+      append(element("li", "note presence", text), false);
+    },
     /** A message this page sent, to know its echo. */
     sent(body) {
       pending.push({ name: body.name ?? "", data: body.data, at: Date.now() });
     },
-    /** A new connection: its sender is learnt anew. */
+    /** A new connection (to `room`, or none): its sender is learnt anew, the list starts over. */
     reset() {
       ownSender = null;
       pending = [];
+      shown = new Set();
+      ready = false;
+      list.replaceChildren();
+      relayout();
     },
   };
 }
@@ -114,6 +191,14 @@ function element(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+/** "Today", "Yesterday", or the date. */
+function dayLabel(time) {
+  const day = new Date(time).toDateString();
+  if (day === new Date().toDateString()) return "Today";
+  if (day === new Date(Date.now() - 86_400_000).toDateString()) return "Yesterday";
+  return new Date(time).toLocaleDateString([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
 }
 
 /** A colour per sender that stays the same when it reconnects: from its user id or name, else its connection. */

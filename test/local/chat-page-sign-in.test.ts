@@ -82,7 +82,7 @@ test("two people sign in and chat under their names; a third cannot post as Ada,
   );
   t.is(frames[3]?.tag, `#${otherAda.userId.slice("guest-".length, "guest-".length + 8)}`);
   t.not(frames[0]?.tag, frames[3]?.tag);
-  t.is(await ada.locator("#status-text").textContent(), "Connected as Ada");
+  t.is(await ada.locator("#status-text").textContent(), "Connected as Ada · #lobby");
 });
 
 test("the page waits for a name, shows the endpoint's refusal of a bad one, and a new name is a new connection", async (t) => {
@@ -114,11 +114,12 @@ test("the page waits for a name, shows the endpoint's refusal of a bad one, and 
   t.deepEqual(
     messages.map(({ sender, text, own }) => [sender, text, own]),
     [
-      ["Ada", "first", true],
+      // The lobby's history, on the new connection: "first" came from the earlier guest.
+      ["Ada", "first", false],
       ["Ada Lovelace", "second", true],
     ],
   );
-  t.not(await page.locator(".message.own").nth(1).getAttribute("data-connection-id"), firstConnection);
+  t.not(await page.locator(".message.own").first().getAttribute("data-connection-id"), firstConnection);
   t.not(messages[0]?.tag, messages[1]?.tag, "a new name is a new guest");
   t.is(gw.connectionCount(), 1, "the old connection is closed");
 });

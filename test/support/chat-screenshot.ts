@@ -1,6 +1,6 @@
 /**
- * Writes docs/chat.png, the README's picture of the chat page: two people talking through a local
- * gateway, seen from one of them. Run it with `npm run screenshot` after changing the page.
+ * Writes docs/chat.png, the README's picture of the chat page: two people talking in a room of a
+ * local gateway, seen from one of them, with a third who joined. Run it with `npm run screenshot` after changing the page.
  */
 import path from "node:path";
 import { type LocalGateway, startLocalGateway } from "../../local/express-server";
@@ -30,16 +30,20 @@ async function main(): Promise<void> {
   }
   const browser = await launchBrowser();
   try {
-    const pageUrl = `http://localhost:${gateway.port}/`;
+    const pageUrl = `http://localhost:${gateway.port}/?room=pulumi-deploy`;
     const viewport = { width: 880, height: 720 };
     const pages = {
       ada: await openChat(browser, pageUrl, { name: "Ada", join: true, viewport }),
       grace: await openChat(browser, pageUrl, { name: "Grace", join: true, viewport }),
     };
+    const linus = await openChat(browser, pageUrl, { name: "Linus", join: true, viewport });
+    await pages.ada.locator(".note.presence", { hasText: "Linus joined" }).waitFor();
     for (const [index, [who, text]] of conversation.entries()) {
       await say(pages[who], text);
       await pages.ada.locator(".message").nth(index).waitFor();
     }
+    await linus.context().close();
+    await pages.ada.locator(".note.presence", { hasText: "Linus left" }).waitFor();
     await pages.ada.locator("#text").fill("Sounds good");
     await pages.ada.screenshot({ path: OUTPUT });
     console.log(`wrote ${path.relative(process.cwd(), OUTPUT)}`);
