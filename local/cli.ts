@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       `  WebSocket API   ${shown(gateway.url)}   (also /ws)`,
       `  @connections    ${shown(gateway.managementUrl)}/@connections/{connectionId}`,
       authLine(options.auth, shown(`http://127.0.0.1:${gateway.port}`)),
-      `  DynamoDB        ${gateway.dynamodbEndpoint} table ${gateway.tableName}${options.dynamodbEndpoint ? "" : " (embedded)"}`,
+      `  DynamoDB        ${gateway.dynamodbEndpoint} tables ${gateway.tableName}, ${gateway.messagesTableName}${options.dynamodbEndpoint ? "" : " (embedded)"}`,
       options.throttling
         ? `  throttling      ${options.throttling.burstLimit} burst, ${options.throttling.rateLimit}/s per route, as the stack's stage (THROTTLING=off to lift)`
         : "  throttling      off",

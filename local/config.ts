@@ -32,6 +32,7 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
     stage,
     region: env.AWS_REGION?.trim() || "us-east-1",
     tableName: env.TABLE_NAME?.trim() || "websocket-chat-connections",
+    messagesTableName: env.MESSAGES_TABLE_NAME?.trim() || "websocket-chat-messages",
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT_URL?.trim() || undefined,
     allowRemoteManagement: env.ALLOW_REMOTE_MANAGEMENT === "true",
     ...(concurrency && { limits: { concurrentExecutions: Number(concurrency) } }),
@@ -40,6 +41,7 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
       BROADCAST_CONCURRENCY: env.BROADCAST_CONCURRENCY,
       MAX_MESSAGE_BYTES: env.MAX_MESSAGE_BYTES,
       CONNECTION_TTL_SECONDS: env.CONNECTION_TTL_SECONDS,
+      HISTORY_TTL_SECONDS: env.HISTORY_TTL_SECONDS,
       AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
     },
   };
