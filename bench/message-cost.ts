@@ -15,12 +15,11 @@
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../dal/dynamodb-client";
-import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import { readFunctionConfig } from "../functions/config";
 import { CONNECTION_KEY, type Connection } from "../functions/connection";
 import type { ConnectionManager } from "../functions/connection-manager";
+import { chatRepositories } from "../functions/dependencies";
 import type { WebSocketEvent } from "../functions/events";
-import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, type StoredMessage } from "../functions/message";
 import { roomShardKey, shardOf } from "../functions/room";
 import { createSendMessageHandler } from "../functions/sendmessage";
 import { ensureChatTables } from "../local/chat-tables";
@@ -53,16 +52,7 @@ async function main(): Promise<void> {
       endpoint: db.endpoint,
       credentials: config.credentials,
     });
-    const connections = new DynamoDBRepository<Connection>({
-      client,
-      tableName: config.tableName,
-      keyAttributes: [CONNECTION_KEY],
-    });
-    const messages = new DynamoDBRepository<StoredMessage>({
-      client,
-      tableName: config.messagesTableName,
-      keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
-    });
+    const { connections, messages } = chatRepositories(client, config);
     // Every request asks for its capacity; each answer's is added to the running count.
     let consumed: Consumed = { reads: 0, writes: 0, requests: 0 };
     client.middlewareStack.add(

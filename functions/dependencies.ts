@@ -2,6 +2,7 @@ import {
   ApiGatewayManagementApiClient,
   type ApiGatewayManagementApiClientConfig,
 } from "@aws-sdk/client-apigatewaymanagementapi";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient, type DynamoDBClientOptions } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { Repository } from "../dal/repository";
@@ -42,6 +43,19 @@ export function createHandlerDependencies(
   });
   return {
     config,
+    ...chatRepositories(client, config),
+    managementApi: createManagementApi(config),
+    now: Date.now,
+    logger: console,
+  };
+}
+
+/** The connections and messages tables' repositories over one document client. */
+export function chatRepositories(
+  client: DynamoDBDocumentClient,
+  config: Pick<FunctionConfig, "tableName" | "messagesTableName">,
+): Pick<HandlerDependencies, "connections" | "messages"> {
+  return {
     connections: new DynamoDBRepository<Connection>({
       client,
       tableName: config.tableName,
@@ -52,9 +66,6 @@ export function createHandlerDependencies(
       tableName: config.messagesTableName,
       keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
     }),
-    managementApi: createManagementApi(config),
-    now: Date.now,
-    logger: console,
   };
 }
 

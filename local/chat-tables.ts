@@ -107,13 +107,22 @@ async function ensureIndex(
       (existing) => existing.IndexName === index.name,
     )?.IndexStatus;
   if ((await status()) === undefined) {
-    await client.send(
-      new UpdateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: attributes,
-        GlobalSecondaryIndexUpdates: [{ Create: indexDefinition(index) }],
-      }),
-    );
+    const create = (extra: Partial<GlobalSecondaryIndex> = {}) =>
+      client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: attributes,
+          GlobalSecondaryIndexUpdates: [{ Create: { ...indexDefinition(index), ...extra } }],
+        }),
+      );
+    try {
+      await create();
+    } catch (error) {
+      // An on-demand table's index takes no throughput (DynamoDB refuses one); the embedded
+      // DynamoDB, modelled on an older DynamoDB, wants it all the same.
+      if (!(error instanceof Error && /provisionedThroughput/.test(error.message))) throw error;
+      await create({ ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 } });
+    }
   }
   for (let waited = 0; (await status()) !== "ACTIVE"; waited += 1) {
     if (waited >= 120) throw new Error(`index ${index.name} of table ${tableName} is not ACTIVE after 2 minutes`);

@@ -5,15 +5,10 @@
  * (`./ttl-replay.ts`), and the tables made again if the DynamoDB comes back without them.
  */
 import { createDocumentClient } from "../dal/dynamodb-client";
-import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { FunctionConfig } from "../functions/config";
-import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE, type Connection } from "../functions/connection";
-import {
-  MESSAGES_PARTITION_KEY,
-  MESSAGES_RANGE_KEY,
-  MESSAGES_TTL_ATTRIBUTE,
-  type StoredMessage,
-} from "../functions/message";
+import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../functions/connection";
+import { chatRepositories } from "../functions/dependencies";
+import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../functions/message";
 import { ensureChatTables, prepareConnectionsTable } from "./chat-tables";
 import { takeGatewayLease } from "./gateway-leases";
 import { startTtlReplay } from "./ttl-replay";
@@ -56,18 +51,9 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
     endpoint: config.dynamodbEndpoint,
     credentials: config.credentials,
   });
-  const connections = new DynamoDBRepository<Connection>({
-    client,
-    tableName: config.tableName,
-    keyAttributes: [CONNECTION_KEY],
-  });
+  const { connections, messages } = chatRepositories(client, config);
   try {
     const table = await prepareConnectionsTable(config, connections, await lease.liveGateways());
-    const messages = new DynamoDBRepository<StoredMessage>({
-      client,
-      tableName: config.messagesTableName,
-      keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
-    });
     const ttl = table.expiresItself
       ? undefined
       : startTtlReplay(
