@@ -91,9 +91,10 @@ export async function smallRoomMembers(
   address: RoomAddress,
   except?: string,
 ): Promise<Member[] | undefined> {
-  // Shard after shard: a large room is told by its first page, one request (requests, not items,
-  // are what a storm of 1,000 joins or leaves costs); a small room waits one round trip a shard.
-  const reader = roomReader(deps, address, except, { pageSize: PRESENCE_ROOM_LIMIT + 1, prefetch: false });
+  // The first shard alone, then the others at once: a room of a few hundred is told large by one
+  // request (requests, not items, are what a storm of 1,000 joins or leaves costs), and a small
+  // room waits two round trips, not four.
+  const reader = roomReader(deps, address, except, { pageSize: PRESENCE_ROOM_LIMIT + 1, prefetch: "after-first" });
   const members: Member[] = [];
   try {
     for (let member = await reader.take(); member !== undefined; member = await reader.take()) {
@@ -153,14 +154,14 @@ function listSource(members: Member[]): MemberSource {
 
 /**
  * Reads the room from the `byRoom` index, shard by shard: every shard's first page is asked for
- * at once (unless `prefetch` is false: then each when its shard is reached), later pages when
+ * at once (with `prefetch: "after-first"`, the others' once the first shard is read), later pages when
  * their shard's members run out.
  */
 function roomReader(
   deps: Pick<BroadcastDependencies, "connections" | "now">,
   address: RoomAddress,
   except: string | undefined,
-  { pageSize, prefetch = true }: { pageSize?: number; prefetch?: boolean } = {},
+  { pageSize, prefetch = "all" }: { pageSize?: number; prefetch?: "all" | "after-first" } = {},
 ): MemberSource {
   // Rows past their TTL may linger until DynamoDB deletes them ("within a few days"): skip them.
   // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html
@@ -177,7 +178,11 @@ function roomReader(
       })
       [Symbol.asyncIterator](),
   );
-  const firstPages = prefetch ? shards.map((iterator) => iterator.next()) : [];
+  const firstPages: Promise<IteratorResult<Connection[]>>[] = [];
+  const askFirstPages = (from: number) => {
+    for (let i = from; i < shards.length; i++) firstPages[i] ??= (shards[i] as AsyncIterator<Connection[]>).next();
+  };
+  if (prefetch === "all") askFirstPages(0);
   let shard = 0;
   let started = false;
   let members: Member[] = [];
@@ -186,7 +191,10 @@ function roomReader(
   const readPage = async (): Promise<boolean> => {
     while (shard < shards.length) {
       const iterator = shards[shard] as AsyncIterator<Connection[]>;
-      const page = await (started || !prefetch ? iterator.next() : firstPages[shard]);
+      // The first shard's page alone, or (past it) every later shard's at once.
+      if (!started && shard === 0) firstPages[0] ??= iterator.next();
+      else if (!started) askFirstPages(shard);
+      const page = await (started ? iterator.next() : firstPages[shard]);
       started = true;
       if (page && !page.done) {
         members = except === undefined ? page.value : page.value.filter((row) => row.connectionId !== except);

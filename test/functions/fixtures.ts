@@ -39,12 +39,26 @@ export function stubRepository<T extends object = Connection>(): RepositoryStub<
 
 /**
  * Makes `connections.query` of the `byRoom` index answer with `pages` for `room`'s shard 0 (of
- * API `abc123defg`, stage `dev`) and nothing for its other shards or other rooms.
+ * API `abc123defg`, stage `dev`) and nothing for its other shards or other rooms; resolves the
+ * partitions whose pages were asked for.
  */
-export function roomPages(connections: RepositoryStub, pages: Connection[][], room = "lobby"): void {
-  connections.query.callsFake((options) =>
-    options.partition.value === `abc123defg#dev#${room}#0` ? pagesOf(...pages) : pagesOf(),
-  );
+export function roomPages(connections: RepositoryStub, pages: Connection[][], room = "lobby"): Set<string> {
+  const read = new Set<string>();
+  connections.query.callsFake((options) => {
+    const key = String(options.partition.value);
+    const generator = key === `abc123defg#dev#${room}#0` ? pagesOf(...pages) : pagesOf<Connection>();
+    return {
+      // As a paginator: nothing is read until a page is asked for.
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          read.add(key);
+          return generator.next();
+        },
+        return: () => generator.return(undefined),
+      }),
+    };
+  });
+  return read;
 }
 
 /** An async iterable of the given scan pages, as `Repository.scan` returns. */

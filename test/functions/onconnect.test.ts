@@ -187,9 +187,9 @@ test("a room of more than PRESENCE_ROOM_LIMIT others hears no join notice; one o
   // Prepare
   const others = (count: number) => [Array.from({ length: count }, (_, i) => connection(`conn-${i}`, "big"))];
   const atLimit = setup();
-  roomPages(atLimit.connections, others(PRESENCE_ROOM_LIMIT), "big");
+  const readAtLimit = roomPages(atLimit.connections, others(PRESENCE_ROOM_LIMIT), "big");
   const overLimit = setup();
-  roomPages(overLimit.connections, others(PRESENCE_ROOM_LIMIT + 1), "big");
+  const readOverLimit = roomPages(overLimit.connections, others(PRESENCE_ROOM_LIMIT + 1), "big");
 
   // Act
   const results = [
@@ -209,4 +209,7 @@ test("a room of more than PRESENCE_ROOM_LIMIT others hears no join notice; one o
     [1, 2, 3, 4].map(() => PRESENCE_ROOM_LIMIT + 1),
     "pages no larger than enough to tell",
   );
+  const shards = (read: Set<string>) => [...read].map((key) => Number(key.split("#").at(-1))).sort();
+  t.deepEqual(shards(readOverLimit), [0], "the first shard told it: the others were not read");
+  t.deepEqual(shards(readAtLimit), [0, 1, 2, 3]);
 });
