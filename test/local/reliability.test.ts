@@ -758,7 +758,9 @@ test("DynamoDB unreachable (refused, then reset): $connect refused with 502, sen
 
 test("DynamoDB slow, then stalled: slow still works; stalled answers 502 and Internal server error; afterwards rows of refused connections are cleaned up", async (t) => {
   t.timeout(60_000);
-  const { proxy, gw, table } = await gatewayBehindProxy(t, { functionTimeoutMs: 3000, integrationTimeoutMs: 4000 });
+  // A message makes three DynamoDB round trips one after another (its sender's row, the message
+  // stored, the room's shards at once), each over 400 ms here, and a loaded machine adds to that.
+  const { proxy, gw, table } = await gatewayBehindProxy(t, { functionTimeoutMs: 6000, integrationTimeoutMs: 7000 });
   const ada = await connect(gw.url);
   const adaId = await whoAmI(ada);
   const timings: string[] = [];
