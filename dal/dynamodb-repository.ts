@@ -96,23 +96,13 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
 
   scan(options: ScanOptions<T> = {}): AsyncIterable<T[]> {
     const attributes = options.attributes ?? [];
-    const where = Object.entries(options.where ?? {});
     const pages = paginateScan(
       { client: this.client, pageSize: options.pageSize },
       {
         TableName: this.tableName,
         ...(attributes.length > 0 && {
           ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", "),
-        }),
-        ...(where.length > 0 && {
-          FilterExpression: where.map((_, i) => `#w${i} = :w${i}`).join(" AND "),
-          ExpressionAttributeValues: Object.fromEntries(where.map(([, value], i) => [`:w${i}`, value])),
-        }),
-        ...((attributes.length > 0 || where.length > 0) && {
-          ExpressionAttributeNames: Object.fromEntries([
-            ...attributes.map((name, i) => [`#a${i}`, name]),
-            ...where.map(([name], i) => [`#w${i}`, name]),
-          ]),
+          ExpressionAttributeNames: Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name])),
         }),
       },
     );

@@ -42,12 +42,10 @@ export interface QueryOptions<T> {
 }
 
 export interface ScanOptions<T> {
-  /** Items per page (DynamoDB's `Limit`, counted before `where`); DynamoDB also ends a page at 1 MB. */
+  /** Items per page (DynamoDB's `Limit`); DynamoDB also ends a page at 1 MB. */
   pageSize?: number;
   /** Attributes to read; all when omitted. */
   attributes?: ReadonlyArray<keyof T & string>;
-  /** Only items whose attributes equal these values (a filter: DynamoDB still reads every item). */
-  where?: Partial<Record<keyof T & string, string | number>>;
 }
 
 /**

@@ -108,7 +108,7 @@ export async function smallRoomMembers(
 }
 
 /**
- * Posts `frame` to every connection in the room but `except` (or to `recipients`, read before),
+ * Posts `frame` to every connection in the room (or to `recipients`, read before),
  * then tells the room of each connection found gone. Failures make one log line per broadcast,
  * never one per connection: under load that would be millions of lines, each paid for in CloudWatch.
  */
@@ -117,11 +117,11 @@ export async function broadcastToRoom(
   manager: ConnectionManager,
   address: RoomAddress,
   frame: object,
-  { except, label, recipients }: { except?: string; label: string; recipients?: Member[] },
+  { label, recipients }: { label: string; recipients?: Member[] },
 ): Promise<BroadcastOutcome> {
   const outcome: BroadcastOutcome = { delivered: 0, gone: 0, failed: 0, leaveNotices: 0 };
   const failures: string[] = [];
-  const source = recipients ? listSource(recipients) : roomReader(deps, address, except);
+  const source = recipients ? listSource(recipients) : roomReader(deps, address, undefined);
   const removed = await postAll(deps, manager, source, Buffer.from(JSON.stringify(frame)), { outcome, failures });
   // Each one gone is removed exactly once (the delete returns it to one caller), so this ends.
   for (let next = removed.shift(); next !== undefined; next = removed.shift()) {

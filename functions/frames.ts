@@ -8,10 +8,14 @@ export interface ErrorFrame {
   requestId: string;
 }
 
+export function errorFrame(message: string, requestId: string): string {
+  const frame: ErrorFrame = { type: "error", message, requestId };
+  return JSON.stringify(frame);
+}
+
 /** A two-way route's refusal: the error frame as its response. */
 export function refusal(message: string, requestId: string): { statusCode: number; body: string } {
-  const frame: ErrorFrame = { type: "error", message, requestId };
-  return { statusCode: 400, body: JSON.stringify(frame) };
+  return { statusCode: 400, body: errorFrame(message, requestId) };
 }
 
 /**

@@ -27,6 +27,8 @@ export interface ConnectHandlerDependencies extends BroadcastDependencies {
 export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocketHandler {
   return async (event) => {
     const { connectionId, apiId, stage, connectedAt, identity, requestId } = event.requestContext;
+    // Given twice, a parameter's last value is the one in queryStringParameters
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#apigateway-multivalue-headers-and-parameters).
     const query = event.queryStringParameters ?? {};
     const room = parseRoom(query.room);
     if ("error" in room) return { statusCode: 400, body: room.error };

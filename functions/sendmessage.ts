@@ -4,7 +4,7 @@ import { API_GATEWAY_MAX_MESSAGE_BYTES, type FunctionConfig } from "./config";
 import { ConnectionGoneError } from "./connection-manager";
 import { validateDisplayName } from "./display-name";
 import type { WebSocketEvent, WebSocketHandler } from "./events";
-import type { ErrorFrame } from "./frames";
+import { errorFrame } from "./frames";
 import { verifiedUser } from "./identity";
 import { addressOf, findMember, NOT_IN_A_ROOM } from "./member";
 import { type ChatMessageFrame, messageId, type StoredMessage } from "./message";
@@ -46,8 +46,7 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
     const { connectionId, requestId } = event.requestContext;
     const manager = managerFor(deps, event);
     const refuse = async (message: string) => {
-      const frame: ErrorFrame = { type: "error", message, requestId };
-      await manager.post(connectionId, JSON.stringify(frame)).catch((error: unknown) => {
+      await manager.post(connectionId, errorFrame(message, requestId)).catch((error: unknown) => {
         if (!(error instanceof ConnectionGoneError))
           deps.logger.warn(`error frame to ${connectionId} failed: ${describe(error)}`);
       });

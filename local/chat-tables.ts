@@ -118,8 +118,9 @@ async function ensureIndex(
     try {
       await create();
     } catch (error) {
-      // An on-demand table's index takes no throughput (DynamoDB refuses one); the embedded
-      // DynamoDB, modelled on an older DynamoDB, wants it all the same.
+      // An on-demand table's index takes no throughput ("ProvisionedThroughput ... Required: No",
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateGlobalSecondaryIndexAction.html);
+      // the embedded DynamoDB, modelled on an older API, requires it all the same.
       if (!(error instanceof Error && /provisionedThroughput/.test(error.message))) throw error;
       await create({ ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 } });
     }

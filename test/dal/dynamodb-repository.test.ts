@@ -468,29 +468,6 @@ test("scan with attributes returns only those attributes", async (t) => {
   );
 });
 
-test("scan with where returns only the items whose attributes equal the values, across pages", async (t) => {
-  // Prepare
-  const repository = await itemRepository(t.context.client);
-  await Promise.all(
-    Array.from({ length: 12 }, (_, i) =>
-      repository.put({ id: `item-${i}`, text: i % 3 === 0 ? "match" : "other", count: i % 2 }),
-    ),
-  );
-
-  // Act
-  const pages = await collect(repository.scan({ pageSize: 4, attributes: ["id"], where: { text: "match", count: 0 } }));
-
-  // Assess
-  t.true(pages.length >= 3, "the filter applies page by page");
-  t.deepEqual(
-    pages
-      .flat()
-      .map((item) => item.id)
-      .sort(),
-    ["item-0", "item-6"],
-  );
-});
-
 test("scan of an empty table yields no items", async (t) => {
   // Prepare
   const repository = await itemRepository(t.context.client);

@@ -8,12 +8,13 @@
  * the rest is the chat's own protocol, documented in the README.
  */
 import test from "ava";
+import { createDocumentClient } from "../../dal/dynamodb-client";
 import type { PresenceFrame } from "../../functions/broadcast";
 import { readFunctionConfig } from "../../functions/config";
-import { createHandlerDependencies } from "../../functions/dependencies";
+import { chatRepositories, createHandlerDependencies } from "../../functions/dependencies";
 import type { HistoryFrame } from "../../functions/history";
-import type { ChatMessageFrame } from "../../functions/message";
-import { roomShardKey, shardOf } from "../../functions/room";
+import { type ChatMessageFrame, messageId } from "../../functions/message";
+import { roomKey, roomShardKey, shardOf } from "../../functions/room";
 import type { WhoFrame } from "../../functions/who";
 import { chatGateway, say, whoAmI, within } from "../support/chat";
 import { connect, eventually, type TestClient } from "../support/websocket";
@@ -270,4 +271,51 @@ test("a flood of joins and leaves: every one is told once, in pairs, and the roo
     [watcher.id],
   );
   t.is((await gw.table.rows()).length, 1);
+});
+
+test("history: messages handled in the same millisecond keep one order, by request id, on every read", async (t) => {
+  const gw = await chatGateway();
+  t.teardown(() => gw.close());
+  const reader = await join(gw.url, "ties", "Reader");
+  const { messages } = chatRepositories(
+    createDocumentClient({
+      region: "us-east-1",
+      endpoint: gw.dynamodbEndpoint,
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    }),
+    { tableName: gw.tableName, messagesTableName: gw.messagesTableName },
+  );
+  const sentAt = new Date().toISOString();
+  for (const requestId of ["ZZZZ=", "MMMM=", "AAAA="]) {
+    await messages.put({
+      roomKey: roomKey({ apiId: gw.apiId, stage: "dev", room: "ties" }),
+      id: messageId(sentAt, requestId),
+      room: "ties",
+      connectionId: "writer=",
+      data: requestId,
+      sentAt,
+      expiresAt: Math.floor(Date.now() / 1000) + 3600,
+    });
+  }
+
+  const reads = [
+    await ask<HistoryFrame>(reader.client, { action: "history" }, "history"),
+    await ask<HistoryFrame>(reader.client, { action: "history", limit: 2 }, "history"),
+  ];
+
+  t.deepEqual(
+    reads[0]?.messages.map((message) => message.data),
+    ["AAAA=", "MMMM=", "ZZZZ="],
+  );
+  t.deepEqual(
+    reads[1]?.messages.map((message) => message.data),
+    ["MMMM=", "ZZZZ="],
+    "the latest two are the same two",
+  );
+  const older = await ask<HistoryFrame>(reader.client, { action: "history", before: reads[1]?.before }, "history");
+  t.deepEqual(
+    older.messages.map((message) => message.data),
+    ["AAAA="],
+    "and paging back from them finds the third, once",
+  );
 });
