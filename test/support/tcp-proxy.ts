@@ -1,6 +1,6 @@
 /**
  * A loopback TCP proxy a test puts between a client and a server (the gateway and its DynamoDB) to
- * inject faults: refuse connections, reset them, swallow them, or delay every byte.
+ * inject faults: refuse connections, reset them, swallow them, or delay every chunk (a latency).
  */
 import net from "node:net";
 
@@ -43,19 +43,16 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     });
   };
 
-  /** Forwards `from` to `to`, holding each chunk `delayMs`, keeping order. */
+  /**
+   * Forwards `from` to `to`, each chunk `delayMs` after it arrived, keeping order: a latency, not
+   * a bandwidth limit, so a request split into several chunks is late once, not once per chunk.
+   */
   const pipe = (from: net.Socket, to: net.Socket) => {
     let chain = Promise.resolve();
     from.on("data", (chunk: Buffer) => {
-      const wait = delayMs;
-      if (wait === 0) {
-        chain = chain.then(() => {
-          if (!to.destroyed) to.write(chunk);
-        });
-        return;
-      }
+      const due = Date.now() + delayMs;
       chain = chain
-        .then(() => new Promise((resolve) => setTimeout(resolve, wait)))
+        .then(() => new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()))))
         .then(() => {
           if (!to.destroyed) to.write(chunk);
         });
