@@ -120,8 +120,10 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
         [values[":r0"], values[":r1"]] = range.between;
         keyCondition += " AND #r BETWEEN :r0 AND :r1";
       } else {
-        values[":r"] = "below" in range ? range.below : range.above;
-        keyCondition += ` AND #r ${"below" in range ? "<" : ">"} :r`;
+        const [operator, value] =
+          "below" in range ? ["<", range.below] : "above" in range ? [">", range.above] : [">=", range.atLeast];
+        values[":r"] = value;
+        keyCondition += ` AND #r ${operator} :r`;
       }
     }
     const attributes = options.attributes ?? [];

@@ -20,6 +20,7 @@ export interface DeleteOptions<T> {
 export type RangeCondition =
   | { below: string | number }
   | { above: string | number }
+  | { atLeast: string | number }
   | { between: readonly [string | number, string | number] };
 
 export interface QueryOptions<T> {
@@ -27,7 +28,7 @@ export interface QueryOptions<T> {
   index?: string;
   /** The partition to read: its key attribute and value. */
   partition: { attribute: string; value: string | number };
-  /** Only items whose range key meets this (`below`/`above` are strict; `between` is inclusive). */
+  /** Only items whose range key meets this (`below`/`above` are strict; `atLeast` and `between` are inclusive). */
   range?: { attribute: string } & RangeCondition;
   /** Newest (highest range key) first; default oldest first. */
   descending?: boolean;

@@ -15,7 +15,10 @@ import {
   managementEndpoint,
 } from "./connection-manager";
 import type { WebSocketEvent } from "./events";
-import { ROOM_INDEX, ROOM_INDEX_KEY, type RoomAddress, roomShardKeys } from "./room";
+import type { RoomAddress } from "./room";
+import { listSource, type Member, type MemberSource, type RoomReaderOptions, roomReader } from "./room-reader";
+
+export type { Member } from "./room-reader";
 
 export interface BroadcastDependencies {
   connections: Repository<Connection>;
@@ -79,9 +82,6 @@ export function describe(error: unknown): string {
  */
 export const PRESENCE_ROOM_LIMIT = 100;
 
-/** A member as a broadcast reads it from the index. */
-export type Member = Pick<Connection, "connectionId" | "connectedAt">;
-
 /**
  * The room's members but `except` when there are at most {@link PRESENCE_ROOM_LIMIT}, else
  * `undefined`.
@@ -108,8 +108,8 @@ export async function smallRoomMembers(
 }
 
 /**
- * Posts `frame` to every connection in the room (or to `recipients`, read before),
- * then tells the room of each connection found gone. Failures make one log line per broadcast,
+ * Posts `frame` to every connection in the room (or to `recipients`, read before, or to the
+ * members of `part`: some shards, some ids), then tells the room of each connection found gone. Failures make one log line per broadcast,
  * never one per connection: under load that would be millions of lines, each paid for in CloudWatch.
  */
 export async function broadcastToRoom(
@@ -117,11 +117,15 @@ export async function broadcastToRoom(
   manager: ConnectionManager,
   address: RoomAddress,
   frame: object,
-  { label, recipients }: { label: string; recipients?: Member[] },
+  {
+    label,
+    recipients,
+    part,
+  }: { label: string; recipients?: Member[]; part?: Pick<RoomReaderOptions, "shards" | "range"> },
 ): Promise<BroadcastOutcome> {
   const outcome: BroadcastOutcome = { delivered: 0, gone: 0, failed: 0, leaveNotices: 0 };
   const failures: string[] = [];
-  const source = recipients ? listSource(recipients) : roomReader(deps, address, undefined);
+  const source = recipients ? listSource(recipients) : roomReader(deps, address, undefined, part);
   const removed = await postAll(deps, manager, source, Buffer.from(JSON.stringify(frame)), { outcome, failures });
   // Each one gone is removed exactly once (the delete returns it to one caller), so this ends.
   for (let next = removed.shift(); next !== undefined; next = removed.shift()) {
@@ -139,89 +143,6 @@ export async function broadcastToRoom(
     );
   }
   return outcome;
-}
-
-/** Hands out members one at a time (`undefined`: none left); `close` ends the reading. */
-interface MemberSource {
-  take(): Promise<Member | undefined>;
-  close(): Promise<void>;
-}
-
-function listSource(members: Member[]): MemberSource {
-  let next = 0;
-  return { take: async () => members[next++], close: async () => {} };
-}
-
-/**
- * Reads the room from the `byRoom` index, shard by shard: every shard's first page is asked for
- * at once (with `prefetch: "after-first"`, the others' once the first shard is read), later pages when
- * their shard's members run out.
- */
-function roomReader(
-  deps: Pick<BroadcastDependencies, "connections" | "now">,
-  address: RoomAddress,
-  except: string | undefined,
-  { pageSize, prefetch = "all" }: { pageSize?: number; prefetch?: "all" | "after-first" } = {},
-): MemberSource {
-  // Rows past their TTL may linger until DynamoDB deletes them ("within a few days"): skip them.
-  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html
-  const nowSeconds = Math.floor(deps.now() / 1000);
-  // A paginator sends nothing until its first page is asked for.
-  const shards = roomShardKeys(address).map((key) =>
-    deps.connections
-      .query({
-        index: ROOM_INDEX,
-        partition: { attribute: ROOM_INDEX_KEY, value: key },
-        attributes: [CONNECTION_KEY, "connectedAt"],
-        ...(pageSize !== undefined && { pageSize }),
-        above: { attribute: "expiresAt", value: nowSeconds },
-      })
-      [Symbol.asyncIterator](),
-  );
-  const firstPages: Promise<IteratorResult<Connection[]>>[] = [];
-  const askFirstPages = (from: number) => {
-    for (let i = from; i < shards.length; i++) firstPages[i] ??= (shards[i] as AsyncIterator<Connection[]>).next();
-  };
-  if (prefetch === "all") askFirstPages(0);
-  let shard = 0;
-  let started = false;
-  let members: Member[] = [];
-  let next = 0;
-  let reading: Promise<boolean> | undefined;
-  const readPage = async (): Promise<boolean> => {
-    while (shard < shards.length) {
-      const iterator = shards[shard] as AsyncIterator<Connection[]>;
-      // The first shard's page alone, or (past it) every later shard's at once.
-      if (!started && shard === 0) firstPages[0] ??= iterator.next();
-      else if (!started) askFirstPages(shard);
-      const page = await (started ? iterator.next() : firstPages[shard]);
-      started = true;
-      if (page && !page.done) {
-        members = except === undefined ? page.value : page.value.filter((row) => row.connectionId !== except);
-        next = 0;
-        return true;
-      }
-      shard++;
-      started = false;
-    }
-    return false;
-  };
-  return {
-    take: async () => {
-      while (next === members.length) {
-        reading ??= readPage().finally(() => {
-          reading = undefined;
-        });
-        if (!(await reading)) return undefined;
-      }
-      return members[next++];
-    },
-    // A failed read leaves the other shards' first pages pending: settle them, close the iterators.
-    close: async () => {
-      await Promise.allSettled(firstPages);
-      await Promise.allSettled(shards.map((iterator) => iterator.return?.()));
-    },
-  };
 }
 
 /**

@@ -32,6 +32,18 @@ export interface FunctionConfig {
    */
   connectTimeoutMs: number;
   /**
+   * `BROADCAST_FUNCTION_NAME`: the broadcast worker a large room's fan-out is handed to; without
+   * one every broadcast is inline.
+   */
+  broadcastFunctionName?: string;
+  /**
+   * `FANOUT_SHARD_THRESHOLD`: members of a room's shard posted to inline (default 250, so rooms
+   * of up to about 1,000); a shard with more goes to workers.
+   */
+  fanoutShardThreshold: number;
+  /** `FANOUT_SLICE_SIZE`: members per broadcast worker (default 1,000). */
+  fanoutSliceSize: number;
+  /**
    * Fixed credentials for a local endpoint when the environment has none, so the SDK never walks
    * its chain to the instance-metadata address.
    */
@@ -41,6 +53,9 @@ export interface FunctionConfig {
 export const DEFAULT_BROADCAST_CONCURRENCY = 100;
 /** The deployed functions' timeout; the local gateway fails an invocation after as long. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
+// Chosen with `npm run bench:lambda` (README, "Fan-out to large rooms").
+export const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
+export const DEFAULT_FANOUT_SLICE_SIZE = 1000;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
 export const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
@@ -64,6 +79,9 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
     dynamodbEndpoint,
     managementEndpoint,
     broadcastConcurrency: integer("BROADCAST_CONCURRENCY", DEFAULT_BROADCAST_CONCURRENCY, 1, 1000),
+    broadcastFunctionName: env.BROADCAST_FUNCTION_NAME?.trim() || undefined,
+    fanoutShardThreshold: integer("FANOUT_SHARD_THRESHOLD", DEFAULT_FANOUT_SHARD_THRESHOLD, 1, 100_000),
+    fanoutSliceSize: integer("FANOUT_SLICE_SIZE", DEFAULT_FANOUT_SLICE_SIZE, 1, 1_000_000),
     maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
     connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
     // Up to an hour: the local gateway's integration timeout may be set past AWS's (benchmarks).

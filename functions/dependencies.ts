@@ -2,6 +2,7 @@ import {
   ApiGatewayManagementApiClient,
   type ApiGatewayManagementApiClientConfig,
 } from "@aws-sdk/client-apigatewaymanagementapi";
+import { InvokeCommand, LambdaClient, type LambdaClientConfig } from "@aws-sdk/client-lambda";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient, type DynamoDBClientOptions } from "../dal/dynamodb-client";
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
@@ -10,6 +11,7 @@ import { makeConfigFast } from "../dal/sdk-client-config";
 import type { FunctionConfig } from "./config";
 import { CONNECTION_KEY, type Connection } from "./connection";
 import { ApiGatewayConnectionManager, type ConnectionManagerFactory } from "./connection-manager";
+import type { BroadcastWorkerClient, FanoutClaim } from "./fanout";
 import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, type StoredMessage } from "./message";
 
 /** Everything any route's handler may depend on. */
@@ -17,7 +19,11 @@ export interface HandlerDependencies {
   config: FunctionConfig;
   connections: Repository<Connection>;
   messages: Repository<StoredMessage>;
+  /** Slices of fan-outs claimed by broadcast workers (in the messages table). */
+  claims: Repository<FanoutClaim>;
   managementApi: ConnectionManagerFactory;
+  /** Where a large room's fan-out goes; absent without `BROADCAST_FUNCTION_NAME`. */
+  broadcastWorker?: BroadcastWorkerClient;
   now: () => number;
   logger: Pick<Console, "info" | "warn" | "error">;
 }
@@ -45,6 +51,7 @@ export function createHandlerDependencies(
     config,
     ...chatRepositories(client, config),
     managementApi: createManagementApi(config),
+    ...(config.broadcastFunctionName && { broadcastWorker: createBroadcastWorkerClient(config) }),
     now: Date.now,
     logger: console,
   };
@@ -54,7 +61,8 @@ export function createHandlerDependencies(
 export function chatRepositories(
   client: DynamoDBDocumentClient,
   config: Pick<FunctionConfig, "tableName" | "messagesTableName">,
-): Pick<HandlerDependencies, "connections" | "messages"> {
+): Pick<HandlerDependencies, "connections" | "messages" | "claims"> {
+  const messageKeys = [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY] as const;
   return {
     connections: new DynamoDBRepository<Connection>({
       client,
@@ -64,7 +72,12 @@ export function chatRepositories(
     messages: new DynamoDBRepository<StoredMessage>({
       client,
       tableName: config.messagesTableName,
-      keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
+      keyAttributes: messageKeys,
+    }),
+    claims: new DynamoDBRepository<FanoutClaim>({
+      client,
+      tableName: config.messagesTableName,
+      keyAttributes: messageKeys,
     }),
   };
 }
@@ -103,5 +116,33 @@ export function createManagementApi(
       managers.set(endpoint, manager);
     }
     return manager;
+  };
+}
+
+/**
+ * Invokes `config.broadcastFunctionName` asynchronously with the SDK's Lambda client: Lambda
+ * queues the job and answers 202. `requestHandler` replaces the transport (the local gateway's
+ * Lambda answers in process).
+ */
+export function createBroadcastWorkerClient(
+  config: FunctionConfig,
+  requestHandler?: LambdaClientConfig["requestHandler"],
+): BroadcastWorkerClient {
+  const client = new LambdaClient({
+    region: config.region,
+    credentials: config.credentials,
+    ...(requestHandler && { requestHandler }),
+  });
+  return {
+    async invoke(job) {
+      const { StatusCode } = await client.send(
+        new InvokeCommand({
+          FunctionName: config.broadcastFunctionName,
+          InvocationType: "Event",
+          Payload: Buffer.from(JSON.stringify(job)),
+        }),
+      );
+      if (StatusCode !== 202) throw new Error(`Lambda answered ${StatusCode} to an asynchronous invocation`);
+    },
   };
 }

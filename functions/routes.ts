@@ -1,6 +1,8 @@
 import { createAuthorizerHandler, IDENTITY_SOURCE } from "./authorizer";
+import { createBroadcastWorkerHandler } from "./broadcast-worker";
 import type { HandlerDependencies } from "./dependencies";
 import type { WebSocketHandler } from "./events";
+import { FANOUT_CLAIM_SUFFIX } from "./fanout";
 import { createHistoryHandler } from "./history";
 import { createConnectHandler } from "./onconnect";
 import { createDisconnectHandler } from "./ondisconnect";
@@ -31,6 +33,11 @@ export interface RouteDefinition {
    * gives CPU in proportion to memory (1,769 MB is one vCPU).
    */
   memorySize?: number;
+  /**
+   * Hands a large room's broadcast to {@link broadcastWorker}: may invoke it
+   * (`lambda:InvokeFunction`), and finds it in `BROADCAST_FUNCTION_NAME`.
+   */
+  fansOut?: boolean;
   createHandler(deps: HandlerDependencies): WebSocketHandler;
 }
 
@@ -66,6 +73,7 @@ export const routes: readonly RouteDefinition[] = [
     // connections, 3.3 s warm and 9.2 to 9.6 s cold at 256 MB, near the 10 s timeout; 0.8 s warm
     // and 2.2 s cold at 1,024 MB, for the same GB-seconds.
     memorySize: 1024,
+    fansOut: true,
     createHandler: createSendMessageHandler,
   },
   {
@@ -85,6 +93,29 @@ export const routes: readonly RouteDefinition[] = [
     createHandler: createHistoryHandler,
   },
 ];
+
+/**
+ * The broadcast worker: posts a message to one slice of a large room, invoked asynchronously by
+ * `sendmessage` (`./fanout.ts`), deployed with the routes and replayed by the local gateway.
+ */
+export const broadcastWorker = {
+  name: "broadcast",
+  // Its slice read and posted to, gone members removed, its claim written.
+  tableActions: {
+    connections: ["dynamodb:DeleteItem"],
+    roomIndex: ["dynamodb:Query"],
+    messages: ["dynamodb:PutItem"],
+  } satisfies RouteDefinition["tableActions"],
+  /** Of the messages table, it may write claims only: partition keys ending in this. */
+  messagesKeySuffix: FANOUT_CLAIM_SUFFIX,
+  manageConnections: true,
+  // CPU-bound like any broadcast; one vCPU for the shortest slice (`npm run bench:lambda`).
+  memorySize: 1769,
+  /** Lambda's asynchronous invocation settings: no retry (it would post twice), events live a minute. */
+  maximumRetryAttempts: 0,
+  maximumEventAgeSeconds: 60,
+  createHandler: createBroadcastWorkerHandler,
+} as const;
 
 /** The `$connect` route's Lambda REQUEST authorizer, deployed unless the stack's auth is `none`. */
 export const connectAuthorizer = {

@@ -1,16 +1,17 @@
 import type { Repository } from "../dal/repository";
-import { type BroadcastDependencies, type BroadcastOutcome, broadcastToRoom, describe, managerFor } from "./broadcast";
+import { describe } from "./broadcast";
 import { API_GATEWAY_MAX_MESSAGE_BYTES, type FunctionConfig } from "./config";
-import { ConnectionGoneError } from "./connection-manager";
+import { ConnectionGoneError, managementEndpoint } from "./connection-manager";
 import { validateDisplayName } from "./display-name";
 import type { WebSocketEvent, WebSocketHandler } from "./events";
+import { broadcastMessage, type FanoutDependencies, type FanoutOutcome } from "./fanout";
 import { errorFrame } from "./frames";
 import { verifiedUser } from "./identity";
 import { addressOf, findMember, NOT_IN_A_ROOM } from "./member";
 import { type ChatMessageFrame, messageId, type StoredMessage } from "./message";
 import { roomKey } from "./room";
 
-export type { BroadcastOutcome } from "./broadcast";
+export type { FanoutOutcome } from "./fanout";
 export type { ChatMessageFrame } from "./message";
 
 /**
@@ -31,20 +32,22 @@ export interface SendMessageRequest {
   name?: string;
 }
 
-export interface SendMessageHandlerDependencies extends BroadcastDependencies {
+export interface SendMessageHandlerDependencies extends FanoutDependencies {
   messages: Repository<StoredMessage>;
-  config: BroadcastDependencies["config"] & Pick<FunctionConfig, "maxMessageBytes" | "historyTtlSeconds">;
+  config: FanoutDependencies["config"] & Pick<FunctionConfig, "maxMessageBytes" | "historyTtlSeconds">;
 }
 
 /**
  * `sendmessage`: validates the request, finds the sender's room, stores the message (history) and
- * posts it to everyone in the room (`./broadcast.ts`). A message that cannot be stored is not sent:
+ * posts it to everyone in the room, inline or, in a large room, through broadcast workers
+ * (`./fanout.ts`). A message that cannot be stored is not sent:
  * the handler fails, and API Gateway tells the sender so.
  */
 export function createSendMessageHandler(deps: SendMessageHandlerDependencies): WebSocketHandler {
   return async (event) => {
     const { connectionId, requestId } = event.requestContext;
-    const manager = managerFor(deps, event);
+    const endpoint = deps.config.managementEndpoint ?? managementEndpoint(event.requestContext, deps.config.region);
+    const manager = deps.managementApi(endpoint);
     const refuse = async (message: string) => {
       await manager.post(connectionId, errorFrame(message, requestId)).catch((error: unknown) => {
         if (!(error instanceof ConnectionGoneError))
@@ -82,9 +85,14 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
       roomKey: roomKey(addressOf(sender)),
       expiresAt: Math.floor(deps.now() / 1000) + deps.config.historyTtlSeconds,
     });
-    const outcome: BroadcastOutcome = await broadcastToRoom(deps, manager, addressOf(sender), frame, {
-      label: `broadcast ${requestId}`,
-    });
+    const outcome: FanoutOutcome = await broadcastMessage(
+      deps,
+      manager,
+      endpoint,
+      addressOf(sender),
+      frame,
+      `broadcast ${requestId}`,
+    );
     return { statusCode: 200, body: JSON.stringify(outcome) };
   };
 }

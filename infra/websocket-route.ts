@@ -35,6 +35,8 @@ export interface WebSocketRouteArgs {
   environment?: Record<string, pulumi.Input<string>>;
   /** The authorizer that decides this route (`$connect` only: API Gateway authorizes nothing else). */
   authorizerId?: pulumi.Input<string>;
+  /** The broadcast worker a route that fans out invokes. */
+  broadcastWorker?: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
 }
 
 /**
@@ -70,6 +72,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
         TABLE_NAME: args.tables.connections.name,
         MESSAGES_TABLE_NAME: args.tables.messages.name,
         ...args.environment,
+        ...(args.route.fansOut && args.broadcastWorker && { BROADCAST_FUNCTION_NAME: args.broadcastWorker.name }),
       },
       statements: routeStatements(args),
     }));
@@ -143,27 +146,62 @@ export class WebSocketRoute extends pulumi.ComponentResource {
 }
 
 /**
- * The route's permissions: its actions on each table or index it uses (an index is its own
- * resource, `{tableArn}/index/{name}`) and, if it posts to clients, `ManageConnections` on this stage.
+ * The route's permissions: its actions on each table or index it uses, posting to clients if it
+ * does, invoking the broadcast worker if it fans out.
  */
-function routeStatements({ route, tables, api, stageName }: WebSocketRouteArgs): object[] {
+function routeStatements({ route, tables, api, stageName, broadcastWorker }: WebSocketRouteArgs): object[] {
+  const statements = dataStatements(route.tableActions, tables);
+  if (route.manageConnections) statements.push(postToConnectionsStatement(api, stageName));
+  if (route.fansOut && broadcastWorker) {
+    statements.push({
+      Sid: "InvokeBroadcastWorker",
+      Effect: "Allow",
+      Action: "lambda:InvokeFunction",
+      Resource: broadcastWorker.arn,
+    });
+  }
+  return statements;
+}
+
+/**
+ * `actions` on each table or index (an index is its own resource, `{tableArn}/index/{name}`);
+ * `messagesKeySuffix` limits the messages table to items whose partition key ends so.
+ */
+export function dataStatements(
+  actions: Partial<Record<DataResource, readonly TableAction[]>>,
+  tables: WebSocketRouteArgs["tables"],
+  messagesKeySuffix?: string,
+): object[] {
   const resources: Record<DataResource, { sid: string; arn: pulumi.Input<string> }> = {
     connections: { sid: "ConnectionsTable", arn: tables.connections.arn },
     roomIndex: { sid: "RoomIndex", arn: pulumi.interpolate`${tables.connections.arn}/index/${ROOM_INDEX}` },
     messages: { sid: "MessagesTable", arn: tables.messages.arn },
   };
   const statements: object[] = [];
-  for (const [resource, actions] of Object.entries(route.tableActions) as [DataResource, TableAction[]][]) {
+  for (const [resource, granted] of Object.entries(actions) as [DataResource, TableAction[]][]) {
     const { sid, arn } = resources[resource];
-    if (actions.length > 0) statements.push({ Sid: sid, Effect: "Allow", Action: [...actions], Resource: arn });
-  }
-  if (route.manageConnections) {
+    if (granted.length === 0) continue;
     statements.push({
-      Sid: "PostToConnections",
+      Sid: sid,
       Effect: "Allow",
-      Action: "execute-api:ManageConnections",
-      Resource: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
+      Action: [...granted],
+      Resource: arn,
+      // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+      ...(resource === "messages" &&
+        messagesKeySuffix && {
+          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`*${messagesKeySuffix}`] } },
+        }),
     });
   }
   return statements;
+}
+
+/** `ManageConnections` on this stage's `@connections` API. */
+export function postToConnectionsStatement(api: aws.apigatewayv2.Api, stageName: string): object {
+  return {
+    Sid: "PostToConnections",
+    Effect: "Allow",
+    Action: "execute-api:ManageConnections",
+    Resource: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
+  };
 }

@@ -11,7 +11,8 @@ import path from "node:path";
 import express from "express";
 import expressWs from "express-ws";
 import { readFunctionConfig } from "../functions/config";
-import { routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
+import { broadcastWorker, routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
+import { AsyncInvocations } from "./async-invocations";
 import { startLocalAuth } from "./auth";
 import { ConcurrencyLimit } from "./concurrency";
 import { ConnectionRegistry, GOING_AWAY } from "./connection-registry";
@@ -22,6 +23,7 @@ import { localHandlerDependencies } from "./handler-dependencies";
 import { handshake } from "./handshake";
 import { newApiId } from "./ids";
 import { Integrations } from "./integrations";
+import { LocalFunction } from "./lambda-function";
 import { managementRouter } from "./management-api";
 import { socketSession } from "./socket-session";
 import { StageThrottle } from "./stage-throttling";
@@ -76,6 +78,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       AWS_REGION: region,
       DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
       CONNECT_TIMEOUT_MS: String(limits.integrationTimeoutMs),
+      ...(routeTable.some((route) => route.fansOut) && { BROADCAST_FUNCTION_NAME: broadcastWorker.name }),
     };
     const tableConfig = readFunctionConfig(lambdaEnvironment);
     const gatewayId = newApiId();
@@ -114,24 +117,30 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       maxPayloadBytes: limits.managementMaxPayloadBytes,
       latencyMs: options.managementLatencyMs ?? 0,
     };
-    const dependencies = localHandlerDependencies(config, options, limits.functionTimeoutMs, managementOptions);
+    const asyncInvocations = new AsyncInvocations({ log, track });
+    const dependencies = localHandlerDependencies(config, options, limits.functionTimeoutMs, {
+      management: managementOptions,
+      lambda: asyncInvocations,
+    });
     const stageThrottle = options.throttling && new StageThrottle(options.throttling);
     const concurrency = new ConcurrencyLimit({
       limit: limits.concurrentExecutions,
       behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
       behindAtBusy: 20,
     });
-    const auth = startLocalAuth(options.auth ?? { mode: "none" }, {
-      api,
-      region,
-      functions: {
-        functionTimeoutMs: limits.functionTimeoutMs,
-        callerTimeoutMs: limits.integrationTimeoutMs,
-        concurrency,
-        track,
-      },
-      log,
-    });
+    const functions = {
+      functionTimeoutMs: limits.functionTimeoutMs,
+      callerTimeoutMs: limits.integrationTimeoutMs,
+      concurrency,
+      track,
+    };
+    const auth = startLocalAuth(options.auth ?? { mode: "none" }, { api, region, functions, log });
+    const worker = new LocalFunction(
+      broadcastWorker.name,
+      (environment) => broadcastWorker.createHandler(dependencies(environment)),
+      functions,
+    );
+    asyncInvocations.register(broadcastWorker.name, worker as LocalFunction<unknown, unknown>, broadcastWorker);
     const integrations = new Integrations({
       api,
       registry,
@@ -197,6 +206,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const close = () => {
       closing ??= (async () => {
         server.close();
+        asyncInvocations.close();
         // Handshakes whose $connect is still running are refused when it returns (`closing` below);
         // until none is left, close what is open and wait for what runs.
         while (registry.size > 0 || inFlight.size > 0) {

@@ -1,11 +1,18 @@
 /**
  * What the local gateway's route handlers are given, per execution environment: the deployed
  * functions' real dependencies (the AWS SDK clients), with DynamoDB shared by all environments (one
- * pool of connections to it) and a management client per environment that reaches this gateway
- * without a socket (outside callers use HTTP); both refuse a stopped environment's calls.
+ * pool of connections to it), and a management client and a Lambda client per environment that
+ * reach this gateway without a socket (outside callers use HTTP); all refuse a stopped
+ * environment's calls.
  */
 import type { FunctionConfig } from "../functions/config";
-import { createHandlerDependencies, createManagementApi, type HandlerDependencies } from "../functions/dependencies";
+import {
+  createBroadcastWorkerClient,
+  createHandlerDependencies,
+  createManagementApi,
+  type HandlerDependencies,
+} from "../functions/dependencies";
+import type { AsyncInvocations } from "./async-invocations";
 import { type EnvironmentState, environmentManagementApi, environmentRepository } from "./execution-environments";
 import type { LocalGatewayOptions } from "./gateway-options";
 import { inProcessRequestHandler, type ManagementApiOptions } from "./management-api";
@@ -14,7 +21,7 @@ export function localHandlerDependencies(
   config: FunctionConfig,
   options: Pick<LocalGatewayOptions, "createDependencies">,
   functionTimeoutMs: number,
-  management: ManagementApiOptions,
+  { management, lambda }: { management: ManagementApiOptions; lambda: AsyncInvocations },
 ): (environment: EnvironmentState) => HandlerDependencies {
   // A caller's own dependencies (tests) are used as they are, in every environment.
   if (options.createDependencies) {
@@ -33,6 +40,10 @@ export function localHandlerDependencies(
   return (environment) => ({
     ...shared,
     connections: environmentRepository(shared.connections, environment),
+    claims: environmentRepository(shared.claims, environment),
+    ...(config.broadcastFunctionName && {
+      broadcastWorker: createBroadcastWorkerClient(config, lambda.requestHandler(environment)),
+    }),
     managementApi: environmentManagementApi(
       createManagementApi(config, inProcessRequestHandler(management, environment)),
       environment,

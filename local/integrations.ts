@@ -11,7 +11,7 @@ import type { ConcurrencyLimit } from "./concurrency";
 import type { ConnectionRegistry, LiveConnection } from "./connection-registry";
 import { type ApiInfo, messageEvent } from "./events";
 import type { EnvironmentState } from "./execution-environments";
-import { type InvocationOutcome, outcomeStatus } from "./invoke";
+import { failureNote, type InvocationOutcome, outcomeStatus } from "./invoke";
 import { LocalFunction } from "./lambda-function";
 import { createRouteSelector, type RouteSelector } from "./route-selection";
 import { type StageThrottle, THROTTLED_MESSAGE } from "./stage-throttling";
@@ -122,19 +122,4 @@ export class Integrations {
 function errorFrame(message: string, connectionId: string, requestId: string): string {
   const json = JSON.stringify;
   return `{"message": ${json(message)}, "connectionId":${json(connectionId)}, "requestId":${json(requestId)}}`;
-}
-
-function failureNote(outcome: InvocationOutcome): string {
-  switch (outcome.kind) {
-    case "result":
-      return "";
-    case "error": {
-      const { error } = outcome;
-      return ` error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
-    }
-    case "throttled":
-      return ` throttled: ${outcome.reason}`;
-    default:
-      return ` ${outcome.kind}`;
-  }
 }

@@ -88,3 +88,19 @@ export function outcomeStatus(outcome: InvocationOutcome): number {
       return 504;
   }
 }
+
+/** What the execution log adds to an invocation's line when it did not return a result. */
+export function failureNote(outcome: InvocationOutcome<unknown>): string {
+  switch (outcome.kind) {
+    case "result":
+      return "";
+    case "error": {
+      const { error } = outcome;
+      return ` error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    }
+    case "throttled":
+      return ` throttled: ${outcome.reason}`;
+    default:
+      return ` ${outcome.kind}`;
+  }
+}

@@ -362,7 +362,7 @@ test("query reads one partition of a table in range-key order, ascending or desc
   );
 });
 
-test("query with a range condition: below, above and between, and a filter on a number", async (t) => {
+test("query with a range condition: below, above, atLeast and between, and a filter on a number", async (t) => {
   // Prepare
   const tableName = await createTable(t.context.client, { hash: "room", range: { name: "sentAt", type: "N" } });
   const repository = new DynamoDBRepository<Message>({
@@ -378,6 +378,7 @@ test("query with a range condition: below, above and between, and a filter on a 
   // Act and assess
   t.deepEqual(await sentAts({ range: { attribute: "sentAt", below: 3 } }), [1, 2]);
   t.deepEqual(await sentAts({ range: { attribute: "sentAt", above: 3 } }), [4, 5]);
+  t.deepEqual(await sentAts({ range: { attribute: "sentAt", atLeast: 3 } }), [3, 4, 5]);
   t.deepEqual(await sentAts({ range: { attribute: "sentAt", between: [2, 4] } }), [2, 3, 4]);
   t.deepEqual(
     await sentAts({

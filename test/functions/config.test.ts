@@ -27,6 +27,9 @@ test("reads a Lambda environment and fills in the defaults", (t) => {
     dynamodbEndpoint: undefined,
     managementEndpoint: undefined,
     broadcastConcurrency: 100,
+    broadcastFunctionName: undefined,
+    fanoutShardThreshold: 250,
+    fanoutSliceSize: 1000,
     maxMessageBytes: 32768,
     connectionTtlSeconds: 7200,
     connectTimeoutMs: 29_000,
@@ -48,6 +51,9 @@ test("reads every setting that is given", (t) => {
     CONNECTION_TTL_SECONDS: "60",
     CONNECT_TIMEOUT_MS: "5000",
     HISTORY_TTL_SECONDS: "3600",
+    BROADCAST_FUNCTION_NAME: " chat-dev-broadcast ",
+    FANOUT_SHARD_THRESHOLD: "50",
+    FANOUT_SLICE_SIZE: "400",
     AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
   };
 
@@ -63,6 +69,9 @@ test("reads every setting that is given", (t) => {
     dynamodbEndpoint: "http://localhost:4566",
     managementEndpoint: "https://example.com/dev",
     broadcastConcurrency: 7,
+    broadcastFunctionName: "chat-dev-broadcast",
+    fanoutShardThreshold: 50,
+    fanoutSliceSize: 400,
     maxMessageBytes: 1000,
     connectionTtlSeconds: 60,
     connectTimeoutMs: 5000,
@@ -122,6 +131,13 @@ test(
   { ...LAMBDA_ENV, HISTORY_TTL_SECONDS: "59" },
   "HISTORY_TTL_SECONDS",
 );
+test(
+  "a zero FANOUT_SHARD_THRESHOLD",
+  rejects,
+  { ...LAMBDA_ENV, FANOUT_SHARD_THRESHOLD: "0" },
+  "FANOUT_SHARD_THRESHOLD",
+);
+test("a fractional FANOUT_SLICE_SIZE", rejects, { ...LAMBDA_ENV, FANOUT_SLICE_SIZE: "10.5" }, "FANOUT_SLICE_SIZE");
 test(
   "a non-numeric BROADCAST_CONCURRENCY",
   rejects,

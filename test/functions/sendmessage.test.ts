@@ -41,6 +41,8 @@ function setup(config: Partial<SendMessageHandlerDependencies["config"]> = {}, p
       maxMessageBytes: 1024,
       connectTimeoutMs: 29_000,
       historyTtlSeconds: 86_400,
+      fanoutShardThreshold: 250,
+      fanoutSliceSize: 1000,
       ...config,
     },
     now: () => NOW,
@@ -74,7 +76,14 @@ test("posts the same message frame to every connection of the room across all pa
 
   // Assess
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 5, gone: 0, failed: 0, leaveNotices: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), {
+    delivered: 5,
+    gone: 0,
+    failed: 0,
+    leaveNotices: 0,
+    slices: 0,
+    handOffsFailed: 0,
+  });
   t.is(connections.scan.callCount, 0, "no Scan");
   t.deepEqual(connections.get.firstCall.args, [{ connectionId: SENDER }], "the sender's own row, for its room");
   t.deepEqual(
@@ -213,7 +222,14 @@ test("never has more than broadcastConcurrency posts in flight, and reaches that
       .sort(),
     [...ids].sort(),
   );
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 23, gone: 0, failed: 0, leaveNotices: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), {
+    delivered: 23,
+    gone: 0,
+    failed: 0,
+    leaveNotices: 0,
+    slices: 0,
+    handOffsFailed: 0,
+  });
 });
 
 test("empty pages, which DynamoDB may return before the last, do not end the broadcast", async (t) => {
@@ -229,7 +245,14 @@ test("empty pages, which DynamoDB may return before the last, do not end the bro
     manager.post.getCalls().map((call) => call.args[0]),
     ["conn-a", "conn-b", "conn-c", "conn-d"],
   );
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 4, gone: 0, failed: 0, leaveNotices: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), {
+    delivered: 4,
+    gone: 0,
+    failed: 0,
+    leaveNotices: 0,
+    slices: 0,
+    handOffsFailed: 0,
+  });
 });
 
 test("deletes exactly the connections whose post says they are gone and that cannot still be connecting", async (t) => {
@@ -244,7 +267,14 @@ test("deletes exactly the connections whose post says they are gone and that can
 
   // Assess
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 3, gone: 2, failed: 0, leaveNotices: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), {
+    delivered: 3,
+    gone: 2,
+    failed: 0,
+    leaveNotices: 0,
+    slices: 0,
+    handOffsFailed: 0,
+  });
   t.deepEqual(
     connections.delete
       .getCalls()
@@ -272,7 +302,14 @@ test("a broadcast with many failures logs one line with its counts and the first
   const result = await handler(message({ action: "sendmessage", data: "hi" }));
 
   // Assess
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 1, gone: 1, failed: 48, leaveNotices: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), {
+    delivered: 1,
+    gone: 1,
+    failed: 48,
+    leaveNotices: 0,
+    slices: 0,
+    handOffsFailed: 0,
+  });
   t.is(logger.warn.callCount, 1);
   t.deepEqual(logger.warn.firstCall.args, [
     `broadcast ${REQUEST_ID}: 1 delivered, 1 gone, 48 failed, 0 leave notices; first failure: post to conn-2: Error: socket hang up`,
@@ -291,7 +328,14 @@ test("a connection failing with another error does not stop the others and keeps
 
   // Assess
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 3, gone: 0, failed: 1, leaveNotices: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), {
+    delivered: 3,
+    gone: 0,
+    failed: 1,
+    leaveNotices: 0,
+    slices: 0,
+    handOffsFailed: 0,
+  });
   t.deepEqual(
     manager.post.getCalls().map((call) => call.args[0]),
     ids,
@@ -317,7 +361,14 @@ test("a failed delete of a gone connection is logged and the broadcast goes on",
   const result = await handler(message({ action: "sendmessage", data: "hi" }));
 
   // Assess
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 1, failed: 0, leaveNotices: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), {
+    delivered: 2,
+    gone: 1,
+    failed: 0,
+    leaveNotices: 0,
+    slices: 0,
+    handOffsFailed: 0,
+  });
   t.deepEqual(
     manager.post.getCalls().map((call) => call.args[0]),
     ids,
@@ -595,7 +646,14 @@ test("a member found gone is removed and the room is told it left; gone ones fou
   const result = await handler(message({ action: "sendmessage", data: "hi" }));
 
   // Assess
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 1, failed: 0, leaveNotices: 2 });
+  t.deepEqual(JSON.parse(result.body ?? ""), {
+    delivered: 2,
+    gone: 1,
+    failed: 0,
+    leaveNotices: 2,
+    slices: 0,
+    handOffsFailed: 0,
+  });
   const leaves = postedFrames(manager).filter(({ frame }) => frame.type === "presence");
   t.deepEqual(
     leaves.map(({ to }) => to),

@@ -23,6 +23,8 @@ async function settled(chat: ChatApi): Promise<void> {
     leaves.push(route, route.logGroup, route.role, route.rolePolicy, route.function, route.permission);
     leaves.push(...route.deploymentDependencies);
   }
+  const worker = chat.broadcastWorker;
+  leaves.push(worker.logGroup, worker.role, worker.rolePolicy, worker.function, worker.invokeConfig);
   await resolved(pulumi.all(leaves.map((resource) => resource.urn)));
   await resolved(pulumi.all([chat.url, chat.managementEndpoint, chat.tableName, chat.messagesTableName]));
 }
@@ -32,7 +34,7 @@ const setup = (async () => {
   const started = Date.now();
   await pulumi.runtime.setMocks(mocks, "websocket-chat", "test", false);
   const { ChatApi } = require("../../infra/chat-api") as typeof import("../../infra/chat-api");
-  const { routes } = require("../../functions/routes") as typeof import("../../functions/routes");
+  const { routes, broadcastWorker } = require("../../functions/routes") as typeof import("../../functions/routes");
   const recordOptions: pulumi.ResourceTransformation = ({ name, opts }) => {
     options.set(name, opts);
     return undefined;
@@ -64,7 +66,7 @@ const setup = (async () => {
   );
   await settled(chat);
   await settled(echo);
-  return { ChatApi, routes, chat, echo, milliseconds: Date.now() - started };
+  return { ChatApi, routes, broadcastWorker, chat, echo, milliseconds: Date.now() - started };
 })();
 
 function only(type: string, name: string): RegisteredResource {
@@ -100,7 +102,7 @@ function grants(statements: Statement[]): string[] {
 
 test("registers the program in a reasonable time", async (t) => {
   const { milliseconds } = await setup;
-  t.log(`two ChatApi stacks (6 functions) registered under mocks in ${milliseconds} ms`);
+  t.log(`two ChatApi stacks (8 functions) registered under mocks in ${milliseconds} ms`);
   t.true(milliseconds < 60_000);
 });
 
@@ -151,7 +153,7 @@ test("the API is a WebSocket API routed by the action field", async (t) => {
 test("every route of the table gets a function, integration, route and scoped permission", async (t) => {
   const { routes } = await setup;
   t.is(routes.length, 5);
-  t.is(ofType("aws:lambda/function:Function", "chat").length, routes.length);
+  t.is(ofType("aws:lambda/function:Function", "chat").length, routes.length + 1, "and the broadcast worker");
   t.is(ofType("aws:apigatewayv2/integration:Integration", "chat").length, routes.length);
   t.is(ofType("aws:apigatewayv2/route:Route", "chat").length, routes.length);
   t.is(ofType("aws:lambda/permission:Permission", "chat").length, routes.length);
@@ -180,6 +182,7 @@ test("every route of the table gets a function, integration, route and scoped pe
         MESSAGES_TABLE_NAME: messages.state.name,
         BROADCAST_CONCURRENCY: "20",
         HISTORY_TTL_SECONDS: "3600",
+        ...(route.fansOut && { BROADCAST_FUNCTION_NAME: "chat-test-broadcast" }),
       },
     });
 
@@ -238,8 +241,8 @@ test("each role is assumable by Lambda only and has no managed policies", async 
     resources.filter((resource) => /PolicyAttachment|aws:iam\/policy:Policy/.test(resource.type)).map((r) => r.name),
     [],
   );
-  t.is(ofType("aws:iam/role:Role", "chat").length, routes.length);
-  for (const route of routes) {
+  t.is(ofType("aws:iam/role:Role", "chat").length, routes.length + 1, "and the broadcast worker's");
+  for (const route of [...routes, { name: "broadcast" }]) {
     const role = only("aws:iam/role:Role", `chat-${route.name}-role`);
     t.deepEqual(JSON.parse(role.inputs.assumeRolePolicy), {
       Version: "2012-10-17",
@@ -278,6 +281,9 @@ test("each role's policy grants exactly what its route needs", async (t) => {
         actions.map((action) => `${action} ${arns[resource as keyof typeof arns]}`),
       ),
       ...(route.manageConnections ? [`execute-api:ManageConnections ${EXECUTION_ARN}/prod/POST/@connections/*`] : []),
+      ...(route.fansOut
+        ? [`lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`]
+        : []),
     ].sort();
     t.deepEqual(grants(statements), expected, route.name);
   }
@@ -312,10 +318,63 @@ test("each route's policy, exactly: the tables, the room index and posting only 
     `dynamodb:PutItem ${messages}`,
     `dynamodb:Query ${index}`,
     post,
+    `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`,
     ...logs("sendmessage"),
   ]);
+  // The worker: its slice read, posted to, gone members removed, and claims written, nothing else.
+  t.deepEqual(policy("broadcast"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:PutItem ${messages}`,
+    `dynamodb:Query ${index}`,
+    post,
+    ...logs("broadcast"),
+  ]);
+  const claims = statementsOf(only("aws:iam/rolePolicy:RolePolicy", "chat-broadcast-policy")).find(
+    (statement) => statement.Sid === "MessagesTable",
+  );
+  t.deepEqual(claims?.Condition, { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["*#fanout"] } });
   t.deepEqual(policy("who"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${index}`, ...logs("who")]);
   t.deepEqual(policy("history"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${messages}`, ...logs("history")]);
+});
+
+test("the broadcast worker: its own function at one vCPU, invoked asynchronously without retries, by sendmessage only", async (t) => {
+  const { broadcastWorker } = await setup;
+  const fn = only("aws:lambda/function:Function", "chat-broadcast-function");
+  t.is(fn.inputs.name, "chat-test-broadcast");
+  t.is(fn.inputs.memorySize, 1769);
+  t.is(fn.inputs.timeout, 10);
+  t.is(fn.inputs.role, only("aws:iam/role:Role", "chat-broadcast-role").state.arn);
+  t.deepEqual(fn.inputs.environment, {
+    variables: {
+      TABLE_NAME: "chat-connections-7f3a9c1",
+      MESSAGES_TABLE_NAME: "chat-messages-7f3a9c1",
+      BROADCAST_CONCURRENCY: "20",
+      HISTORY_TTL_SECONDS: "3600",
+    },
+  });
+  const invokeConfig = only("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "chat-broadcast-async");
+  t.is(invokeConfig.inputs.functionName, "chat-test-broadcast");
+  t.is(invokeConfig.inputs.maximumRetryAttempts, 0);
+  t.is(invokeConfig.inputs.maximumEventAgeInSeconds, 60);
+  // No API Gateway permission, integration or route: only sendmessage's role may invoke it.
+  t.deepEqual(
+    resources
+      .filter((resource) => resource.name.startsWith("chat-broadcast-"))
+      .map((resource) => resource.type)
+      .sort(),
+    [
+      "aws:cloudwatch/logGroup:LogGroup",
+      "aws:iam/role:Role",
+      "aws:iam/rolePolicy:RolePolicy",
+      "aws:lambda/function:Function",
+      "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+    ],
+  );
+  const assets = (await fn.inputs.code.assets) as Record<string, { text: Promise<string> }>;
+  const text = await assets["__index.js"]?.text;
+  t.true(text?.includes(`function __${broadcastWorker.createHandler.name}(`));
+  t.false(text?.includes("function __createSendMessageHandler("));
+  t.is(only("aws:cloudwatch/logGroup:LogGroup", "chat-broadcast-logs").inputs.retentionInDays, 30);
 });
 
 test("the stage auto-deploys, is throttled and waits for every route", async (t) => {

@@ -191,7 +191,7 @@ test("oidc: the issuer's settings reach the authorizer; no key, no token endpoin
   t.is(oidcTokenUrl, undefined);
 });
 
-test("none: no authorizer, $connect open, only the routes' functions", async (t) => {
+test("none: no authorizer, $connect open, only the routes' functions and the broadcast worker", async (t) => {
   await setup;
   t.deepEqual(ofType("aws:apigatewayv2/authorizer:Authorizer", "open"), []);
   t.is(only("aws:apigatewayv2/route:Route", "open-onconnect-route").inputs.authorizationType, undefined);
@@ -199,7 +199,14 @@ test("none: no authorizer, $connect open, only the routes' functions", async (t)
     ofType("aws:lambda/function:Function", "open")
       .map((fn) => fn.inputs.name)
       .sort(),
-    ["open-test-history", "open-test-onconnect", "open-test-ondisconnect", "open-test-sendmessage", "open-test-who"],
+    [
+      "open-test-broadcast",
+      "open-test-history",
+      "open-test-onconnect",
+      "open-test-ondisconnect",
+      "open-test-sendmessage",
+      "open-test-who",
+    ],
   );
 });
 

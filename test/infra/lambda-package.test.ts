@@ -239,7 +239,14 @@ test.serial("sendmessage posts the message to every connection of the room", asy
   const event = messageEvent(SENDER, "sendmessage", { data: "hello from the package", name: "Ada" });
   const result = await invoke(t.context, "sendmessage", event);
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), { delivered: 2, gone: 0, failed: 0, leaveNotices: 0 });
+  t.deepEqual(JSON.parse(result.body ?? ""), {
+    delivered: 2,
+    gone: 0,
+    failed: 0,
+    leaveNotices: 0,
+    slices: 0,
+    handOffsFailed: 0,
+  });
 
   const posts = t.context.calls.filter((call) => call.method === "POST");
   t.is(t.context.calls.length, 2);

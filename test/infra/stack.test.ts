@@ -78,11 +78,12 @@ test("stack config reaches the stage, the log groups and the functions", async (
   const logGroups = ofType("aws:cloudwatch/logGroup:LogGroup");
   t.deepEqual(
     logGroups.map((group) => group.inputs.retentionInDays),
-    [14, 14, 14, 14, 14, 14, 14],
+    [14, 14, 14, 14, 14, 14, 14, 14],
   );
   const functions = new Map(ofType("aws:lambda/function:Function").map((fn) => [fn.inputs.name, fn.inputs]));
   t.deepEqual([...functions.keys()].sort(), [
     "websocket-chat-dev-authorizer",
+    "websocket-chat-dev-broadcast",
     "websocket-chat-dev-history",
     "websocket-chat-dev-onconnect",
     "websocket-chat-dev-ondisconnect",
@@ -90,12 +91,13 @@ test("stack config reaches the stage, the log groups and the functions", async (
     "websocket-chat-dev-token",
     "websocket-chat-dev-who",
   ]);
-  for (const route of ["onconnect", "ondisconnect", "sendmessage", "who", "history"]) {
+  for (const route of ["onconnect", "ondisconnect", "sendmessage", "who", "history", "broadcast"]) {
     t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
       variables: {
         TABLE_NAME: "websocket-chat-connections-7f3a9c1",
         MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
         BROADCAST_CONCURRENCY: "100",
+        ...(route === "sendmessage" && { BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast" }),
       },
     });
   }
@@ -112,7 +114,7 @@ test("stack config reaches the stage, the log groups and the functions", async (
 test("the program creates no managed policy attachment anywhere", async (t) => {
   await setup;
   t.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
-  // One role and one inline policy for each of the seven functions.
-  t.is(ofType("aws:iam/role:Role").length, 7);
-  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 7);
+  // One role and one inline policy for each of the eight functions.
+  t.is(ofType("aws:iam/role:Role").length, 8);
+  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 8);
 });

@@ -1,0 +1,65 @@
+import * as aws from "@pulumi/aws";
+import type * as pulumi from "@pulumi/pulumi";
+import { readFunctionConfig } from "../functions/config";
+import { createHandlerDependencies } from "../functions/dependencies";
+import { broadcastWorker } from "../functions/routes";
+import { createInlineFunction, type InlineFunction } from "./inline-function";
+import { dataStatements, postToConnectionsStatement, type WebSocketRouteArgs } from "./websocket-route";
+
+export interface BroadcastWorkerArgs {
+  api: aws.apigatewayv2.Api;
+  stageName: string;
+  tables: WebSocketRouteArgs["tables"];
+  functionName: string;
+  logRetentionDays: number;
+  timeoutSeconds: number;
+  environment: Record<string, pulumi.Input<string>>;
+}
+
+/**
+ * The broadcast worker (`functions/fanout.ts`): its function, with a role that may read the room
+ * index, post to this stage's connections, remove the gone ones and write fan-out claims, nothing
+ * else; and its asynchronous invocation settings (no retries, a minute's event age).
+ */
+export function createBroadcastWorker(
+  parent: pulumi.Resource,
+  name: string,
+  args: BroadcastWorkerArgs,
+): InlineFunction<unknown, unknown> & { invokeConfig: aws.lambda.FunctionEventInvokeConfig } {
+  const worker = createInlineFunction(parent, name, {
+    functionName: args.functionName,
+    description: "Broadcast worker: posts a message to one slice of a large room",
+    callbackFactory: workerFactory(broadcastWorker),
+    memorySize: broadcastWorker.memorySize,
+    timeoutSeconds: args.timeoutSeconds,
+    logRetentionDays: args.logRetentionDays,
+    environment: {
+      TABLE_NAME: args.tables.connections.name,
+      MESSAGES_TABLE_NAME: args.tables.messages.name,
+      ...args.environment,
+    },
+    statements: [
+      ...dataStatements(broadcastWorker.tableActions, args.tables, broadcastWorker.messagesKeySuffix),
+      postToConnectionsStatement(args.api, args.stageName),
+    ],
+  });
+  // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html
+  const invokeConfig = new aws.lambda.FunctionEventInvokeConfig(
+    `${name}-async`,
+    {
+      functionName: worker.function.name,
+      maximumRetryAttempts: broadcastWorker.maximumRetryAttempts,
+      maximumEventAgeInSeconds: broadcastWorker.maximumEventAgeSeconds,
+    },
+    { parent },
+  );
+  return { ...worker, invokeConfig };
+}
+
+/**
+ * The worker's entry point. `worker` is a parameter so that the closure captures the definition
+ * alone: a reference to the imported module would serialize the whole route table with it.
+ */
+function workerFactory(worker: typeof broadcastWorker) {
+  return () => worker.createHandler(createHandlerDependencies(readFunctionConfig()));
+}

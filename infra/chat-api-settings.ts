@@ -1,0 +1,93 @@
+/** What a ChatApi's arguments must be, checked before anything is declared, and the names it gives. */
+import * as pulumi from "@pulumi/pulumi";
+import { FUNCTION_TIMEOUT_SECONDS, MAX_HISTORY_TTL_SECONDS } from "../functions/config";
+import { broadcastWorker, connectAuthorizer, routes as routeTable, tokenEndpoint } from "../functions/routes";
+import type { ChatApiArgs } from "./chat-api";
+import { validateAuthSettings } from "./chat-auth";
+import type { WebSocketRoute } from "./websocket-route";
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export const DEFAULT_LAMBDA_MEMORY_MB = 256;
+export const DEFAULT_LAMBDA_TIMEOUT_SECONDS = FUNCTION_TIMEOUT_SECONDS;
+/** API Gateway stops waiting for an integration after 29 s; a longer Lambda timeout buys nothing. */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
+
+export type RouteSettings = Pick<
+  ConstructorParameters<typeof WebSocketRoute>[1],
+  "stageName" | "logRetentionDays" | "memorySize" | "timeoutSeconds" | "environment"
+>;
+
+/** The physical name of a function; the stack name keeps stacks in one account apart. */
+export function functionName(name: string, route: { name: string }): string {
+  return `${name}-${pulumi.getStack()}-${route.name}`;
+}
+
+function checkMemorySize(label: string, memorySize: number): void {
+  if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
+    throw new Error(`${label} must be an integer from 128 to 10240, got ${memorySize}`);
+  }
+}
+
+/** Checks the arguments AWS would reject only at deploy time, so a bad value fails the preview. */
+export function validate(name: string, args: ChatApiArgs): RouteSettings {
+  const functionNames = [...(args.routes ?? routeTable), broadcastWorker].map((route) => functionName(name, route));
+  if (args.auth && args.auth.mode !== "none") {
+    functionNames.push(functionName(name, connectAuthorizer));
+    if (args.auth.mode === "guest") functionNames.push(functionName(name, tokenEndpoint));
+  }
+  for (const physicalName of functionNames) {
+    if (physicalName.length > 64) {
+      throw new Error(`Lambda function name ${physicalName} is longer than 64 characters: shorten the component name`);
+    }
+  }
+  for (const route of args.routes ?? routeTable) {
+    if (route.memorySize !== undefined) checkMemorySize(`memorySize of route ${route.routeKey}`, route.memorySize);
+  }
+  if (args.auth) validateAuthSettings(args.auth);
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(args.stageName)) {
+    throw new Error(`stageName must be 1 to 128 letters, digits, - or _, got ${JSON.stringify(args.stageName)}`);
+  }
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(args.logRetentionDays)) {
+    throw new Error(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(", ")}, got ${args.logRetentionDays}`);
+  }
+  if (!Number.isInteger(args.throttlingBurstLimit) || args.throttlingBurstLimit < 0) {
+    throw new Error(`throttlingBurstLimit must be a whole number, got ${args.throttlingBurstLimit}`);
+  }
+  if (!Number.isFinite(args.throttlingRateLimit) || args.throttlingRateLimit < 0) {
+    throw new Error(`throttlingRateLimit must be a number of requests per second, got ${args.throttlingRateLimit}`);
+  }
+  const concurrency = args.broadcastConcurrency;
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
+    throw new Error(`broadcastConcurrency must be an integer from 1 to 1000, got ${concurrency}`);
+  }
+  const history = args.historyTtlSeconds;
+  if (history !== undefined && (!Number.isInteger(history) || history < 60 || history > MAX_HISTORY_TTL_SECONDS)) {
+    throw new Error(`historyTtlSeconds must be an integer from 60 to ${MAX_HISTORY_TTL_SECONDS}, got ${history}`);
+  }
+  const memorySize = args.lambdaMemorySize ?? DEFAULT_LAMBDA_MEMORY_MB;
+  checkMemorySize("lambdaMemorySize", memorySize);
+  const timeoutSeconds = args.lambdaTimeoutSeconds ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS;
+  if (
+    !Number.isInteger(timeoutSeconds) ||
+    timeoutSeconds < 1 ||
+    timeoutSeconds > API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS
+  ) {
+    throw new Error(
+      `lambdaTimeoutSeconds must be an integer from 1 to ${API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS}, got ${timeoutSeconds}`,
+    );
+  }
+  return {
+    stageName: args.stageName,
+    logRetentionDays: args.logRetentionDays,
+    memorySize,
+    timeoutSeconds,
+    environment: {
+      ...(concurrency !== undefined && { BROADCAST_CONCURRENCY: String(concurrency) }),
+      ...(history !== undefined && { HISTORY_TTL_SECONDS: String(history) }),
+    },
+  };
+}
