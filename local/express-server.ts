@@ -135,12 +135,13 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       track,
     };
     const auth = startLocalAuth(options.auth ?? { mode: "none" }, { api, region, functions, log });
+    const workerDefinition = options.broadcastWorker ?? broadcastWorker;
     const worker = new LocalFunction(
-      broadcastWorker.name,
-      (environment) => broadcastWorker.createHandler(dependencies(environment)),
+      workerDefinition.name,
+      (environment) => workerDefinition.createHandler(dependencies(environment)),
       functions,
     );
-    asyncInvocations.register(broadcastWorker.name, worker as LocalFunction<unknown, unknown>, broadcastWorker);
+    asyncInvocations.register(workerDefinition.name, worker as LocalFunction<unknown, unknown>, workerDefinition);
     const integrations = new Integrations({
       api,
       registry,

@@ -10,7 +10,7 @@ import {
   type FunctionConfig,
 } from "../functions/config";
 import type { HandlerDependencies } from "../functions/dependencies";
-import type { RouteDefinition } from "../functions/routes";
+import type { broadcastWorker, RouteDefinition } from "../functions/routes";
 import type { LocalAuthOptions } from "./auth";
 import type { StageThrottling } from "./stage-throttling";
 
@@ -74,6 +74,8 @@ export interface LocalGatewayOptions {
   dynamodbEndpoint?: string;
   /** Routes to serve. Default: the project's route table. */
   routes?: readonly RouteDefinition[];
+  /** The broadcast worker the routes that fan out invoke. Default: the project's. */
+  broadcastWorker?: typeof broadcastWorker;
   routeSelectionExpression?: string;
   limits?: Partial<LocalGatewayLimits>;
   /** Extra handler settings, as Lambda's environment would hold them (`BROADCAST_CONCURRENCY`, ...). */

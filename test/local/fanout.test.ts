@@ -7,7 +7,9 @@
 import test from "ava";
 import { readFunctionConfig } from "../../functions/config";
 import { createHandlerDependencies } from "../../functions/dependencies";
+import type { BroadcastJob } from "../../functions/fanout";
 import { roomShardKey, shardOf } from "../../functions/room";
+import { broadcastWorker } from "../../functions/routes";
 import { chatGateway, messagesAt, say, whoAmI } from "../support/chat";
 import { connect, eventually, type TestClient } from "../support/websocket";
 
@@ -94,4 +96,119 @@ test("members gone mid-fan-out are removed by the workers, and the rest get the 
   t.true(gone.every((id) => !left.has(id)));
   t.true(members.every(({ id }) => left.has(id)));
   t.true(members.every(({ client }) => received(client, "who is left?") === 1));
+});
+
+test("a worker that fails or times out is not retried: its slice misses the message, no one gets it twice", async (t) => {
+  t.timeout(60_000);
+  // Fault injection: shard 2's workers throw; shard 3's stall past the function timeout, then try to
+  // post (refused: Lambda would have stopped them).
+  const failing = {
+    ...broadcastWorker,
+    createHandler: (deps: Parameters<typeof broadcastWorker.createHandler>[0]) => {
+      const real = broadcastWorker.createHandler(deps);
+      return async (job: BroadcastJob) => {
+        if (job.frame.data === "faulty" && job.shard === 2) throw new Error("worker crashed");
+        if (job.frame.data === "faulty" && job.shard === 3) await new Promise((resolve) => setTimeout(resolve, 2500));
+        return real(job);
+      };
+    },
+  };
+  const gw = await chatGateway({
+    functionEnvironment: SMALL_SLICES,
+    broadcastWorker: failing,
+    limits: { functionTimeoutMs: 1500, behindAfterMs: 0 },
+  });
+  t.teardown(() => gw.close());
+  const members = await joinMany(gw.url, "stadium", 32);
+  say(members[0]?.client as TestClient, "faulty");
+  // Every slice of shards 2 and 3 fails at once or at the 1.5 s timeout.
+  await eventually(() => gw.log.some((line) => line.endsWith("function-timeout")), 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  for (const { client, id } of members) {
+    t.is(received(client, "faulty"), shardOf(id) >= 2 ? 0 : 1, `${id} in shard ${shardOf(id)}`);
+  }
+  const attempts = workerLines(gw.log);
+  t.true(attempts.some((line) => line.includes("status=502") && line.includes("error: Error: worker crashed")));
+  t.true(attempts.some((line) => line.includes("status=502") && line.endsWith("function-timeout")));
+  const requestIds = attempts.map((line) => /\(([^)]+)\)/.exec(line)?.[1]);
+  t.is(new Set(requestIds).size, requestIds.length, "each event tried once");
+
+  // The next message goes to everyone: the failed environments are replaced.
+  say(members[0]?.client as TestClient, "all clear");
+  for (const { client } of members) await eventually(() => received(client, "all clear") === 1, 10_000);
+  t.pass();
+});
+
+test("a room growing and shrinking during a fan-out: those there throughout get it once, the others at most once", async (t) => {
+  t.timeout(60_000);
+  // The workers start late, as on a busy queue: the room changes between the message and its posts.
+  const lateWorker = {
+    ...broadcastWorker,
+    createHandler: (deps: Parameters<typeof broadcastWorker.createHandler>[0]) => {
+      const real = broadcastWorker.createHandler(deps);
+      return async (job: BroadcastJob) => {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        return real(job);
+      };
+    },
+  };
+  const gw = await chatGateway({
+    functionEnvironment: SMALL_SLICES,
+    broadcastWorker: lateWorker,
+    limits: { behindAfterMs: 0, functionTimeoutMs: 5000 },
+  });
+  t.teardown(() => gw.close());
+  const members = await joinMany(gw.url, "hall", 24);
+  const leavers = members.slice(16);
+  const stayers = members.slice(0, 16);
+  say(members[0]?.client as TestClient, "mid-flight");
+  const [joiners] = await Promise.all([
+    joinMany(gw.url, "hall", 5),
+    Promise.all(
+      leavers.map(({ client }) => {
+        client.socket.close();
+        return client.closed;
+      }),
+    ),
+  ]);
+  for (const { client } of stayers) await eventually(() => received(client, "mid-flight") === 1, 15_000);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.true(stayers.every(({ client }) => received(client, "mid-flight") === 1));
+  t.true([...leavers, ...joiners].every(({ client }) => received(client, "mid-flight") <= 1));
+  t.true(workerLines(gw.log).every((line) => line.includes("status=200")));
+  await eventually(async () => (await gw.table.rows()).length === 21, 10_000);
+  t.log(
+    `joiners that got it: ${joiners.filter(({ client }) => received(client, "mid-flight") === 1).length}/5, ` +
+      `leavers: ${leavers.filter(({ client }) => received(client, "mid-flight") === 1).length}/8`,
+  );
+});
+
+test("Lambda delivering a job twice: the real worker on the embedded DynamoDB posts it once, over HTTP", async (t) => {
+  const gw = await chatGateway();
+  t.teardown(() => gw.close());
+  const members = await joinMany(gw.url, "stadium", 6);
+  const config = readFunctionConfig({
+    TABLE_NAME: gw.tableName,
+    MESSAGES_TABLE_NAME: gw.messagesTableName,
+    DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
+    MANAGEMENT_ENDPOINT_URL: gw.managementUrl,
+  });
+  const worker = broadcastWorker.createHandler(createHandlerDependencies(config));
+  const frame = {
+    type: "message",
+    id: "2026-12-02T12:00:00.000Z#twice",
+    room: "stadium",
+    connectionId: "x",
+    data: "twice?",
+    sentAt: "2026-12-02T12:00:00.000Z",
+  } as const;
+  const address = { apiId: gw.apiId, stage: "dev", room: "stadium" };
+  for (const shard of [0, 1, 2, 3]) {
+    const job: BroadcastJob = { endpoint: gw.managementUrl, address, frame, shard, range: {}, slice: `${shard}.0` };
+    t.like(await worker(job), { duplicate: false });
+    t.deepEqual(await worker(job), { duplicate: true });
+  }
+  for (const { client } of members) await eventually(() => received(client, "twice?") === 1);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.true(members.every(({ client }) => received(client, "twice?") === 1));
 });
