@@ -29,7 +29,7 @@ export function createBroadcastWorker(
   const worker = createInlineFunction(parent, name, {
     functionName: args.functionName,
     description: "Broadcast worker: posts a message to one slice of a large room",
-    callbackFactory: workerFactory(broadcastWorker),
+    callbackFactory: broadcastWorkerFactory(broadcastWorker),
     memorySize: broadcastWorker.memorySize,
     timeoutSeconds: args.timeoutSeconds,
     logRetentionDays: args.logRetentionDays,
@@ -60,6 +60,6 @@ export function createBroadcastWorker(
  * The worker's entry point. `worker` is a parameter so that the closure captures the definition
  * alone: a reference to the imported module would serialize the whole route table with it.
  */
-function workerFactory(worker: typeof broadcastWorker) {
+export function broadcastWorkerFactory(worker: typeof broadcastWorker) {
   return () => worker.createHandler(createHandlerDependencies(readFunctionConfig()));
 }

@@ -5,11 +5,14 @@ import { join } from "node:path";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import anyTest, { type TestFn } from "ava";
 import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
-import { routes } from "../../functions/routes";
+import type { BroadcastJob } from "../../functions/fanout";
+import { shardOf } from "../../functions/room";
+import { broadcastWorker, routes } from "../../functions/routes";
+import { broadcastWorkerFactory } from "../../infra/broadcast-worker";
 import { handlerFactory } from "../../infra/websocket-route";
 import { CONNECTIONS_TABLE, ensureTable, MESSAGES_TABLE } from "../../local/chat-tables";
 import { type EmbeddedDynamoDB, startEmbeddedDynamoDB } from "../../local/embedded-dynamodb";
-import { invokePacked, measure, type Packages, packFunctions } from "./packages";
+import { type Factory, invokePacked, measure, type Packages, packFunctions } from "./packages";
 
 /**
  * Proof that each Lambda package runs on its own: the exact callback factory the infra deploys is
@@ -64,7 +67,10 @@ test.before(async (t) => {
   const { port } = management.address() as AddressInfo;
 
   const packages = await packFunctions(
-    new Map(routes.map((definition) => [definition.name, handlerFactory(definition)])),
+    new Map<string, Factory>([
+      ...routes.map((definition) => [definition.name, handlerFactory(definition)] as const),
+      [broadcastWorker.name, broadcastWorkerFactory(broadcastWorker)],
+    ]),
   );
   t.context = {
     dynamodb,
@@ -86,7 +92,11 @@ test.after.always(async (t) => {
 });
 
 /** Invokes a route's packed handler in a fresh `node` pointed at the embedded table and the fake `@connections`. */
-function invoke(context: Context, routeName: string, event: WebSocketEvent): Promise<WebSocketResult> {
+function invoke<R = WebSocketResult>(
+  context: Context,
+  routeName: string,
+  event: WebSocketEvent | BroadcastJob,
+): Promise<R> {
   return invokePacked(context.packages, routeName, event, {
     TABLE_NAME,
     MESSAGES_TABLE_NAME,
@@ -203,7 +213,7 @@ test("each function's archive: size and file count", (t) => {
   const modules = measure(join(t.context.packages.workDir, "shared", "node_modules"), "node_modules");
   t.is(modules.symlinks, 0);
   const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(2);
-  for (const definition of routes) {
+  for (const definition of [...routes, broadcastWorker]) {
     const handler = measure(join(t.context.packages.dirs.get(definition.name) as string, "__index.js"), "__index.js");
     t.log(
       `${definition.name}: ${modules.files + handler.files} files, ${mb(modules.bytes + handler.bytes)} MB unpacked, ` +
@@ -282,6 +292,36 @@ test.serial("who answers the room's members, and history the message sent", asyn
   );
 });
 
+test.serial(
+  "the broadcast worker posts its slice of the room, and a second copy of the job posts nothing",
+  async (t) => {
+    const from = t.context.calls.length;
+    const job: BroadcastJob = {
+      endpoint: t.context.managementUrl,
+      address: { apiId: "a1b2c3d4e5", stage: STAGE, room: "pkg-room" },
+      frame: {
+        type: "message",
+        id: "2026-12-02T12:00:00.000Z#pkg",
+        room: "pkg-room",
+        connectionId: SENDER,
+        data: "fanned out",
+        sentAt: "2026-12-02T12:00:00.000Z",
+      },
+      shard: shardOf(SENDER),
+      range: {},
+      slice: `${shardOf(SENDER)}.0`,
+    };
+    const inShard = [SENDER, OTHER].filter((id) => shardOf(id) === job.shard).sort();
+    t.like(await invoke(t.context, broadcastWorker.name, job), { duplicate: false, delivered: inShard.length });
+    t.deepEqual(
+      postsSince(t.context, from).map(({ to, frame }) => [to, frame.data]),
+      inShard.map((id) => [id, "fanned out"]),
+    );
+    t.deepEqual(await invoke(t.context, broadcastWorker.name, job), { duplicate: true });
+    t.is(postsSince(t.context, from).length, inShard.length);
+  },
+);
+
 test.serial("$disconnect removes the connection's row and tells the room", async (t) => {
   const from = t.context.calls.length;
   const event: WebSocketEvent = {
@@ -302,6 +342,9 @@ test.serial("$disconnect removes the connection's row and tells the room", async
   );
 });
 
-test("there is one package per route of the table", (t) => {
-  t.deepEqual([...t.context.packages.dirs.keys()], ["onconnect", "ondisconnect", "sendmessage", "who", "history"]);
+test("there is one package per route of the table, and the broadcast worker's", (t) => {
+  t.deepEqual(
+    [...t.context.packages.dirs.keys()],
+    ["onconnect", "ondisconnect", "sendmessage", "who", "history", "broadcast"],
+  );
 });
