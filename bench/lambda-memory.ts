@@ -1,5 +1,5 @@
 /**
- * What one broadcast costs in Lambda at each memory size: `npm run bench:lambda [-- options]`.
+ * What one broadcast costs in Lambda at each memory size: `npm run bench:memory [-- options]`.
  *
  * Lambda gives a function CPU in proportion to its memory (1,769 MB is one vCPU). This runs the real
  * `sendmessage` handler with the real SDK clients in a child process held to memory/1,769 of a core
@@ -10,9 +10,6 @@
  * Options: --connections N (2000) --post-latency-ms L (20) --concurrency C (the handler's default)
  * --broadcasts B (6, the first cold) --memory 256,512,1024,1769
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies, createManagementApi } from "../functions/dependencies";
@@ -21,10 +18,9 @@ import { roomShardKey, shardOf } from "../functions/room";
 import { createSendMessageHandler } from "../functions/sendmessage";
 import { prepareConnectionsTable } from "../local/chat-tables";
 import { startEmbeddedDynamoDB } from "../local/embedded-dynamodb";
+import { ONE_VCPU_MB, runWithLambdaCpu } from "./cpu-quota";
 
-const ONE_VCPU_MB = 1769;
 const TABLE = "lambda-memory-bench";
-const CGROUP_ROOT = "/sys/fs/cgroup";
 
 const { values: args } = parseArgs({
   options: {
@@ -89,25 +85,6 @@ async function runBroadcasts(dynamodbEndpoint: string): Promise<void> {
   process.stdout.write(JSON.stringify(durations));
 }
 
-/** A cgroup holding its processes to `cpus` of one core (cgroup v2 `cpu.max`, or v1 CFS quota). */
-function cpuQuotaGroup(name: string, cpus: number): { procsFile: string; remove(): void } {
-  const period = 100_000;
-  const quota = Math.round(period * cpus);
-  const v2 = existsSync(path.join(CGROUP_ROOT, "cgroup.controllers"));
-  const dir = v2 ? path.join(CGROUP_ROOT, name) : path.join(CGROUP_ROOT, "cpu", name);
-  try {
-    mkdirSync(dir, { recursive: true });
-    if (v2) writeFileSync(path.join(dir, "cpu.max"), `${quota} ${period}`);
-    else {
-      writeFileSync(path.join(dir, "cpu.cfs_period_us"), String(period));
-      writeFileSync(path.join(dir, "cpu.cfs_quota_us"), String(quota));
-    }
-  } catch (error) {
-    throw new Error(`cannot set a CPU quota in ${dir} (this needs Linux cgroups and root): ${String(error)}`);
-  }
-  return { procsFile: path.join(dir, v2 ? "cgroup.procs" : "tasks"), remove: () => rmdirSync(dir) };
-}
-
 async function main(): Promise<void> {
   if (args.child) return runBroadcasts(args.child);
 
@@ -136,43 +113,18 @@ async function main(): Promise<void> {
     for (const memorySize of memorySizes) {
       const cpus = memorySize / ONE_VCPU_MB;
       process.stderr.write(`${memorySize} MB (${cpus.toFixed(3)} vCPU): running\n`);
-      const group = cpuQuotaGroup(`lambda-memory-bench-${memorySize}`, cpus);
-      try {
-        // The shell joins the group first, then becomes node: the child never runs outside the quota.
-        const child = [
-          process.execPath,
-          ...process.execArgv,
-          __filename,
-          ...process.argv.slice(2),
-          "--child",
-          db.endpoint,
-        ];
-        const output = await new Promise<string>((resolve, reject) => {
-          const shell = spawn("sh", ["-c", `echo $$ > ${group.procsFile} && exec "$@"`, "sh", ...child], {
-            stdio: ["ignore", "pipe", "inherit"],
-            env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-          });
-          let stdout = "";
-          shell.stdout.on("data", (chunk: Buffer) => {
-            stdout += chunk;
-          });
-          shell.on("error", reject);
-          shell.on("exit", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`child exited with ${code}`))));
-        });
-        const [cold, ...warm] = JSON.parse(output) as number[];
-        warm.sort((a, b) => a - b);
-        const median = warm[Math.floor((warm.length - 1) / 2)] ?? Number.NaN;
-        rows.push([
-          `${memorySize}`,
-          cpus.toFixed(3),
-          ((cold ?? Number.NaN) / 1000).toFixed(2),
-          (median / 1000).toFixed(2),
-          ((warm.at(-1) ?? Number.NaN) / 1000).toFixed(2),
-          (((memorySize / 1024) * median) / 1000).toFixed(3),
-        ]);
-      } finally {
-        group.remove();
-      }
+      const output = await runWithLambdaCpu(memorySize, __filename, [...process.argv.slice(2), "--child", db.endpoint]);
+      const [cold, ...warm] = JSON.parse(output) as number[];
+      warm.sort((a, b) => a - b);
+      const median = warm[Math.floor((warm.length - 1) / 2)] ?? Number.NaN;
+      rows.push([
+        `${memorySize}`,
+        cpus.toFixed(3),
+        ((cold ?? Number.NaN) / 1000).toFixed(2),
+        (median / 1000).toFixed(2),
+        ((warm.at(-1) ?? Number.NaN) / 1000).toFixed(2),
+        (((memorySize / 1024) * median) / 1000).toFixed(3),
+      ]);
     }
     const header = ["memory MB", "vCPU", "cold s", "warm p50 s", "warm max s", "GB-s per warm broadcast"];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));

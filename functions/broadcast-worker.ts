@@ -9,6 +9,9 @@ import { type BroadcastDependencies, type BroadcastOutcome, broadcastToRoom } fr
 import { type BroadcastJob, FANOUT_CLAIM_SUFFIX, FANOUT_CLAIM_TTL_SECONDS, type FanoutClaim } from "./fanout";
 import { ROOM_SHARDS, roomKey } from "./room";
 
+/** Members per Query: a short first page starts the posting soon, the next ones are read meanwhile. */
+const WORKER_PAGE_SIZE = 200;
+
 export interface BroadcastWorkerDependencies extends BroadcastDependencies {
   claims: Repository<FanoutClaim>;
 }
@@ -22,25 +25,28 @@ export function createBroadcastWorkerHandler(
   return async (job) => {
     checkJob(job);
     const label = `fan-out ${job.frame.id} slice ${job.slice}`;
+    // The claim and the first page of the slice at once: both are round trips.
+    const claimed = deps.claims.put(
+      {
+        roomKey: `${roomKey(job.address)}${FANOUT_CLAIM_SUFFIX}`,
+        id: `${job.frame.id}#${job.slice}`,
+        expiresAt: Math.floor(deps.now() / 1000) + FANOUT_CLAIM_TTL_SECONDS,
+      },
+      { overwrite: false },
+    );
+    const manager = deps.managementApi(deps.config.managementEndpoint ?? job.endpoint);
+    let outcome: BroadcastOutcome;
     try {
-      await deps.claims.put(
-        {
-          roomKey: `${roomKey(job.address)}${FANOUT_CLAIM_SUFFIX}`,
-          id: `${job.frame.id}#${job.slice}`,
-          expiresAt: Math.floor(deps.now() / 1000) + FANOUT_CLAIM_TTL_SECONDS,
-        },
-        { overwrite: false },
-      );
+      outcome = await broadcastToRoom(deps, manager, job.address, job.frame, {
+        label,
+        part: { shards: [job.shard], range: job.range, pageSize: WORKER_PAGE_SIZE },
+        postAfter: claimed,
+      });
     } catch (error) {
       if (!(error instanceof ObjectExistsError)) throw error;
       deps.logger.warn(`${label}: delivered before (a second copy of the event), not posted again`);
       return { duplicate: true };
     }
-    const manager = deps.managementApi(deps.config.managementEndpoint ?? job.endpoint);
-    const outcome = await broadcastToRoom(deps, manager, job.address, job.frame, {
-      label,
-      part: { shards: [job.shard], range: job.range },
-    });
     return { ...outcome, duplicate: false };
   };
 }

@@ -121,11 +121,28 @@ export async function broadcastToRoom(
     label,
     recipients,
     part,
-  }: { label: string; recipients?: Member[]; part?: Pick<RoomReaderOptions, "shards" | "range"> },
+    postAfter,
+  }: {
+    label: string;
+    recipients?: Member[];
+    part?: Pick<RoomReaderOptions, "shards" | "range" | "pageSize">;
+    /** Posting waits for this (the room is read meanwhile); if it rejects, nothing is posted. */
+    postAfter?: Promise<unknown>;
+  },
 ): Promise<BroadcastOutcome> {
   const outcome: BroadcastOutcome = { delivered: 0, gone: 0, failed: 0, leaveNotices: 0 };
   const failures: string[] = [];
-  const source = recipients ? listSource(recipients) : roomReader(deps, address, undefined, part);
+  const source = recipients
+    ? listSource(recipients)
+    : roomReader(deps, address, undefined, { ...part, readAhead: true });
+  if (postAfter) {
+    try {
+      await postAfter;
+    } catch (error) {
+      await source.close();
+      throw error;
+    }
+  }
   const removed = await postAll(deps, manager, source, Buffer.from(JSON.stringify(frame)), { outcome, failures });
   // Each one gone is removed exactly once (the delete returns it to one caller), so this ends.
   for (let next = removed.shift(); next !== undefined; next = removed.shift()) {

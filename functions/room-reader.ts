@@ -30,6 +30,11 @@ export interface RoomReaderOptions {
   shards?: readonly number[];
   /** Only connection ids in this range. */
   range?: IdRange;
+  /**
+   * Ask for a shard's next page as soon as a page arrives, so that posting to one page hides the
+   * reading of the next (for readers that read the whole room anyway, as a broadcast does).
+   */
+  readAhead?: boolean;
 }
 
 export function listSource(members: Member[]): MemberSource {
@@ -48,7 +53,7 @@ export function roomReader(
   except: string | undefined,
   options: RoomReaderOptions = {},
 ): MemberSource {
-  const { pageSize, prefetch = "all", range } = options;
+  const { pageSize, prefetch = "all", range, readAhead = false } = options;
   const shardNumbers = options.shards ?? Array.from({ length: ROOM_SHARDS }, (_, shard) => shard);
   // Rows past their TTL may linger until DynamoDB deletes them ("within a few days"): skip them.
   // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html
@@ -80,15 +85,22 @@ export function roomReader(
   let members: Member[] = [];
   let next = 0;
   let reading: Promise<boolean> | undefined;
+  let ahead: Promise<IteratorResult<Connection[]>> | undefined;
   const readPage = async (): Promise<boolean> => {
     while (shard < shards.length) {
       const iterator = shards[shard] as AsyncIterator<Connection[]>;
       // The first shard's page alone, or (past it) every later shard's at once.
       if (!started && shard === 0) firstPages[0] ??= iterator.next();
       else if (!started) askFirstPages(shard);
-      const page = await (started ? iterator.next() : firstPages[shard]);
+      const page = await (started ? (ahead ?? iterator.next()) : firstPages[shard]);
+      ahead = undefined;
       started = true;
       if (page && !page.done) {
+        if (readAhead) {
+          ahead = iterator.next();
+          // Awaited when its turn comes (or settled by `close`): no unhandled rejection meanwhile.
+          ahead.catch(() => {});
+        }
         members = page.value.filter(keep);
         next = 0;
         return true;
@@ -110,7 +122,7 @@ export function roomReader(
     },
     // A failed read leaves the other shards' first pages pending: settle them, close the iterators.
     close: async () => {
-      await Promise.allSettled(firstPages);
+      await Promise.allSettled([...firstPages, ...(ahead ? [ahead] : [])]);
       await Promise.allSettled(shards.map((iterator) => iterator.return?.()));
     },
   };
