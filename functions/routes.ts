@@ -72,7 +72,7 @@ export const routes: readonly RouteDefinition[] = [
     // A broadcast is CPU-bound, one SDK command per connection (`npm run bench:lambda`): to 2,000
     // connections, 3.3 s warm and 9.2 to 9.6 s cold at 256 MB, near the 10 s timeout; 0.8 s warm
     // and 2.2 s cold at 1,024 MB, for the same GB-seconds.
-    memorySize: 1769,
+    memorySize: 1024,
     fansOut: true,
     createHandler: createSendMessageHandler,
   },

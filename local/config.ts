@@ -42,6 +42,8 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
       MAX_MESSAGE_BYTES: env.MAX_MESSAGE_BYTES,
       CONNECTION_TTL_SECONDS: env.CONNECTION_TTL_SECONDS,
       HISTORY_TTL_SECONDS: env.HISTORY_TTL_SECONDS,
+      FANOUT_SHARD_THRESHOLD: env.FANOUT_SHARD_THRESHOLD,
+      FANOUT_SLICE_SIZE: env.FANOUT_SLICE_SIZE,
       AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
     },
   };
