@@ -4,11 +4,10 @@
  * within one shard (the `byRoom` index's range key is the connection id, so a slice is one Query).
  *
  * `sendmessage` reads the first `fanoutShardThreshold + 1` members of each shard, all four at once,
- * as a broadcast reads them anyway, and posts to them itself. A room whose shards all end within
- * that is posted to inline, as before: small rooms pay nothing more. The rest of a shard that goes
- * on is handed to workers: how far into the id space its first page reached tells how many members
- * it holds (connection ids are random), so it is cut into slices of about `fanoutSliceSize`, each
- * invoked asynchronously.
+ * as a broadcast reads them anyway. A room whose shards all end within that is posted to inline,
+ * as before: small rooms pay nothing more. A shard that goes on is handed to workers: how far into
+ * the id space its first page reached tells how many members it holds (connection ids are
+ * random), so it is cut into slices of about `fanoutSliceSize`, each invoked asynchronously.
  *
  * Semantics, on AWS's own rules:
  * - An asynchronous invocation is queued by Lambda, answered 202, and run by a separate process
@@ -98,18 +97,15 @@ export function idAt(position: number): string {
 }
 
 /**
- * Cuts the rest of a shard whose first `read` members (in id order) end at `lastId` into ranges of
- * about `sliceSize` members each, estimating the shard's size from how far `lastId` is into the id
- * space. The first range begins after `lastId`: the members read are posted by the caller.
+ * Cuts a shard whose first `read` members (in id order) end at `lastId` into ranges of about
+ * `sliceSize` members each, estimating the shard's size from how far `lastId` is into the id space.
  */
 export function sliceRanges(read: number, lastId: string, sliceSize: number, maxSlices: number): IdRange[] {
   const reached = Math.max(idPosition(lastId), ID_ALPHABET.length ** -BOUND_LENGTH);
   const count = Math.min(maxSlices, Math.max(1, Math.ceil(read / reached / sliceSize)));
-  const bounds = [...new Set(Array.from({ length: count - 1 }, (_, i) => idAt((i + 1) / count)))].filter(
-    (bound) => bound > lastId,
-  );
+  const bounds = [...new Set(Array.from({ length: count - 1 }, (_, i) => idAt((i + 1) / count)))];
   return Array.from({ length: bounds.length + 1 }, (_, i) => ({
-    ...(i === 0 ? { from: lastId, afterFrom: true } : { from: bounds[i - 1] }),
+    ...(i > 0 && { from: bounds[i - 1] }),
     ...(i < bounds.length && { to: bounds[i] }),
   }));
 }
@@ -136,9 +132,10 @@ export async function broadcastMessage(
   const jobs: BroadcastJob[] = [];
   const inline: Member[] = [];
   firstMembers.forEach((members, shard) => {
-    // Posted here, whether or not the shard goes on: they are read already.
-    inline.push(...members);
-    if (members.length <= threshold) return;
+    if (members.length <= threshold) {
+      inline.push(...members);
+      return;
+    }
     const last = members.at(-1) as Member;
     const perShard = Math.max(1, Math.floor(MAX_SLICES / ROOM_SHARDS));
     sliceRanges(members.length, last.connectionId, deps.config.fanoutSliceSize, perShard).forEach((range, i) => {

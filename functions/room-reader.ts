@@ -13,8 +13,6 @@ export type Member = Pick<Connection, "connectionId" | "connectedAt">;
 export interface IdRange {
   from?: string;
   to?: string;
-  /** Leave `from` itself out too: it was read before. */
-  afterFrom?: boolean;
 }
 
 /** Hands out members one at a time (`undefined`: none left); `close` ends the reading. */
@@ -76,9 +74,7 @@ export function roomReader(
   );
   // `between` takes the upper end in; it belongs to the next range.
   const keep = (row: Member) =>
-    row.connectionId !== except &&
-    (range?.to === undefined || row.connectionId !== range.to) &&
-    !(range?.afterFrom && row.connectionId === range.from);
+    row.connectionId !== except && (range?.to === undefined || row.connectionId !== range.to);
   const firstPages: Promise<IteratorResult<Connection[]>>[] = [];
   const askFirstPages = (from: number) => {
     for (let i = from; i < shards.length; i++) firstPages[i] ??= (shards[i] as AsyncIterator<Connection[]>).next();

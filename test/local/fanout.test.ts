@@ -64,7 +64,7 @@ test("a large room: every member gets the message exactly once across shards and
   t.true(members.every(({ client }) => received(client, "kick-off") === 1));
   t.is(received(outsider?.client as TestClient, "kick-off"), 0);
   const lines = workerLines(gw.log);
-  t.true(lines.length >= 4, `${lines.length} slices: at least one per shard`);
+  t.true(lines.length >= 8, `${lines.length} slices: at least two per shard`);
   t.true(
     lines.every((line) => line.includes("status=200")),
     lines.join("\n"),
@@ -124,15 +124,9 @@ test("a worker that fails or times out is not retried: its slice misses the mess
   // Every slice of shards 2 and 3 fails at once or at the 1.5 s timeout.
   await eventually(() => gw.log.some((line) => line.endsWith("function-timeout")), 10_000);
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  // Shards 0 and 1 got it everywhere; 2 and 3 only where sendmessage posted itself (each shard's
-  // first four, read before handing the rest off).
   for (const { client, id } of members) {
-    if (shardOf(id) < 2) t.is(received(client, "faulty"), 1, `${id} in shard ${shardOf(id)}`);
-    else t.true(received(client, "faulty") <= 1);
+    t.is(received(client, "faulty"), shardOf(id) >= 2 ? 0 : 1, `${id} in shard ${shardOf(id)}`);
   }
-  const failedShards = members.filter(({ id }) => shardOf(id) >= 2);
-  const reached = failedShards.filter(({ client }) => received(client, "faulty") === 1).length;
-  t.true(reached <= 8 && reached < failedShards.length, `${reached} of ${failedShards.length} in shards 2 and 3`);
   const attempts = workerLines(gw.log);
   t.true(attempts.some((line) => line.includes("status=502") && line.includes("error: Error: worker crashed")));
   t.true(attempts.some((line) => line.includes("status=502") && line.endsWith("function-timeout")));
