@@ -4,7 +4,12 @@ import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies } from "../functions/dependencies";
 import { broadcastWorker } from "../functions/routes";
 import { createInlineFunction, type InlineFunction } from "./inline-function";
-import { dataStatements, postToConnectionsStatement, type WebSocketRouteArgs } from "./websocket-route";
+import {
+  dataStatements,
+  postToConnectionsStatement,
+  tableEnvironment,
+  type WebSocketRouteArgs,
+} from "./websocket-route";
 
 export interface BroadcastWorkerArgs {
   api: aws.apigatewayv2.Api;
@@ -33,11 +38,7 @@ export function createBroadcastWorker(
     memorySize: broadcastWorker.memorySize,
     timeoutSeconds: args.timeoutSeconds,
     logRetentionDays: args.logRetentionDays,
-    environment: {
-      TABLE_NAME: args.tables.connections.name,
-      MESSAGES_TABLE_NAME: args.tables.messages.name,
-      ...args.environment,
-    },
+    environment: { ...tableEnvironment(args.tables), ...args.environment },
     statements: [
       ...dataStatements(broadcastWorker.tableActions, args.tables, broadcastWorker.messagesKeySuffix),
       postToConnectionsStatement(args.api, args.stageName),

@@ -69,8 +69,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
       timeoutSeconds: args.timeoutSeconds,
       logRetentionDays: args.logRetentionDays,
       environment: {
-        TABLE_NAME: args.tables.connections.name,
-        MESSAGES_TABLE_NAME: args.tables.messages.name,
+        ...tableEnvironment(args.tables),
         ...args.environment,
         ...(args.route.fansOut && args.broadcastWorker && { BROADCAST_FUNCTION_NAME: args.broadcastWorker.name }),
       },
@@ -143,6 +142,11 @@ export class WebSocketRoute extends pulumi.ComponentResource {
       { parent: this },
     );
   }
+}
+
+/** Where a function finds the tables: `TABLE_NAME` and `MESSAGES_TABLE_NAME`. */
+export function tableEnvironment(tables: WebSocketRouteArgs["tables"]): Record<string, pulumi.Input<string>> {
+  return { TABLE_NAME: tables.connections.name, MESSAGES_TABLE_NAME: tables.messages.name };
 }
 
 /**

@@ -27,6 +27,20 @@ async function joinMany(url: string, room: string, count: number): Promise<{ cli
 const received = (client: TestClient, data: string) => messagesAt(client).filter((m) => m.data === data).length;
 const workerLines = (log: string[]) => log.filter((line) => / broadcast asynchronous status=/.test(line));
 
+/** The broadcast worker with `before` run ahead of each job: faults injected where AWS would have them. */
+function workerWith(before: (job: BroadcastJob) => Promise<unknown>): typeof broadcastWorker {
+  return {
+    ...broadcastWorker,
+    createHandler: (deps) => {
+      const real = broadcastWorker.createHandler(deps);
+      return async (job) => {
+        await before(job);
+        return real(job);
+      };
+    },
+  };
+}
+
 /** Rows of connections that are gone without `$disconnect`: their posts answer 410. */
 async function ghosts(gw: Awaited<ReturnType<typeof chatGateway>>, room: string, count: number): Promise<string[]> {
   const { connections } = createHandlerDependencies(
@@ -102,17 +116,10 @@ test("a worker that fails or times out is not retried: its slice misses the mess
   t.timeout(60_000);
   // Fault injection: shard 2's workers throw; shard 3's stall past the function timeout, then try to
   // post (refused: Lambda would have stopped them).
-  const failing = {
-    ...broadcastWorker,
-    createHandler: (deps: Parameters<typeof broadcastWorker.createHandler>[0]) => {
-      const real = broadcastWorker.createHandler(deps);
-      return async (job: BroadcastJob) => {
-        if (job.frame.data === "faulty" && job.shard === 2) throw new Error("worker crashed");
-        if (job.frame.data === "faulty" && job.shard === 3) await new Promise((resolve) => setTimeout(resolve, 2500));
-        return real(job);
-      };
-    },
-  };
+  const failing = workerWith(async (job) => {
+    if (job.frame.data === "faulty" && job.shard === 2) throw new Error("worker crashed");
+    if (job.frame.data === "faulty" && job.shard === 3) await new Promise((resolve) => setTimeout(resolve, 2500));
+  });
   const gw = await chatGateway({
     functionEnvironment: SMALL_SLICES,
     broadcastWorker: failing,
@@ -142,16 +149,7 @@ test("a worker that fails or times out is not retried: its slice misses the mess
 test("a room growing and shrinking during a fan-out: those there throughout get it once, the others at most once", async (t) => {
   t.timeout(60_000);
   // The workers start late, as on a busy queue: the room changes between the message and its posts.
-  const lateWorker = {
-    ...broadcastWorker,
-    createHandler: (deps: Parameters<typeof broadcastWorker.createHandler>[0]) => {
-      const real = broadcastWorker.createHandler(deps);
-      return async (job: BroadcastJob) => {
-        await new Promise((resolve) => setTimeout(resolve, 1500));
-        return real(job);
-      };
-    },
-  };
+  const lateWorker = workerWith(() => new Promise((resolve) => setTimeout(resolve, 1500)));
   const gw = await chatGateway({
     functionEnvironment: SMALL_SLICES,
     broadcastWorker: lateWorker,
