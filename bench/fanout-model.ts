@@ -8,7 +8,7 @@
  * designs, in the same run:
  * - single: today's `sendmessage` (1,024 MB) posting to the whole room itself, stopped at the
  *   10 s function timeout (a post after it is lost);
- * - fanout: `sendmessage` hands the room's slices to broadcast workers (1,769 MB) invoked
+ * - fanout: `sendmessage` hands the room's slices to broadcast workers (1,024 MB) invoked
  *   asynchronously. The workers run one after another here and are placed on AWS's timeline as if
  *   in parallel (each has its own execution environment there): a worker starts when its Invoke
  *   returned plus Lambda's queue delay.
@@ -155,7 +155,7 @@ async function loadRooms(endpoint: string, sizes: number[]) {
   }
   process.stderr.write("\n");
   client.destroy();
-  return { config, rooms };
+  return rooms;
 }
 
 function sendEvent(sender: string, i: number): WebSocketEvent {
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   const db = await startEmbeddedDynamoDB();
   const rows: Record<string, unknown>[] = [];
   try {
-    const { rooms } = await loadRooms(db.endpoint, sizes);
+    const rooms = await loadRooms(db.endpoint, sizes);
     const env = {
       ...(args["slice-size"] && { FANOUT_SLICE_SIZE: args["slice-size"] }),
       ...(args["shard-threshold"] && { FANOUT_SHARD_THRESHOLD: args["shard-threshold"] }),

@@ -4,7 +4,7 @@
  * real handler with the real SDK clients as a cold start would (timed: the init), runs the
  * invocations one after another (the first cold, the rest warm) and prints, per invocation, when
  * each PostToConnection completed and to whom, the jobs handed to workers and when, and the
- * DynamoDB capacity consumed. AWS's side is modelled: every post is answered after
+ * DynamoDB read units consumed. AWS's side is modelled: every post is answered after
  * `postLatencyMs`, every asynchronous Invoke after `invokeLatencyMs`.
  */
 import type { BroadcastJob } from "../functions/fanout";
@@ -27,8 +27,6 @@ export interface SandboxInvocation {
   /** Jobs handed off, with when their Invoke returned. */
   handOffs: { job: BroadcastJob; atMs: number }[];
   readUnits: number;
-  writeUnits: number;
-  timedOut: boolean;
 }
 
 export interface SandboxResult {
@@ -80,21 +78,15 @@ async function main(): Promise<void> {
   });
   // Every request asks for its capacity; each answer's is added to the invocation's count.
   client.middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
       (args.input as Record<string, unknown>).ReturnConsumedCapacity = "TOTAL";
       const output = await next(args);
-      const consumed = (
-        output.output as {
-          ConsumedCapacity?: { ReadCapacityUnits?: number; WriteCapacityUnits?: number; CapacityUnits?: number };
-        }
-      ).ConsumedCapacity;
-      if (current && consumed) {
-        const write = consumed.WriteCapacityUnits ?? 0;
-        const read = consumed.ReadCapacityUnits ?? (write === 0 ? (consumed.CapacityUnits ?? 0) : 0);
+      const consumed = (output.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity;
+      // Reads only: the claim and the message stored are writes.
+      if (current && consumed && /^(Query|Get)Command$/.test(context.commandName ?? "")) {
+        const units = consumed.CapacityUnits ?? 0;
         // A Query that finds nothing is billed half a unit on AWS; the embedded DynamoDB says 0.
-        current.readUnits +=
-          read === 0 && write === 0 && "KeyConditionExpression" in (args.input as object) ? 0.5 : read;
-        current.writeUnits += write;
+        current.readUnits += units === 0 && context.commandName === "QueryCommand" ? 0.5 : units;
       }
       return output;
     },
@@ -124,11 +116,10 @@ async function main(): Promise<void> {
 
   const invocations: SandboxInvocation[] = [];
   for (const event of request.events) {
-    current = { durationMs: 0, posts: [], handOffs: [], readUnits: 0, writeUnits: 0, timedOut: false };
+    current = { durationMs: 0, posts: [], handOffs: [], readUnits: 0 };
     state.started = performance.now();
     state.deadline = state.started + request.timeoutMs;
     const finished = await Promise.race([handler(event).then(() => true), sleep(request.timeoutMs).then(() => false)]);
-    current.timedOut = !finished;
     current.durationMs = Math.min(since(), request.timeoutMs);
     invocations.push(current);
     // The stopped invocation's last posts wake and hang before the next one moves the deadline.

@@ -109,8 +109,9 @@ export async function smallRoomMembers(
 
 /**
  * Posts `frame` to every connection in the room (or to `recipients`, read before, or to the
- * members of `part`: some shards, some ids), then tells the room of each connection found gone. Failures make one log line per broadcast,
- * never one per connection: under load that would be millions of lines, each paid for in CloudWatch.
+ * members of `part`: some shards, some ids), then tells the room of each connection found gone.
+ * Failures make one log line per broadcast, never one per connection: under load that would be
+ * millions of lines, each paid for in CloudWatch.
  */
 export async function broadcastToRoom(
   deps: BroadcastDependencies,

@@ -142,13 +142,6 @@ export async function broadcastMessage(
       jobs.push({ endpoint, address, frame, shard, range, slice: `${shard}.${i}` });
     });
   });
-  if (jobs.length === 0) {
-    return {
-      ...(await broadcastToRoom(deps, manager, address, frame, { label, recipients: inline })),
-      slices: 0,
-      handOffsFailed: 0,
-    };
-  }
   const [handOffs, outcome] = await Promise.all([
     Promise.allSettled(jobs.map((job) => broadcastWorker.invoke(job))),
     broadcastToRoom(deps, manager, address, frame, { label, recipients: inline }),
@@ -172,9 +165,10 @@ async function readUpTo(
   const reader = roomReader(deps, address, undefined, { pageSize: limit, shards: [shard] });
   const members: Member[] = [];
   try {
-    for (let member = await reader.take(); member !== undefined && members.length < limit; ) {
+    while (members.length < limit) {
+      const member = await reader.take();
+      if (member === undefined) break;
       members.push(member);
-      if (members.length < limit) member = await reader.take();
     }
   } finally {
     await reader.close();

@@ -12,6 +12,7 @@ import {
   createManagementApi,
   type HandlerDependencies,
 } from "../functions/dependencies";
+import type { BroadcastJob, BroadcastWorkerClient } from "../functions/fanout";
 import type { AsyncInvocations } from "./async-invocations";
 import { type EnvironmentState, environmentManagementApi, environmentRepository } from "./execution-environments";
 import type { LocalGatewayOptions } from "./gateway-options";
@@ -41,12 +42,19 @@ export function localHandlerDependencies(
     ...shared,
     connections: environmentRepository(shared.connections, environment),
     claims: environmentRepository(shared.claims, environment),
-    ...(config.broadcastFunctionName && {
-      broadcastWorker: createBroadcastWorkerClient(config, lambda.requestHandler(environment)),
-    }),
+    ...(config.broadcastFunctionName && { broadcastWorker: lazyWorkerClient(config, lambda, environment) }),
     managementApi: environmentManagementApi(
       createManagementApi(config, inProcessRequestHandler(management, environment)),
       environment,
     ),
   });
+}
+
+/** A Lambda client for `environment`, built on its first hand-off: most routes never make one. */
+function lazyWorkerClient(config: FunctionConfig, lambda: AsyncInvocations, environment: EnvironmentState) {
+  let client: BroadcastWorkerClient | undefined;
+  return {
+    invoke: (job: BroadcastJob) =>
+      (client ??= createBroadcastWorkerClient(config, lambda.requestHandler(environment))).invoke(job),
+  };
 }

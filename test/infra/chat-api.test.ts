@@ -337,11 +337,11 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   t.deepEqual(policy("history"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${messages}`, ...logs("history")]);
 });
 
-test("the broadcast worker: its own function at one vCPU, invoked asynchronously without retries, by sendmessage only", async (t) => {
+test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously without retries, by sendmessage only", async (t) => {
   const { broadcastWorker } = await setup;
   const fn = only("aws:lambda/function:Function", "chat-broadcast-function");
   t.is(fn.inputs.name, "chat-test-broadcast");
-  t.is(fn.inputs.memorySize, 1769);
+  t.is(fn.inputs.memorySize, 1024);
   t.is(fn.inputs.timeout, 10);
   t.is(fn.inputs.role, only("aws:iam/role:Role", "chat-broadcast-role").state.arn);
   t.deepEqual(fn.inputs.environment, {

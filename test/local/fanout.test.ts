@@ -143,7 +143,6 @@ test("a worker that fails or times out is not retried: its slice misses the mess
   // The next message goes to everyone: the failed environments are replaced.
   say(members[0]?.client as TestClient, "all clear");
   for (const { client } of members) await eventually(() => received(client, "all clear") === 1, 10_000);
-  t.pass();
 });
 
 test("a room growing and shrinking during a fan-out: those there throughout get it once, the others at most once", async (t) => {
