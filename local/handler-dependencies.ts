@@ -54,7 +54,9 @@ export function localHandlerDependencies(
 function lazyWorkerClient(config: FunctionConfig, lambda: AsyncInvocations, environment: EnvironmentState) {
   let client: BroadcastWorkerClient | undefined;
   return {
-    invoke: (job: BroadcastJob) =>
-      (client ??= createBroadcastWorkerClient(config, lambda.requestHandler(environment))).invoke(job),
+    invoke: (job: BroadcastJob) => {
+      client ??= createBroadcastWorkerClient(config, lambda.requestHandler(environment));
+      return client.invoke(job);
+    },
   };
 }
