@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DEPLOY_ONLY_PACKAGES } from "../../infra/inline-function";
 
 /**
  * Lambda packages as `aws.lambda.CallbackFunction` makes them, laid out on disk: the exact callback
@@ -32,7 +33,7 @@ export type Factory = aws.lambda.CallbackFactory<any, any>;
 
 export async function packFunctions(factories: Map<string, Factory>): Promise<Packages> {
   // What CallbackFunction zips besides the handler: the `dependencies` closure, `aws-sdk` left out.
-  const packed = await pulumi.runtime.computeCodePaths({ extraExcludePackages: ["aws-sdk"] });
+  const packed = await pulumi.runtime.computeCodePaths({ extraExcludePackages: [...DEPLOY_ONLY_PACKAGES, "aws-sdk"] });
   const packedPaths = [...packed.keys()].sort();
   const workDir = mkdtempSync(join(tmpdir(), "lambda-package-"));
   for (const relative of packedPaths) cpSync(relative, join(workDir, "shared", relative), { recursive: true });
