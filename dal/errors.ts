@@ -1,5 +1,27 @@
+/**
+ * The base of this project's errors, so they stay errors in a deployed function. Pulumi's closure
+ * serializer rewrites `super(...)` as `Error.call(this, ...)`, which sets nothing on `this`, and
+ * drops the prototype of a class that declares no member (pulumi/pulumi#10974): there an error
+ * had no message and was no `instanceof Error`. So this sets what Error's constructor would, and
+ * each subclass declares its `name` as a getter, a member that keeps its prototype.
+ */
+export class ProjectError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    Object.defineProperty(this, "message", { value: message, writable: true, configurable: true });
+    if (options && "cause" in options) {
+      Object.defineProperty(this, "cause", { value: options.cause, writable: true, configurable: true });
+    }
+    Error.captureStackTrace(this, new.target);
+  }
+
+  override get name(): string {
+    return "ProjectError";
+  }
+}
+
 /** Every failure of the data layer; `cause` holds the SDK's original error. */
-export class RepositoryError extends Error {
+export class RepositoryError extends ProjectError {
   constructor(
     message: string,
     readonly table: string,
@@ -7,7 +29,10 @@ export class RepositoryError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
-    this.name = "RepositoryError";
+  }
+
+  override get name(): string {
+    return "RepositoryError";
   }
 }
 
@@ -18,7 +43,10 @@ export class ObjectNotFoundError extends RepositoryError {
     readonly key: Record<string, unknown>,
   ) {
     super(`No item in table ${table} with key ${JSON.stringify(key)}`, table, "get");
-    this.name = "ObjectNotFoundError";
+  }
+
+  override get name(): string {
+    return "ObjectNotFoundError";
   }
 }
 
@@ -30,6 +58,9 @@ export class ObjectExistsError extends RepositoryError {
     options?: ErrorOptions,
   ) {
     super(`Table ${table} already holds an item with key ${JSON.stringify(key)}`, table, "put", options);
-    this.name = "ObjectExistsError";
+  }
+
+  override get name(): string {
+    return "ObjectExistsError";
   }
 }

@@ -54,8 +54,11 @@ export interface AuthorizerDependencies {
  * The authorizer's real dependencies, built once per cold start. Nothing here reaches KMS or the
  * routes' clients: the authorizer's package loads jose and little else.
  */
-export function createAuthorizerDependencies(config: AuthorizerConfig): AuthorizerDependencies {
-  return { verifyToken: createTokenVerifier(config), logger: console };
+export function createAuthorizerDependencies(
+  config: AuthorizerConfig,
+  logger: AuthorizerDependencies["logger"] = console,
+): AuthorizerDependencies {
+  return { verifyToken: createTokenVerifier(config), logger };
 }
 
 export function createAuthorizerHandler(deps: AuthorizerDependencies): AuthorizerHandler {

@@ -35,6 +35,7 @@ export function createBroadcastWorkerHandler(
       { overwrite: false },
     );
     const manager = deps.managementApi(deps.config.managementEndpoint ?? job.endpoint);
+    const started = deps.now();
     let outcome: BroadcastOutcome;
     try {
       outcome = await broadcastToRoom(deps, manager, job.address, job.frame, {
@@ -47,6 +48,7 @@ export function createBroadcastWorkerHandler(
       deps.logger.warn(`${label}: delivered before (a second copy of the event), not posted again`);
       return { duplicate: true };
     }
+    deps.metrics?.record("worker", outcome, deps.now() - started);
     return { ...outcome, duplicate: false };
   };
 }

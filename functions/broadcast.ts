@@ -6,6 +6,7 @@
  * Presence notices go to small rooms only (`PRESENCE_ROOM_LIMIT`).
  */
 import type { Repository } from "../dal/repository";
+import type { BroadcastMetrics } from "./broadcast-metrics";
 import type { FunctionConfig } from "./config";
 import { CONNECTION_KEY, type Connection, connectingWindowMs } from "./connection";
 import {
@@ -26,6 +27,8 @@ export interface BroadcastDependencies {
   config: Pick<FunctionConfig, "region" | "managementEndpoint" | "broadcastConcurrency" | "connectTimeoutMs">;
   now: () => number;
   logger: Pick<Console, "warn">;
+  /** Each broadcast's figures, as CloudWatch metrics (deployed functions only). */
+  metrics?: BroadcastMetrics;
 }
 
 /** Counts of one broadcast, returned for tests and logged when something failed. */

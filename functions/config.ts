@@ -1,8 +1,9 @@
+import { ProjectError } from "../dal/errors";
+
 /** A required setting is missing or malformed; the message names the variable. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
+export class ConfigError extends ProjectError {
+  override get name(): string {
+    return "ConfigError";
   }
 }
 

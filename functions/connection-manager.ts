@@ -4,16 +4,20 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
+import { ProjectError } from "../dal/errors";
 import type { WebSocketRequestContext } from "./events";
 
 /** The connection has closed (API Gateway's 410 GoneException): its row can go. */
-export class ConnectionGoneError extends Error {
+export class ConnectionGoneError extends ProjectError {
   constructor(
     readonly connectionId: string,
     options?: ErrorOptions,
   ) {
     super(`Connection ${connectionId} is gone`, options);
-    this.name = "ConnectionGoneError";
+  }
+
+  override get name(): string {
+    return "ConnectionGoneError";
   }
 }
 

@@ -8,11 +8,13 @@ import { createDocumentClient, type DynamoDBClientOptions } from "../dal/dynamod
 import { DynamoDBRepository } from "../dal/dynamodb-repository";
 import type { Repository } from "../dal/repository";
 import { makeConfigFast } from "../dal/sdk-client-config";
+import type { BroadcastMetrics, Telemetry } from "./broadcast-metrics";
 import type { FunctionConfig } from "./config";
 import { CONNECTION_KEY, type Connection } from "./connection";
 import { ApiGatewayConnectionManager, type ConnectionManagerFactory } from "./connection-manager";
 import type { BroadcastWorkerClient, FanoutClaim } from "./fanout";
 import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, type StoredMessage } from "./message";
+import type { HandlerLogger } from "./telemetry";
 
 /** Everything any route's handler may depend on. */
 export interface HandlerDependencies {
@@ -25,12 +27,16 @@ export interface HandlerDependencies {
   /** Where a large room's fan-out goes; absent without `BROADCAST_FUNCTION_NAME`. */
   broadcastWorker?: BroadcastWorkerClient;
   now: () => number;
-  logger: Pick<Console, "info" | "warn" | "error">;
+  logger: HandlerLogger;
+  /** Broadcasts' figures as CloudWatch metrics; absent locally. */
+  metrics?: BroadcastMetrics;
 }
 
 export interface ClientOverrides {
   /** DynamoDB timeouts other than the defaults, which suit AWS's DynamoDB from Lambda. */
   dynamodbTimeouts?: Pick<DynamoDBClientOptions, "connectionTimeoutMs" | "requestTimeoutMs">;
+  /** The deployed functions' logger and metrics (`./telemetry.ts`); the console otherwise. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -53,7 +59,8 @@ export function createHandlerDependencies(
     managementApi: createManagementApi(config),
     ...(config.broadcastFunctionName && { broadcastWorker: createBroadcastWorkerClient(config) }),
     now: Date.now,
-    logger: console,
+    logger: overrides.telemetry?.logger ?? console,
+    ...(overrides.telemetry && { metrics: overrides.telemetry.metrics }),
   };
 }
 

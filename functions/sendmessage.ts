@@ -85,6 +85,7 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
       roomKey: roomKey(addressOf(sender)),
       expiresAt: Math.floor(deps.now() / 1000) + deps.config.historyTtlSeconds,
     });
+    const started = deps.now();
     const outcome: FanoutOutcome = await broadcastMessage(
       deps,
       manager,
@@ -93,6 +94,7 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
       frame,
       `broadcast ${requestId}`,
     );
+    deps.metrics?.record("inline", outcome, deps.now() - started);
     return { statusCode: 200, body: JSON.stringify(outcome) };
   };
 }

@@ -39,13 +39,14 @@ export interface TokenEndpointDependencies {
 export function createTokenEndpointDependencies(
   config: TokenEndpointConfig,
   signer?: TokenSigner,
+  logger: TokenEndpointDependencies["logger"] = console,
 ): TokenEndpointDependencies {
   if (!signer && !config.kmsKeyId) throw new ConfigError("TOKEN_KMS_KEY_ID must be set");
   return {
     signer: signer ?? createKmsTokenSigner(config.kmsKeyId as string, config.region),
     config,
     now: Date.now,
-    logger: console,
+    logger,
   };
 }
 

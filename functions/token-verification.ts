@@ -3,6 +3,7 @@
  * `iss`, `aud` and an allow-list of algorithms (so neither `alg: none` nor an HS256 token "signed"
  * with the public key passes), then the display name it vouches for.
  */
+
 import {
   createRemoteJWKSet,
   importSPKI,
@@ -11,6 +12,7 @@ import {
   type JWTVerifyOptions,
   jwtVerify,
 } from "jose";
+import { ProjectError } from "../dal/errors";
 import { type AuthorizerConfig, GUEST_TOKEN_ALGORITHM } from "./auth-config";
 import { validateDisplayName } from "./display-name";
 
@@ -22,10 +24,9 @@ export interface VerifiedIdentity {
 }
 
 /** A token that admits no one; `message` says why, for the authorizer's log (never for the client). */
-export class TokenRefusedError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "TokenRefusedError";
+export class TokenRefusedError extends ProjectError {
+  override get name(): string {
+    return "TokenRefusedError";
   }
 }
 

@@ -1,9 +1,11 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
+import { cloudTelemetry } from "../functions/broadcast-metrics";
 import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies } from "../functions/dependencies";
 import { broadcastWorker } from "../functions/routes";
-import { createInlineFunction, type InlineFunction } from "./inline-function";
+import { lambdaHandler } from "../functions/telemetry";
+import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
 import {
   dataStatements,
   postToConnectionsStatement,
@@ -16,7 +18,7 @@ export interface BroadcastWorkerArgs {
   stageName: string;
   tables: WebSocketRouteArgs["tables"];
   functionName: string;
-  logRetentionDays: number;
+  defaults: FunctionDefaults;
   timeoutSeconds: number;
   environment: Record<string, pulumi.Input<string>>;
 }
@@ -37,7 +39,7 @@ export function createBroadcastWorker(
     callbackFactory: broadcastWorkerFactory(broadcastWorker),
     memorySize: broadcastWorker.memorySize,
     timeoutSeconds: args.timeoutSeconds,
-    logRetentionDays: args.logRetentionDays,
+    defaults: args.defaults,
     environment: { ...tableEnvironment(args.tables), ...args.environment },
     statements: [
       ...dataStatements(broadcastWorker.tableActions, args.tables, broadcastWorker.messagesKeySuffix),
@@ -62,5 +64,9 @@ export function createBroadcastWorker(
  * alone: a reference to the imported module would serialize the whole route table with it.
  */
 export function broadcastWorkerFactory(worker: typeof broadcastWorker) {
-  return () => worker.createHandler(createHandlerDependencies(readFunctionConfig()));
+  return () => {
+    const telemetry = cloudTelemetry();
+    const handler = worker.createHandler(createHandlerDependencies(readFunctionConfig(), { telemetry }));
+    return lambdaHandler(worker.name, telemetry.logger, handler);
+  };
 }

@@ -4,6 +4,7 @@ import { FUNCTION_TIMEOUT_SECONDS, MAX_HISTORY_TTL_SECONDS } from "../functions/
 import { broadcastWorker, connectAuthorizer, routes as routeTable, tokenEndpoint } from "../functions/routes";
 import type { ChatApiArgs } from "./chat-api";
 import { validateAuthSettings } from "./chat-auth";
+import { ARCHITECTURES, LOG_LEVELS } from "./inline-function";
 import type { WebSocketRoute } from "./websocket-route";
 
 /** Retention periods CloudWatch Logs accepts, in days. */
@@ -18,7 +19,7 @@ export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
 
 export type RouteSettings = Pick<
   ConstructorParameters<typeof WebSocketRoute>[1],
-  "stageName" | "logRetentionDays" | "memorySize" | "timeoutSeconds" | "environment"
+  "stageName" | "defaults" | "memorySize" | "timeoutSeconds" | "environment"
 >;
 
 /** The physical name of a function; the stack name keeps stacks in one account apart. */
@@ -51,6 +52,12 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(args.stageName)) {
     throw new Error(`stageName must be 1 to 128 letters, digits, - or _, got ${JSON.stringify(args.stageName)}`);
   }
+  if (args.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(args.logLevel)) {
+    throw new Error(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(args.logLevel)}`);
+  }
+  if (args.architecture !== undefined && !(ARCHITECTURES as readonly string[]).includes(args.architecture)) {
+    throw new Error(`lambdaArchitecture must be arm64 or x86_64, got ${JSON.stringify(args.architecture)}`);
+  }
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(args.logRetentionDays)) {
     throw new Error(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(", ")}, got ${args.logRetentionDays}`);
   }
@@ -82,7 +89,12 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
   }
   return {
     stageName: args.stageName,
-    logRetentionDays: args.logRetentionDays,
+    defaults: {
+      logRetentionDays: args.logRetentionDays,
+      logLevel: args.logLevel ?? "INFO",
+      architecture: args.architecture ?? "arm64",
+      serviceName: `${name}-${pulumi.getStack()}`,
+    },
     memorySize,
     timeoutSeconds,
     environment: {

@@ -22,7 +22,7 @@ import {
 export { DEFAULT_LAMBDA_MEMORY_MB, LOG_RETENTION_DAYS } from "./chat-api-settings";
 
 import { ChatAuth, type ChatAuthSettings } from "./chat-auth";
-import type { InlineFunction } from "./inline-function";
+import type { FunctionDefaults, InlineFunction, LogLevel } from "./inline-function";
 import { WebSocketRoute } from "./websocket-route";
 
 export interface ChatApiArgs {
@@ -34,6 +34,10 @@ export interface ChatApiArgs {
   throttlingRateLimit: number;
   /** Days CloudWatch keeps each function's logs; one of {@link LOG_RETENTION_DAYS}. */
   logRetentionDays: number;
+  /** The lowest level of the functions' log lines kept (default INFO). */
+  logLevel?: LogLevel;
+  /** The functions' architecture (default arm64). */
+  architecture?: FunctionDefaults["architecture"];
   /** `BROADCAST_CONCURRENCY` of the functions; the handlers' default when omitted. */
   broadcastConcurrency?: number;
   /** Memory in MB of each function whose route names none (default {@link DEFAULT_LAMBDA_MEMORY_MB}). */
@@ -84,7 +88,7 @@ export class ChatApi extends pulumi.ComponentResource {
           settings: args.auth,
           api: this.api,
           functionNamePrefix: `${name}-${pulumi.getStack()}`,
-          logRetentionDays: args.logRetentionDays,
+          defaults: settings.defaults,
         },
         { parent: this },
       );
@@ -95,7 +99,7 @@ export class ChatApi extends pulumi.ComponentResource {
       stageName: settings.stageName,
       tables: this.tables(),
       functionName: functionName(name, broadcastWorker),
-      logRetentionDays: settings.logRetentionDays,
+      defaults: settings.defaults,
       timeoutSeconds: settings.timeoutSeconds,
       environment: settings.environment ?? {},
     });

@@ -3,15 +3,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { ALLOWED_ALGORITHMS, readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
 import {
   type AuthorizerEvent,
-  type AuthorizerHandler,
   type AuthorizerResult,
   createAuthorizerDependencies,
   createAuthorizerHandler,
 } from "../functions/authorizer";
-import type { HttpHandler, HttpRequestEvent, HttpResult } from "../functions/events";
+import type { HttpRequestEvent, HttpResult } from "../functions/events";
 import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
+import { cloudLogger, lambdaHandler } from "../functions/telemetry";
 import { createTokenEndpointDependencies, createTokenHandler } from "../functions/token-endpoint";
-import { createInlineFunction, type InlineFunction } from "./inline-function";
+import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
 
 /**
  * The authorizer's entry point: its settings read and its verifier built once per cold start. It
@@ -20,12 +20,20 @@ import { createInlineFunction, type InlineFunction } from "./inline-function";
  * `connectAuthorizer.createHandler` is this same function, so local and cloud run one handler.
  */
 export function authorizerFactory(): aws.lambda.CallbackFactory<AuthorizerEvent, AuthorizerResult> {
-  return (): AuthorizerHandler => createAuthorizerHandler(createAuthorizerDependencies(readAuthorizerConfig()));
+  return () => {
+    const logger = cloudLogger();
+    const handler = createAuthorizerHandler(createAuthorizerDependencies(readAuthorizerConfig(), logger));
+    return lambdaHandler<AuthorizerEvent, AuthorizerResult>("authorizer", logger, handler);
+  };
 }
 
 /** The token endpoint's entry point: a KMS signer built once per cold start (see above). */
 export function tokenEndpointFactory(): aws.lambda.CallbackFactory<HttpRequestEvent, HttpResult> {
-  return (): HttpHandler => createTokenHandler(createTokenEndpointDependencies(readTokenEndpointConfig()));
+  return () => {
+    const logger = cloudLogger();
+    const deps = createTokenEndpointDependencies(readTokenEndpointConfig(), undefined, logger);
+    return lambdaHandler<HttpRequestEvent, HttpResult>("token", logger, createTokenHandler(deps));
+  };
 }
 
 /** Who may connect, as the stack sets it. */
@@ -53,7 +61,7 @@ export interface ChatAuthArgs {
   api: aws.apigatewayv2.Api;
   /** Physical function names: `{prefix}-authorizer`, `{prefix}-token`. */
   functionNamePrefix: string;
-  logRetentionDays: number;
+  defaults: FunctionDefaults;
 }
 
 /**
@@ -73,7 +81,7 @@ export class ChatAuth extends pulumi.ComponentResource {
   constructor(name: string, args: ChatAuthArgs, opts?: pulumi.ComponentResourceOptions) {
     super("websocket-chat:index:ChatAuth", name, {}, opts);
     const { settings, api } = args;
-    const inline = { memorySize: 256, timeoutSeconds: 10, logRetentionDays: args.logRetentionDays };
+    const inline = { memorySize: 256, timeoutSeconds: 10, defaults: args.defaults };
     // Guest tokens of this stack admit to this API alone: its id is their audience.
     const guestTokens = { TOKEN_ISSUER: `websocket-chat/${pulumi.getStack()}`, TOKEN_AUDIENCE: api.id };
 

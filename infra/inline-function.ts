@@ -1,6 +1,30 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
+/**
+ * The functions' log levels (`loggingConfig.applicationLogLevel`), up to INFO: Lambda gives a
+ * JSON line without a `level`, such as a metrics line, the level INFO, so WARN or above would drop
+ * the metrics. https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+ */
+export const LOG_LEVELS = ["TRACE", "DEBUG", "INFO"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const ARCHITECTURES = ["arm64", "x86_64"] as const;
+
+/** What every function of a stack shares. */
+export interface FunctionDefaults {
+  /** Days CloudWatch keeps each function's logs. */
+  logRetentionDays: number;
+  /** The lowest level of the functions' own log lines that reaches CloudWatch. */
+  logLevel: LogLevel;
+  /** arm64 (Graviton) costs about 20% less per GB-second than x86_64. */
+  architecture: (typeof ARCHITECTURES)[number];
+  /** Names the stack in every log line and metric (`service`). */
+  serviceName: string;
+}
+
+/** The metrics' CloudWatch namespace (`functions/observability.ts` writes them). */
+export const METRICS_NAMESPACE = "WebSocketChat";
+
 export interface InlineFunctionArgs<E, R> {
   /** The function's physical name; its log group is `/aws/lambda/{functionName}`. */
   functionName: string;
@@ -9,8 +33,7 @@ export interface InlineFunctionArgs<E, R> {
   callbackFactory: aws.lambda.CallbackFactory<E, R>;
   memorySize: number;
   timeoutSeconds: number;
-  /** Days CloudWatch keeps the function's logs. */
-  logRetentionDays: number;
+  defaults: FunctionDefaults;
   environment: Record<string, pulumi.Input<string>>;
   /** What the function may do besides writing its own logs: IAM statements, each with a Sid. */
   statements: object[];
@@ -44,7 +67,7 @@ export function createInlineFunction<E, R>(
 ): InlineFunction<E, R> {
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,
-    { name: `/aws/lambda/${args.functionName}`, retentionInDays: args.logRetentionDays },
+    { name: `/aws/lambda/${args.functionName}`, retentionInDays: args.defaults.logRetentionDays },
     { parent },
   );
   const role = new aws.iam.Role(
@@ -83,7 +106,22 @@ export function createInlineFunction<E, R>(
       role,
       memorySize: args.memorySize,
       timeout: args.timeoutSeconds,
-      environment: { variables: args.environment },
+      architectures: [args.defaults.architecture],
+      // JSON lines, filtered by level in Lambda: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html
+      loggingConfig: {
+        logFormat: "JSON",
+        logGroup: logGroup.name,
+        applicationLogLevel: args.defaults.logLevel,
+        // INFO keeps the platform's REPORT line: duration, billed duration, memory used.
+        systemLogLevel: "INFO",
+      },
+      environment: {
+        variables: {
+          POWERTOOLS_SERVICE_NAME: args.defaults.serviceName,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          ...args.environment,
+        },
+      },
     },
     { parent, dependsOn: [logGroup, rolePolicy] },
   );

@@ -1,11 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { cloudTelemetry } from "../functions/broadcast-metrics";
 import { readFunctionConfig } from "../functions/config";
 import { createHandlerDependencies } from "../functions/dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../functions/events";
 import { ROOM_INDEX } from "../functions/room";
 import type { DataResource, RouteDefinition, TableAction } from "../functions/routes";
-import { createInlineFunction } from "./inline-function";
+import { lambdaHandler } from "../functions/telemetry";
+import { createInlineFunction, type FunctionDefaults } from "./inline-function";
 
 /**
  * The Lambda entry point of `route`: runs once per cold start, reads the function's environment,
@@ -13,7 +15,11 @@ import { createInlineFunction } from "./inline-function";
  * serialized closure stays small; the logic and its tests live in `functions/`.
  */
 export function handlerFactory(route: RouteDefinition): aws.lambda.CallbackFactory<WebSocketEvent, WebSocketResult> {
-  return () => route.createHandler(createHandlerDependencies(readFunctionConfig()));
+  return () => {
+    const telemetry = cloudTelemetry();
+    const handler = route.createHandler(createHandlerDependencies(readFunctionConfig(), { telemetry }));
+    return lambdaHandler(route.routeKey, telemetry.logger, handler);
+  };
 }
 
 export interface WebSocketRouteArgs {
@@ -27,8 +33,7 @@ export interface WebSocketRouteArgs {
   stageName: string;
   /** The Lambda function's physical name; its log group is `/aws/lambda/{functionName}`. */
   functionName: string;
-  /** Days CloudWatch keeps the function's logs. */
-  logRetentionDays: number;
+  defaults: FunctionDefaults;
   memorySize: number;
   timeoutSeconds: number;
   /** Environment of the function besides `TABLE_NAME`. */
@@ -67,7 +72,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
       callbackFactory: handlerFactory(args.route),
       memorySize: args.memorySize,
       timeoutSeconds: args.timeoutSeconds,
-      logRetentionDays: args.logRetentionDays,
+      defaults: args.defaults,
       environment: {
         ...tableEnvironment(args.tables),
         ...args.environment,

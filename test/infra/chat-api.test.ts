@@ -2,7 +2,15 @@ import * as pulumi from "@pulumi/pulumi";
 import test from "ava";
 import type { RouteDefinition } from "../../functions/routes";
 import type { ChatApi } from "../../infra/chat-api";
-import { ACCOUNT, API_ID, REGION, type RegisteredResource, recordingMocks, resolved } from "./mocks";
+import {
+  ACCOUNT,
+  API_ID,
+  powertoolsEnvironment,
+  REGION,
+  type RegisteredResource,
+  recordingMocks,
+  resolved,
+} from "./mocks";
 
 interface Statement {
   Sid?: string;
@@ -178,6 +186,7 @@ test("every route of the table gets a function, integration, route and scoped pe
     t.is(fn.inputs.role, role.state.arn);
     t.deepEqual(fn.inputs.environment, {
       variables: {
+        ...powertoolsEnvironment("chat-test"),
         TABLE_NAME: table.state.name,
         MESSAGES_TABLE_NAME: messages.state.name,
         BROADCAST_CONCURRENCY: "20",
@@ -346,6 +355,7 @@ test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously
   t.is(fn.inputs.role, only("aws:iam/role:Role", "chat-broadcast-role").state.arn);
   t.deepEqual(fn.inputs.environment, {
     variables: {
+      ...powertoolsEnvironment("chat-test"),
       TABLE_NAME: "chat-connections-7f3a9c1",
       MESSAGES_TABLE_NAME: "chat-messages-7f3a9c1",
       BROADCAST_CONCURRENCY: "20",
@@ -415,7 +425,11 @@ test("a two-way route gets a route response and a role with only its logs", asyn
   ]);
   const fn = only("aws:lambda/function:Function", "echo-echo-function");
   t.deepEqual(fn.inputs.environment, {
-    variables: { TABLE_NAME: "echo-connections-7f3a9c1", MESSAGES_TABLE_NAME: "echo-messages-7f3a9c1" },
+    variables: {
+      ...powertoolsEnvironment("echo-test"),
+      TABLE_NAME: "echo-connections-7f3a9c1",
+      MESSAGES_TABLE_NAME: "echo-messages-7f3a9c1",
+    },
   });
   const routeResponse = echo.routes[0]?.routeResponse;
   t.truthy(routeResponse);

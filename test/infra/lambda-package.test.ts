@@ -13,7 +13,7 @@ import { DEPLOY_ONLY_PACKAGES } from "../../infra/inline-function";
 import { handlerFactory } from "../../infra/websocket-route";
 import { CONNECTIONS_TABLE, ensureTable, MESSAGES_TABLE } from "../../local/chat-tables";
 import { type EmbeddedDynamoDB, startEmbeddedDynamoDB } from "../../local/embedded-dynamodb";
-import { type Factory, invokePacked, measure, type Packages, packFunctions } from "./packages";
+import { type Factory, measure, type Packages, packFunctions, runPacked } from "./packages";
 
 /**
  * Proof that each Lambda package runs on its own: the exact callback factory the infra deploys is
@@ -93,16 +93,27 @@ test.after.always(async (t) => {
 });
 
 /** Invokes a route's packed handler in a fresh `node` pointed at the embedded table and the fake `@connections`. */
-function invoke<R = WebSocketResult>(
+async function invoke<R = WebSocketResult>(
   context: Context,
   routeName: string,
   event: WebSocketEvent | BroadcastJob,
 ): Promise<R> {
-  return invokePacked(context.packages, routeName, event, {
+  return (await run<R>(context, routeName, event)).result;
+}
+
+/** As {@link invoke}, with the lines the function logged; `env` overrides its environment. */
+function run<R = WebSocketResult>(
+  context: Context,
+  routeName: string,
+  event: WebSocketEvent | BroadcastJob,
+  env: Record<string, string> = {},
+) {
+  return runPacked<R>(context.packages, routeName, event, {
     TABLE_NAME,
     MESSAGES_TABLE_NAME,
     DYNAMODB_ENDPOINT_URL: context.dynamodb.endpoint,
     MANAGEMENT_ENDPOINT_URL: context.managementUrl,
+    ...env,
   });
 }
 
@@ -252,7 +263,20 @@ test.serial("$connect writes the connection's row in its room, and tells the roo
 test.serial("sendmessage posts the message to every connection of the room", async (t) => {
   t.context.calls.length = 0;
   const event = messageEvent(SENDER, "sendmessage", { data: "hello from the package", name: "Ada" });
-  const result = await invoke(t.context, "sendmessage", event);
+  const { result, lines } = await run(t.context, "sendmessage", event);
+  // The broadcast's figures, as one line of embedded metric format in the stack's namespace.
+  const emf = lines.filter((line) => typeof line === "object" && "_aws" in line);
+  t.is(emf.length, 1);
+  t.like(emf[0], {
+    _aws: { CloudWatchMetrics: [{ Namespace: "WebSocketChat", Dimensions: [["service"]] }] },
+    service: "websocket-chat-test",
+    kind: "inline",
+    BroadcastDelivered: 2,
+    BroadcastGone: 0,
+    BroadcastFailed: 0,
+    BroadcastHandOffsFailed: 0,
+  });
+  t.true(typeof emf[0] === "object" && typeof emf[0].BroadcastDuration === "number");
   t.is(result.statusCode, 200);
   t.deepEqual(JSON.parse(result.body ?? ""), {
     delivered: 2,
@@ -281,6 +305,31 @@ test.serial("sendmessage posts the message to every connection of the room", asy
     t.regex(String(frame.sentAt), /^\d{4}-\d\d-\d\dT/);
   }
 });
+
+test.serial(
+  "a failed invocation logs one JSON line naming the route, the connection and both request ids",
+  async (t) => {
+    const event = messageEvent(SENDER, "sendmessage", { data: "lost" });
+    const error = await t.throwsAsync(run(t.context, "sendmessage", event, { TABLE_NAME: "no-such-table" }));
+    const { lines } = error as Error & { lines: (Record<string, unknown> | string)[] };
+    const errors = lines.filter((line) => typeof line === "object" && line.level === "ERROR");
+    t.is(errors.length, 1, JSON.stringify(lines));
+    t.regex(String((errors[0] as { error?: { stack?: string } }).error?.stack), /^RepositoryError: DynamoDB get/);
+    t.like(errors[0], {
+      message: "invocation failed",
+      service: "websocket-chat-test",
+      route: "sendmessage",
+      connectionId: SENDER,
+      requestId: event.requestContext.requestId,
+      function_request_id: "7f5c3f1e-0000-4000-8000-000000000001",
+      // An error of this project's stays one in the package: its name, message and stack survive serialization.
+      error: {
+        name: "RepositoryError",
+        message: "DynamoDB get on table no-such-table failed: ResourceNotFoundException: Requested resource not found",
+      },
+    });
+  },
+);
 
 test.serial("who answers the room's members, and history the message sent", async (t) => {
   const who = JSON.parse((await invoke(t.context, "who", messageEvent(OTHER, "who", {}))).body ?? "");

@@ -93,6 +93,11 @@ function answer(type: string, name: string, inputs: Record<string, any>): { id: 
   }
 }
 
+/** What every function's environment holds for Powertools: the stack's service name and the metrics' namespace. */
+export function powertoolsEnvironment(serviceName: string): Record<string, string> {
+  return { POWERTOOLS_SERVICE_NAME: serviceName, POWERTOOLS_METRICS_NAMESPACE: "WebSocketChat" };
+}
+
 /** The value of an output, once the mocks have resolved it. */
 export function resolved<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import {
   cpSync,
   lstatSync,
@@ -53,7 +53,10 @@ export async function packFunctions(factories: Map<string, Factory>): Promise<Pa
   return { workDir, packedPaths, dirs };
 }
 
-/** The way Lambda's Node runtime calls the handler: load the module, call `handler(event, context)`. */
+/**
+ * The way Lambda's Node runtime calls the handler: load the module, call `handler(event, context)`.
+ * The result goes to file descriptor 3, so stdout and stderr hold what the function logged.
+ */
 const RUNNER = `
 const { handler } = require(process.argv[1]);
 const context = {
@@ -63,21 +66,39 @@ const context = {
   getRemainingTimeInMillis: () => 10000,
 };
 Promise.resolve(handler(JSON.parse(process.argv[2]), context, () => {})).then(
-  (result) => { process.stdout.write(JSON.stringify(result)); process.exit(0); },
+  (result) => { require("node:fs").writeSync(3, JSON.stringify(result)); process.exit(0); },
   (error) => { console.error(error); process.exit(1); },
 );
 `;
+
+/** What the runtime gives every function here: the deployed functions' Powertools and log settings. */
+const LAMBDA_LOGGING = {
+  POWERTOOLS_SERVICE_NAME: "websocket-chat-test",
+  POWERTOOLS_METRICS_NAMESPACE: "WebSocketChat",
+  AWS_LAMBDA_LOG_FORMAT: "JSON",
+  AWS_LAMBDA_LOG_LEVEL: "INFO",
+};
 
 /**
  * Invokes a packed handler in a fresh `node` whose environment is `env` and a Lambda-like minimum;
  * a handler that throws rejects with what it printed.
  */
-export function invokePacked<R>(
+export async function invokePacked<R>(
   packages: Packages,
   name: string,
   event: unknown,
   env: Record<string, string>,
 ): Promise<R> {
+  return (await runPacked<R>(packages, name, event, env)).result;
+}
+
+/** As {@link invokePacked}, with the lines the function wrote, parsed where they are JSON. */
+export function runPacked<R>(
+  packages: Packages,
+  name: string,
+  event: unknown,
+  env: Record<string, string>,
+): Promise<{ result: R; lines: (Record<string, unknown> | string)[] }> {
   const dir = packages.dirs.get(name);
   if (!dir) throw new Error(`no package ${name}`);
   const lambdaEnv = {
@@ -87,18 +108,41 @@ export function invokePacked<R>(
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_EC2_METADATA_DISABLED: "true",
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    ...LAMBDA_LOGGING,
     ...env,
   };
   return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["-e", RUNNER, join(dir, "__index.js"), JSON.stringify(event)],
-      { cwd: dir, env: lambdaEnv, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${name} failed: ${stderr || error.message}`));
-        else resolve(JSON.parse(stdout) as R);
-      },
-    );
+    const child = spawn(process.execPath, ["-e", RUNNER, join(dir, "__index.js"), JSON.stringify(event)], {
+      cwd: dir,
+      env: lambdaEnv,
+      timeout: 30_000,
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
+    });
+    const streams = { out: "", err: "", result: "" };
+    child.stdout?.on("data", (chunk: Buffer) => {
+      streams.out += chunk;
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      streams.err += chunk;
+    });
+    child.stdio[3]?.on("data", (chunk: Buffer) => {
+      streams.result += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const lines = `${streams.out}${streams.err}`
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line) => {
+          try {
+            return JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            return line;
+          }
+        });
+      if (code !== 0) reject(Object.assign(new Error(`${name} failed: ${streams.err || streams.out}`), { lines }));
+      else resolve({ result: JSON.parse(streams.result) as R, lines });
+    });
   });
 }
 

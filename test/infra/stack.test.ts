@@ -1,5 +1,13 @@
 import test from "ava";
-import { ACCOUNT, API_ID, KMS_KEY_ID, REGION, type RegisteredResource, TOKEN_URL_ID } from "./mocks";
+import {
+  ACCOUNT,
+  API_ID,
+  KMS_KEY_ID,
+  powertoolsEnvironment,
+  REGION,
+  type RegisteredResource,
+  TOKEN_URL_ID,
+} from "./mocks";
 import { loadStack, productionInstall, stackConfig } from "./production-install";
 
 /**
@@ -66,6 +74,7 @@ test("stack config reaches the stage, the log groups and the functions", async (
   for (const route of ["onconnect", "ondisconnect", "sendmessage", "who", "history", "broadcast"]) {
     t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
       variables: {
+        ...powertoolsEnvironment("websocket-chat-dev"),
         TABLE_NAME: "websocket-chat-connections-7f3a9c1",
         MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
         BROADCAST_CONCURRENCY: "100",
@@ -78,10 +87,18 @@ test("stack config reaches the stage, the log groups and the functions", async (
   // The mocks' key is made in the stack's process: a public key in PEM, as KMS's GetPublicKey gives it.
   const { TOKEN_PUBLIC_KEY, ...authorizerEnvironment } = (functions.get("websocket-chat-dev-authorizer")?.environment
     ?.variables ?? {}) as Record<string, string>;
-  t.deepEqual(authorizerEnvironment, { AUTH_MODE: "guest", ...guestTokens });
+  t.deepEqual(authorizerEnvironment, {
+    ...powertoolsEnvironment("websocket-chat-dev"),
+    AUTH_MODE: "guest",
+    ...guestTokens,
+  });
   t.regex(TOKEN_PUBLIC_KEY ?? "", /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
   t.deepEqual(functions.get("websocket-chat-dev-token")?.environment, {
-    variables: { ...guestTokens, TOKEN_KMS_KEY_ID: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}` },
+    variables: {
+      ...powertoolsEnvironment("websocket-chat-dev"),
+      ...guestTokens,
+      TOKEN_KMS_KEY_ID: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}`,
+    },
   });
 });
 
