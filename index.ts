@@ -14,3 +14,10 @@ export const tableName = chat.tableName;
 export const messagesTableName = chat.messagesTableName;
 /** Guest auth: where the page gets a token, `POST {"name":"..."}`. */
 export const tokenUrl = chat.tokenUrl;
+/** Where people chat: the page on CloudFront (unless `publishPage` is false). */
+export const pageUrl = chat.pageUrl;
+/** With a custom domain: `wss://{customDomainName}`, and the host its DNS record must point at. */
+export const customDomainUrl = chat.customDomainUrl;
+export const customDomainTarget = chat.customDomainTarget;
+/** With alarms on: the SNS topic they notify. */
+export const alarmTopicArn = chat.alarms?.topic.arn;

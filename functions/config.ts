@@ -45,6 +45,13 @@ export interface FunctionConfig {
   /** `FANOUT_SLICE_SIZE`: members per broadcast worker (default 1,000). */
   fanoutSliceSize: number;
   /**
+   * `CONNECTION_MESSAGE_LIMIT`: messages one connection may send per window; 0 (the default when
+   * unset, as in the local gateway's tests) means no limit. The stack sets 20.
+   */
+  connectionMessageLimit: number;
+  /** `CONNECTION_MESSAGE_WINDOW_SECONDS`: the window of that limit (default 10). */
+  connectionMessageWindowSeconds: number;
+  /**
    * Fixed credentials for a local endpoint when the environment has none, so the SDK never walks
    * its chain to the instance-metadata address.
    */
@@ -57,6 +64,9 @@ export const FUNCTION_TIMEOUT_SECONDS = 10;
 // Chosen with `npm run bench:lambda` (README, "Fan-out to large rooms").
 export const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
 export const DEFAULT_FANOUT_SLICE_SIZE = 1000;
+/** What the stack gives a connection: 20 messages in 10 s, a fast typist's burst, 2 a second sustained. */
+export const DEFAULT_CONNECTION_MESSAGE_LIMIT = 20;
+export const DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS = 10;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
 export const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
@@ -83,6 +93,13 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
     broadcastFunctionName: env.BROADCAST_FUNCTION_NAME?.trim() || undefined,
     fanoutShardThreshold: integer("FANOUT_SHARD_THRESHOLD", DEFAULT_FANOUT_SHARD_THRESHOLD, 1, 100_000),
     fanoutSliceSize: integer("FANOUT_SLICE_SIZE", DEFAULT_FANOUT_SLICE_SIZE, 1, 1_000_000),
+    connectionMessageLimit: integer("CONNECTION_MESSAGE_LIMIT", 0, 0, 10_000),
+    connectionMessageWindowSeconds: integer(
+      "CONNECTION_MESSAGE_WINDOW_SECONDS",
+      DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
+      1,
+      3600,
+    ),
     maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
     connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
     // Up to an hour: the local gateway's integration timeout may be set past AWS's (benchmarks).

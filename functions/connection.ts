@@ -23,6 +23,9 @@ export interface Connection {
   name?: string;
   /** Epoch seconds: DynamoDB's TTL deletes the row after this, in case `$disconnect` never ran. */
   expiresAt: number;
+  /** The per-connection message limit's window: its start (epoch seconds) and messages counted in it. */
+  messageWindow?: number;
+  messageCount?: number;
 }
 
 /** The table's hash key and TTL attribute; `infra/` declares the table with these. */

@@ -7,7 +7,7 @@ import type { WebSocketEvent, WebSocketHandler } from "./events";
 import { broadcastMessage, type FanoutDependencies, type FanoutOutcome } from "./fanout";
 import { errorFrame } from "./frames";
 import { verifiedUser } from "./identity";
-import { addressOf, findMember, NOT_IN_A_ROOM } from "./member";
+import { addressOf, findCountedMember, findMember, NOT_IN_A_ROOM, overLimitMessage } from "./member";
 import { type ChatMessageFrame, messageId, type StoredMessage } from "./message";
 import { roomKey } from "./room";
 
@@ -34,7 +34,11 @@ export interface SendMessageRequest {
 
 export interface SendMessageHandlerDependencies extends FanoutDependencies {
   messages: Repository<StoredMessage>;
-  config: FanoutDependencies["config"] & Pick<FunctionConfig, "maxMessageBytes" | "historyTtlSeconds">;
+  config: FanoutDependencies["config"] &
+    Pick<
+      FunctionConfig,
+      "maxMessageBytes" | "historyTtlSeconds" | "connectionMessageLimit" | "connectionMessageWindowSeconds"
+    >;
 }
 
 /**
@@ -48,19 +52,24 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
     const { connectionId, requestId } = event.requestContext;
     const endpoint = deps.config.managementEndpoint ?? managementEndpoint(event.requestContext, deps.config.region);
     const manager = deps.managementApi(endpoint);
-    const refuse = async (message: string) => {
+    const refuse = async (message: string, statusCode = 400) => {
       await manager.post(connectionId, errorFrame(message, requestId)).catch((error: unknown) => {
         if (!(error instanceof ConnectionGoneError))
           deps.logger.warn(`error frame to ${connectionId} failed: ${describe(error)}`);
       });
-      return { statusCode: 400, body: message };
+      return { statusCode, body: message };
     };
 
     const user = verifiedUser(event.requestContext);
     const parsed = parseRequest(event, deps.config.maxMessageBytes, user === undefined);
     if (typeof parsed === "string") return refuse(parsed);
-    const sender = await findMember(deps.connections, event);
+    const { connectionMessageLimit: limit, connectionMessageWindowSeconds: windowSeconds } = deps.config;
+    const sender =
+      limit > 0
+        ? await findCountedMember(deps.connections, event, { limit, windowSeconds, nowMs: deps.now() })
+        : await findMember(deps.connections, event);
     if (!sender) return refuse(NOT_IN_A_ROOM);
+    if ("overLimit" in sender) return refuse(overLimitMessage(limit, windowSeconds, sender.overLimit), 429);
 
     const sentAt = new Date(deps.now()).toISOString();
     const name = user?.name ?? parsed.name ?? sender.name;

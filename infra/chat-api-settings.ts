@@ -1,9 +1,15 @@
 /** What a ChatApi's arguments must be, checked before anything is declared, and the names it gives. */
 import * as pulumi from "@pulumi/pulumi";
-import { FUNCTION_TIMEOUT_SECONDS, MAX_HISTORY_TTL_SECONDS } from "../functions/config";
+import {
+  DEFAULT_CONNECTION_MESSAGE_LIMIT,
+  DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
+  FUNCTION_TIMEOUT_SECONDS,
+  MAX_HISTORY_TTL_SECONDS,
+} from "../functions/config";
 import { broadcastWorker, connectAuthorizer, routes as routeTable, tokenEndpoint } from "../functions/routes";
 import type { ChatApiArgs } from "./chat-api";
 import { validateAuthSettings } from "./chat-auth";
+import { type CustomDomainSettings, validateCustomDomain } from "./custom-domain";
 import { ARCHITECTURES, LOG_LEVELS } from "./inline-function";
 import type { WebSocketRoute } from "./websocket-route";
 
@@ -20,7 +26,7 @@ export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
 export type RouteSettings = Pick<
   ConstructorParameters<typeof WebSocketRoute>[1],
   "stageName" | "defaults" | "memorySize" | "timeoutSeconds" | "environment"
->;
+> & { customDomain?: CustomDomainSettings };
 
 /** The physical name of a function; the stack name keeps stacks in one account apart. */
 export function functionName(name: string, route: { name: string }): string {
@@ -75,6 +81,22 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
   if (history !== undefined && (!Number.isInteger(history) || history < 60 || history > MAX_HISTORY_TTL_SECONDS)) {
     throw new Error(`historyTtlSeconds must be an integer from 60 to ${MAX_HISTORY_TTL_SECONDS}, got ${history}`);
   }
+  const limit = args.connectionMessageLimit ?? DEFAULT_CONNECTION_MESSAGE_LIMIT;
+  if (!Number.isInteger(limit) || limit < 0 || limit > 10_000) {
+    throw new Error(`connectionMessageLimit must be an integer from 0 (no limit) to 10000, got ${limit}`);
+  }
+  const window = args.connectionMessageWindowSeconds ?? DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS;
+  if (!Number.isInteger(window) || window < 1 || window > 3600) {
+    throw new Error(`connectionMessageWindowSeconds must be an integer from 1 to 3600, got ${window}`);
+  }
+  if (args.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(args.alarmEmail)) {
+    throw new Error(`alarmEmail must be an e-mail address, got ${JSON.stringify(args.alarmEmail)}`);
+  }
+  if (args.alarmEmail !== undefined && !args.alarms) throw new Error("alarmEmail is set but alarms is off");
+  if (args.apiGatewayAccountRole && !args.accessLogs) {
+    throw new Error("apiGatewayAccountRole is only needed with accessLogs: turn accessLogs on, or the role off");
+  }
+  const customDomain = args.customDomain && validateCustomDomain(args.customDomain);
   const memorySize = args.lambdaMemorySize ?? DEFAULT_LAMBDA_MEMORY_MB;
   checkMemorySize("lambdaMemorySize", memorySize);
   const timeoutSeconds = args.lambdaTimeoutSeconds ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS;
@@ -97,7 +119,10 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
     },
     memorySize,
     timeoutSeconds,
+    ...(customDomain && { customDomain }),
     environment: {
+      CONNECTION_MESSAGE_LIMIT: String(limit),
+      CONNECTION_MESSAGE_WINDOW_SECONDS: String(window),
       ...(concurrency !== undefined && { BROADCAST_CONCURRENCY: String(concurrency) }),
       ...(history !== undefined && { HISTORY_TTL_SECONDS: String(history) }),
     },

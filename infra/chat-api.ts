@@ -1,13 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../functions/connection";
-import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../functions/message";
-import { ROOM_INDEX, ROOM_INDEX_ATTRIBUTES, ROOM_INDEX_KEY } from "../functions/room";
 import {
   broadcastWorker,
+  connectAuthorizer,
   ROUTE_SELECTION_EXPRESSION,
   type RouteDefinition,
   routes as routeTable,
+  tokenEndpoint,
 } from "../functions/routes";
 import { createBroadcastWorker } from "./broadcast-worker";
 import {
@@ -22,7 +21,11 @@ import {
 export { DEFAULT_LAMBDA_MEMORY_MB, LOG_RETENTION_DAYS } from "./chat-api-settings";
 
 import { ChatAuth, type ChatAuthSettings } from "./chat-auth";
+import { ChatPage } from "./chat-page";
+import { createChatTables } from "./chat-tables";
+import { type CustomDomainSettings, createCustomDomain } from "./custom-domain";
 import type { FunctionDefaults, InlineFunction, LogLevel } from "./inline-function";
+import { ACCESS_LOG_FORMAT, createAccessLog, createAlarms } from "./observability";
 import { WebSocketRoute } from "./websocket-route";
 
 export interface ChatApiArgs {
@@ -50,11 +53,28 @@ export interface ChatApiArgs {
   auth?: ChatAuthSettings;
   /** How long a room's messages are kept, in seconds (default: the handlers', a day). */
   historyTtlSeconds?: number;
+  /** Messages one connection may send per window (default 20; 0: no limit) and the window (default 10 s). */
+  connectionMessageLimit?: number;
+  connectionMessageWindowSeconds?: number;
+  /** The stage's access log, one JSON line per request (default off: it needs the account's role). */
+  accessLogs?: boolean;
+  /** Make the account's (and region's) role API Gateway writes logs with: for an account without one. */
+  apiGatewayAccountRole?: boolean;
+  /** Alarms to an SNS topic (default off), mailed to `alarmEmail` if set. */
+  alarms?: boolean;
+  alarmEmail?: string;
+  /** DynamoDB refuses to delete the messages table until this is turned off (default off). */
+  deletionProtection?: boolean;
+  /** Clients connect to `wss://{domainName}` (default: the API's own address only). */
+  customDomain?: Partial<CustomDomainSettings>;
+  /** Publish the chat page to S3 and CloudFront (default on). */
+  publishPage?: boolean;
 }
 
 /**
- * The chat backend: a WebSocket API whose routes come from the route table, one function per
- * route, the connections and messages tables and a throttled, auto-deploying stage.
+ * The chat: a WebSocket API whose routes come from the route table, one function per route, the
+ * connections and messages tables, a throttled, auto-deploying stage; and, as the stack asks, its
+ * access log, alarms, a domain of its own and the page served by CloudFront.
  */
 export class ChatApi extends pulumi.ComponentResource {
   readonly table: aws.dynamodb.Table;
@@ -74,18 +94,31 @@ export class ChatApi extends pulumi.ComponentResource {
   readonly auth?: ChatAuth;
   /** Where guests get tokens: `POST {"name":"..."}` (guest auth only). */
   readonly tokenUrl?: pulumi.Output<string>;
+  /** The chat page, unless `publishPage` is false. */
+  readonly page?: ChatPage;
+  /** `https://{distribution}.cloudfront.net/`: where people chat. */
+  readonly pageUrl?: pulumi.Output<string>;
+  /** `wss://{customDomain}`, with the host its DNS record must point at. */
+  readonly customDomainUrl?: pulumi.Output<string>;
+  readonly customDomainTarget?: pulumi.Output<string>;
+  readonly accessLog?: ReturnType<typeof createAccessLog>;
+  readonly alarms?: ReturnType<typeof createAlarms>;
 
   constructor(name: string, args: ChatApiArgs, opts?: pulumi.ComponentResourceOptions) {
     const settings = validate(name, args);
     super("websocket-chat:index:ChatApi", name, {}, opts);
-    this.table = this.createTable(name);
-    this.messagesTable = this.createMessagesTable(name);
+    ({ connections: this.table, messages: this.messagesTable } = createChatTables(this, name, {
+      deletionProtection: args.deletionProtection ?? false,
+    }));
     this.api = this.createApi(name);
+    // Made before the token endpoint: by default its CORS admits the page's origin alone.
+    if (args.publishPage ?? true) this.page = new ChatPage(`${name}-page`, { parent: this });
     if (args.auth && args.auth.mode !== "none") {
       this.auth = new ChatAuth(
         `${name}-auth`,
         {
           settings: args.auth,
+          ...(this.page && { pageOrigin: this.page.origin }),
           api: this.api,
           functionNamePrefix: `${name}-${pulumi.getStack()}`,
           defaults: settings.defaults,
@@ -104,6 +137,13 @@ export class ChatApi extends pulumi.ComponentResource {
       environment: settings.environment ?? {},
     });
     this.routes = (args.routes ?? routeTable).map((route) => this.createRoute(name, route, settings));
+    if (args.accessLogs) {
+      this.accessLog = createAccessLog(this, name, {
+        logGroupName: pulumi.interpolate`/aws/apigateway/${this.api.id}/${settings.stageName}`,
+        logRetentionDays: settings.defaults.logRetentionDays,
+        accountRole: args.apiGatewayAccountRole ?? false,
+      });
+    }
     this.stage = this.createStage(name, args);
     this.url = pulumi.interpolate`${this.api.apiEndpoint}/${this.stage.name}`;
     // The client URL's host over HTTPS: taken from the API rather than rebuilt, so it holds in every partition.
@@ -111,59 +151,51 @@ export class ChatApi extends pulumi.ComponentResource {
     this.managementEndpoint = pulumi.interpolate`${httpsEndpoint}/${this.stage.name}`;
     this.tableName = this.table.name;
     this.messagesTableName = this.messagesTable.name;
+    if (settings.customDomain) {
+      const domain = createCustomDomain(this, name, {
+        ...settings.customDomain,
+        apiId: this.api.id,
+        stage: this.stage.name,
+      });
+      this.customDomainUrl = domain.url;
+      this.customDomainTarget = domain.targetDomainName;
+    }
+    if (this.page) {
+      this.page.publishConfig({
+        url: this.customDomainUrl ?? this.url,
+        auth: args.auth?.mode ?? "none",
+        ...(this.tokenUrl && { tokenUrl: this.tokenUrl }),
+      });
+      this.pageUrl = this.page.pageUrl;
+    }
+    if (args.alarms) {
+      this.alarms = createAlarms(this, name, {
+        functions: this.functions().map(([id, fn]) => ({ id, name: fn.name })),
+        apiId: this.api.id,
+        stageName: settings.stageName,
+        tableNames: { connections: this.table.name, messages: this.messagesTable.name },
+        serviceName: settings.defaults.serviceName,
+        email: args.alarmEmail,
+      });
+    }
     this.registerOutputs({
       messagesTableName: this.messagesTableName,
       url: this.url,
       managementEndpoint: this.managementEndpoint,
       tableName: this.tableName,
       tokenUrl: this.tokenUrl,
+      pageUrl: this.pageUrl,
+      customDomainUrl: this.customDomainUrl,
     });
   }
 
-  private createTable(name: string): aws.dynamodb.Table {
-    // One row per open connection; on-demand billing for bursty chat traffic, TTL for rows
-    // `$disconnect` missed. The `byRoom` index lists a room's connections, shard by shard, with
-    // just what `who` shows and the TTL that hides lingering rows.
-    return new aws.dynamodb.Table(
-      `${name}-connections`,
-      {
-        attributes: [
-          { name: CONNECTION_KEY, type: "S" },
-          { name: ROOM_INDEX_KEY, type: "S" },
-        ],
-        hashKey: CONNECTION_KEY,
-        billingMode: "PAY_PER_REQUEST",
-        ttl: { attributeName: CONNECTION_TTL_ATTRIBUTE, enabled: true },
-        globalSecondaryIndexes: [
-          {
-            name: ROOM_INDEX,
-            hashKey: ROOM_INDEX_KEY,
-            rangeKey: CONNECTION_KEY,
-            projectionType: "INCLUDE",
-            nonKeyAttributes: [...ROOM_INDEX_ATTRIBUTES],
-          },
-        ],
-      },
-      { parent: this },
-    );
-  }
-
-  private createMessagesTable(name: string): aws.dynamodb.Table {
-    // A room's history: its partition, messages in the order they were handled, TTL to forget them.
-    return new aws.dynamodb.Table(
-      `${name}-messages`,
-      {
-        attributes: [
-          { name: MESSAGES_PARTITION_KEY, type: "S" },
-          { name: MESSAGES_RANGE_KEY, type: "S" },
-        ],
-        hashKey: MESSAGES_PARTITION_KEY,
-        rangeKey: MESSAGES_RANGE_KEY,
-        billingMode: "PAY_PER_REQUEST",
-        ttl: { attributeName: MESSAGES_TTL_ATTRIBUTE, enabled: true },
-      },
-      { parent: this },
-    );
+  /** Every function of the chat, by its short name (its route's, or the worker's, authorizer's, token endpoint's). */
+  functions(): [string, aws.lambda.Function][] {
+    const all: [string, aws.lambda.Function][] = this.routes.map((route) => [route.routeName, route.function]);
+    all.push([broadcastWorker.name, this.broadcastWorker.function]);
+    if (this.auth) all.push([connectAuthorizer.name, this.auth.authorizerFunction.function]);
+    if (this.auth?.tokenFunction) all.push([tokenEndpoint.name, this.auth.tokenFunction.function]);
+    return all;
   }
 
   private createApi(name: string): aws.apigatewayv2.Api {
@@ -212,12 +244,16 @@ export class ChatApi extends pulumi.ComponentResource {
           throttlingBurstLimit: args.throttlingBurstLimit,
           throttlingRateLimit: args.throttlingRateLimit,
         },
+        ...(this.accessLog && {
+          accessLogSettings: { destinationArn: this.accessLog.logGroup.arn, format: ACCESS_LOG_FORMAT },
+        }),
       },
       {
         parent: this,
         dependsOn: [
           ...this.routes.flatMap((route) => route.deploymentDependencies),
           ...(this.auth ? [this.auth.authorizer, this.auth.authorizerPermission] : []),
+          ...(this.accessLog?.account ? [this.accessLog.account] : []),
         ],
       },
     );

@@ -62,6 +62,8 @@ export interface ChatAuthArgs {
   /** Physical function names: `{prefix}-authorizer`, `{prefix}-token`. */
   functionNamePrefix: string;
   defaults: FunctionDefaults;
+  /** The published page's origin: the token endpoint's CORS admits it alone unless `allowedOrigins` says otherwise. */
+  pageOrigin?: pulumi.Input<string>;
 }
 
 /**
@@ -111,7 +113,11 @@ export class ChatAuth extends pulumi.ComponentResource {
         },
         statements: [{ Sid: "SignGuestTokens", Effect: "Allow", Action: "kms:Sign", Resource: this.signingKey.arn }],
       });
-      this.tokenUrl = this.createTokenUrl(name, this.tokenFunction, settings.allowedOrigins ?? ["*"]);
+      this.tokenUrl = this.createTokenUrl(
+        name,
+        this.tokenFunction,
+        settings.allowedOrigins ?? (args.pageOrigin ? [args.pageOrigin] : ["*"]),
+      );
     } else {
       environment = {
         AUTH_MODE: "oidc",
@@ -166,7 +172,7 @@ export class ChatAuth extends pulumi.ComponentResource {
   private createTokenUrl(
     name: string,
     fn: InlineFunction<HttpRequestEvent, HttpResult>,
-    allowedOrigins: string[],
+    allowedOrigins: pulumi.Input<string>[],
   ): aws.lambda.FunctionUrl {
     const url = new aws.lambda.FunctionUrl(
       `${name}-token-url`,

@@ -25,6 +25,18 @@ export function readStackSettings(config = new pulumi.Config()): ChatApiArgs {
     broadcastConcurrency: config.getNumber("broadcastConcurrency", { min: 1, max: 1000 }),
     auth: authSettings(config),
     historyTtlSeconds: config.getNumber("historyTtlSeconds"),
+    connectionMessageLimit: config.getNumber("connectionMessageLimit"),
+    connectionMessageWindowSeconds: config.getNumber("connectionMessageWindowSeconds"),
+    accessLogs: config.getBoolean("accessLogs"),
+    apiGatewayAccountRole: config.getBoolean("apiGatewayAccountRole"),
+    alarms: config.getBoolean("alarms"),
+    alarmEmail: config.get("alarmEmail"),
+    deletionProtection: config.getBoolean("deletionProtection"),
+    customDomain: {
+      domainName: config.get("customDomainName"),
+      certificateArn: config.get("customDomainCertificateArn"),
+    },
+    publishPage: config.getBoolean("publishPage"),
   };
 }
 

@@ -49,6 +49,8 @@ export interface WebSocketRouteArgs {
  * log group, the function, API Gateway's permission to invoke it, the integration and the route.
  */
 export class WebSocketRoute extends pulumi.ComponentResource {
+  /** The route table's name of the route. */
+  readonly routeName: string;
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly role: aws.iam.Role;
   readonly rolePolicy: aws.iam.RolePolicy;
@@ -60,6 +62,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
 
   constructor(name: string, args: WebSocketRouteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("websocket-chat:index:WebSocketRoute", name, {}, opts);
+    this.routeName = args.route.name;
     // Exactly what this route's handler does: its table actions, posting to clients if it must, its own logs.
     ({
       logGroup: this.logGroup,

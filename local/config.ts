@@ -1,5 +1,9 @@
 import path from "node:path";
-import { ConfigError } from "../functions/config";
+import {
+  ConfigError,
+  DEFAULT_CONNECTION_MESSAGE_LIMIT,
+  DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
+} from "../functions/config";
 import type { LocalAuthOptions } from "./auth";
 import type { LocalGatewayOptions } from "./gateway-options";
 import { readStackSettings, type StackSettings } from "./stack-settings";
@@ -23,11 +27,15 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
     throw new ConfigError(`THROTTLING must be on or off, got ${JSON.stringify(throttling)}`);
   const stack = env.STACK?.trim() || "dev";
   const projectDir = path.join(__dirname, "..");
+  const stackSettings = readStackSettings(projectDir, stack);
+  // The stack's per-connection message limit, as its functions get it; off with the stage's throttling.
+  const messageLimit = (variable: string, key: string, fallback: number) =>
+    env[variable]?.trim() || (throttling === "on" ? String(stackSettings.get(key) ?? fallback) : undefined);
   return {
     port: Number(port),
     // The stage's limits as the stack deploys them; off for load tests and benchmarks.
     ...(throttling === "on" && { throttling: readStackThrottling(projectDir, stack) }),
-    auth: readLocalAuth(env, readStackSettings(projectDir, stack)),
+    auth: readLocalAuth(env, stackSettings),
     host: env.HOST?.trim() || "127.0.0.1",
     stage,
     region: env.AWS_REGION?.trim() || "us-east-1",
@@ -44,6 +52,16 @@ export function readLocalConfig(env: Record<string, string | undefined> = proces
       HISTORY_TTL_SECONDS: env.HISTORY_TTL_SECONDS,
       FANOUT_SHARD_THRESHOLD: env.FANOUT_SHARD_THRESHOLD,
       FANOUT_SLICE_SIZE: env.FANOUT_SLICE_SIZE,
+      CONNECTION_MESSAGE_LIMIT: messageLimit(
+        "CONNECTION_MESSAGE_LIMIT",
+        "connectionMessageLimit",
+        DEFAULT_CONNECTION_MESSAGE_LIMIT,
+      ),
+      CONNECTION_MESSAGE_WINDOW_SECONDS: messageLimit(
+        "CONNECTION_MESSAGE_WINDOW_SECONDS",
+        "connectionMessageWindowSeconds",
+        DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
+      ),
       AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
     },
   };

@@ -1,7 +1,7 @@
 /*
- * The chat page: where to connect and how to sign in (told by the local gateway's `/config.json`,
- * or by `?url=` and `?tokenUrl=` for a deployed stack), the room (`?room=`), the composer, and the
- * wiring of the connection, the sign-in, the message list and who is online.
+ * The chat page: where to connect and how to sign in (told by `/config.json`, the local gateway's
+ * or the one a stack publishes beside the page, or by `?url=` and `?tokenUrl=`), the room
+ * (`?room=`), the composer, and the wiring of the connection, the sign-in, the message list and who is online.
  */
 import { createConnection } from "./connection.mjs";
 import { createMessageList } from "./messages.mjs";
@@ -39,9 +39,11 @@ async function readConfig() {
   } catch {
     // Served by something other than the local gateway: the default stage, no sign-in.
   }
+  const tokenUrl = config.tokenUrl ? new URL(config.tokenUrl, location.href).href : undefined;
+  // Published by the stack, `config.json` names the API's URL; the local gateway's, only its stage.
+  if (config.url) return { url: config.url, auth: config.auth ?? "none", tokenUrl };
   const stage = config.stage || "dev";
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const tokenUrl = config.tokenUrl ? new URL(config.tokenUrl, location.href).href : undefined;
   return { url: `${scheme}://${location.host}/${encodeURIComponent(stage)}`, auth: config.auth ?? "none", tokenUrl };
 }
 

@@ -1,5 +1,13 @@
 import sinon, { type SinonStub } from "sinon";
-import type { DeleteOptions, Key, PutOptions, QueryOptions, Repository, ScanOptions } from "../../dal/repository";
+import type {
+  DeleteOptions,
+  Key,
+  PutOptions,
+  QueryOptions,
+  Repository,
+  ScanOptions,
+  WindowCounter,
+} from "../../dal/repository";
 import type { AuthorizerEvent } from "../../functions/authorizer";
 import type { Connection } from "../../functions/connection";
 import type { ConnectionManager } from "../../functions/connection-manager";
@@ -18,6 +26,7 @@ export interface RepositoryStub<T extends object = Connection> extends Repositor
   put: SinonStub<[T, PutOptions?], Promise<T>>;
   get: SinonStub<[Key], Promise<T>>;
   delete: SinonStub<[Key, DeleteOptions<T>?], Promise<T | undefined>>;
+  countUse: SinonStub<[Key, WindowCounter<T>], Promise<T | undefined>>;
   scan: SinonStub<[ScanOptions<T>?], AsyncIterable<T[]>>;
   query: SinonStub<[QueryOptions<T>], AsyncIterable<T[]>>;
 }
@@ -27,6 +36,7 @@ export function stubRepository<T extends object = Connection>(): RepositoryStub<
     put: sinon.stub<[T, PutOptions?], Promise<T>>(),
     get: sinon.stub<[Key], Promise<T>>(),
     delete: sinon.stub<[Key, DeleteOptions<T>?], Promise<T | undefined>>(),
+    countUse: sinon.stub<[Key, WindowCounter<T>], Promise<T | undefined>>(),
     scan: sinon.stub<[ScanOptions<T>?], AsyncIterable<T[]>>(),
     query: sinon.stub<[QueryOptions<T>], AsyncIterable<T[]>>(),
   };

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import test from "ava";
 import type { RouteDefinition } from "../../functions/routes";
-import type { ChatApi } from "../../infra/chat-api";
+import type { ChatApi, ChatApiArgs } from "../../infra/chat-api";
 import {
   ACCOUNT,
   API_ID,
@@ -20,6 +20,9 @@ interface Statement {
   [other: string]: unknown;
 }
 
+/** The per-connection message limit every function is given: the stack's default, 20 in 10 s. */
+const MESSAGE_LIMIT = { CONNECTION_MESSAGE_LIMIT: "20", CONNECTION_MESSAGE_WINDOW_SECONDS: "10" };
+const CERTIFICATE_ARN = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789`;
 const EXECUTION_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`;
 const { mocks, resources } = recordingMocks();
 const options = new Map<string, pulumi.ResourceOptions>();
@@ -35,6 +38,7 @@ async function settled(chat: ChatApi): Promise<void> {
   leaves.push(worker.logGroup, worker.role, worker.rolePolicy, worker.function, worker.invokeConfig);
   await resolved(pulumi.all(leaves.map((resource) => resource.urn)));
   await resolved(pulumi.all([chat.url, chat.managementEndpoint, chat.tableName, chat.messagesTableName]));
+  if (chat.page?.config) await resolved(pulumi.all([chat.page.config.urn, chat.page.config.content]));
 }
 
 // Prepare: the program runs against mocks, imported only once they are in place.
@@ -187,6 +191,7 @@ test("every route of the table gets a function, integration, route and scoped pe
     t.deepEqual(fn.inputs.environment, {
       variables: {
         ...powertoolsEnvironment("chat-test"),
+        ...MESSAGE_LIMIT,
         TABLE_NAME: table.state.name,
         MESSAGES_TABLE_NAME: messages.state.name,
         BROADCAST_CONCURRENCY: "20",
@@ -326,6 +331,7 @@ test("each route's policy, exactly: the tables, the room index and posting only 
     `dynamodb:GetItem ${table}`,
     `dynamodb:PutItem ${messages}`,
     `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${table}`,
     post,
     `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`,
     ...logs("sendmessage"),
@@ -356,6 +362,7 @@ test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously
   t.deepEqual(fn.inputs.environment, {
     variables: {
       ...powertoolsEnvironment("chat-test"),
+      ...MESSAGE_LIMIT,
       TABLE_NAME: "chat-connections-7f3a9c1",
       MESSAGES_TABLE_NAME: "chat-messages-7f3a9c1",
       BROADCAST_CONCURRENCY: "20",
@@ -427,6 +434,7 @@ test("a two-way route gets a route response and a role with only its logs", asyn
   t.deepEqual(fn.inputs.environment, {
     variables: {
       ...powertoolsEnvironment("echo-test"),
+      ...MESSAGE_LIMIT,
       TABLE_NAME: "echo-connections-7f3a9c1",
       MESSAGES_TABLE_NAME: "echo-messages-7f3a9c1",
     },
@@ -449,6 +457,22 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
   t.throws(() => new ChatApi("a".repeat(60), valid), { message: /longer than 64/ });
   t.throws(() => new ChatApi("bad6", { ...valid, lambdaMemorySize: 64 }), { message: /lambdaMemorySize/ });
   t.throws(() => new ChatApi("bad8", { ...valid, historyTtlSeconds: 30 }), { message: /historyTtlSeconds must be/ });
+  const refused: [Partial<ChatApiArgs>, RegExp][] = [
+    [{ connectionMessageLimit: -1 }, /connectionMessageLimit must be/],
+    [{ connectionMessageLimit: 2.5 }, /connectionMessageLimit must be/],
+    [{ connectionMessageWindowSeconds: 0 }, /connectionMessageWindowSeconds must be/],
+    [{ alarms: true, alarmEmail: "not an address" }, /alarmEmail must be an e-mail address/],
+    [{ alarmEmail: "oncall@example.com" }, /alarmEmail is set but alarms is off/],
+    [{ apiGatewayAccountRole: true }, /apiGatewayAccountRole is only needed with accessLogs/],
+    [{ customDomain: { domainName: "chat.example.com" } }, /set both or neither/],
+    [{ customDomain: { domainName: "Chat Example", certificateArn: CERTIFICATE_ARN } }, /customDomainName must be/],
+    [{ customDomain: { domainName: "chat.example.com", certificateArn: "cert" } }, /must be an ACM certificate ARN/],
+    [{ logLevel: "WARN" as never }, /logLevel must be one of TRACE, DEBUG, INFO/],
+    [{ architecture: "sparc" as never }, /lambdaArchitecture must be arm64 or x86_64/],
+  ];
+  for (const [index, [bad, message]] of refused.entries()) {
+    t.throws(() => new ChatApi(`refused${index}`, { ...valid, ...bad }), { message }, JSON.stringify(bad));
+  }
   const greedy = routes.map((route) => ({ ...route, memorySize: 20_000 }));
   t.throws(() => new ChatApi("bad7", { ...valid, routes: greedy }), { message: /memorySize of route \$connect/ });
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -17,6 +17,12 @@ const { mocks, resources } = recordingMocks();
   for (const [name, value] of Object.entries(program)) {
     outputs[name] = pulumi.Output.isInstance(value) ? await resolved(value) : value;
   }
+  // Some resources register only once the outputs they take resolve (the page's config.json):
+  // wait until no more arrive.
+  for (let seen = -1; seen !== resources.length; ) {
+    seen = resources.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   process.stdout.write(JSON.stringify({ outputs, resources }));
 })().catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

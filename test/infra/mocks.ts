@@ -7,6 +7,9 @@ export const API_ID = "a1b2c3d4e5";
 export const AUTHORIZER_ID = "auth9z";
 export const KMS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab";
 export const TOKEN_URL_ID = "abcdefghijklmnopqrstuvwxyz012345";
+export const DISTRIBUTION_ID = "E2QWRUHAPOMQZL";
+export const DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net";
+export const REGIONAL_DOMAIN_TARGET = "d-abcde12345.execute-api.us-east-1.amazonaws.com";
 /** A real RSA public key, so a test can check what the authorizer is given. */
 export const MOCK_PUBLIC_KEY_PEM = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .publicKey.export({ type: "spki", format: "pem" })
@@ -21,6 +24,8 @@ export interface RegisteredResource {
   inputs: Record<string, any>;
   // biome-ignore lint/suspicious/noExplicitAny: as above.
   state: Record<string, any>;
+  /** The provider reference it was registered with (`{urn}::{id}`), if not the default. */
+  provider?: string;
 }
 
 /**
@@ -30,9 +35,9 @@ export interface RegisteredResource {
 export function recordingMocks(): { mocks: pulumi.runtime.Mocks; resources: RegisteredResource[] } {
   const resources: RegisteredResource[] = [];
   const mocks: pulumi.runtime.Mocks = {
-    newResource({ type, name, inputs }) {
+    newResource({ type, name, inputs, provider }) {
       const { id, state } = answer(type, name, inputs);
-      resources.push({ type, name, id, inputs, state: { ...inputs, ...state } });
+      resources.push({ type, name, id, inputs, state: { ...inputs, ...state }, ...(provider && { provider }) });
       return { id, state: { ...inputs, ...state } };
     },
     call({ token, inputs }) {
@@ -88,6 +93,34 @@ function answer(type: string, name: string, inputs: Record<string, any>): { id: 
       return { id: AUTHORIZER_ID, state: {} };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { id: inputs.name, state: { arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${inputs.name}` } };
+    case "aws:s3/bucket:Bucket": {
+      const bucket = `${name}-5e1f`;
+      return {
+        id: bucket,
+        state: {
+          bucket,
+          arn: `arn:aws:s3:::${bucket}`,
+          bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com`,
+        },
+      };
+    }
+    case "aws:cloudfront/distribution:Distribution":
+      return {
+        id: DISTRIBUTION_ID,
+        state: {
+          arn: `arn:aws:cloudfront::${ACCOUNT}:distribution/${DISTRIBUTION_ID}`,
+          domainName: `${DISTRIBUTION_DOMAIN}`,
+        },
+      };
+    case "aws:apigatewayv2/domainName:DomainName":
+      return {
+        id: inputs.domainName,
+        state: {
+          domainNameConfiguration: { ...inputs.domainNameConfiguration, targetDomainName: REGIONAL_DOMAIN_TARGET },
+        },
+      };
+    case "aws:sns/topic:Topic":
+      return { id: `${name}-topic`, state: { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:${name}` } };
     default:
       return { id: `${name}-id`, state: {} };
   }

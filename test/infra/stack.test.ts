@@ -75,6 +75,8 @@ test("stack config reaches the stage, the log groups and the functions", async (
     t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
       variables: {
         ...powertoolsEnvironment("websocket-chat-dev"),
+        CONNECTION_MESSAGE_LIMIT: "20",
+        CONNECTION_MESSAGE_WINDOW_SECONDS: "10",
         TABLE_NAME: "websocket-chat-connections-7f3a9c1",
         MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
         BROADCAST_CONCURRENCY: "100",

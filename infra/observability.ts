@@ -1,0 +1,193 @@
+/**
+ * What watches a ChatApi: the stage's access log and, when asked, the alarms. Metric names and
+ * dimensions are AWS's own:
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html (Errors, Throttles)
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-logging.html
+ * (IntegrationError, ExecutionError by ApiId and Stage; the access log's $context variables)
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html
+ * (ReadThrottleEvents, WriteThrottleEvents by TableName, and GlobalSecondaryIndexName)
+ */
+import * as aws from "@pulumi/aws";
+import type * as pulumi from "@pulumi/pulumi";
+import { BROADCAST_METRICS } from "../functions/broadcast-metrics";
+import { ROOM_INDEX } from "../functions/room";
+import { METRICS_NAMESPACE } from "./inline-function";
+
+/** One JSON line per connect, message and disconnect, with what API Gateway's execution logs say of it. */
+export const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: "$context.requestId",
+  connectionId: "$context.connectionId",
+  eventType: "$context.eventType",
+  routeKey: "$context.routeKey",
+  status: "$context.status",
+  requestTime: "$context.requestTimeEpoch",
+  integrationLatency: "$context.integrationLatency",
+  error: "$context.error.message",
+  sourceIp: "$context.identity.sourceIp",
+  principalId: "$context.authorizer.principalId",
+});
+
+/**
+ * The stage's access log group, and with `accountRole` the role API Gateway writes every API's
+ * logs in this account and region with (`AWS::ApiGateway::Account`, one per region): without one,
+ * a stage with access logs fails with "CloudWatch Logs role ARN must be set in account settings".
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+ */
+export function createAccessLog(
+  parent: pulumi.Resource,
+  name: string,
+  args: { logGroupName: pulumi.Input<string>; logRetentionDays: number; accountRole: boolean },
+): { logGroup: aws.cloudwatch.LogGroup; account?: aws.apigateway.Account } {
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${name}-access-logs`,
+    { name: args.logGroupName, retentionInDays: args.logRetentionDays },
+    { parent },
+  );
+  if (!args.accountRole) return { logGroup };
+  const role = new aws.iam.Role(
+    `${name}-apigateway-logs-role`,
+    {
+      description: "API Gateway writes this account's API logs to CloudWatch Logs with this role",
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    },
+    { parent },
+  );
+  // What the managed AmazonAPIGatewayPushToCloudWatchLogs grants, inline like every role here.
+  const policy = new aws.iam.RolePolicy(
+    `${name}-apigateway-logs-policy`,
+    {
+      role: role.id,
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "PushApiLogs",
+            Effect: "Allow",
+            Action: [
+              "logs:CreateLogGroup",
+              "logs:CreateLogStream",
+              "logs:DescribeLogGroups",
+              "logs:DescribeLogStreams",
+              "logs:PutLogEvents",
+              "logs:GetLogEvents",
+              "logs:FilterLogEvents",
+            ],
+            Resource: "*",
+          },
+        ],
+      }),
+    },
+    { parent },
+  );
+  const account = new aws.apigateway.Account(
+    `${name}-apigateway-account`,
+    { cloudwatchRoleArn: role.arn },
+    { parent, dependsOn: [policy] },
+  );
+  return { logGroup, account };
+}
+
+export interface AlarmTargets {
+  /** Each function, by a short id (its route's name) and its physical name. */
+  functions: { id: string; name: pulumi.Input<string> }[];
+  apiId: pulumi.Input<string>;
+  stageName: string;
+  tableNames: { connections: pulumi.Input<string>; messages: pulumi.Input<string> };
+  /** The `service` dimension of the broadcast metrics: the stack's service name. */
+  serviceName: string;
+  /** Who is mailed when an alarm fires or clears (a subscription they must confirm). */
+  email?: string;
+}
+
+/**
+ * An SNS topic, and an alarm on it for each way the chat fails: a function's errors or throttles,
+ * the API's integration or execution errors, DynamoDB throttling, broadcast posts or hand-offs
+ * that failed. Each fires on any occurrence in five minutes and clears on a quiet one.
+ */
+export function createAlarms(
+  parent: pulumi.Resource,
+  name: string,
+  targets: AlarmTargets,
+): { topic: aws.sns.Topic; alarms: aws.cloudwatch.MetricAlarm[] } {
+  const topic = new aws.sns.Topic(`${name}-alarms`, {}, { parent });
+  if (targets.email) {
+    new aws.sns.TopicSubscription(
+      `${name}-alarms-email`,
+      { topic: topic.arn, protocol: "email", endpoint: targets.email },
+      { parent },
+    );
+  }
+  const alarms: aws.cloudwatch.MetricAlarm[] = [];
+  const alarm = (id: string, description: string, metric: Metric) =>
+    alarms.push(
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-${id}`,
+        {
+          alarmDescription: description,
+          namespace: metric.namespace,
+          metricName: metric.name,
+          dimensions: metric.dimensions,
+          statistic: "Sum",
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: 1,
+          comparisonOperator: "GreaterThanOrEqualToThreshold",
+          treatMissingData: "notBreaching",
+          alarmActions: [topic.arn],
+          okActions: [topic.arn],
+        },
+        { parent },
+      ),
+    );
+  for (const fn of targets.functions) {
+    const dimensions = { FunctionName: fn.name };
+    alarm(`${fn.id}-errors`, `${fn.id} failed`, { namespace: "AWS/Lambda", name: "Errors", dimensions });
+    alarm(`${fn.id}-throttles`, `${fn.id} was throttled`, { namespace: "AWS/Lambda", name: "Throttles", dimensions });
+  }
+  const stage = { ApiId: targets.apiId, Stage: targets.stageName };
+  alarm("integration-errors", "API Gateway got an error from a route's function", {
+    namespace: "AWS/ApiGateway",
+    name: "IntegrationError",
+    dimensions: stage,
+  });
+  alarm("execution-errors", "API Gateway failed to run a route", {
+    namespace: "AWS/ApiGateway",
+    name: "ExecutionError",
+    dimensions: stage,
+  });
+  const dynamodb = [
+    ["connections", { TableName: targets.tableNames.connections }],
+    ["room-index", { TableName: targets.tableNames.connections, GlobalSecondaryIndexName: ROOM_INDEX }],
+    ["messages", { TableName: targets.tableNames.messages }],
+  ] as const;
+  for (const [id, dimensions] of dynamodb) {
+    for (const kind of ["Read", "Write"]) {
+      alarm(`${id}-${kind.toLowerCase()}-throttles`, `DynamoDB throttled ${kind.toLowerCase()}s of ${id}`, {
+        namespace: "AWS/DynamoDB",
+        name: `${kind}ThrottleEvents`,
+        dimensions,
+      });
+    }
+  }
+  const service = { service: targets.serviceName };
+  alarm("broadcast-failures", "Posts of a broadcast failed (not gone: refused or timed out)", {
+    namespace: METRICS_NAMESPACE,
+    name: BROADCAST_METRICS.failed,
+    dimensions: service,
+  });
+  alarm("broadcast-hand-offs", "Lambda refused a large room's broadcast slice: its members missed a message", {
+    namespace: METRICS_NAMESPACE,
+    name: BROADCAST_METRICS.handOffsFailed,
+    dimensions: service,
+  });
+  return { topic, alarms };
+}
+
+interface Metric {
+  namespace: string;
+  name: string;
+  dimensions: Record<string, pulumi.Input<string>>;
+}
