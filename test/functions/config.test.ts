@@ -30,6 +30,8 @@ test("reads a Lambda environment and fills in the defaults", (t) => {
     broadcastFunctionName: undefined,
     fanoutShardThreshold: 250,
     fanoutSliceSize: 1000,
+    connectionMessageLimit: 0,
+    connectionMessageWindowSeconds: 10,
     maxMessageBytes: 32768,
     connectionTtlSeconds: 7200,
     connectTimeoutMs: 29_000,
@@ -54,6 +56,8 @@ test("reads every setting that is given", (t) => {
     BROADCAST_FUNCTION_NAME: " chat-dev-broadcast ",
     FANOUT_SHARD_THRESHOLD: "50",
     FANOUT_SLICE_SIZE: "400",
+    CONNECTION_MESSAGE_LIMIT: "20",
+    CONNECTION_MESSAGE_WINDOW_SECONDS: "60",
     AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
   };
 
@@ -72,6 +76,8 @@ test("reads every setting that is given", (t) => {
     broadcastFunctionName: "chat-dev-broadcast",
     fanoutShardThreshold: 50,
     fanoutSliceSize: 400,
+    connectionMessageLimit: 20,
+    connectionMessageWindowSeconds: 60,
     maxMessageBytes: 1000,
     connectionTtlSeconds: 60,
     connectTimeoutMs: 5000,
@@ -138,6 +144,18 @@ test(
   "FANOUT_SHARD_THRESHOLD",
 );
 test("a fractional FANOUT_SLICE_SIZE", rejects, { ...LAMBDA_ENV, FANOUT_SLICE_SIZE: "10.5" }, "FANOUT_SLICE_SIZE");
+test(
+  "a negative CONNECTION_MESSAGE_LIMIT",
+  rejects,
+  { ...LAMBDA_ENV, CONNECTION_MESSAGE_LIMIT: "-1" },
+  "CONNECTION_MESSAGE_LIMIT",
+);
+test(
+  "a zero CONNECTION_MESSAGE_WINDOW_SECONDS",
+  rejects,
+  { ...LAMBDA_ENV, CONNECTION_MESSAGE_WINDOW_SECONDS: "0" },
+  "CONNECTION_MESSAGE_WINDOW_SECONDS",
+);
 test(
   "a non-numeric BROADCAST_CONCURRENCY",
   rejects,

@@ -23,6 +23,15 @@ for (const value of ["0", "-1", "ten", "1.5", "1e3", "9999999"]) {
 
 test("npm run local throttles as the dev stack's stage does, from Pulumi.dev.yaml; THROTTLING=off lifts it", (t) => {
   t.deepEqual(readLocalConfig({}).throttling, { burstLimit: 100, rateLimit: 50 });
+  // And each connection's message limit, as the stack's functions get it (the default: the file sets none).
+  t.like(readLocalConfig({}).functionEnvironment, {
+    CONNECTION_MESSAGE_LIMIT: "20",
+    CONNECTION_MESSAGE_WINDOW_SECONDS: "10",
+  });
+  t.like(readLocalConfig({ THROTTLING: "off" }).functionEnvironment, {
+    CONNECTION_MESSAGE_LIMIT: undefined,
+    CONNECTION_MESSAGE_WINDOW_SECONDS: undefined,
+  });
   t.is(readLocalConfig({ THROTTLING: "off" }).throttling, undefined);
   t.deepEqual(
     readLocalConfig({ STACK: "no-such-stack" }).throttling,
@@ -42,7 +51,8 @@ test("a stack file with a bad throttling setting is refused, naming the file and
   const error = t.throws(() => readStackThrottling(dir, "dev"), { instanceOf: ConfigError });
   t.regex(error?.message ?? "", /Pulumi\.dev\.yaml: throttlingRateLimit must be a number of at least 0, got "fast"$/);
   writeFileSync(path.join(dir, "Pulumi.dev.yaml"), 'config:\n  websocket-chat:throttlingBurstLimit: "7"\n');
-  t.deepEqual(readStackThrottling(dir, "dev"), { burstLimit: 7, rateLimit: 50 });
+  // What the file leaves out is the program's default, as `pulumi up` would deploy it.
+  t.deepEqual(readStackThrottling(dir, "dev"), { burstLimit: 7, rateLimit: 500 });
 });
 
 test("npm run local signs guests in as the dev stack does; AUTH and TOKEN_TTL_SECONDS override it, AUTH=oidc needs its issuer", async (t) => {
