@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 /** The page's files: the very ones the local server serves. */
 export const PAGE_DIR = join(__dirname, "..", "local", "public");
 
-const CONTENT_TYPES: Record<string, string> = {
+export const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".mjs": "text/javascript; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -21,6 +21,18 @@ const CONTENT_TYPES: Record<string, string> = {
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-response-headers-policies.html
 const SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03";
+
+/** The objects the page is published as: each file of {@link PAGE_DIR}, with its content type. */
+export function pageFiles(): { file: string; contentType: string }[] {
+  return readdirSync(PAGE_DIR)
+    .sort()
+    .map((file) => {
+      const contentType = CONTENT_TYPES[extname(file)];
+      if (!contentType)
+        throw new Error(`the page's ${file} has no known content type: add its extension to CONTENT_TYPES`);
+      return { file, contentType };
+    });
+}
 
 /** What `config.json` tells the page: where to connect, and how to sign in. */
 export interface PageConfig {
@@ -69,7 +81,7 @@ export class ChatPage extends pulumi.ComponentResource {
       { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
       { parent },
     );
-    for (const file of readdirSync(PAGE_DIR).sort()) this.putObject(file);
+    for (const { file, contentType } of pageFiles()) this.putObject(file, contentType);
 
     const accessControl = new aws.cloudfront.OriginAccessControl(
       `${name}-oac`,
@@ -151,10 +163,7 @@ export class ChatPage extends pulumi.ComponentResource {
     return this.config;
   }
 
-  private putObject(file: string): aws.s3.BucketObjectv2 {
-    const contentType = CONTENT_TYPES[extname(file)];
-    if (!contentType)
-      throw new Error(`the page's ${file} has no known content type: add its extension to CONTENT_TYPES`);
+  private putObject(file: string, contentType: string): aws.s3.BucketObjectv2 {
     return new aws.s3.BucketObjectv2(
       `${this.name}-${file}`,
       {
