@@ -141,9 +141,9 @@ export const tokenEndpoint = {
 } as const;
 
 /**
- * The stage's throttling when the stack sets none, per route, in the cloud and locally: room for
- * the largest load of the README's cost table (100 messages a second) five times over, and for
- * 10,000 clients reconnecting in 20 s. One client's share is limited apart (`connectionMessageLimit`).
+ * The stage's throttling when the stack sets none, per route, in the cloud and locally: the
+ * README's cost table's busiest load (20 messages a second) 25 times over, and 10,000 clients
+ * reconnecting within 20 s. One client's share is limited apart (`connectionMessageLimit`).
  */
 export const STAGE_THROTTLING_DEFAULTS = { burstLimit: 1000, rateLimit: 500 } as const;
 

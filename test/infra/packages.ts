@@ -112,7 +112,11 @@ export function runPacked<R>(
     ...env,
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-e", RUNNER, join(dir, "__index.js"), JSON.stringify(event)], {
+    // LAMBDA_NODE runs the packages with another Node, such as arm64's under an emulator
+    // (`qemu-aarch64-static -L / .../node`): Lambda's other architecture, checked here.
+    const [command, ...prefix] = (process.env.LAMBDA_NODE ?? process.execPath).split(" ");
+    const args = [...prefix, "-e", RUNNER, join(dir, "__index.js"), JSON.stringify(event)];
+    const child = spawn(command as string, args, {
       cwd: dir,
       env: lambdaEnv,
       timeout: 30_000,
