@@ -6,11 +6,16 @@ import {
   FUNCTION_TIMEOUT_SECONDS,
   MAX_HISTORY_TTL_SECONDS,
 } from "../functions/config";
-import { broadcastWorker, connectAuthorizer, routes as routeTable, tokenEndpoint } from "../functions/routes";
-import type { ChatApiArgs } from "./chat-api";
-import { validateAuthSettings } from "./chat-auth";
+import {
+  broadcastWorker,
+  connectAuthorizer,
+  type RouteDefinition,
+  routes as routeTable,
+  tokenEndpoint,
+} from "../functions/routes";
+import { type ChatAuthSettings, validateAuthSettings } from "./chat-auth";
 import { type CustomDomainSettings, validateCustomDomain } from "./custom-domain";
-import { ARCHITECTURES, LOG_LEVELS } from "./inline-function";
+import { ARCHITECTURES, type FunctionDefaults, LOG_LEVELS, type LogLevel } from "./inline-function";
 import type { WebSocketRoute } from "./websocket-route";
 
 /** Retention periods CloudWatch Logs accepts, in days. */
@@ -22,6 +27,49 @@ export const DEFAULT_LAMBDA_MEMORY_MB = 256;
 export const DEFAULT_LAMBDA_TIMEOUT_SECONDS = FUNCTION_TIMEOUT_SECONDS;
 /** API Gateway stops waiting for an integration after 29 s; a longer Lambda timeout buys nothing. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
+
+export interface ChatApiArgs {
+  /** The stage clients connect to: `wss://{apiId}.execute-api.{region}.amazonaws.com/{stageName}`. */
+  stageName: string;
+  /** Requests every route of the stage accepts in a burst. */
+  throttlingBurstLimit: number;
+  /** Steady requests per second every route of the stage accepts. */
+  throttlingRateLimit: number;
+  /** Days CloudWatch keeps each function's logs; one of {@link LOG_RETENTION_DAYS}. */
+  logRetentionDays: number;
+  /** The lowest level of the functions' log lines kept (default INFO). */
+  logLevel?: LogLevel;
+  /** The functions' architecture (default arm64). */
+  architecture?: FunctionDefaults["architecture"];
+  /** `BROADCAST_CONCURRENCY` of the functions; the handlers' default when omitted. */
+  broadcastConcurrency?: number;
+  /** Memory in MB of each function whose route names none (default {@link DEFAULT_LAMBDA_MEMORY_MB}). */
+  lambdaMemorySize?: number;
+  /** Timeout of each function in seconds (default {@link DEFAULT_LAMBDA_TIMEOUT_SECONDS}). */
+  lambdaTimeoutSeconds?: number;
+  /** The routes to deploy (default: the route table of `functions/routes.ts`). */
+  routes?: readonly RouteDefinition[];
+  /** Who may connect (default `none`: anyone, the open chat). */
+  auth?: ChatAuthSettings;
+  /** How long a room's messages are kept, in seconds (default: the handlers', a day). */
+  historyTtlSeconds?: number;
+  /** Messages one connection may send per window (default 20; 0: no limit) and the window (default 10 s). */
+  connectionMessageLimit?: number;
+  connectionMessageWindowSeconds?: number;
+  /** The stage's access log, one JSON line per request (default off: it needs the account's role). */
+  accessLogs?: boolean;
+  /** Make the account's (and region's) role API Gateway writes logs with: for an account without one. */
+  apiGatewayAccountRole?: boolean;
+  /** Alarms to an SNS topic (default off), mailed to `alarmEmail` if set. */
+  alarms?: boolean;
+  alarmEmail?: string;
+  /** DynamoDB refuses to delete the messages table until this is turned off (default off). */
+  deletionProtection?: boolean;
+  /** Clients connect to `wss://{domainName}` (default: the API's own address only). */
+  customDomain?: Partial<CustomDomainSettings>;
+  /** Publish the chat page to S3 and CloudFront (default on). */
+  publishPage?: boolean;
+}
 
 export type RouteSettings = Pick<
   ConstructorParameters<typeof WebSocketRoute>[1],

@@ -9,67 +9,17 @@ import {
   tokenEndpoint,
 } from "../functions/routes";
 import { createBroadcastWorker } from "./broadcast-worker";
-import {
-  DEFAULT_LAMBDA_MEMORY_MB,
-  DEFAULT_LAMBDA_TIMEOUT_SECONDS,
-  functionName,
-  type LOG_RETENTION_DAYS,
-  type RouteSettings,
-  validate,
-} from "./chat-api-settings";
+import { type ChatApiArgs, functionName, type RouteSettings, validate } from "./chat-api-settings";
 
-export { DEFAULT_LAMBDA_MEMORY_MB, LOG_RETENTION_DAYS } from "./chat-api-settings";
+export { type ChatApiArgs, DEFAULT_LAMBDA_MEMORY_MB, LOG_RETENTION_DAYS } from "./chat-api-settings";
 
-import { ChatAuth, type ChatAuthSettings } from "./chat-auth";
+import { ChatAuth } from "./chat-auth";
 import { ChatPage } from "./chat-page";
 import { createChatTables } from "./chat-tables";
-import { type CustomDomainSettings, createCustomDomain } from "./custom-domain";
-import type { FunctionDefaults, InlineFunction, LogLevel } from "./inline-function";
+import { createCustomDomain } from "./custom-domain";
+import type { InlineFunction } from "./inline-function";
 import { ACCESS_LOG_FORMAT, createAccessLog, createAlarms } from "./observability";
 import { WebSocketRoute } from "./websocket-route";
-
-export interface ChatApiArgs {
-  /** The stage clients connect to: `wss://{apiId}.execute-api.{region}.amazonaws.com/{stageName}`. */
-  stageName: string;
-  /** Requests every route of the stage accepts in a burst. */
-  throttlingBurstLimit: number;
-  /** Steady requests per second every route of the stage accepts. */
-  throttlingRateLimit: number;
-  /** Days CloudWatch keeps each function's logs; one of {@link LOG_RETENTION_DAYS}. */
-  logRetentionDays: number;
-  /** The lowest level of the functions' log lines kept (default INFO). */
-  logLevel?: LogLevel;
-  /** The functions' architecture (default arm64). */
-  architecture?: FunctionDefaults["architecture"];
-  /** `BROADCAST_CONCURRENCY` of the functions; the handlers' default when omitted. */
-  broadcastConcurrency?: number;
-  /** Memory in MB of each function whose route names none (default {@link DEFAULT_LAMBDA_MEMORY_MB}). */
-  lambdaMemorySize?: number;
-  /** Timeout of each function in seconds (default {@link DEFAULT_LAMBDA_TIMEOUT_SECONDS}). */
-  lambdaTimeoutSeconds?: number;
-  /** The routes to deploy (default: the route table of `functions/routes.ts`). */
-  routes?: readonly RouteDefinition[];
-  /** Who may connect (default `none`: anyone, the open chat). */
-  auth?: ChatAuthSettings;
-  /** How long a room's messages are kept, in seconds (default: the handlers', a day). */
-  historyTtlSeconds?: number;
-  /** Messages one connection may send per window (default 20; 0: no limit) and the window (default 10 s). */
-  connectionMessageLimit?: number;
-  connectionMessageWindowSeconds?: number;
-  /** The stage's access log, one JSON line per request (default off: it needs the account's role). */
-  accessLogs?: boolean;
-  /** Make the account's (and region's) role API Gateway writes logs with: for an account without one. */
-  apiGatewayAccountRole?: boolean;
-  /** Alarms to an SNS topic (default off), mailed to `alarmEmail` if set. */
-  alarms?: boolean;
-  alarmEmail?: string;
-  /** DynamoDB refuses to delete the messages table until this is turned off (default off). */
-  deletionProtection?: boolean;
-  /** Clients connect to `wss://{domainName}` (default: the API's own address only). */
-  customDomain?: Partial<CustomDomainSettings>;
-  /** Publish the chat page to S3 and CloudFront (default on). */
-  publishPage?: boolean;
-}
 
 /**
  * The chat: a WebSocket API whose routes come from the route table, one function per route, the

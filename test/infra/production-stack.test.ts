@@ -262,3 +262,16 @@ test("a custom domain: a regional TLS 1.2 domain mapped to the stage; clients an
   t.is(JSON.parse(config?.inputs.content).url, "wss://chat.example.com");
   t.deepEqual(ofType(await stacks.prod, "aws:apigatewayv2/domainName:DomainName"), []);
 });
+
+test("a new stack with nothing but a region loads with the defaults: its own stage, guests, the page, no alarms", async (t) => {
+  const fresh = await loadStack(install, "staging", { "aws:region": "eu-west-1" });
+  t.is(only(fresh, "pulumi:providers:aws").inputs.region, "eu-west-1");
+  t.like(only(fresh, "aws:apigatewayv2/stage:Stage").inputs, {
+    name: "staging",
+    defaultRouteSettings: { throttlingBurstLimit: 1000, throttlingRateLimit: 500 },
+  });
+  t.is(ofType(fresh, "aws:lambda/function:Function").length, 8);
+  t.is(ofType(fresh, "aws:cloudfront/distribution:Distribution").length, 1);
+  t.deepEqual(ofType(fresh, "aws:cloudwatch/metricAlarm:MetricAlarm"), []);
+  t.truthy(fresh.outputs.pageUrl);
+});
