@@ -118,7 +118,8 @@ export class ChatPage extends pulumi.ComponentResource {
           responseHeadersPolicyId: SECURITY_HEADERS,
         },
         restrictions: { geoRestriction: { restrictionType: "none" } },
-        viewerCertificate: { cloudfrontDefaultCertificate: true, minimumProtocolVersion: "TLSv1.2_2021" },
+        // The default certificate fixes the minimum TLS version itself (a custom one would set it).
+        viewerCertificate: { cloudfrontDefaultCertificate: true },
       },
       { parent },
     );
