@@ -6,7 +6,7 @@
  * before the next) and times the handshake from the client. Then, on their own: the token
  * endpoint's answer time, the authorizer's handler alone (jose's RS256 verification), and the cold
  * init of each function's package as Pulumi serializes it (the packing is the package test's,
- * `test/infra/packages.ts`), in a fresh Node: what Lambda's init phase adds to a cold start. What runs only on AWS (the authorizer's Lambda invocation itself, KMS's Sign) is
+ * `./deployed-packages.ts`), in a fresh Node: what Lambda's init phase adds to a cold start. What runs only on AWS (the authorizer's Lambda invocation itself, KMS's Sign) is
  * not measured here; the README says what is known of it.
  */
 import { execFileSync } from "node:child_process";
@@ -16,15 +16,15 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
+import { signingKey } from "../functions/auth/token-signing";
+import { createTokenVerifier } from "../functions/auth/token-verification";
+import type { TokenResponse } from "../functions/handlers/token-endpoint";
 import { routes } from "../functions/routes";
-import type { TokenResponse } from "../functions/token-endpoint";
-import { signingKey } from "../functions/token-signing";
-import { createTokenVerifier } from "../functions/token-verification";
 import { authorizerFactory, tokenEndpointFactory } from "../infra/chat-auth";
 import { handlerFactory } from "../infra/websocket-route";
-import { LOCAL_TOKEN_ISSUER } from "../local/auth";
+import { LOCAL_TOKEN_ISSUER } from "../local/chat/sign-in";
 import { type LocalGateway, startLocalGateway } from "../local/express-server";
-import { type Factory, packFunctions } from "../test/infra/packages";
+import { type Factory, packFunctions } from "./deployed-packages";
 import { percentile } from "./soak-clients";
 
 const { values: args } = parseArgs({

@@ -23,8 +23,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { PRESENCE_ROOM_LIMIT } from "../functions/broadcast";
-import { DEFAULT_CONNECTION_MESSAGE_LIMIT } from "../functions/config";
+import { PRESENCE_ROOM_LIMIT } from "../functions/broadcast/room-broadcast";
+import { DEFAULT_CONNECTION_MESSAGE_LIMIT } from "../functions/runtime/function-config";
 
 const PRICES = {
   lambdaRequest: 0.2 / 1e6,

@@ -33,13 +33,13 @@
 import { parseArgs } from "node:util";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../dal/dynamodb-client";
-import { readFunctionConfig } from "../functions/config";
-import type { WebSocketEvent } from "../functions/events";
-import { roomShardKey, shardOf } from "../functions/room";
+import { roomShardKey, shardOf } from "../functions/chat/room";
 import { broadcastWorker, routes } from "../functions/routes";
-import { ensureChatTables } from "../local/chat-tables";
-import { startEmbeddedDynamoDB } from "../local/embedded-dynamodb";
-import { apiGatewayId } from "../local/ids";
+import { readFunctionConfig } from "../functions/runtime/function-config";
+import type { WebSocketEvent } from "../functions/runtime/lambda-events";
+import { apiGatewayId } from "../local/api-gateway/ids";
+import { ensureChatTables } from "../local/chat/tables";
+import { startEmbeddedDynamoDB } from "../local/dynamodb/embedded-dynamodb";
 import { runWithLambdaCpu } from "./cpu-quota";
 import type { SandboxRequest, SandboxResult } from "./lambda-sandbox";
 

@@ -11,13 +11,13 @@
  * --broadcasts B (6, the first cold) --memory 256,512,1024,1769
  */
 import { parseArgs } from "node:util";
-import { readFunctionConfig } from "../functions/config";
-import { createHandlerDependencies, createManagementApi } from "../functions/dependencies";
-import type { LambdaContext, WebSocketEvent } from "../functions/events";
-import { roomShardKey, shardOf } from "../functions/room";
-import { createSendMessageHandler } from "../functions/sendmessage";
-import { prepareConnectionsTable } from "../local/chat-tables";
-import { startEmbeddedDynamoDB } from "../local/embedded-dynamodb";
+import { roomShardKey, shardOf } from "../functions/chat/room";
+import { createSendMessageHandler } from "../functions/handlers/sendmessage";
+import { readFunctionConfig } from "../functions/runtime/function-config";
+import { createHandlerDependencies, createManagementApi } from "../functions/runtime/handler-dependencies";
+import type { LambdaContext, WebSocketEvent } from "../functions/runtime/lambda-events";
+import { prepareConnectionsTable } from "../local/chat/tables";
+import { startEmbeddedDynamoDB } from "../local/dynamodb/embedded-dynamodb";
 import { ONE_VCPU_MB, runWithLambdaCpu } from "./cpu-quota";
 
 const TABLE = "lambda-memory-bench";

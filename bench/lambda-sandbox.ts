@@ -7,7 +7,7 @@
  * DynamoDB read units consumed. AWS's side is modelled: every post is answered after
  * `postLatencyMs`, every asynchronous Invoke after `invokeLatencyMs`.
  */
-import type { BroadcastJob } from "../functions/fanout";
+import type { BroadcastJob } from "../functions/broadcast/fanout";
 
 export interface SandboxRequest {
   kind: "sendmessage" | "broadcast";
@@ -66,8 +66,10 @@ async function main(): Promise<void> {
 
   const initStarted = performance.now();
   // Loaded here, not at the top: their loading is part of the cold start measured.
-  const { readFunctionConfig } = require("../functions/config") as typeof import("../functions/config");
-  const deps = require("../functions/dependencies") as typeof import("../functions/dependencies");
+  const { readFunctionConfig } =
+    require("../functions/runtime/function-config") as typeof import("../functions/runtime/function-config");
+  const deps =
+    require("../functions/runtime/handler-dependencies") as typeof import("../functions/runtime/handler-dependencies");
   const { createDocumentClient } = require("../dal/dynamodb-client") as typeof import("../dal/dynamodb-client");
   const { routes, broadcastWorker } = require("../functions/routes") as typeof import("../functions/routes");
   const config = readFunctionConfig(request.env);

@@ -15,15 +15,15 @@
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../dal/dynamodb-client";
-import { readFunctionConfig } from "../functions/config";
-import { CONNECTION_KEY, type Connection } from "../functions/connection";
-import type { ConnectionManager } from "../functions/connection-manager";
-import { chatRepositories } from "../functions/dependencies";
-import type { WebSocketEvent } from "../functions/events";
-import { roomShardKey, shardOf } from "../functions/room";
-import { createSendMessageHandler } from "../functions/sendmessage";
-import { ensureChatTables } from "../local/chat-tables";
-import { startEmbeddedDynamoDB } from "../local/embedded-dynamodb";
+import { CONNECTION_KEY, type Connection } from "../functions/chat/connection";
+import { roomShardKey, shardOf } from "../functions/chat/room";
+import { createSendMessageHandler } from "../functions/handlers/sendmessage";
+import type { ConnectionManager } from "../functions/runtime/connection-manager";
+import { readFunctionConfig } from "../functions/runtime/function-config";
+import { chatRepositories } from "../functions/runtime/handler-dependencies";
+import type { WebSocketEvent } from "../functions/runtime/lambda-events";
+import { ensureChatTables } from "../local/chat/tables";
+import { startEmbeddedDynamoDB } from "../local/dynamodb/embedded-dynamodb";
 
 const ROOM_SIZES = [2, 10, 100, 1000];
 const OTHERS_ONLINE = [0, 5000];

@@ -1,14 +1,14 @@
-import { createAuthorizerHandler, IDENTITY_SOURCE } from "./authorizer";
-import { createBroadcastWorkerHandler } from "./broadcast-worker";
-import type { HandlerDependencies } from "./dependencies";
-import type { WebSocketHandler } from "./events";
-import { FANOUT_CLAIM_SUFFIX } from "./fanout";
-import { createHistoryHandler } from "./history";
-import { createConnectHandler } from "./onconnect";
-import { createDisconnectHandler } from "./ondisconnect";
-import { createSendMessageHandler } from "./sendmessage";
-import { createTokenHandler } from "./token-endpoint";
-import { createWhoHandler } from "./who";
+import { FANOUT_CLAIM_SUFFIX } from "./broadcast/fanout";
+import { createAuthorizerHandler, IDENTITY_SOURCE } from "./handlers/authorizer";
+import { createBroadcastWorkerHandler } from "./handlers/broadcast-worker";
+import { createHistoryHandler } from "./handlers/history";
+import { createConnectHandler } from "./handlers/onconnect";
+import { createDisconnectHandler } from "./handlers/ondisconnect";
+import { createSendMessageHandler } from "./handlers/sendmessage";
+import { createTokenHandler } from "./handlers/token-endpoint";
+import { createWhoHandler } from "./handlers/who";
+import type { HandlerDependencies } from "./runtime/handler-dependencies";
+import type { WebSocketHandler } from "./runtime/lambda-events";
 
 /** DynamoDB actions a handler may need; `infra/` grants exactly these. */
 export type TableAction =

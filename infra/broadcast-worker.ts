@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import { cloudTelemetry } from "../functions/broadcast-metrics";
-import { readFunctionConfig } from "../functions/config";
-import { createHandlerDependencies } from "../functions/dependencies";
+import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
 import { broadcastWorker } from "../functions/routes";
-import { lambdaHandler } from "../functions/telemetry";
+import { readFunctionConfig } from "../functions/runtime/function-config";
+import { createHandlerDependencies } from "../functions/runtime/handler-dependencies";
+import { lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
 import {
   dataStatements,

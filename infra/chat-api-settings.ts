@@ -1,18 +1,18 @@
 /** What a ChatApi's arguments must be, checked before anything is declared, and the names it gives. */
 import * as pulumi from "@pulumi/pulumi";
 import {
-  DEFAULT_CONNECTION_MESSAGE_LIMIT,
-  DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
-  FUNCTION_TIMEOUT_SECONDS,
-  MAX_HISTORY_TTL_SECONDS,
-} from "../functions/config";
-import {
   broadcastWorker,
   connectAuthorizer,
   type RouteDefinition,
   routes as routeTable,
   tokenEndpoint,
 } from "../functions/routes";
+import {
+  DEFAULT_CONNECTION_MESSAGE_LIMIT,
+  DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
+  FUNCTION_TIMEOUT_SECONDS,
+  MAX_HISTORY_TTL_SECONDS,
+} from "../functions/runtime/function-config";
 import { type ChatAuthSettings, validateAuthSettings } from "./chat-auth";
 import { type CustomDomainSettings, validateCustomDomain } from "./custom-domain";
 import { ARCHITECTURES, type FunctionDefaults, LOG_LEVELS, type LogLevel } from "./inline-function";

@@ -1,16 +1,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ALLOWED_ALGORITHMS, readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth-config";
+import { ALLOWED_ALGORITHMS, readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth/auth-config";
 import {
   type AuthorizerEvent,
   type AuthorizerResult,
   createAuthorizerDependencies,
   createAuthorizerHandler,
-} from "../functions/authorizer";
-import type { HttpRequestEvent, HttpResult } from "../functions/events";
+} from "../functions/handlers/authorizer";
+import { createTokenEndpointDependencies, createTokenHandler } from "../functions/handlers/token-endpoint";
 import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
-import { cloudLogger, lambdaHandler } from "../functions/telemetry";
-import { createTokenEndpointDependencies, createTokenHandler } from "../functions/token-endpoint";
+import type { HttpRequestEvent, HttpResult } from "../functions/runtime/lambda-events";
+import { cloudLogger, lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
 
 /**

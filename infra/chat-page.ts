@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 /** The page's files: the very ones the local server serves. */
-export const PAGE_DIR = join(__dirname, "..", "local", "public");
+export const PAGE_DIR = join(__dirname, "..", "page");
 
 export const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

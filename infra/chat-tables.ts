@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../functions/connection";
-import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../functions/message";
-import { ROOM_INDEX, ROOM_INDEX_ATTRIBUTES, ROOM_INDEX_KEY } from "../functions/room";
+import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../functions/chat/connection";
+import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../functions/chat/message";
+import { ROOM_INDEX, ROOM_INDEX_ATTRIBUTES, ROOM_INDEX_KEY } from "../functions/chat/room";
 
 /**
  * The chat's two tables. `deletionProtection` guards the messages (a room's history is the data

@@ -9,8 +9,8 @@
  */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import { BROADCAST_METRICS } from "../functions/broadcast-metrics";
-import { ROOM_INDEX } from "../functions/room";
+import { BROADCAST_METRICS } from "../functions/broadcast/broadcast-metrics";
+import { ROOM_INDEX } from "../functions/chat/room";
 import { METRICS_NAMESPACE } from "./inline-function";
 
 /** One JSON line per connect, message and disconnect, with what API Gateway's execution logs say of it. */

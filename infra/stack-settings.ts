@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AUTH_MODES } from "../functions/auth-config";
+import { AUTH_MODES } from "../functions/auth/auth-config";
 import { STAGE_THROTTLING_DEFAULTS } from "../functions/routes";
 import type { ChatApiArgs } from "./chat-api";
 import type { ChatAuthSettings } from "./chat-auth";

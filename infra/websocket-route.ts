@@ -1,12 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { cloudTelemetry } from "../functions/broadcast-metrics";
-import { readFunctionConfig } from "../functions/config";
-import { createHandlerDependencies } from "../functions/dependencies";
-import type { WebSocketEvent, WebSocketResult } from "../functions/events";
-import { ROOM_INDEX } from "../functions/room";
+import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
+import { ROOM_INDEX } from "../functions/chat/room";
 import type { DataResource, RouteDefinition, TableAction } from "../functions/routes";
-import { lambdaHandler } from "../functions/telemetry";
+import { readFunctionConfig } from "../functions/runtime/function-config";
+import { createHandlerDependencies } from "../functions/runtime/handler-dependencies";
+import type { WebSocketEvent, WebSocketResult } from "../functions/runtime/lambda-events";
+import { lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults } from "./inline-function";
 
 /**

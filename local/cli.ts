@@ -5,8 +5,8 @@
  * Loaded by `express-server.ts` when that is run directly.
  */
 import { tokenEndpoint } from "../functions/routes";
-import type { LocalAuthOptions } from "./auth";
-import { readLocalConfig } from "./config";
+import type { LocalAuthOptions } from "./chat/sign-in";
+import { readLocalConfig } from "./cli-settings";
 import { startLocalGateway } from "./express-server";
 
 /** How often the server checks that its parent (npm) still runs. */

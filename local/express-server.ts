@@ -10,29 +10,29 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express from "express";
 import expressWs from "express-ws";
-import { readFunctionConfig } from "../functions/config";
 import { broadcastWorker, routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
-import { AsyncInvocations } from "./async-invocations";
-import { startLocalAuth } from "./auth";
-import { ConcurrencyLimit } from "./concurrency";
-import { ConnectionRegistry, GOING_AWAY } from "./connection-registry";
-import { startEmbeddedDynamoDB } from "./embedded-dynamodb";
-import { type ApiInfo, type ConnectionInfo, disconnectEvent } from "./events";
+import { readFunctionConfig } from "../functions/runtime/function-config";
+import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
+import { type ApiInfo, type ConnectionInfo, disconnectEvent } from "./api-gateway/event-builders";
+import { handshake } from "./api-gateway/handshake";
+import { newApiId } from "./api-gateway/ids";
+import { Integrations } from "./api-gateway/integrations";
+import { managementRouter } from "./api-gateway/management-api";
+import { socketSession } from "./api-gateway/socket-session";
+import { StageThrottle } from "./api-gateway/stage-throttling";
+import { localHandlerDependencies } from "./chat/function-dependencies";
+import { startLocalAuth } from "./chat/sign-in";
+import { startTableUpkeep, type TableUpkeep } from "./chat/table-upkeep";
+import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
 import { API_GATEWAY_LIMITS, type LocalGateway, type LocalGatewayOptions } from "./gateway-options";
-import { localHandlerDependencies } from "./handler-dependencies";
-import { handshake } from "./handshake";
-import { newApiId } from "./ids";
-import { Integrations } from "./integrations";
-import { LocalFunction } from "./lambda-function";
-import { managementRouter } from "./management-api";
-import { socketSession } from "./socket-session";
-import { StageThrottle } from "./stage-throttling";
-import { startTableUpkeep, type TableUpkeep } from "./table-upkeep";
+import { AsyncInvocations } from "./lambda/async-invocations";
+import { ConcurrencyLimit } from "./lambda/concurrency";
+import { LocalFunction } from "./lambda/lambda-function";
 
 export type { LocalGateway, LocalGatewayLimits, LocalGatewayOptions } from "./gateway-options";
 export { API_GATEWAY_LIMITS } from "./gateway-options";
 
-const PUBLIC_DIR = path.join(__dirname, "public");
+const PUBLIC_DIR = path.join(__dirname, "..", "page");
 
 /** Starts the gateway; resolves once it listens and the connections table is ready. */
 export async function startLocalGateway(options: LocalGatewayOptions = {}): Promise<LocalGateway> {

@@ -3,16 +3,17 @@
  * it hands back. The limits are AWS's by default; each can be lowered so tests run them in
  * milliseconds.
  */
+
+import type { broadcastWorker, RouteDefinition } from "../functions/routes";
 import {
   API_GATEWAY_INTEGRATION_TIMEOUT_MS,
   API_GATEWAY_MAX_MESSAGE_BYTES,
   FUNCTION_TIMEOUT_SECONDS,
   type FunctionConfig,
-} from "../functions/config";
-import type { HandlerDependencies } from "../functions/dependencies";
-import type { broadcastWorker, RouteDefinition } from "../functions/routes";
-import type { LocalAuthOptions } from "./auth";
-import type { StageThrottling } from "./stage-throttling";
+} from "../functions/runtime/function-config";
+import type { HandlerDependencies } from "../functions/runtime/handler-dependencies";
+import type { StageThrottling } from "./api-gateway/stage-throttling";
+import type { LocalAuthOptions } from "./chat/sign-in";
 
 /** API Gateway's quotas; each can be lowered so tests run them in milliseconds. */
 export interface LocalGatewayLimits {

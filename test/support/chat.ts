@@ -1,6 +1,6 @@
 /** The chat as tests drive it: a gateway with the project's routes, and what its clients say and see. */
-import type { ChatMessageFrame } from "../../functions/sendmessage";
-import type { TokenResponse } from "../../functions/token-endpoint";
+import type { ChatMessageFrame } from "../../functions/handlers/sendmessage";
+import type { TokenResponse } from "../../functions/handlers/token-endpoint";
 import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
 import { tableReader } from "./dynamodb";
 import type { TestClient } from "./websocket";

@@ -1,7 +1,7 @@
 /** Reading the connections table behind a local gateway, as a test sees it. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
-import type { Connection } from "../../functions/connection";
+import type { Connection } from "../../functions/chat/connection";
 
 export interface TableReader {
   /** Every row of the table, across all scan pages. */

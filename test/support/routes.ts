@@ -1,5 +1,5 @@
-import type { WebSocketEvent, WebSocketResult } from "../../functions/events";
 import type { RouteDefinition } from "../../functions/routes";
+import type { WebSocketEvent, WebSocketResult } from "../../functions/runtime/lambda-events";
 
 export type Behaviour = (event: WebSocketEvent) => Promise<WebSocketResult>;
 

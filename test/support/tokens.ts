@@ -1,7 +1,7 @@
 /** Tokens for tests: good ones signed like the token endpoint's, and every kind of bad one. */
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { SignJWT, UnsecuredJWT } from "jose";
-import { issueToken, localTokenSigner, signingKey } from "../../functions/token-signing";
+import { issueToken, localTokenSigner, signingKey } from "../../functions/auth/token-signing";
 
 /** An RSA key pair in PEM, the form the gateway and the authorizer take keys in. */
 export function rsaKeyPair(): { privateKeyPem: string; publicKeyPem: string; privateKey: KeyObject } {

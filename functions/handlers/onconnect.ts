@@ -1,0 +1,76 @@
+import {
+  type BroadcastDependencies,
+  broadcastToRoom,
+  describe,
+  managerFor,
+  presenceFrame,
+  smallRoomMembers,
+} from "../broadcast/room-broadcast";
+import { CONNECTION_KEY, type Connection } from "../chat/connection";
+import { validateDisplayName } from "../chat/display-name";
+import { verifiedUser } from "../chat/identity";
+import { parseRoom, roomShardKey, shardOf } from "../chat/room";
+import type { FunctionConfig } from "../runtime/function-config";
+import type { WebSocketHandler } from "../runtime/lambda-events";
+
+export interface ConnectHandlerDependencies extends BroadcastDependencies {
+  config: BroadcastDependencies["config"] & Pick<FunctionConfig, "connectionTtlSeconds">;
+}
+
+/**
+ * `$connect`: joins the room of `?room=` (default `lobby`) under the verified name, or with auth
+ * off the name of `?name=`, if any; a bad room or name refuses the handshake with 400. Then tells
+ * the room, if it is small enough for presence notices (`PRESENCE_ROOM_LIMIT`; else the row is
+ * `quiet`). A throw rejects the handshake (API Gateway answers 5xx); a join notice that fails does
+ * not: the connection is recorded, and the room learns of it from `who`.
+ */
+export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocketHandler {
+  return async (event) => {
+    const { connectionId, apiId, stage, connectedAt, identity, requestId } = event.requestContext;
+    // Given twice, a parameter's last value is the one in queryStringParameters
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#apigateway-multivalue-headers-and-parameters).
+    const query = event.queryStringParameters ?? {};
+    const room = parseRoom(query.room);
+    if ("error" in room) return { statusCode: 400, body: room.error };
+    // Who the authorizer let in, if the route has one: the connection's name for its whole life.
+    const user = verifiedUser(event.requestContext);
+    let name = user?.name;
+    if (!user && query.name !== undefined) {
+      const given = validateDisplayName(query.name);
+      if ("error" in given) return { statusCode: 400, body: given.error.replace('"name"', "The name") };
+      name = given.name;
+    }
+    const address = { apiId, stage, room: room.room };
+    // Who is there decides whether the room hears of this one; a failed read only costs the notice.
+    const recipients = await smallRoomMembers(deps, address, connectionId).catch((error: unknown) => {
+      deps.logger.warn(`join ${requestId}: the room was not read, so not told: ${describe(error)}`);
+      return undefined;
+    });
+    const connection: Connection = {
+      [CONNECTION_KEY]: connectionId,
+      apiId,
+      stage,
+      room: room.room,
+      roomKey: roomShardKey(address, shardOf(connectionId)),
+      ...(!recipients && { quiet: true as const }),
+      connectedAt,
+      sourceIp: identity.sourceIp,
+      userAgent: identity.userAgent,
+      ...(user && { userId: user.userId }),
+      ...(name !== undefined && { name }),
+      expiresAt: Math.floor(deps.now() / 1000) + deps.config.connectionTtlSeconds,
+    };
+    await deps.connections.put(connection);
+    if (recipients && recipients.length > 0) {
+      try {
+        await broadcastToRoom(deps, managerFor(deps, event), address, presenceFrame("join", connection, deps.now()), {
+          recipients,
+          label: `join ${requestId}`,
+        });
+      } catch (error) {
+        deps.logger.warn(`join ${requestId}: the room was not told: ${describe(error)}`);
+      }
+    }
+    return { statusCode: 200 };
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The token endpoint: `POST {"name":"Ada"}` answers `200 {"token","expiresAt","userId","name"}`,
+ * a guest token for that name, or `400 {"message"}` saying what is wrong with the request. Served
+ * as a Lambda function URL, whose events are API Gateway's HTTP payload format 2.0:
+ * https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
+ */
+import { randomUUID } from "node:crypto";
+import type { TokenEndpointConfig } from "../auth/auth-config";
+import { createKmsTokenSigner, issueToken, type TokenSigner } from "../auth/token-signing";
+import { validateDisplayName } from "../chat/display-name";
+import { ConfigError } from "../runtime/function-config";
+import type { HttpHandler, HttpResult } from "../runtime/lambda-events";
+
+/** What a successful request gets. */
+export interface TokenResponse {
+  token: string;
+  /** Epoch seconds, the token's `exp`: connect before then. */
+  expiresAt: number;
+  /** `guest-{uuid}`: the `userId` of this person's messages. */
+  userId: string;
+  /** The name as the chat will show it (trimmed, normalized). */
+  name: string;
+}
+
+/** Larger bodies are refused unread: `{"name": ...}` with 64 characters fits many times over. */
+export const MAX_TOKEN_REQUEST_BYTES = 1024;
+
+export interface TokenEndpointDependencies {
+  signer: TokenSigner;
+  config: Pick<TokenEndpointConfig, "issuer" | "audience" | "ttlSeconds">;
+  now: () => number;
+  logger: Pick<Console, "error">;
+}
+
+/**
+ * The token endpoint's real dependencies: KMS signs in the cloud; the local gateway passes the
+ * signer of the key it made at start.
+ */
+export function createTokenEndpointDependencies(
+  config: TokenEndpointConfig,
+  signer?: TokenSigner,
+  logger: TokenEndpointDependencies["logger"] = console,
+): TokenEndpointDependencies {
+  if (!signer && !config.kmsKeyId) throw new ConfigError("TOKEN_KMS_KEY_ID must be set");
+  return {
+    signer: signer ?? createKmsTokenSigner(config.kmsKeyId as string, config.region),
+    config,
+    now: Date.now,
+    logger,
+  };
+}
+
+export function createTokenHandler(deps: TokenEndpointDependencies): HttpHandler {
+  return async (event) => {
+    const { method } = event.requestContext.http;
+    if (method !== "POST") return json(405, { message: "Use POST with a JSON body" }, { Allow: "POST" });
+    const body = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
+    if (body.length > MAX_TOKEN_REQUEST_BYTES) {
+      return json(400, { message: `The body is ${body.length} bytes; the limit is ${MAX_TOKEN_REQUEST_BYTES}` });
+    }
+    let request: unknown;
+    try {
+      request = JSON.parse(body.toString("utf8"));
+    } catch {
+      return json(400, { message: 'The body must be JSON: {"name":"..."}' });
+    }
+    if (typeof request !== "object" || request === null || Array.isArray(request)) {
+      return json(400, { message: 'The body must be a JSON object: {"name":"..."}' });
+    }
+    const name = validateDisplayName((request as Record<string, unknown>).name);
+    if ("error" in name) return json(400, { message: name.error });
+
+    const now = Math.floor(deps.now() / 1000);
+    const userId = `guest-${randomUUID()}`;
+    const expiresAt = now + deps.config.ttlSeconds;
+    let token: string;
+    try {
+      token = await issueToken(deps.signer, {
+        iss: deps.config.issuer,
+        aud: deps.config.audience,
+        sub: userId,
+        name: name.name,
+        iat: now,
+        nbf: now,
+        exp: expiresAt,
+      });
+    } catch (error) {
+      deps.logger.error(`signing a token failed (request ${event.requestContext.requestId}):`, error);
+      return json(503, { message: "No token can be issued right now; try again shortly" });
+    }
+    const response: TokenResponse = { token, expiresAt, userId, name: name.name };
+    return json(200, response);
+  };
+}
+
+function json(statusCode: number, body: object, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    // A token is for one person: no cache on the way may keep it.
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store", ...headers },
+    body: JSON.stringify(body),
+  };
+}

@@ -1,0 +1,140 @@
+import { ProjectError } from "../../dal/errors";
+
+/** A required setting is missing or malformed; the message names the variable. */
+export class ConfigError extends ProjectError {
+  override get name(): string {
+    return "ConfigError";
+  }
+}
+
+/** Everything the handlers read from their environment, validated once per cold start. */
+export interface FunctionConfig {
+  /** `TABLE_NAME`: the connections table. */
+  tableName: string;
+  /** `MESSAGES_TABLE_NAME`: the messages table (rooms' history). */
+  messagesTableName: string;
+  /** `HISTORY_TTL_SECONDS`: how long a message is kept (default 86,400: a day). */
+  historyTtlSeconds: number;
+  /** `AWS_REGION` (set by Lambda). */
+  region: string;
+  /** `DYNAMODB_ENDPOINT_URL`: another DynamoDB (LocalStack, the embedded one). */
+  dynamodbEndpoint?: string;
+  /** `MANAGEMENT_ENDPOINT_URL`: overrides the `@connections` endpoint derived from the event. */
+  managementEndpoint?: string;
+  /** `BROADCAST_CONCURRENCY`: PostToConnection calls in flight at once (default 100). */
+  broadcastConcurrency: number;
+  /** `MAX_MESSAGE_BYTES`: largest `data` accepted, UTF-8 bytes (default 32768). */
+  maxMessageBytes: number;
+  /** `CONNECTION_TTL_SECONDS`: how long a row outlives its `$connect` (default 7200, API Gateway's maximum connection duration). */
+  connectionTtlSeconds: number;
+  /**
+   * `CONNECT_TIMEOUT_MS`: the `$connect` integration's timeout (default 29,000, API Gateway's
+   * default and maximum), the longest a connection can stay connecting.
+   */
+  connectTimeoutMs: number;
+  /**
+   * `BROADCAST_FUNCTION_NAME`: the broadcast worker a large room's fan-out is handed to; without
+   * one every broadcast is inline.
+   */
+  broadcastFunctionName?: string;
+  /**
+   * `FANOUT_SHARD_THRESHOLD`: members of a room's shard posted to inline (default 250, so rooms
+   * of up to about 1,000); a shard with more goes to workers.
+   */
+  fanoutShardThreshold: number;
+  /** `FANOUT_SLICE_SIZE`: members per broadcast worker (default 1,000). */
+  fanoutSliceSize: number;
+  /**
+   * `CONNECTION_MESSAGE_LIMIT`: messages one connection may send per window; 0 (the default when
+   * unset, as in the local gateway's tests) means no limit. The stack sets 20.
+   */
+  connectionMessageLimit: number;
+  /** `CONNECTION_MESSAGE_WINDOW_SECONDS`: the window of that limit (default 10). */
+  connectionMessageWindowSeconds: number;
+  /**
+   * Fixed credentials for a local endpoint when the environment has none, so the SDK never walks
+   * its chain to the instance-metadata address.
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export const DEFAULT_BROADCAST_CONCURRENCY = 100;
+/** The deployed functions' timeout; the local gateway fails an invocation after as long. */
+export const FUNCTION_TIMEOUT_SECONDS = 10;
+// Chosen with `npm run bench:lambda` (README, "Fan-out to large rooms").
+export const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
+export const DEFAULT_FANOUT_SLICE_SIZE = 1000;
+/** What the stack gives a connection: 20 messages in 10 s, a fast typist's burst, 2 a second sustained. */
+export const DEFAULT_CONNECTION_MESSAGE_LIMIT = 20;
+export const DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS = 10;
+export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
+export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
+export const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
+export const MAX_HISTORY_TTL_SECONDS = 366 * 24 * 60 * 60;
+/** API Gateway's integration timeout for WebSocket APIs: 50 ms to 29 s, 29 s unless set lower. */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_MS = 29_000;
+/** API Gateway's limit on one WebSocket message and on a PostToConnection body. */
+export const API_GATEWAY_MAX_MESSAGE_BYTES = 128 * 1024;
+
+/** Reads and validates the handlers' settings; throws {@link ConfigError} naming the bad variable. */
+export function readFunctionConfig(env: Record<string, string | undefined> = process.env): FunctionConfig {
+  const { required, url, integer } = environmentReader(env);
+  const dynamodbEndpoint = url("DYNAMODB_ENDPOINT_URL");
+  const managementEndpoint = url("MANAGEMENT_ENDPOINT_URL");
+  const local = dynamodbEndpoint !== undefined || managementEndpoint !== undefined;
+  return {
+    tableName: required("TABLE_NAME"),
+    messagesTableName: required("MESSAGES_TABLE_NAME"),
+    historyTtlSeconds: integer("HISTORY_TTL_SECONDS", DEFAULT_HISTORY_TTL_SECONDS, 60, MAX_HISTORY_TTL_SECONDS),
+    region: env.AWS_REGION?.trim() || (local ? "us-east-1" : required("AWS_REGION")),
+    dynamodbEndpoint,
+    managementEndpoint,
+    broadcastConcurrency: integer("BROADCAST_CONCURRENCY", DEFAULT_BROADCAST_CONCURRENCY, 1, 1000),
+    broadcastFunctionName: env.BROADCAST_FUNCTION_NAME?.trim() || undefined,
+    fanoutShardThreshold: integer("FANOUT_SHARD_THRESHOLD", DEFAULT_FANOUT_SHARD_THRESHOLD, 1, 100_000),
+    fanoutSliceSize: integer("FANOUT_SLICE_SIZE", DEFAULT_FANOUT_SLICE_SIZE, 1, 1_000_000),
+    connectionMessageLimit: integer("CONNECTION_MESSAGE_LIMIT", 0, 0, 10_000),
+    connectionMessageWindowSeconds: integer(
+      "CONNECTION_MESSAGE_WINDOW_SECONDS",
+      DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
+      1,
+      3600,
+    ),
+    maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
+    connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
+    // Up to an hour: the local gateway's integration timeout may be set past AWS's (benchmarks).
+    connectTimeoutMs: integer("CONNECT_TIMEOUT_MS", API_GATEWAY_INTEGRATION_TIMEOUT_MS, 1, 3_600_000),
+    credentials: local && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
+  };
+}
+
+/** Readers of required, URL and integer settings that throw {@link ConfigError} naming the variable. */
+export function environmentReader(env: Record<string, string | undefined>) {
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) throw new ConfigError(`${name} must be set`);
+    return value;
+  };
+  const url = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    if (!value) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error();
+    } catch {
+      throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+    }
+    return value.replace(/\/+$/, "");
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const value = env[name]?.trim();
+    if (!value) return fallback;
+    const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return parsed;
+  };
+
+  return { required, url, integer };
+}

@@ -1,0 +1,222 @@
+/**
+ * API Gateway's `@connections` management API: POST sends the body to the client as one frame
+ * (at most 128 KB, else 413 PayloadTooLargeException), GET describes the connection, DELETE
+ * closes it; an unknown or closed id answers 410 GoneException. Errors carry `x-amzn-errortype`
+ * and a JSON body, which is how the AWS SDK v3 names the exception it throws; every answer has an
+ * `x-amzn-RequestId` UUID.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
+ *
+ * One implementation, two ways in: over HTTP (an Express router, for any caller) and in process
+ * (an SDK request handler, for the handlers the gateway runs itself).
+ */
+import { randomUUID } from "node:crypto";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { type EnvironmentState, refuseIfStopped } from "../lambda/execution-environments";
+import type { ConnectionRegistry } from "./connection-registry";
+import {
+  checkSignature,
+  missingAuthenticationToken as missingAuthenticationTokenRefusal,
+  type Refusal,
+} from "./management-auth";
+
+export interface ManagementApiOptions {
+  registry: ConnectionRegistry;
+  /** Calls must be signed for `execute-api` in this region. */
+  region: string;
+  maxPayloadBytes: number;
+  /** Extra milliseconds before each call is answered, to model AWS's round trip. */
+  latencyMs: number;
+}
+
+export interface ManagementResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * DeleteConnection's close, as clients (wscat: `Disconnected (code: 1000, reason: "Connection
+ * Closed Normally")`) and `$disconnect` (API Gateway's execution log) see it; the caller cannot
+ * choose either.
+ */
+const DELETED = { code: 1000, reason: "Connection Closed Normally" } as const;
+const EMPTY = Buffer.alloc(0);
+
+function errorResponse(status: number, type: string, message: string | null): ManagementResponse {
+  return {
+    status,
+    headers: { "x-amzn-errortype": type, "content-type": "application/json" },
+    body: Buffer.from(JSON.stringify({ message })),
+  };
+}
+
+const refused = ({ status, type, message }: Refusal) => errorResponse(status, type, message);
+/** What API Gateway answers for a path or method it has no route for. */
+const missingAuthenticationToken = () => refused(missingAuthenticationTokenRefusal());
+const payloadTooLarge = (maxPayloadBytes: number) =>
+  errorResponse(413, "PayloadTooLargeException", `Request payload is larger than ${maxPayloadBytes} bytes`);
+
+/** Answers one management call, as API Gateway would. */
+function managementCall(
+  options: ManagementApiOptions,
+  method: string,
+  connectionId: string,
+  body: Buffer | undefined,
+): ManagementResponse {
+  const { registry } = options;
+  const connection = registry.get(connectionId);
+  switch (method) {
+    case "POST":
+      if (body && body.length > options.maxPayloadBytes) return payloadTooLarge(options.maxPayloadBytes);
+      if (!connection) return errorResponse(410, "GoneException", null);
+      if (!body || body.length === 0)
+        return errorResponse(400, "BadRequestException", "Invalid request: Data must not be empty");
+      registry.send(connection, body);
+      return { status: 200, headers: {}, body: EMPTY };
+    case "GET":
+      if (!connection) return errorResponse(410, "GoneException", null);
+      return {
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: Buffer.from(
+          JSON.stringify({
+            connectedAt: new Date(connection.connectedAt).toISOString(),
+            identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+            lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+          }),
+        ),
+      };
+    case "DELETE":
+      if (!connection) return errorResponse(410, "GoneException", null);
+      registry.close(connection, DELETED.code, DELETED.reason);
+      return { status: 204, headers: {}, body: EMPTY };
+    default:
+      return missingAuthenticationToken();
+  }
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address === "::1" || /^(::ffff:)?127\./.test(address));
+}
+
+/** The HTTP way in: a router for `/@connections/:connectionId`, mounted under the stage path. */
+export function managementRouter(
+  options: ManagementApiOptions & {
+    /** Accept callers other than loopback. Default `false`: the API can close anyone's connection. */
+    allowRemote: boolean;
+    log: (line: string) => void;
+  },
+): express.Router {
+  const router = express.Router();
+  const reply = (res: Response, response: ManagementResponse) => {
+    res.status(response.status).set(response.headers).end(response.body);
+  };
+
+  router.use((req, res, next) => {
+    res.set("x-amzn-RequestId", randomUUID());
+    if (!options.allowRemote && !isLoopback(req.socket.remoteAddress)) {
+      reply(res, errorResponse(403, "ForbiddenException", "Forbidden"));
+      return;
+    }
+    const query = new URLSearchParams(req.url.split("?")[1] ?? "");
+    const refusal = checkSignature(
+      { header: (name) => [req.headers[name]].flat()[0], query: (name) => query.get(name) ?? undefined },
+      options.region,
+    );
+    if (refusal) {
+      reply(res, refused(refusal));
+      return;
+    }
+    if (options.latencyMs > 0) setTimeout(next, options.latencyMs);
+    else next();
+  });
+
+  router.all(
+    "/@connections/:connectionId",
+    express.raw({ type: () => true, limit: options.maxPayloadBytes }),
+    (req: Request<{ connectionId: string }>, res) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+      reply(res, managementCall(options, req.method, req.params.connectionId, body));
+    },
+  );
+
+  // Any other path: what API Gateway answers for a resource it does not have.
+  router.all("/@connections{/*rest}", (_req, res) => reply(res, missingAuthenticationToken()));
+
+  router.use((error: { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    if (error.type === "entity.too.large" || error.status === 413)
+      return reply(res, payloadTooLarge(options.maxPayloadBytes));
+    options.log(`management API error: ${String(error)}`);
+    reply(
+      res,
+      errorResponse(error.status && error.status < 500 ? error.status : 500, "BadRequestException", "Invalid request"),
+    );
+  });
+
+  return router;
+}
+
+/** `headers[name]` whatever the case of the name there. */
+function lowerCaseLookup(headers: SdkHttpRequest["headers"], name: string): string | string[] | undefined {
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return headers[key];
+  return undefined;
+}
+
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+/** The part of the SDK's HTTP request a request handler reads. */
+interface SdkHttpRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  query?: Record<string, string | string[] | null>;
+  body?: unknown;
+}
+
+/**
+ * The in-process way in: an AWS SDK v3 `requestHandler` that answers the management client's
+ * requests without a socket. The client still builds, signs and parses every request and
+ * response exactly as over HTTP, so errors still surface as GoneException and friends. One per
+ * execution environment: calls from an environment that Lambda would have stopped are refused.
+ */
+export function inProcessRequestHandler(options: ManagementApiOptions, environment: EnvironmentState) {
+  const answer = (request: SdkHttpRequest) => {
+    const match = /\/@connections\/([^/?]+)$/.exec(request.path);
+    if (!match) return missingAuthenticationToken();
+    const body =
+      request.body === undefined
+        ? undefined
+        : typeof request.body === "string"
+          ? Buffer.from(request.body)
+          : Buffer.from(request.body as Uint8Array);
+    return managementCall(options, request.method, decodeURIComponent(match[1] as string), body);
+  };
+  return {
+    metadata: { handlerProtocol: "http/1.1" },
+    async handle(request: SdkHttpRequest) {
+      if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+      refuseIfStopped(environment);
+      // Once per post of every broadcast: read the few fields the check needs, copy nothing.
+      const refusal = checkSignature(
+        {
+          header: (name) => first(request.headers[name] ?? lowerCaseLookup(request.headers, name)),
+          query: (name) => first(request.query?.[name] ?? undefined),
+        },
+        options.region,
+      );
+      const response = refusal ? refused(refusal) : answer(request);
+      return {
+        response: {
+          statusCode: response.status,
+          reason: undefined,
+          headers: { ...response.headers, "x-amzn-requestid": randomUUID() },
+          body: new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength),
+        },
+      };
+    },
+    updateHttpClientConfig() {},
+    httpHandlerConfigs: () => ({}),
+    destroy() {},
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The stage's throttling, replayed: each route key has a token bucket of `burstLimit` tokens,
+ * refilled at `rateLimit` a second, and a request finding it empty is throttled: "API Gateway
+ * throttles requests to your API using the token bucket algorithm, where a token counts for a
+ * request [...] Clients may receive 429 Too Many Requests error responses"; route settings apply
+ * "for individual routes" (developer guide, "Protect your WebSocket APIs", throttling). A throttled
+ * handshake is refused with 429. What a throttled message gets is not documented: here the error
+ * frame API Gateway uses for its other refusals, with the 429's reason, and the connection stays.
+ * The limits are the dev stack's own, read from `Pulumi.<stack>.yaml`, so what the stage would
+ * throttle in the cloud is throttled locally too.
+ */
+
+import { STAGE_THROTTLING_DEFAULTS } from "../../functions/routes";
+import { ConfigError } from "../../functions/runtime/function-config";
+import { readStackSettings } from "../stack-file";
+
+export interface StageThrottling {
+  /** Bucket size: requests a route accepts at once. */
+  burstLimit: number;
+  /** Tokens added per second. */
+  rateLimit: number;
+}
+
+/** What a throttled message gets (the handshake gets HTTP 429). */
+export const THROTTLED_MESSAGE = "Too Many Requests";
+
+export class StageThrottle {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly limits: StageThrottling) {}
+
+  /** Takes a token for `routeKey`; `false` when the stage throttles the request. */
+  take(routeKey: string, now = Date.now()): boolean {
+    const { burstLimit, rateLimit } = this.limits;
+    const bucket = this.buckets.get(routeKey) ?? { tokens: burstLimit, at: now };
+    bucket.tokens = Math.min(burstLimit, bucket.tokens + ((now - bucket.at) / 1000) * rateLimit);
+    bucket.at = now;
+    this.buckets.set(routeKey, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
+
+/** The stack's throttling settings (the program's own defaults for what it does not set), as `pulumi up` would deploy them. */
+export function readStackThrottling(projectDir: string, stack: string): StageThrottling {
+  const settings = readStackSettings(projectDir, stack);
+  const number = (key: "throttlingBurstLimit" | "throttlingRateLimit", fallback: number) => {
+    const value = settings.get(key);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < 0)
+      throw new ConfigError(`${settings.file}: ${key} must be a number of at least 0, got ${JSON.stringify(value)}`);
+    return parsed;
+  };
+  return {
+    burstLimit: number("throttlingBurstLimit", STAGE_THROTTLING_DEFAULTS.burstLimit),
+    rateLimit: number("throttlingRateLimit", STAGE_THROTTLING_DEFAULTS.rateLimit),
+  };
+}

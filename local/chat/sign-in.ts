@@ -1,0 +1,117 @@
+/**
+ * Identity for the local gateway, as the stack deploys it: with `guest` a signing key made at
+ * start (nothing to configure), the token endpoint at `POST /auth/token` and the `$connect`
+ * authorizer that verifies its tokens; with `oidc` the authorizer alone, verifying an external
+ * issuer's ID tokens; with `none` neither, the open chat. The functions are the deployed ones,
+ * configured through the same environment variables.
+ */
+import type express from "express";
+import { readAuthorizerConfig, readTokenEndpointConfig } from "../../functions/auth/auth-config";
+import { signingKey } from "../../functions/auth/token-signing";
+import { type AuthorizerHandler, createAuthorizerDependencies } from "../../functions/handlers/authorizer";
+import { createTokenEndpointDependencies } from "../../functions/handlers/token-endpoint";
+import { connectAuthorizer, tokenEndpoint } from "../../functions/routes";
+import { ConnectAuthorizer } from "../api-gateway/authorizer";
+import type { ApiInfo } from "../api-gateway/event-builders";
+import { functionUrlRoute } from "../lambda/function-url";
+import { LocalFunction, type LocalFunctionOptions } from "../lambda/lambda-function";
+
+export type LocalAuthOptions =
+  | { mode: "none" }
+  | {
+      mode: "guest";
+      /** How long a token admits its holder (`TOKEN_TTL_SECONDS`, default 900). */
+      tokenTtlSeconds?: number;
+      /** An RSA private key (PEM) to sign with, so tokens outlive a restart; default: one made at start. */
+      privateKeyPem?: string;
+    }
+  | {
+      /** An authorizer of the caller's in place of the project's (tests, or a library user's own). */
+      mode: "custom";
+      createHandler: () => AuthorizerHandler;
+      /** Default: the project's, `route.request.querystring.token`. */
+      identitySources?: readonly string[];
+    }
+  | {
+      mode: "oidc";
+      issuer: string;
+      /** The app client id ID tokens are issued to. */
+      audience: string;
+      jwksUri?: string;
+      nameClaim?: string;
+      /** Comma-separated, default `RS256`. */
+      algorithms?: string;
+    };
+
+/** The issuer of the local gateway's guest tokens (a deployed stack's: `websocket-chat/{stack}`). */
+export const LOCAL_TOKEN_ISSUER = "websocket-chat/local";
+
+export interface LocalAuth {
+  mode: LocalAuthOptions["mode"];
+  authorizer?: ConnectAuthorizer;
+  /** The token endpoint's route (guest only). */
+  tokenRoute?: express.Router;
+  /** What the page is told: how to sign in. */
+  page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string };
+}
+
+export function startLocalAuth(
+  options: LocalAuthOptions,
+  context: { api: ApiInfo; region: string; functions: LocalFunctionOptions; log: (line: string) => void },
+): LocalAuth {
+  if (options.mode === "none") return { mode: "none", page: { auth: "none" } };
+  const { api, region, functions, log } = context;
+  const replay = (
+    createHandler: () => AuthorizerHandler,
+    identitySources: readonly string[] = [connectAuthorizer.identitySource],
+  ) =>
+    new ConnectAuthorizer({
+      identitySources,
+      function: new LocalFunction(connectAuthorizer.name, createHandler, functions),
+      api,
+      region,
+    });
+  if (options.mode === "custom") {
+    return {
+      mode: "custom",
+      authorizer: replay(options.createHandler, options.identitySources),
+      page: { auth: "custom" },
+    };
+  }
+  // Settings are read at start, so a bad one stops the gateway rather than its first handshake.
+  const authorizer = (environment: Record<string, string | undefined>) => {
+    const config = readAuthorizerConfig(environment);
+    return replay(() => connectAuthorizer.createHandler(createAuthorizerDependencies(config)));
+  };
+
+  if (options.mode === "oidc") {
+    return {
+      mode: "oidc",
+      authorizer: authorizer({
+        AUTH_MODE: "oidc",
+        OIDC_ISSUER: options.issuer,
+        OIDC_AUDIENCE: options.audience,
+        OIDC_JWKS_URI: options.jwksUri,
+        OIDC_NAME_CLAIM: options.nameClaim,
+        OIDC_ALGORITHMS: options.algorithms,
+      }),
+      page: { auth: "oidc" },
+    };
+  }
+
+  // Tokens of this gateway admit to this gateway alone: its API id is their audience.
+  const { signer, publicKeyPem } = signingKey(options.privateKeyPem);
+  const tokens = { TOKEN_ISSUER: LOCAL_TOKEN_ISSUER, TOKEN_AUDIENCE: api.apiId };
+  const tokenConfig = readTokenEndpointConfig({ ...tokens, TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString() });
+  const tokenFunction = new LocalFunction(
+    tokenEndpoint.name,
+    () => tokenEndpoint.createHandler(createTokenEndpointDependencies(tokenConfig, signer)),
+    functions,
+  );
+  return {
+    mode: "guest",
+    authorizer: authorizer({ AUTH_MODE: "guest", ...tokens, TOKEN_PUBLIC_KEY: publicKeyPem }),
+    tokenRoute: functionUrlRoute(tokenEndpoint.localPath, tokenFunction, log),
+    page: { auth: "guest", tokenUrl: tokenEndpoint.localPath },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * What the gateway keeps up in its DynamoDB while it runs: its lease (`./gateway-leases.ts`), the
+ * chat's tables made ready at start with the connection rows of dead gateways removed
+ * (`./chat-tables.ts`), DynamoDB's TTL replayed where the DynamoDB has none
+ * (`./ttl-replay.ts`), and the tables made again if the DynamoDB comes back without them.
+ */
+import { createDocumentClient } from "../../dal/dynamodb-client";
+import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../../functions/chat/connection";
+import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../../functions/chat/message";
+import type { FunctionConfig } from "../../functions/runtime/function-config";
+import { chatRepositories } from "../../functions/runtime/handler-dependencies";
+import { takeGatewayLease } from "../dynamodb/gateway-leases";
+import { startTtlReplay } from "../dynamodb/ttl-replay";
+import { ensureChatTables, prepareConnectionsTable } from "./tables";
+
+export interface TableUpkeepOptions {
+  config: FunctionConfig;
+  gatewayId: string;
+  leaseRenewMs: number;
+  ttlSweepMs: number;
+  /** The tables were made again: closes the connections whose rows were lost, so they reconnect; returns how many. */
+  closeLostConnections: () => number;
+  log: (line: string) => void;
+}
+
+export interface TableUpkeep {
+  /** Connection rows removed at start because no live gateway owns them. */
+  removed: number;
+  stop(): Promise<void>;
+}
+
+/** Takes the lease and readies the table; resolves once the gateway may serve. */
+export async function startTableUpkeep(options: TableUpkeepOptions): Promise<TableUpkeep> {
+  const { config, gatewayId, log } = options;
+  const lease = await takeGatewayLease(config, gatewayId, log, {
+    renewEveryMs: options.leaseRenewMs,
+    // An in-memory DynamoDB that restarted: make the tables again rather than fail every request.
+    onTablesLost: async () => {
+      // A new, empty table: nothing to clean up, and another gateway's clients may be back in it.
+      await ensureChatTables(config);
+      const closed = options.closeLostConnections();
+      log(
+        `DynamoDB at ${config.dynamodbEndpoint} came back without its tables (restarted?): created them again ` +
+          `and closed the ${closed} connection(s) whose rows were lost, so they reconnect.`,
+      );
+    },
+  });
+  // One client for the start-up clean-up and the TTL sweeps.
+  const client = createDocumentClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+  });
+  const { connections, messages } = chatRepositories(client, config);
+  try {
+    const table = await prepareConnectionsTable(config, connections, await lease.liveGateways());
+    const ttl = table.expiresItself
+      ? undefined
+      : startTtlReplay(
+          [
+            {
+              label: "connection row(s)",
+              repository: connections,
+              keyAttributes: [CONNECTION_KEY],
+              ttlAttribute: CONNECTION_TTL_ATTRIBUTE,
+            },
+            {
+              label: "message(s)",
+              repository: messages,
+              keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
+              ttlAttribute: MESSAGES_TTL_ATTRIBUTE,
+            },
+          ],
+          options.ttlSweepMs,
+          log,
+        );
+    return {
+      removed: table.removed,
+      stop: async () => {
+        await ttl?.stop();
+        client.destroy();
+        await lease.release();
+      },
+    };
+  } catch (error) {
+    client.destroy();
+    await lease.release();
+    throw error;
+  }
+}

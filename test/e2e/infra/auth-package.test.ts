@@ -1,0 +1,157 @@
+import { createPrivateKey, sign } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import anyTest, { type TestFn } from "ava";
+import { type Factory, invokePacked, measure, type Packages, packFunctions } from "../../../bench/deployed-packages";
+import { type AuthorizerResult, createAuthorizerHandler } from "../../../functions/handlers/authorizer";
+import { createTokenHandler, type TokenResponse } from "../../../functions/handlers/token-endpoint";
+import { connectAuthorizer, tokenEndpoint } from "../../../functions/routes";
+import type { HttpResult } from "../../../functions/runtime/lambda-events";
+import { authorizerFactory, tokenEndpointFactory } from "../../../infra/chat-auth";
+import { authorizerEvent, functionUrlEvent, METHOD_ARN } from "../../support/function-fixtures";
+import { rsaKeyPair } from "../../support/tokens";
+
+/**
+ * The identity functions as deployed, each run on its own in a fresh Node: the token endpoint signs
+ * through the real KMS client (pointed, by the SDK's own `AWS_ENDPOINT_URL_KMS`, at a stand-in that
+ * speaks KMS's JSON protocol and signs as KMS does), and the authorizer verifies what it issued.
+ */
+
+interface KmsCall {
+  target: string;
+  input: { KeyId?: string; Message?: string; MessageType?: string; SigningAlgorithm?: string };
+}
+
+interface Context {
+  packages: Packages;
+  kms: Server;
+  kmsUrl: string;
+  kmsCalls: KmsCall[];
+  publicKeyPem: string;
+}
+
+const test = anyTest as TestFn<Context>;
+const KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const GUEST_TOKENS = { TOKEN_ISSUER: "websocket-chat/dev", TOKEN_AUDIENCE: "abc123defg" };
+
+/** KMS Sign (https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html) for one RSA key. */
+function startKms(privateKeyPem: string, calls: KmsCall[]): Promise<Server> {
+  const key = createPrivateKey(privateKeyPem);
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const target = String(request.headers["x-amz-target"]);
+      const input = JSON.parse(Buffer.concat(chunks).toString() || "{}") as KmsCall["input"];
+      calls.push({ target, input });
+      const reply = (status: number, body: object) => {
+        response.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
+        response.end(JSON.stringify(body));
+      };
+      if (target !== "TrentService.Sign") return reply(400, { __type: "UnknownOperationException" });
+      if (input.KeyId !== KEY_ARN) return reply(400, { __type: "NotFoundException", message: "Key not found" });
+      const signature = sign("sha256", Buffer.from(input.Message ?? "", "base64"), key);
+      reply(200, { KeyId: KEY_ARN, Signature: signature.toString("base64"), SigningAlgorithm: input.SigningAlgorithm });
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+test.before(async (t) => {
+  const keys = rsaKeyPair();
+  const kmsCalls: KmsCall[] = [];
+  const kms = await startKms(keys.privateKeyPem, kmsCalls);
+  const packages = await packFunctions(
+    new Map<string, Factory>([
+      ["authorizer", authorizerFactory()],
+      ["token", tokenEndpointFactory()],
+    ]),
+  );
+  const { port } = kms.address() as AddressInfo;
+  t.context = { packages, kms, kmsUrl: `http://127.0.0.1:${port}`, kmsCalls, publicKeyPem: keys.publicKeyPem };
+});
+
+test.after.always(async (t) => {
+  const context = t.context as Partial<Context>;
+  context.kms?.closeAllConnections();
+  await new Promise((resolve) => context.kms?.close(resolve) ?? resolve(undefined));
+  if (context.packages) rmSync(context.packages.workDir, { recursive: true, force: true });
+});
+
+function issue(context: Context, body: string, keyArn = KEY_ARN): Promise<HttpResult> {
+  return invokePacked(context.packages, "token", functionUrlEvent(body), {
+    ...GUEST_TOKENS,
+    TOKEN_KMS_KEY_ID: keyArn,
+    AWS_ENDPOINT_URL_KMS: context.kmsUrl,
+  });
+}
+
+function authorize(context: Context, token: string): Promise<AuthorizerResult> {
+  return invokePacked(context.packages, "authorizer", authorizerEvent({ token }), {
+    AUTH_MODE: "guest",
+    ...GUEST_TOKENS,
+    TOKEN_PUBLIC_KEY: context.publicKeyPem,
+  });
+}
+
+test.serial("the packed token endpoint has KMS sign a token that the packed authorizer admits", async (t) => {
+  t.context.kmsCalls.length = 0;
+  const result = await issue(t.context, '{"name":"Ada"}');
+  t.is(result.statusCode, 200, result.body);
+  const body = JSON.parse(result.body ?? "") as TokenResponse;
+  t.is(body.name, "Ada");
+  t.deepEqual(
+    t.context.kmsCalls.map(({ target, input }) => [target, input.KeyId, input.MessageType, input.SigningAlgorithm]),
+    [["TrentService.Sign", KEY_ARN, "RAW", "RSASSA_PKCS1_V1_5_SHA_256"]],
+  );
+
+  const policy = await authorize(t.context, body.token);
+  t.is(policy.principalId, body.userId);
+  t.deepEqual(policy.context, { userId: body.userId, name: "Ada" });
+  t.deepEqual(policy.policyDocument.Statement, [
+    { Action: "execute-api:Invoke", Effect: "Allow", Resource: METHOD_ARN },
+  ]);
+});
+
+test.serial("the packed authorizer refuses a token it did not issue with Unauthorized", async (t) => {
+  const result = await issue(t.context, '{"name":"Ada"}');
+  const token = (JSON.parse(result.body ?? "") as TokenResponse).token;
+  const tampered = `${token.slice(0, token.lastIndexOf(".") + 1)}${"A".repeat(342)}`;
+  await t.throwsAsync(authorize(t.context, tampered), { message: /Error: Unauthorized/ });
+});
+
+test.serial("the packed token endpoint answers 400 to a bad name without calling KMS", async (t) => {
+  t.context.kmsCalls.length = 0;
+  const result = await issue(t.context, JSON.stringify({ name: "x".repeat(65) }));
+  t.is(result.statusCode, 400);
+  t.regex(JSON.parse(result.body ?? "").message, /the limit is 64/);
+  t.deepEqual(t.context.kmsCalls, []);
+});
+
+test.serial("the packed token endpoint answers 503 when KMS refuses to sign", async (t) => {
+  const result = await issue(t.context, '{"name":"Ada"}', `${KEY_ARN.slice(0, -1)}0`);
+  t.is(result.statusCode, 503);
+  t.regex(JSON.parse(result.body ?? "").message, /No token can be issued/);
+});
+
+test("each identity function requires only what it uses: its init loads no route's client", (t) => {
+  const required = (name: string) => {
+    const file = join(t.context.packages.dirs.get(name) as string, "__index.js");
+    t.log(`${name}: __index.js ${measure(file, "__index.js").bytes} bytes`);
+    const text = readFileSync(file, "utf8");
+    return [...new Set([...text.matchAll(/require\("([^"./][^"]*)"\)/g)].map((match) => match[1]))].sort();
+  };
+  // Powertools' logger only: neither broadcasts, so neither loads the metrics.
+  t.deepEqual(required("authorizer"), ["@aws-lambda-powertools/logger", "jose"]);
+  t.deepEqual(required("token"), [
+    "@aws-lambda-powertools/logger",
+    "@aws-sdk/client-kms/dist-cjs/index.js",
+    "crypto",
+    "jose",
+  ]);
+  // One handler for cloud and local: the route table's entries are the functions packed here.
+  t.is(connectAuthorizer.createHandler, createAuthorizerHandler);
+  t.is(tokenEndpoint.createHandler, createTokenHandler);
+});

@@ -1,0 +1,113 @@
+import test from "ava";
+import { loadStack, productionInstall, stackConfig } from "../../support/production-install";
+import {
+  ACCOUNT,
+  API_ID,
+  KMS_KEY_ID,
+  powertoolsEnvironment,
+  REGION,
+  type RegisteredResource,
+  TOKEN_URL_ID,
+} from "../../support/pulumi-mocks";
+
+/**
+ * The stacks as `pulumi up` loads them after `npm ci --omit=dev`: the program run through tsx,
+ * under mocks, in a process that finds only the production packages.
+ */
+const install = productionInstall();
+const config = stackConfig("dev");
+const setup = loadStack(install, "dev", config);
+let resources: RegisteredResource[] = [];
+test.before(async () => {
+  ({ resources } = await setup);
+});
+
+function ofType(type: string): RegisteredResource[] {
+  return resources.filter((resource) => resource.type === type);
+}
+
+test("the dev stack targets us-east-1 and sets the project's keys", (t) => {
+  t.deepEqual(config, {
+    "aws:region": "us-east-1",
+    "websocket-chat:auth": "guest",
+    "websocket-chat:stageName": "dev",
+    "websocket-chat:throttlingBurstLimit": "100",
+    "websocket-chat:throttlingRateLimit": "50",
+    "websocket-chat:logRetentionDays": "14",
+    "websocket-chat:broadcastConcurrency": "100",
+  });
+});
+
+test("the stack exports the client URL, the management endpoint, the table names and the token URL", async (t) => {
+  const { outputs } = await setup;
+  t.like(outputs, {
+    url: `wss://${API_ID}.execute-api.${REGION}.amazonaws.com/dev`,
+    managementEndpoint: `https://${API_ID}.execute-api.${REGION}.amazonaws.com/dev`,
+    tableName: "websocket-chat-connections-7f3a9c1",
+    messagesTableName: "websocket-chat-messages-7f3a9c1",
+    tokenUrl: `https://${TOKEN_URL_ID}.lambda-url.${REGION}.on.aws/`,
+  });
+});
+
+test("stack config reaches the stage, the log groups and the functions", async (t) => {
+  await setup;
+  const [stage] = ofType("aws:apigatewayv2/stage:Stage");
+  t.is(ofType("aws:apigatewayv2/stage:Stage").length, 1);
+  t.is(stage?.inputs.name, "dev");
+  t.deepEqual(stage?.inputs.defaultRouteSettings, { throttlingBurstLimit: 100, throttlingRateLimit: 50 });
+  const logGroups = ofType("aws:cloudwatch/logGroup:LogGroup");
+  t.deepEqual(
+    logGroups.map((group) => group.inputs.retentionInDays),
+    [14, 14, 14, 14, 14, 14, 14, 14],
+  );
+  const functions = new Map(ofType("aws:lambda/function:Function").map((fn) => [fn.inputs.name, fn.inputs]));
+  t.deepEqual([...functions.keys()].sort(), [
+    "websocket-chat-dev-authorizer",
+    "websocket-chat-dev-broadcast",
+    "websocket-chat-dev-history",
+    "websocket-chat-dev-onconnect",
+    "websocket-chat-dev-ondisconnect",
+    "websocket-chat-dev-sendmessage",
+    "websocket-chat-dev-token",
+    "websocket-chat-dev-who",
+  ]);
+  for (const route of ["onconnect", "ondisconnect", "sendmessage", "who", "history", "broadcast"]) {
+    t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
+      variables: {
+        ...powertoolsEnvironment("websocket-chat-dev"),
+        CONNECTION_MESSAGE_LIMIT: "20",
+        CONNECTION_MESSAGE_WINDOW_SECONDS: "10",
+        TABLE_NAME: "websocket-chat-connections-7f3a9c1",
+        MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
+        BROADCAST_CONCURRENCY: "100",
+        ...(route === "sendmessage" && { BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast" }),
+      },
+    });
+  }
+  // The dev stack's guests: tokens of this stack for this API, signed in KMS, verified with its public half.
+  const guestTokens = { TOKEN_ISSUER: "websocket-chat/dev", TOKEN_AUDIENCE: API_ID };
+  // The mocks' key is made in the stack's process: a public key in PEM, as KMS's GetPublicKey gives it.
+  const { TOKEN_PUBLIC_KEY, ...authorizerEnvironment } = (functions.get("websocket-chat-dev-authorizer")?.environment
+    ?.variables ?? {}) as Record<string, string>;
+  t.deepEqual(authorizerEnvironment, {
+    ...powertoolsEnvironment("websocket-chat-dev"),
+    AUTH_MODE: "guest",
+    ...guestTokens,
+  });
+  t.regex(TOKEN_PUBLIC_KEY ?? "", /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
+  t.deepEqual(functions.get("websocket-chat-dev-token")?.environment, {
+    variables: {
+      ...powertoolsEnvironment("websocket-chat-dev"),
+      ...guestTokens,
+      TOKEN_KMS_KEY_ID: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}`,
+    },
+  });
+});
+
+test("the program creates no managed policy attachment anywhere", async (t) => {
+  await setup;
+  t.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
+  // One role and one inline policy for each of the eight functions.
+  t.is(ofType("aws:iam/role:Role").length, 8);
+  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 8);
+});

@@ -1,0 +1,177 @@
+import test from "ava";
+import { ObjectNotFoundError } from "../../../../dal/errors";
+import { NOT_IN_A_ROOM } from "../../../../functions/chat/member";
+import type { StoredMessage } from "../../../../functions/chat/message";
+import { createHistoryHandler, type HistoryFrame, MAX_HISTORY_LIMIT } from "../../../../functions/handlers/history";
+import { connection, pagesOf, stubRepository, webSocketEvent } from "../../../support/function-fixtures";
+
+const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
+const CALLER = "BFHPhfCWIAMCKlQ=";
+const REQUEST_ID = "BFHPjGzrIAMFfXw=";
+
+/** Stored messages m0 (oldest) to m{count-1}, a second apart, newest first as the Query reads them. */
+function stored(count: number, data = (i: number) => `m${i}`): StoredMessage[] {
+  return Array.from({ length: count }, (_, i) => {
+    const sentAt = new Date(NOW - (count - i) * 1000).toISOString();
+    return {
+      roomKey: "abc123defg#dev#kitchen",
+      id: `${sentAt}#req${i}=`,
+      room: "kitchen",
+      connectionId: "sender=",
+      name: "Ada",
+      data: data(i),
+      sentAt,
+      expiresAt: Math.floor(NOW / 1000) + 3600,
+    };
+  }).reverse();
+}
+
+function setup(newestFirst: StoredMessage[] = []) {
+  const connections = stubRepository();
+  connections.get.resolves(connection(CALLER, "kitchen"));
+  const messages = stubRepository<StoredMessage>();
+  messages.query.callsFake((options) => {
+    const below = options.range && "below" in options.range ? String(options.range.below) : undefined;
+    const items = newestFirst.filter((item) => below === undefined || item.id < below);
+    const pages: StoredMessage[][] = [];
+    for (let i = 0; i < items.length; i += options.pageSize ?? 1000)
+      pages.push(items.slice(i, i + (options.pageSize ?? 1000)));
+    return pagesOf(...pages);
+  });
+  const handler = createHistoryHandler({ connections, messages, now: () => NOW });
+  const ask = async (request: object | string) => {
+    const body = typeof request === "string" ? request : JSON.stringify({ action: "history", ...request });
+    const result = await handler(webSocketEvent("MESSAGE", { requestContext: { routeKey: "history" }, body }));
+    return {
+      statusCode: result.statusCode,
+      frame: JSON.parse(result.body ?? "") as HistoryFrame & { message?: string },
+    };
+  };
+  return { connections, messages, ask };
+}
+
+test("answers the latest 50 by default, oldest first, as the message frames were sent, with a cursor to page back", async (t) => {
+  // Prepare
+  const { ask, messages } = setup(stored(120));
+
+  // Act
+  const { statusCode, frame } = await ask({});
+
+  // Assess
+  t.is(statusCode, 200);
+  t.is(frame.type, "history");
+  t.is(frame.room, "kitchen");
+  t.deepEqual(
+    frame.messages.map((message) => message.data),
+    Array.from({ length: 50 }, (_, i) => `m${70 + i}`),
+  );
+  t.deepEqual(frame.messages[0], {
+    type: "message",
+    id: frame.messages[0]?.id,
+    room: "kitchen",
+    connectionId: "sender=",
+    name: "Ada",
+    data: "m70",
+    sentAt: frame.messages[0]?.sentAt,
+  });
+  t.is(frame.before, frame.messages[0]?.id ?? "");
+  t.deepEqual(messages.query.firstCall.args[0], {
+    partition: { attribute: "roomKey", value: "abc123defg#dev#kitchen" },
+    descending: true,
+    pageSize: 51,
+    above: { attribute: "expiresAt", value: Math.floor(NOW / 1000) },
+  });
+});
+
+test("paging back with before reaches the first message exactly once, then before is null", async (t) => {
+  // Prepare
+  const { ask } = setup(stored(250));
+
+  // Act
+  const seen: string[] = [];
+  let before: string | null | undefined;
+  let pages = 0;
+  do {
+    const { frame } = await ask({ limit: MAX_HISTORY_LIMIT, ...(before && { before }) });
+    seen.unshift(...frame.messages.map((message) => message.data));
+    before = frame.before;
+    pages++;
+  } while (before);
+
+  // Assess
+  t.is(pages, 3);
+  t.deepEqual(
+    seen,
+    Array.from({ length: 250 }, (_, i) => `m${i}`),
+  );
+});
+
+test("a room with fewer messages than the limit answers all of them and before null; an empty room, none", async (t) => {
+  t.like((await setup(stored(3)).ask({})).frame, { before: null });
+  t.is((await setup(stored(3)).ask({})).frame.messages.length, 3);
+  t.deepEqual((await setup([]).ask({})).frame, { type: "history", room: "kitchen", messages: [], before: null });
+});
+
+test("large messages: a page stops before API Gateway's 128 KB frame, and the next page carries on from there", async (t) => {
+  // Prepare: 20 messages of 30 KB; only four fit in one frame.
+  const { ask } = setup(stored(20, (i) => `${i}:`.padEnd(30_000, "x")));
+
+  // Act
+  const first = await ask({ limit: 20 });
+  const second = await ask({ limit: 20, before: first.frame.before });
+
+  // Assess
+  t.is(first.frame.messages.length, 4);
+  t.true(Buffer.byteLength(JSON.stringify(first.frame)) <= 128 * 1024);
+  t.deepEqual(
+    first.frame.messages.map((message) => message.data.split(":")[0]),
+    ["16", "17", "18", "19"],
+  );
+  t.deepEqual(
+    second.frame.messages.map((message) => message.data.split(":")[0]),
+    ["12", "13", "14", "15"],
+  );
+});
+
+const refused = test.macro({
+  async exec(t, request: object | string, reason: RegExp) {
+    // Prepare
+    const { ask, messages } = setup(stored(3));
+
+    // Act
+    const { statusCode, frame } = await ask(request);
+
+    // Assess
+    t.is(statusCode, 400);
+    t.like(frame, { type: "error", requestId: REQUEST_ID });
+    t.regex(frame.message ?? "", reason);
+    t.is(messages.query.callCount, 0);
+  },
+  title: (what) => `refuses ${what} with an error frame as the answer, reading nothing`,
+});
+test("a body that is not JSON", refused, "history please", /not valid JSON/);
+test("a limit of 0", refused, { limit: 0 }, /"limit" must be a whole number from 1 to 100/);
+test("a limit of 101", refused, { limit: 101 }, /from 1 to 100/);
+test("a fractional limit", refused, { limit: 2.5 }, /from 1 to 100/);
+test("a limit as a string", refused, { limit: "10" }, /from 1 to 100/);
+test("a before that is a number", refused, { before: 17 }, /"before" must be null or the "before" of an earlier/);
+test("a before that is not a cursor", refused, { before: "yesterday" }, /"before"/);
+test("a before with a key separator smuggled in", refused, { before: "2026-12-02T12:00:00.000Z#a#b" }, /"before"/);
+
+test("before null is the latest page, as if it were left out", async (t) => {
+  t.is((await setup(stored(3)).ask({ before: null })).frame.messages.length, 3);
+});
+
+test("a caller whose row is gone is told so", async (t) => {
+  // Prepare
+  const { ask, connections, messages } = setup(stored(3));
+  connections.get.rejects(new ObjectNotFoundError("connections", { connectionId: CALLER }));
+
+  // Act
+  const { statusCode, frame } = await ask({});
+
+  // Assess
+  t.is(statusCode, 400);
+  t.like(frame, { type: "error", message: NOT_IN_A_ROOM });
+  t.is(messages.query.callCount, 0);
+});

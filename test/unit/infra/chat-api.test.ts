@@ -1,0 +1,481 @@
+import * as pulumi from "@pulumi/pulumi";
+import test from "ava";
+import type { RouteDefinition } from "../../../functions/routes";
+import type { ChatApi, ChatApiArgs } from "../../../infra/chat-api";
+import {
+  ACCOUNT,
+  API_ID,
+  powertoolsEnvironment,
+  REGION,
+  type RegisteredResource,
+  recordingMocks,
+  resolved,
+} from "../../support/pulumi-mocks";
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  [other: string]: unknown;
+}
+
+/** The per-connection message limit every function is given: the stack's default, 20 in 10 s. */
+const MESSAGE_LIMIT = { CONNECTION_MESSAGE_LIMIT: "20", CONNECTION_MESSAGE_WINDOW_SECONDS: "10" };
+const CERTIFICATE_ARN = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789`;
+const EXECUTION_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`;
+const { mocks, resources } = recordingMocks();
+const options = new Map<string, pulumi.ResourceOptions>();
+
+/** Every resource of a ChatApi and its children, registered and resolved. */
+async function settled(chat: ChatApi): Promise<void> {
+  const leaves: pulumi.Resource[] = [chat, chat.table, chat.messagesTable, chat.api, chat.stage];
+  for (const route of chat.routes) {
+    leaves.push(route, route.logGroup, route.role, route.rolePolicy, route.function, route.permission);
+    leaves.push(...route.deploymentDependencies);
+  }
+  const worker = chat.broadcastWorker;
+  leaves.push(worker.logGroup, worker.role, worker.rolePolicy, worker.function, worker.invokeConfig);
+  await resolved(pulumi.all(leaves.map((resource) => resource.urn)));
+  await resolved(pulumi.all([chat.url, chat.managementEndpoint, chat.tableName, chat.messagesTableName]));
+  if (chat.page?.config) await resolved(pulumi.all([chat.page.config.urn, chat.page.config.content]));
+}
+
+// Prepare: the program runs against mocks, imported only once they are in place.
+const setup = (async () => {
+  const started = Date.now();
+  await pulumi.runtime.setMocks(mocks, "websocket-chat", "test", false);
+  const { ChatApi } = require("../../../infra/chat-api") as typeof import("../../../infra/chat-api");
+  const { routes, broadcastWorker } =
+    require("../../../functions/routes") as typeof import("../../../functions/routes");
+  const recordOptions: pulumi.ResourceTransformation = ({ name, opts }) => {
+    options.set(name, opts);
+    return undefined;
+  };
+  const chat = new ChatApi(
+    "chat",
+    {
+      stageName: "prod",
+      throttlingBurstLimit: 200,
+      throttlingRateLimit: 75,
+      logRetentionDays: 30,
+      broadcastConcurrency: 20,
+      historyTtlSeconds: 3600,
+    },
+    { transformations: [recordOptions] },
+  );
+  const echoRoute: RouteDefinition = {
+    routeKey: "echo",
+    name: "echo",
+    tableActions: {},
+    manageConnections: false,
+    routeResponse: true,
+    createHandler: () => async (event) => ({ statusCode: 200, body: event.body }),
+  };
+  const echo = new ChatApi(
+    "echo",
+    { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 7, routes: [echoRoute] },
+    { transformations: [recordOptions] },
+  );
+  await settled(chat);
+  await settled(echo);
+  return { ChatApi, routes, broadcastWorker, chat, echo, milliseconds: Date.now() - started };
+})();
+
+function only(type: string, name: string): RegisteredResource {
+  const matches = resources.filter((resource) => resource.type === type && resource.name === name);
+  if (matches.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${matches.length}`);
+  return matches[0] as RegisteredResource;
+}
+
+/** The resources a resource was told to wait for (its `dependsOn`). */
+function dependsOnOf(name: string): pulumi.Resource[] {
+  return (options.get(name)?.dependsOn ?? []) as pulumi.Resource[];
+}
+
+function ofType(type: string, prefix: string): RegisteredResource[] {
+  return resources.filter((resource) => resource.type === type && resource.name.startsWith(`${prefix}-`));
+}
+
+function statementsOf(policy: RegisteredResource): Statement[] {
+  const document = JSON.parse(policy.inputs.policy as string) as { Version: string; Statement: Statement[] };
+  if (document.Version !== "2012-10-17") throw new Error(`policy version ${document.Version}`);
+  return document.Statement;
+}
+
+/** Every (action, resource) pair a policy allows, sorted, so two policies compare exactly. */
+function grants(statements: Statement[]): string[] {
+  const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+  return statements
+    .flatMap((statement) =>
+      list(statement.Action).flatMap((action) => list(statement.Resource).map((resource) => `${action} ${resource}`)),
+    )
+    .sort();
+}
+
+test("registers the program in a reasonable time", async (t) => {
+  const { milliseconds } = await setup;
+  t.log(`two ChatApi stacks (8 functions) registered under mocks in ${milliseconds} ms`);
+  t.true(milliseconds < 60_000);
+});
+
+test("the connections table is keyed, on-demand, expires rows, and indexes them by room shard", async (t) => {
+  await setup;
+  const table = only("aws:dynamodb/table:Table", "chat-connections");
+  t.is(table.inputs.hashKey, "connectionId");
+  t.deepEqual(table.inputs.attributes, [
+    { name: "connectionId", type: "S" },
+    { name: "roomKey", type: "S" },
+  ]);
+  t.is(table.inputs.billingMode, "PAY_PER_REQUEST");
+  t.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+  t.is(table.inputs.rangeKey, undefined);
+  // Sorted by connection id within a shard, so a fan-out can split a shard by id ranges too.
+  t.deepEqual(table.inputs.globalSecondaryIndexes, [
+    {
+      name: "byRoom",
+      hashKey: "roomKey",
+      rangeKey: "connectionId",
+      projectionType: "INCLUDE",
+      nonKeyAttributes: ["userId", "name", "connectedAt", "expiresAt"],
+    },
+  ]);
+});
+
+test("the messages table keeps each room's history in order, on-demand, and forgets it by TTL", async (t) => {
+  await setup;
+  const table = only("aws:dynamodb/table:Table", "chat-messages");
+  t.is(table.inputs.hashKey, "roomKey");
+  t.is(table.inputs.rangeKey, "id");
+  t.deepEqual(table.inputs.attributes, [
+    { name: "roomKey", type: "S" },
+    { name: "id", type: "S" },
+  ]);
+  t.is(table.inputs.billingMode, "PAY_PER_REQUEST");
+  t.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+  t.is(table.inputs.globalSecondaryIndexes, undefined);
+});
+
+test("the API is a WebSocket API routed by the action field", async (t) => {
+  await setup;
+  const api = only("aws:apigatewayv2/api:Api", "chat-api");
+  t.is(api.inputs.protocolType, "WEBSOCKET");
+  t.is(api.inputs.routeSelectionExpression, "$request.body.action");
+});
+
+test("every route of the table gets a function, integration, route and scoped permission", async (t) => {
+  const { routes } = await setup;
+  t.is(routes.length, 5);
+  t.is(ofType("aws:lambda/function:Function", "chat").length, routes.length + 1, "and the broadcast worker");
+  t.is(ofType("aws:apigatewayv2/integration:Integration", "chat").length, routes.length);
+  t.is(ofType("aws:apigatewayv2/route:Route", "chat").length, routes.length);
+  t.is(ofType("aws:lambda/permission:Permission", "chat").length, routes.length);
+  t.deepEqual(
+    ofType("aws:apigatewayv2/routeResponse:RouteResponse", "chat")
+      .map((response) => response.name)
+      .sort(),
+    ["chat-history-response", "chat-who-response"],
+  );
+  const table = only("aws:dynamodb/table:Table", "chat-connections");
+  const messages = only("aws:dynamodb/table:Table", "chat-messages");
+
+  for (const route of routes) {
+    const prefix = `chat-${route.name}`;
+    const fn = only("aws:lambda/function:Function", `${prefix}-function`);
+    const role = only("aws:iam/role:Role", `${prefix}-role`);
+    t.is(fn.inputs.name, `chat-test-${route.name}`);
+    t.is(fn.inputs.runtime, "nodejs24.x");
+    t.is(fn.inputs.handler, "__index.handler");
+    t.is(fn.inputs.memorySize, route.name === "sendmessage" ? 1024 : 256);
+    t.is(fn.inputs.timeout, 10);
+    t.is(fn.inputs.role, role.state.arn);
+    t.deepEqual(fn.inputs.environment, {
+      variables: {
+        ...powertoolsEnvironment("chat-test"),
+        ...MESSAGE_LIMIT,
+        TABLE_NAME: table.state.name,
+        MESSAGES_TABLE_NAME: messages.state.name,
+        BROADCAST_CONCURRENCY: "20",
+        HISTORY_TTL_SECONDS: "3600",
+        ...(route.fansOut && { BROADCAST_FUNCTION_NAME: "chat-test-broadcast" }),
+      },
+    });
+
+    const integration = only("aws:apigatewayv2/integration:Integration", `${prefix}-integration`);
+    t.is(integration.inputs.apiId, API_ID);
+    t.is(integration.inputs.integrationType, "AWS_PROXY");
+    t.is(integration.inputs.integrationMethod, "POST");
+    t.is(integration.inputs.integrationUri, fn.state.invokeArn);
+    t.regex(integration.inputs.integrationUri, new RegExp(`function:chat-test-${route.name}/invocations$`));
+
+    const apiRoute = only("aws:apigatewayv2/route:Route", `${prefix}-route`);
+    t.is(apiRoute.inputs.apiId, API_ID);
+    t.is(apiRoute.inputs.routeKey, route.routeKey);
+    t.is(apiRoute.inputs.target, `integrations/${integration.id}`);
+
+    const permission = only("aws:lambda/permission:Permission", `${prefix}-permission`);
+    t.is(permission.inputs.action, "lambda:InvokeFunction");
+    t.is(permission.inputs.function, `chat-test-${route.name}`);
+    t.is(permission.inputs.principal, "apigateway.amazonaws.com");
+    t.is(permission.inputs.sourceArn, `${EXECUTION_ARN}/prod/${route.routeKey}`);
+  }
+});
+
+test("each function's code is its own route's handler, serialized", async (t) => {
+  const { routes } = await setup;
+  for (const route of routes) {
+    const fn = only("aws:lambda/function:Function", `chat-${route.name}-function`);
+    const assets = (await fn.inputs.code.assets) as Record<string, { text: Promise<string> }>;
+    t.true("__index.js" in assets);
+    const text = await assets["__index.js"]?.text;
+    t.true(text?.includes(`function __${route.createHandler.name}(`), route.name);
+    for (const other of routes.filter((candidate) => candidate !== route)) {
+      t.false(text?.includes(`function __${other.createHandler.name}(`), `${route.name} carries ${other.name}`);
+    }
+  }
+});
+
+test("the route keys deployed are exactly the route table's", async (t) => {
+  await setup;
+  const keys = ofType("aws:apigatewayv2/route:Route", "chat").map((route) => route.inputs.routeKey);
+  t.deepEqual(keys.sort(), ["$connect", "$disconnect", "history", "sendmessage", "who"]);
+});
+
+test("each function logs to its own group with the configured retention", async (t) => {
+  const { routes } = await setup;
+  for (const route of routes) {
+    const logGroup = only("aws:cloudwatch/logGroup:LogGroup", `chat-${route.name}-logs`);
+    t.is(logGroup.inputs.name, `/aws/lambda/chat-test-${route.name}`);
+    t.is(logGroup.inputs.retentionInDays, 30);
+  }
+});
+
+test("each role is assumable by Lambda only and has no managed policies", async (t) => {
+  const { routes } = await setup;
+  t.deepEqual(
+    resources.filter((resource) => /PolicyAttachment|aws:iam\/policy:Policy/.test(resource.type)).map((r) => r.name),
+    [],
+  );
+  t.is(ofType("aws:iam/role:Role", "chat").length, routes.length + 1, "and the broadcast worker's");
+  for (const route of [...routes, { name: "broadcast" }]) {
+    const role = only("aws:iam/role:Role", `chat-${route.name}-role`);
+    t.deepEqual(JSON.parse(role.inputs.assumeRolePolicy), {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+    t.is(role.inputs.managedPolicyArns, undefined);
+    t.is(role.inputs.inlinePolicies, undefined);
+    t.is(ofType("aws:iam/rolePolicy:RolePolicy", `chat-${route.name}`).length, 1);
+  }
+});
+
+test("each role's policy grants exactly what its route needs", async (t) => {
+  const { routes } = await setup;
+  const table = only("aws:dynamodb/table:Table", "chat-connections").state.arn;
+  const arns = {
+    connections: table,
+    roomIndex: `${table}/index/byRoom`,
+    messages: only("aws:dynamodb/table:Table", "chat-messages").state.arn,
+  };
+  for (const route of routes) {
+    const role = only("aws:iam/role:Role", `chat-${route.name}-role`);
+    const logGroup = only("aws:cloudwatch/logGroup:LogGroup", `chat-${route.name}-logs`);
+    const policy = only("aws:iam/rolePolicy:RolePolicy", `chat-${route.name}-policy`);
+    t.is(policy.inputs.role, role.id);
+    const statements = statementsOf(policy);
+    for (const statement of statements) {
+      t.is(statement.Effect, "Allow");
+      t.deepEqual(Object.keys(statement).sort(), ["Action", "Effect", "Resource", "Sid"]);
+      const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+      for (const action of actions as string[]) t.false(action.includes("*"), `${route.name}: ${action}`);
+    }
+    const expected = [
+      `logs:CreateLogStream ${logGroup.state.arn}:*`,
+      `logs:PutLogEvents ${logGroup.state.arn}:*`,
+      ...Object.entries(route.tableActions).flatMap(([resource, actions]) =>
+        actions.map((action) => `${action} ${arns[resource as keyof typeof arns]}`),
+      ),
+      ...(route.manageConnections ? [`execute-api:ManageConnections ${EXECUTION_ARN}/prod/POST/@connections/*`] : []),
+      ...(route.fansOut
+        ? [`lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`]
+        : []),
+    ].sort();
+    t.deepEqual(grants(statements), expected, route.name);
+  }
+});
+
+test("each route's policy, exactly: the tables, the room index and posting only where the route needs them", async (t) => {
+  await setup;
+  const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-connections-7f3a9c1`;
+  const index = `${table}/index/byRoom`;
+  const messages = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-messages-7f3a9c1`;
+  const post = `execute-api:ManageConnections arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/POST/@connections/*`;
+  const logs = (name: string) => [
+    `logs:CreateLogStream arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chat-test-${name}:*`,
+    `logs:PutLogEvents arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chat-test-${name}:*`,
+  ];
+  const policy = (name: string) => grants(statementsOf(only("aws:iam/rolePolicy:RolePolicy", `chat-${name}-policy`)));
+  t.deepEqual(policy("onconnect"), [
+    `dynamodb:PutItem ${table}`,
+    `dynamodb:Query ${index}`,
+    post,
+    ...logs("onconnect"),
+  ]);
+  t.deepEqual(policy("ondisconnect"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:Query ${index}`,
+    post,
+    ...logs("ondisconnect"),
+  ]);
+  t.deepEqual(policy("sendmessage"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:PutItem ${messages}`,
+    `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${table}`,
+    post,
+    `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`,
+    ...logs("sendmessage"),
+  ]);
+  // The worker: its slice read, posted to, gone members removed, and claims written, nothing else.
+  t.deepEqual(policy("broadcast"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:PutItem ${messages}`,
+    `dynamodb:Query ${index}`,
+    post,
+    ...logs("broadcast"),
+  ]);
+  const claims = statementsOf(only("aws:iam/rolePolicy:RolePolicy", "chat-broadcast-policy")).find(
+    (statement) => statement.Sid === "MessagesTable",
+  );
+  t.deepEqual(claims?.Condition, { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["*#fanout"] } });
+  t.deepEqual(policy("who"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${index}`, ...logs("who")]);
+  t.deepEqual(policy("history"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${messages}`, ...logs("history")]);
+});
+
+test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously without retries, by sendmessage only", async (t) => {
+  const { broadcastWorker } = await setup;
+  const fn = only("aws:lambda/function:Function", "chat-broadcast-function");
+  t.is(fn.inputs.name, "chat-test-broadcast");
+  t.is(fn.inputs.memorySize, 1024);
+  t.is(fn.inputs.timeout, 10);
+  t.is(fn.inputs.role, only("aws:iam/role:Role", "chat-broadcast-role").state.arn);
+  t.deepEqual(fn.inputs.environment, {
+    variables: {
+      ...powertoolsEnvironment("chat-test"),
+      ...MESSAGE_LIMIT,
+      TABLE_NAME: "chat-connections-7f3a9c1",
+      MESSAGES_TABLE_NAME: "chat-messages-7f3a9c1",
+      BROADCAST_CONCURRENCY: "20",
+      HISTORY_TTL_SECONDS: "3600",
+    },
+  });
+  const invokeConfig = only("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "chat-broadcast-async");
+  t.is(invokeConfig.inputs.functionName, "chat-test-broadcast");
+  t.is(invokeConfig.inputs.maximumRetryAttempts, 0);
+  t.is(invokeConfig.inputs.maximumEventAgeInSeconds, 60);
+  // No API Gateway permission, integration or route: only sendmessage's role may invoke it.
+  t.deepEqual(
+    resources
+      .filter((resource) => resource.name.startsWith("chat-broadcast-"))
+      .map((resource) => resource.type)
+      .sort(),
+    [
+      "aws:cloudwatch/logGroup:LogGroup",
+      "aws:iam/role:Role",
+      "aws:iam/rolePolicy:RolePolicy",
+      "aws:lambda/function:Function",
+      "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+    ],
+  );
+  const assets = (await fn.inputs.code.assets) as Record<string, { text: Promise<string> }>;
+  const text = await assets["__index.js"]?.text;
+  t.true(text?.includes(`function __${broadcastWorker.createHandler.name}(`));
+  t.false(text?.includes("function __createSendMessageHandler("));
+  t.is(only("aws:cloudwatch/logGroup:LogGroup", "chat-broadcast-logs").inputs.retentionInDays, 30);
+});
+
+test("the stage auto-deploys, is throttled and waits for every route", async (t) => {
+  const { chat } = await setup;
+  const stage = only("aws:apigatewayv2/stage:Stage", "chat-stage");
+  t.is(stage.inputs.apiId, API_ID);
+  t.is(stage.inputs.name, "prod");
+  t.true(stage.inputs.autoDeploy);
+  t.deepEqual(stage.inputs.defaultRouteSettings, { throttlingBurstLimit: 200, throttlingRateLimit: 75 });
+  const dependsOn = dependsOnOf("chat-stage");
+  t.is(dependsOn.length, 2 * chat.routes.length + 2, "each route and integration, and the two route responses");
+  for (const route of chat.routes) {
+    t.true(dependsOn.includes(route.route));
+    t.true(dependsOn.includes(route.integration));
+  }
+});
+
+test("the component's outputs point at the stage and the table", async (t) => {
+  const { chat } = await setup;
+  t.is(await resolved(chat.url), `wss://${API_ID}.execute-api.${REGION}.amazonaws.com/prod`);
+  t.is(await resolved(chat.managementEndpoint), `https://${API_ID}.execute-api.${REGION}.amazonaws.com/prod`);
+  t.is(await resolved(chat.tableName), "chat-connections-7f3a9c1");
+  t.is(await resolved(chat.messagesTableName), "chat-messages-7f3a9c1");
+});
+
+test("a two-way route gets a route response and a role with only its logs", async (t) => {
+  const { echo } = await setup;
+  const route = only("aws:apigatewayv2/route:Route", "echo-echo-route");
+  t.is(route.inputs.routeResponseSelectionExpression, "$default");
+  const response = only("aws:apigatewayv2/routeResponse:RouteResponse", "echo-echo-response");
+  t.is(response.inputs.apiId, API_ID);
+  t.is(response.inputs.routeId, route.id);
+  t.is(response.inputs.routeResponseKey, "$default");
+  const logs = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/echo-test-echo:*`;
+  t.deepEqual(grants(statementsOf(only("aws:iam/rolePolicy:RolePolicy", "echo-echo-policy"))), [
+    `logs:CreateLogStream ${logs}`,
+    `logs:PutLogEvents ${logs}`,
+  ]);
+  const fn = only("aws:lambda/function:Function", "echo-echo-function");
+  t.deepEqual(fn.inputs.environment, {
+    variables: {
+      ...powertoolsEnvironment("echo-test"),
+      ...MESSAGE_LIMIT,
+      TABLE_NAME: "echo-connections-7f3a9c1",
+      MESSAGES_TABLE_NAME: "echo-messages-7f3a9c1",
+    },
+  });
+  const routeResponse = echo.routes[0]?.routeResponse;
+  t.truthy(routeResponse);
+  t.true(dependsOnOf("echo-stage").includes(routeResponse as pulumi.Resource));
+  t.is(ofType("aws:apigatewayv2/routeResponse:RouteResponse", "echo").length, 1);
+});
+
+test("arguments AWS would reject fail before anything is registered", async (t) => {
+  const { ChatApi, routes } = await setup;
+  const valid = { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 14 };
+  const count = resources.length;
+  t.throws(() => new ChatApi("bad1", { ...valid, logRetentionDays: 13 }), { message: /logRetentionDays/ });
+  t.throws(() => new ChatApi("bad2", { ...valid, lambdaTimeoutSeconds: 30 }), { message: /lambdaTimeoutSeconds/ });
+  t.throws(() => new ChatApi("bad3", { ...valid, stageName: "my stage" }), { message: /stageName/ });
+  t.throws(() => new ChatApi("bad4", { ...valid, broadcastConcurrency: 0 }), { message: /broadcastConcurrency/ });
+  t.throws(() => new ChatApi("bad5", { ...valid, throttlingBurstLimit: -1 }), { message: /throttlingBurstLimit/ });
+  t.throws(() => new ChatApi("a".repeat(60), valid), { message: /longer than 64/ });
+  t.throws(() => new ChatApi("bad6", { ...valid, lambdaMemorySize: 64 }), { message: /lambdaMemorySize/ });
+  t.throws(() => new ChatApi("bad8", { ...valid, historyTtlSeconds: 30 }), { message: /historyTtlSeconds must be/ });
+  const refused: [Partial<ChatApiArgs>, RegExp][] = [
+    [{ connectionMessageLimit: -1 }, /connectionMessageLimit must be/],
+    [{ connectionMessageLimit: 2.5 }, /connectionMessageLimit must be/],
+    [{ connectionMessageWindowSeconds: 0 }, /connectionMessageWindowSeconds must be/],
+    [{ alarms: true, alarmEmail: "not an address" }, /alarmEmail must be an e-mail address/],
+    [{ alarmEmail: "oncall@example.com" }, /alarmEmail is set but alarms is off/],
+    [{ apiGatewayAccountRole: true }, /apiGatewayAccountRole is only needed with accessLogs/],
+    [{ customDomain: { domainName: "chat.example.com" } }, /set both or neither/],
+    [{ customDomain: { domainName: "Chat Example", certificateArn: CERTIFICATE_ARN } }, /customDomainName must be/],
+    [{ customDomain: { domainName: "chat.example.com", certificateArn: "cert" } }, /must be an ACM certificate ARN/],
+    [{ logLevel: "WARN" as never }, /logLevel must be one of TRACE, DEBUG, INFO/],
+    [{ architecture: "sparc" as never }, /lambdaArchitecture must be arm64 or x86_64/],
+  ];
+  for (const [index, [bad, message]] of refused.entries()) {
+    t.throws(() => new ChatApi(`refused${index}`, { ...valid, ...bad }), { message }, JSON.stringify(bad));
+  }
+  const greedy = routes.map((route) => ({ ...route, memorySize: 20_000 }));
+  t.throws(() => new ChatApi("bad7", { ...valid, routes: greedy }), { message: /memorySize of route \$connect/ });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.is(resources.length, count);
+});
