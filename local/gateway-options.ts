@@ -35,8 +35,8 @@ export interface LocalGatewayLimits {
   concurrentExecutions: number;
   /**
    * Local only: once 20 or more executions are busy and the oldest has run this long, or they would
-   * take this long at the rate executions finish, new ones are throttled until this machine catches
-   * up (default a fifth of the function timeout; 0: never).
+   * take this long to finish at the event-loop time each has been measured to cost, new ones are
+   * throttled until this machine catches up (default a fifth of the function timeout; 0: never).
    */
   behindAfterMs: number;
   /** How often expired rows are deleted where the DynamoDB has no TTL of its own (the embedded one). */
