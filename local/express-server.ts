@@ -41,7 +41,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   const limits = {
     ...API_GATEWAY_LIMITS,
     // The guard follows a function timeout set by the caller unless set too.
-    behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 5,
+    behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 2,
     ...options.limits,
   };
   const routeTable = options.routes ?? defaultRoutes;

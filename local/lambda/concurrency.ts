@@ -5,70 +5,57 @@
  * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html).
  *
  * One deviation, local only: in Lambda every execution has a CPU share of its own, here they all
- * share this process's event loop. Past what it can serve, each invocation would slow down until
- * all ran into the function timeout and nothing got through. So when many executions are busy and
- * this machine is measured to be behind, new invocations are throttled too, until it catches up:
- * what is admitted finishes, the rest is refused at once, as a throttle is. Behind means either
- * - the oldest busy execution has already run a fifth of its timeout, or
- * - the busy executions (and the new one) would take that long to finish at the work each has
- *   measured to cost: the event loop's busy time during an execution, shared among the executions
- *   busy with it (they take turns on the loop), averaged over recent executions.
- * A burst that arrives before anything has finished is admitted: nothing is measured yet, and
- * executions that share the loop all finish late together, so "none finished yet" says nothing.
+ * share this process, and this process shares the machine. Past what it can serve, each invocation
+ * would slow down until all ran into the function timeout and nothing got through. So when many
+ * executions are busy and this machine is measured not to finish them in time, new invocations are
+ * throttled too, until it catches up: what is admitted finishes, the rest is refused at once, as a
+ * throttle is. Not in time means either
+ * - the oldest busy execution has already run `behindAfterMs` (half its timeout), or
+ * - at the rate this machine has been measured to finish executions while many were busy, those
+ *   busy now and the new one would take two thirds of that to finish (a third of the timeout: the
+ *   rate is measured on what finished before, and newer work can cost more, cold starts above all).
+ * The rate is counted over the time 20 or more executions were busy, and only up to an execution
+ * that finished: executions that share one event loop all finish late together, so the time before
+ * a burst's first one finishes counts with the executions that finish after it. A burst on a fresh
+ * gateway is therefore admitted (nothing measured yet), as Lambda would serve it.
  * `$disconnect` is spared the guard (one small write, and refusing it would leave its row behind).
  */
-import { performance } from "node:perf_hooks";
 
 export interface ConcurrencyOptions {
   /** The account's concurrent executions (Lambda's default quota: 1,000). */
   limit: number;
   /**
-   * The machine is behind when the oldest busy execution has run this long (a fifth of the
-   * function timeout), or the busy would take this long to finish at their measured cost.
+   * The machine is behind when the oldest busy execution has run this long (half the function
+   * timeout), or the busy would take two thirds of it to finish at the measured rate.
    */
   behindAfterMs: number;
   /** ...and at least this many are busy: one slow invocation alone is no overload. */
   behindAtBusy: number;
 }
 
-/** What the guard measures with (a test's own clock in tests). */
-export interface MachineClock {
-  /** Milliseconds, increasing. */
-  now(): number;
-  /** Milliseconds this process's event loop has spent running code so far. */
-  loopBusyMs(): number;
-}
-
-const processClock: MachineClock = {
-  now: () => performance.now(),
-  loopBusyMs: () => performance.eventLoopUtilization().active,
-};
-
-/** Weight of the newest execution in the average cost: about the last 16 count. */
-const COST_WEIGHT = 1 / 16;
-
-interface BusyExecution {
-  startedAt: number;
-  /** `sharedMs` and the loop's busy time when it began. */
-  sharedAt: number;
-  loopBusyAt: number;
-}
+/** How often the measured rate takes in the executions finished since it last did. */
+const RATE_WINDOW_MS = 250;
+/** Weight of the newest window in the measured rate: about the last second's count. */
+const RATE_WEIGHT = 1 / 4;
 
 export class ConcurrencyLimit {
-  /** The busy executions, oldest first (a Map keeps insertion order). */
-  private readonly busy = new Map<number, BusyExecution>();
+  /** When each busy execution began, oldest first (a Map keeps insertion order). */
+  private readonly busy = new Map<number, number>();
   private nextToken = 0;
-  /** Executions times milliseconds: the integral of the busy count over time, up to `countedTo`. */
-  private sharedMs = 0;
   private countedTo: number;
-  /** Average loop time one execution costs, once one has finished. */
-  private costMs: number | undefined;
+  /** Since the rate last took them in: milliseconds with `behindAtBusy` or more busy, and executions finished then. */
+  private loadedMs = 0;
+  private finishedLoaded = 0;
+  private windowStart: number;
+  /** Executions finished per millisecond while many were busy, once measured. */
+  private perMs: number | undefined;
 
   constructor(
     private readonly options: ConcurrencyOptions,
-    private readonly clock: MachineClock = processClock,
+    private readonly now: () => number = () => performance.now(),
   ) {
-    this.countedTo = clock.now();
+    this.countedTo = now();
+    this.windowStart = this.countedTo;
   }
 
   /**
@@ -77,29 +64,22 @@ export class ConcurrencyLimit {
    */
   take(guarded: boolean): { token: number } | { throttled: string } {
     const { limit } = this.options;
-    const now = this.clock.now();
+    const now = this.count();
     if (this.busy.size >= limit) {
       return { throttled: `TooManyRequestsException (ConcurrentInvocationLimitExceeded, limit ${limit})` };
     }
     const behind = guarded ? this.behind(now) : undefined;
     if (behind) return { throttled: `this machine is behind (${behind}); Lambda would not throttle here` };
-    this.count(now);
     const token = this.nextToken++;
-    this.busy.set(token, { startedAt: now, sharedAt: this.sharedMs, loopBusyAt: this.clock.loopBusyMs() });
+    this.busy.set(token, now);
     return { token };
   }
 
   give(token: number): void {
-    const execution = this.busy.get(token);
-    if (!execution) return;
-    const now = this.clock.now();
-    this.count(now);
+    this.count();
+    if (!this.busy.has(token)) return;
+    if (this.busy.size >= this.options.behindAtBusy) this.finishedLoaded++;
     this.busy.delete(token);
-    // The loop's busy time while it ran, divided by how many ran with it on average.
-    const ranMs = now - execution.startedAt;
-    const sharedBy = ranMs > 0 ? (this.sharedMs - execution.sharedAt) / ranMs : 1;
-    const cost = (this.clock.loopBusyMs() - execution.loopBusyAt) / Math.max(1, sharedBy);
-    this.costMs = this.costMs === undefined ? cost : this.costMs + (cost - this.costMs) * COST_WEIGHT;
   }
 
   /** Why this machine is behind, or `undefined`. */
@@ -107,17 +87,29 @@ export class ConcurrencyLimit {
     const { behindAfterMs, behindAtBusy } = this.options;
     const busy = this.busy.size;
     if (busy < behindAtBusy) return undefined;
-    const oldest = this.busy.values().next().value as BusyExecution;
-    const oldestMs = Math.round(now - oldest.startedAt);
+    const oldestMs = Math.round(now - (this.busy.values().next().value as number));
     if (oldestMs >= behindAfterMs) return `${busy} busy, the oldest for ${oldestMs} ms`;
-    if (this.costMs === undefined) return undefined;
-    const finishMs = (busy + 1) * this.costMs;
-    if (finishMs < behindAfterMs) return undefined;
-    return `${busy} busy at ${this.costMs.toFixed(1)} ms of work each: ${Math.round(finishMs)} ms to finish them, the oldest for ${oldestMs} ms`;
+    if (this.perMs === undefined) return undefined;
+    const finishMs = (busy + 1) / this.perMs;
+    if (finishMs < (behindAfterMs * 2) / 3) return undefined;
+    return `${busy} busy, ${Math.round(this.perMs * 1000)} finished a second: ${Math.round(finishMs)} ms to finish them, the oldest for ${oldestMs} ms`;
   }
 
-  private count(now: number): void {
-    this.sharedMs += this.busy.size * (now - this.countedTo);
+  /** Counts the time since the last call, takes a window's executions into the rate when due; returns now. */
+  private count(): number {
+    const now = this.now();
+    if (this.busy.size >= this.options.behindAtBusy) this.loadedMs += now - this.countedTo;
     this.countedTo = now;
+    if (now - this.windowStart >= RATE_WINDOW_MS) {
+      this.windowStart = now;
+      // A window in which nothing finished carries its time over to the one in which they do.
+      if (this.finishedLoaded > 0 && this.loadedMs > 0) {
+        const perMs = this.finishedLoaded / this.loadedMs;
+        this.perMs = this.perMs === undefined ? perMs : this.perMs + (perMs - this.perMs) * RATE_WEIGHT;
+        this.loadedMs = 0;
+        this.finishedLoaded = 0;
+      }
+    }
+    return now;
   }
 }

@@ -1,18 +1,18 @@
 /**
  * The local overload guard (`local/lambda/concurrency.ts`): Lambda's account limit as AWS applies
  * it, and the local-only "behind" rule, which throttles once this machine is measured not to
- * finish what it admitted in time, and never on a guess. A test clock stands for the time and the
- * event loop's busy time, so each case is exact.
+ * finish what it admitted in time, and never on a guess. A clock the test moves stands for time,
+ * so each case is exact.
  */
 import test from "ava";
 import { ConcurrencyLimit } from "../../../../local/lambda/concurrency";
 
-const options = { limit: 1_000, behindAfterMs: 2_000, behindAtBusy: 20 };
+/** The age limit 3 s, so the rate's budget is 2 s. */
+const options = { limit: 1_000, behindAfterMs: 3_000, behindAtBusy: 20 };
 
-/** A clock the test moves: `at` milliseconds, of which the event loop was busy `loopBusy`. */
-function testClock() {
-  const clock = { at: 0, loopBusy: 0, now: () => clock.at, loopBusyMs: () => clock.loopBusy };
-  return clock;
+function guard(limitOptions = options) {
+  const clock = { at: 0 };
+  return { clock, limit: new ConcurrencyLimit(limitOptions, () => clock.at) };
 }
 
 function takeMany(limit: ConcurrencyLimit, count: number): number[] {
@@ -32,80 +32,93 @@ function admittedUntilThrottled(limit: ConcurrencyLimit, most: number): { admitt
   return { admitted: most };
 }
 
+/** 40 busy from 0 ms, then one finishing every 10 ms: 21 finish while 20 or more are busy, 100 a second. */
+function measureHundredASecond({ clock, limit }: ReturnType<typeof guard>): number[] {
+  const tokens = takeMany(limit, 40);
+  for (const token of tokens.slice(0, 21)) {
+    clock.at += 10;
+    limit.give(token);
+  }
+  return tokens.slice(21);
+}
+
 test("past the account limit every invocation is throttled, guarded or not, as Lambda does", (t) => {
-  const limit = new ConcurrencyLimit({ ...options, limit: 3 }, testClock());
+  const { limit } = guard({ ...options, limit: 3 });
   takeMany(limit, 3);
   t.deepEqual(limit.take(false), {
     throttled: "TooManyRequestsException (ConcurrentInvocationLimitExceeded, limit 3)",
   });
 });
 
-test("a cold burst is admitted: 999 arriving over 1.9 s with nothing finished yet is no overload, Lambda serves it", (t) => {
-  // This is a class opening one link, or every client reconnecting after a deploy: nothing has
-  // finished, so nothing is measured, and executions sharing the loop all finish late together.
-  const clock = testClock();
-  const limit = new ConcurrencyLimit(options, clock);
+test("a burst on a fresh gateway is admitted: 999 arriving over 2.9 s with nothing finished yet, as Lambda serves it", (t) => {
+  // A class opening one link, or every client reconnecting after a deploy: nothing has finished,
+  // and executions sharing one event loop all finish late together, so nothing is measured yet.
+  const { clock, limit } = guard();
   for (let i = 0; i < 999; i++) {
-    clock.at = i * 1.9;
-    clock.loopBusy = clock.at;
+    clock.at = i * 2.9;
     const taken = limit.take(true);
     t.true("token" in taken, `invocation ${i + 1}: ${"throttled" in taken ? taken.throttled : ""}`);
   }
 });
 
-test("behind by age: 20 busy and the oldest has run a fifth of the timeout; $disconnect is spared", (t) => {
-  const clock = testClock();
-  const limit = new ConcurrencyLimit(options, clock);
+test("behind by age: 20 busy and the oldest has run the limit; $disconnect is spared", (t) => {
+  const { clock, limit } = guard();
   takeMany(limit, 20);
-  clock.at = 1_999;
-  t.true("token" in limit.take(true), "the oldest for 1,999 ms: not yet");
-  clock.at = 2_000;
+  clock.at = 2_999;
+  t.true("token" in limit.take(true), "the oldest for 2,999 ms: not yet");
+  clock.at = 3_000;
+
   t.deepEqual(limit.take(true), {
-    throttled: "this machine is behind (21 busy, the oldest for 2000 ms); Lambda would not throttle here",
+    throttled: "this machine is behind (21 busy, the oldest for 3000 ms); Lambda would not throttle here",
   });
   t.true("token" in limit.take(false), "$disconnect is spared the guard");
 });
 
-test("behind by measured cost: at 5 ms of loop time each, 400 busy would take 2 s; once they finish, admitted again", (t) => {
-  const clock = testClock();
-  const limit = new ConcurrencyLimit(options, clock);
-  // 20 executions run together for 100 ms with the loop busy throughout: 5 ms of work each.
-  const first = takeMany(limit, 20);
-  clock.at = 100;
-  clock.loopBusy = 100;
-  for (const token of first) limit.give(token);
+test("behind by the measured rate: at 100 finished a second, 200 busy would take the 2 s budget", (t) => {
+  const machine = guard();
+  measureHundredASecond(machine);
+  machine.clock.at = 250; // the rate takes in its window
 
-  const { admitted, why } = admittedUntilThrottled(limit, 1_000);
+  const { admitted, why } = admittedUntilThrottled(machine.limit, 1_000);
 
-  t.is(admitted, 399, "the 400th would make 400 x 5 ms = 2 s of work");
+  t.is(admitted, 180, "19 were still busy: up to 199");
   t.is(
     why,
-    "this machine is behind (399 busy at 5.0 ms of work each: 2000 ms to finish them, the oldest for 0 ms); Lambda would not throttle here",
+    "this machine is behind (199 busy, 100 finished a second: 2000 ms to finish them, the oldest for 250 ms); Lambda would not throttle here",
   );
-  t.true("token" in limit.take(false), "$disconnect is spared the guard");
+  t.true("token" in machine.limit.take(false), "$disconnect is spared the guard");
 });
 
-test("executions waiting with the loop idle cost nothing: no throttle however many wait", (t) => {
-  const clock = testClock();
-  const limit = new ConcurrencyLimit(options, clock);
-  const waiting = takeMany(limit, 50);
-  clock.at = 1_500; // the loop idle throughout: they waited on something else
-  for (const token of waiting) limit.give(token);
+test("a burst that finishes all at once is measured over the time it took: the next burst of that size is admitted", (t) => {
+  // 100 begin together and all finish after a second, as executions sharing the loop do: 100 a
+  // second, not "none finished in the first 81 ms".
+  const { clock, limit } = guard();
+  const first = takeMany(limit, 100);
+  clock.at = 1_000;
+  for (const token of first) limit.give(token);
+  clock.at = 1_300;
 
-  t.deepEqual(admittedUntilThrottled(limit, 999), { admitted: 999 });
+  t.deepEqual(admittedUntilThrottled(limit, 100), { admitted: 100 });
+});
+
+test("few busy teach the rate nothing: 19 slow executions, then a burst of 500 is admitted", (t) => {
+  const { clock, limit } = guard();
+  const slow = takeMany(limit, 19);
+  clock.at = 20_000;
+  for (const token of slow) limit.give(token);
+  clock.at = 20_300;
+
+  t.deepEqual(admittedUntilThrottled(limit, 500), { admitted: 500 });
 });
 
 test("behind, then caught up: once the busy finish, invocations are admitted at once", (t) => {
-  const clock = testClock();
-  const limit = new ConcurrencyLimit(options, clock);
-  const first = takeMany(limit, 20);
-  clock.at = 100;
-  clock.loopBusy = 100;
-  for (const token of first) limit.give(token);
-  const busy = takeMany(limit, 399);
-  t.true("throttled" in limit.take(true));
+  const machine = guard();
+  const left = measureHundredASecond(machine);
+  machine.clock.at = 250;
+  const busy = takeMany(machine.limit, 180);
+  t.true("throttled" in machine.limit.take(true));
 
-  for (const token of busy) limit.give(token);
+  for (const token of [...left, ...busy]) machine.limit.give(token);
 
-  t.true("token" in limit.take(true), "nothing busy: admitted");
+  t.true("token" in machine.limit.take(true), "nothing busy: admitted");
 });
