@@ -163,17 +163,28 @@ test("like Lambda, an execution environment runs one invocation at a time and is
 });
 
 test("an environment whose invocation timed out is never used again", async (t) => {
+  // The first invocation outlives its timeout, then finishes: its environment is idle again, and
+  // only the rule can keep the next invocation out of it.
+  const release = deferred();
+  const finished = deferred();
   let calls = 0;
   const { definition, stats } = countingRoute("$default", async () => {
-    if (++calls === 1) await sleep(300);
+    if (++calls > 1) return;
+    await release.promise;
+    finished.resolve();
   });
   const gw = await gateway({ routes: [definition], limits: { functionTimeoutMs: 100 } });
-  t.teardown(() => gw.close());
+  t.teardown(() => {
+    release.resolve();
+    return gw.close();
+  });
   const client = await connect(gw.url);
 
   client.socket.send("slow");
   t.is((await client.nextJson()).message, "Internal server error");
-  await sleep(300); // the timed-out handler has finished by now
+  release.resolve();
+  await finished.promise;
+  await new Promise((resolve) => setImmediate(resolve)); // its environment is given back after it returns
   client.socket.send("next");
   await eventually(() => gw.log.length === 2);
 
