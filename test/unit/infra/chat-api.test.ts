@@ -27,6 +27,11 @@ const EXECUTION_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`;
 const { mocks, resources } = recordingMocks();
 const options = new Map<string, pulumi.ResourceOptions>();
 
+/** Pulumi's own wait for every registration queued so far (what a program's end waits for). */
+const { waitForRPCs: waitForRegistrations } = require("@pulumi/pulumi/runtime/settings") as {
+  waitForRPCs(): Promise<void>;
+};
+
 /** Every resource of a ChatApi and its children, registered and resolved. */
 async function settled(chat: ChatApi): Promise<void> {
   const leaves: pulumi.Resource[] = [chat, chat.table, chat.messagesTable, chat.api, chat.stage];
@@ -450,6 +455,8 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
   }
   const greedy = routes.map((route) => ({ ...route, memorySize: 20_000 }));
   t.throws(() => new ChatApi("bad7", { ...valid, routes: greedy }), { message: /memorySize of route \$connect/ });
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // A resource is queued for registration the moment it is constructed; wait until every queued
+  // registration is done, as the program's end does.
+  await waitForRegistrations();
   t.is(resources.length, count);
 });
