@@ -5,6 +5,7 @@
  * chat limits each connection itself, in `sendmessage`, with a counter on the connection's row.
  */
 import test from "ava";
+import type { HistoryFrame } from "../../../functions/handlers/history";
 import { chatGateway, messagesAt, say, within } from "../../support/chat";
 import { connect, eventually } from "../../support/websocket";
 
@@ -32,6 +33,22 @@ test("a connection over its limit gets an error frame per message refused; other
   }
   // The refusal is a 429 in the execution log, as the handler answered it.
   t.is(gw.log.filter((line) => / sendmessage .*status=429/.test(line)).length, 3, gw.log.join("\n"));
+  // A refused message is not stored: the room's history holds the five delivered, and nothing else.
+  listener.socket.send(JSON.stringify({ action: "history" }));
+  const historyFrame = () =>
+    listener.received.map((raw) => JSON.parse(String(raw)) as HistoryFrame).find((frame) => frame.type === "history");
+  await within(
+    5000,
+    "history",
+    eventually(() => historyFrame() !== undefined),
+  );
+  const history = historyFrame() as HistoryFrame;
+  t.deepEqual(
+    history.messages.map((message) => message.data).sort(),
+    messagesAt(listener)
+      .map((message) => message.data)
+      .sort(),
+  );
   // The listener's own budget is untouched.
   say(listener, "still here");
   await within(

@@ -1,6 +1,5 @@
 import test from "ava";
 import { RepositoryError } from "../../../../dal/errors";
-import { PRESENCE_ROOM_LIMIT } from "../../../../functions/broadcast/room-broadcast";
 import { ROOM_SHARDS, shardOf } from "../../../../functions/chat/room";
 import { createConnectHandler } from "../../../../functions/handlers/onconnect";
 import {
@@ -194,13 +193,14 @@ test("with an authorizer, the verified user and name are stored with the connect
   t.false("principalId" in connections.put.firstCall.args[0]);
 });
 
-test("a room of more than PRESENCE_ROOM_LIMIT others hears no join notice; one of exactly that many does", async (t) => {
-  // Prepare
+test("a room of more than 100 others hears no join notice; one of exactly 100 does", async (t) => {
+  // Prepare: the limit is the README's, by value.
+  const PRESENCE_LIMIT = 100;
   const others = (count: number) => [Array.from({ length: count }, (_, i) => connection(`conn-${i}`, "big"))];
   const atLimit = setup();
-  const readAtLimit = roomPages(atLimit.connections, others(PRESENCE_ROOM_LIMIT), "big");
+  const readAtLimit = roomPages(atLimit.connections, others(PRESENCE_LIMIT), "big");
   const overLimit = setup();
-  const readOverLimit = roomPages(overLimit.connections, others(PRESENCE_ROOM_LIMIT + 1), "big");
+  const readOverLimit = roomPages(overLimit.connections, others(PRESENCE_LIMIT + 1), "big");
 
   // Act
   const results = [
@@ -210,14 +210,14 @@ test("a room of more than PRESENCE_ROOM_LIMIT others hears no join notice; one o
 
   // Assess
   t.deepEqual(results, [{ statusCode: 200 }, { statusCode: 200 }]);
-  t.is(atLimit.manager.post.callCount, PRESENCE_ROOM_LIMIT);
+  t.is(atLimit.manager.post.callCount, PRESENCE_LIMIT);
   t.is(overLimit.manager.post.callCount, 0);
   t.is(overLimit.connections.put.callCount, 1, "the connection joins all the same");
   t.true(overLimit.connections.put.firstCall.args[0].quiet, "and will leave untold too");
   t.false("quiet" in atLimit.connections.put.firstCall.args[0]);
   t.deepEqual(
     overLimit.connections.query.getCalls().map((call) => call.args[0].pageSize),
-    [1, 2, 3, 4].map(() => PRESENCE_ROOM_LIMIT + 1),
+    [1, 2, 3, 4].map(() => PRESENCE_LIMIT + 1),
     "pages no larger than enough to tell",
   );
   const shards = (read: Set<string>) => [...read].map((key) => Number(key.split("#").at(-1))).sort();
