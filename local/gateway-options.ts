@@ -35,7 +35,7 @@ export interface LocalGatewayLimits {
   concurrentExecutions: number;
   /**
    * Local only: once 20 or more executions are busy and the oldest has run this long, or they would
-   * take two thirds of it at the rate this machine has been measured to finish them, new ones are
+   * take this long at the rate this machine has been measured to finish them, new ones are
    * throttled until it catches up (default half the function timeout; 0: never).
    */
   behindAfterMs: number;

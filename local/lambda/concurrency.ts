@@ -9,11 +9,10 @@
  * would slow down until all ran into the function timeout and nothing got through. So when many
  * executions are busy and this machine is measured not to finish them in time, new invocations are
  * throttled too, until it catches up: what is admitted finishes, the rest is refused at once, as a
- * throttle is. Not in time means either
- * - the oldest busy execution has already run `behindAfterMs` (half its timeout), or
- * - at the rate this machine has been measured to finish executions while many were busy, those
- *   busy now and the new one would take two thirds of that to finish (a third of the timeout: the
- *   rate is measured on what finished before, and newer work can cost more, cold starts above all).
+ * throttle is. Not in time means that the oldest busy execution has already run `behindAfterMs`
+ * (half its timeout), or that at the rate this machine has been measured to finish executions
+ * while many were busy, those busy now and the new one would take that long to finish: the other
+ * half is the margin for newer work costing more than what was measured (cold starts above all).
  * The rate is counted over the time 20 or more executions were busy, and only up to an execution
  * that finished: executions that share one event loop all finish late together, so the time before
  * a burst's first one finishes counts with the executions that finish after it. A burst on a fresh
@@ -26,7 +25,7 @@ export interface ConcurrencyOptions {
   limit: number;
   /**
    * The machine is behind when the oldest busy execution has run this long (half the function
-   * timeout), or the busy would take two thirds of it to finish at the measured rate.
+   * timeout), or the busy would take this long to finish at the measured rate.
    */
   behindAfterMs: number;
   /** ...and at least this many are busy: one slow invocation alone is no overload. */
@@ -91,7 +90,7 @@ export class ConcurrencyLimit {
     if (oldestMs >= behindAfterMs) return `${busy} busy, the oldest for ${oldestMs} ms`;
     if (this.perMs === undefined) return undefined;
     const finishMs = (busy + 1) / this.perMs;
-    if (finishMs < (behindAfterMs * 2) / 3) return undefined;
+    if (finishMs < behindAfterMs) return undefined;
     return `${busy} busy, ${Math.round(this.perMs * 1000)} finished a second: ${Math.round(finishMs)} ms to finish them, the oldest for ${oldestMs} ms`;
   }
 
