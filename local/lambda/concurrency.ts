@@ -15,8 +15,11 @@
  * half is the margin for newer work costing more than what was measured (cold starts above all).
  * The rate is counted over the time 20 or more executions were busy, and only up to an execution
  * that finished: executions that share one event loop all finish late together, so the time before
- * a burst's first one finishes counts with the executions that finish after it. A burst on a fresh
- * gateway is therefore admitted (nothing measured yet), as Lambda would serve it.
+ * a burst's first one finishes counts with the executions that finish after it. For the same reason
+ * a rate measured in a burst's first second is far too low (its first one or two to finish say
+ * little of the rest), so the rate rule waits for more busy than a burst of honest clients makes:
+ * 100, what the dev stage admits at once. A burst on a fresh gateway is admitted, as Lambda would
+ * serve it; a flood passes 100 busy within a second and is throttled on the rate from there.
  * `$disconnect` is spared the guard (one small write, and refusing it would leave its row behind).
  */
 
@@ -34,6 +37,8 @@ export interface ConcurrencyOptions {
 
 /** How often the measured rate takes in the executions finished since it last did. */
 const RATE_WINDOW_MS = 250;
+/** The rate rule's least busy: a class opening one link, the dev stage's burst (`Pulumi.dev.yaml`). */
+const RATE_AT_BUSY = 100;
 /** Weight of the newest window in the measured rate: about the last second's count. */
 const RATE_WEIGHT = 1 / 4;
 
@@ -88,7 +93,7 @@ export class ConcurrencyLimit {
     if (busy < behindAtBusy) return undefined;
     const oldestMs = Math.round(now - (this.busy.values().next().value as number));
     if (oldestMs >= behindAfterMs) return `${busy} busy, the oldest for ${oldestMs} ms`;
-    if (this.perMs === undefined) return undefined;
+    if (this.perMs === undefined || busy < RATE_AT_BUSY) return undefined;
     const finishMs = (busy + 1) / this.perMs;
     if (finishMs < behindAfterMs) return undefined;
     return `${busy} busy, ${Math.round(this.perMs * 1000)} finished a second: ${Math.round(finishMs)} ms to finish them, the oldest for ${oldestMs} ms`;

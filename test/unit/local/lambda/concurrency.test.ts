@@ -100,6 +100,21 @@ test("a burst that finishes all at once is measured over the time it took: the n
   t.deepEqual(admittedUntilThrottled(limit, 100), { admitted: 100 });
 });
 
+test("a burst's first finishers are no rate to refuse on below 100 busy: a class of 100 gets in though two finished early", (t) => {
+  // Two of 99 done in 600 ms measures 3 a second, far below what the burst will do: executions
+  // sharing the loop finish late together. Only a backlog past what a class makes is refused on it.
+  const { clock, limit } = guard();
+  const burst = takeMany(limit, 99);
+  clock.at = 300;
+  for (const token of burst.slice(0, 2)) limit.give(token);
+  clock.at = 600;
+
+  t.deepEqual(admittedUntilThrottled(limit, 10), {
+    admitted: 3,
+    why: "this machine is behind (100 busy, 3 finished a second: 30300 ms to finish them, the oldest for 600 ms); Lambda would not throttle here",
+  });
+});
+
 test("few busy teach the rate nothing: 19 slow executions, then a burst of 500 is admitted", (t) => {
   const { clock, limit } = guard();
   const slow = takeMany(limit, 19);
