@@ -34,9 +34,9 @@ export interface LocalGatewayLimits {
   /** Lambda's concurrent executions, all routes together (1,000); past it invocations are throttled. */
   concurrentExecutions: number;
   /**
-   * Local only: once 20 or more executions are busy and the oldest has run this long, or they would
-   * take this long at the rate this machine has been measured to finish them, new ones are
-   * throttled until it catches up (default half the function timeout; 0: never).
+   * Local only: once 20 or more executions are busy and the oldest has run this long, or 100 or
+   * more would take two thirds of it at the rate this machine has been measured to finish them, new
+   * ones are throttled until it catches up (default half the function timeout; 0: never).
    */
   behindAfterMs: number;
   /** How often expired rows are deleted where the DynamoDB has no TTL of its own (the embedded one). */

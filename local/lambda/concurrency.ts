@@ -11,8 +11,9 @@
  * throttled too, until it catches up: what is admitted finishes, the rest is refused at once, as a
  * throttle is. Not in time means that the oldest busy execution has already run `behindAfterMs`
  * (half its timeout), or that at the rate this machine has been measured to finish executions
- * while many were busy, those busy now and the new one would take that long to finish: the other
- * half is the margin for newer work costing more than what was measured (cold starts above all).
+ * while many were busy, those busy now and the new one would take two thirds of that (a third of
+ * the timeout) to finish: the rest is the margin for newer work costing more than what was
+ * measured, cold starts above all, and for a machine that other work slows down meanwhile.
  * The rate is counted over the time 20 or more executions were busy, and only up to an execution
  * that finished: executions that share one event loop all finish late together, so the time before
  * a burst's first one finishes counts with the executions that finish after it. For the same reason
@@ -28,7 +29,7 @@ export interface ConcurrencyOptions {
   limit: number;
   /**
    * The machine is behind when the oldest busy execution has run this long (half the function
-   * timeout), or the busy would take this long to finish at the measured rate.
+   * timeout), or the busy would take two thirds of it to finish at the measured rate.
    */
   behindAfterMs: number;
   /** ...and at least this many are busy: one slow invocation alone is no overload. */
@@ -95,7 +96,7 @@ export class ConcurrencyLimit {
     if (oldestMs >= behindAfterMs) return `${busy} busy, the oldest for ${oldestMs} ms`;
     if (this.perMs === undefined || busy < RATE_AT_BUSY) return undefined;
     const finishMs = (busy + 1) / this.perMs;
-    if (finishMs < behindAfterMs) return undefined;
+    if (finishMs < (behindAfterMs * 2) / 3) return undefined;
     return `${busy} busy, ${Math.round(this.perMs * 1000)} finished a second: ${Math.round(finishMs)} ms to finish them, the oldest for ${oldestMs} ms`;
   }
 

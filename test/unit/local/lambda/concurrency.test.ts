@@ -7,7 +7,8 @@
 import test from "ava";
 import { ConcurrencyLimit } from "../../../../local/lambda/concurrency";
 
-const options = { limit: 1_000, behindAfterMs: 2_000, behindAtBusy: 20 };
+/** The oldest's limit 3 s, so the rate's budget is 2 s. */
+const options = { limit: 1_000, behindAfterMs: 3_000, behindAtBusy: 20 };
 
 function guard(limitOptions = options) {
   const clock = { at: 0 };
@@ -49,12 +50,12 @@ test("past the account limit every invocation is throttled, guarded or not, as L
   });
 });
 
-test("a burst on a fresh gateway is admitted: 999 arriving over 1.9 s with nothing finished yet, as Lambda serves it", (t) => {
+test("a burst on a fresh gateway is admitted: 999 arriving over 2.9 s with nothing finished yet, as Lambda serves it", (t) => {
   // A class opening one link, or every client reconnecting after a deploy: nothing has finished,
   // and executions sharing one event loop all finish late together, so nothing is measured yet.
   const { clock, limit } = guard();
   for (let i = 0; i < 999; i++) {
-    clock.at = i * 1.9;
+    clock.at = i * 2.9;
     const taken = limit.take(true);
     t.true("token" in taken, `invocation ${i + 1}: ${"throttled" in taken ? taken.throttled : ""}`);
   }
@@ -63,12 +64,12 @@ test("a burst on a fresh gateway is admitted: 999 arriving over 1.9 s with nothi
 test("behind by age: 20 busy and the oldest has run the limit; $disconnect is spared", (t) => {
   const { clock, limit } = guard();
   takeMany(limit, 20);
-  clock.at = 1_999;
-  t.true("token" in limit.take(true), "the oldest for 1,999 ms: not yet");
-  clock.at = 2_000;
+  clock.at = 2_999;
+  t.true("token" in limit.take(true), "the oldest for 2,999 ms: not yet");
+  clock.at = 3_000;
 
   t.deepEqual(limit.take(true), {
-    throttled: "this machine is behind (21 busy, the oldest for 2000 ms); Lambda would not throttle here",
+    throttled: "this machine is behind (21 busy, the oldest for 3000 ms); Lambda would not throttle here",
   });
   t.true("token" in limit.take(false), "$disconnect is spared the guard");
 });
