@@ -11,6 +11,7 @@ import { broadcastWorker } from "../../../functions/routes";
 import { readFunctionConfig } from "../../../functions/runtime/function-config";
 import { createHandlerDependencies } from "../../../functions/runtime/handler-dependencies";
 import { chatGateway, invoked, messagesAt, roundTrip, say, whoAmI } from "../../support/chat";
+import { deferred } from "../../support/function-fixtures";
 import { connect, eventually, type TestClient } from "../../support/websocket";
 
 const SMALL_SLICES = { FANOUT_SHARD_THRESHOLD: "3", FANOUT_SLICE_SIZE: "4" };
@@ -165,34 +166,40 @@ test("members gone mid-fan-out are removed by the workers, and the rest get the 
 
 test("a worker that fails or times out is not retried: each event is tried once and dropped, its slice misses the message, no one gets it twice", async (t) => {
   t.timeout(60_000);
-  // Fault injection: shard 2's workers throw; shard 3's stall past the function timeout, then try to
-  // post (refused: Lambda would have stopped them). Each run is counted, and known when done.
+  // Fault injection: shard 2's workers throw; shard 3's stall past the function timeout until the
+  // test lets them go, then try to post (refused: Lambda would have stopped them). Each run is
+  // counted, and known when done. 5 s: a timeout no $connect of this room reaches on a busy machine.
   const tries = new Map<string, number>();
+  const stall = deferred();
   const failing = workerWith(async (job) => {
     if (job.frame.data !== "faulty") return;
     tries.set(job.slice, (tries.get(job.slice) ?? 0) + 1);
     if (job.shard === 2) throw new Error("worker crashed");
-    if (job.shard === 3) await new Promise((resolve) => setTimeout(resolve, 2500));
+    if (job.shard === 3) await stall.promise;
   });
   const gw = await chatGateway({
     functionEnvironment: SMALL_SLICES,
     broadcastWorker: failing.worker,
-    limits: { functionTimeoutMs: 1500, behindAfterMs: 0 },
+    limits: { functionTimeoutMs: 5_000, behindAfterMs: 0 },
   });
-  t.teardown(() => gw.close());
+  t.teardown(() => {
+    stall.resolve();
+    return gw.close();
+  });
   const members = await joinMany(gw.url, "stadium", 32);
   const failingSlices = () => [...tries.keys()].filter((slice) => /^[23]\./.test(slice));
   say(members[0]?.client as TestClient, "faulty");
 
   // Every slice of shards 0 and 1 delivers; every slice of shards 2 and 3 fails at once or at the
-  // 1.5 s timeout, and the queue says it drops each event then, rather than keeping it for a retry
+  // 5 s timeout, and the queue says it drops each event then, rather than keeping it for a retry
   // a minute later. The stalled workers' code runs on past its timeout until it tries to post.
   for (const { client, id } of members) {
     if (shardOf(id) < 2) await eventually(() => received(client, "faulty") === 1, 10_000);
   }
   const dropped = () =>
     gw.log.filter((line) => / broadcast asynchronous event dropped after 1 attempt\(s\)$/.test(line));
-  await eventually(() => failingSlices().length > 0 && dropped().length === failingSlices().length, 10_000);
+  await eventually(() => failingSlices().length > 0 && dropped().length === failingSlices().length, 20_000);
+  stall.resolve();
   await eventually(() => failing.runs.running === 0, 10_000);
 
   // Assess: nothing more can arrive now (no event is queued for a retry, no worker still runs).
