@@ -105,7 +105,7 @@ function verifier(
     }
     const name = validateDisplayName(payload[nameClaim]);
     if ("error" in name) throw new TokenRefusedError(`claim ${nameClaim}: ${name.error}`);
-    return { userId: String(payload.sub), name: name.name };
+    return { userId: String(payload.sub), name: name.value };
   };
 }
 

@@ -9,6 +9,7 @@
  * the shards let a crowd join a room that fast several times over, and let a fan-out split a large
  * room across workers, one shard (or a range of connection ids within one) each.
  */
+import type { Checked } from "../runtime/checked";
 
 export const DEFAULT_ROOM = "lobby";
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -21,9 +22,9 @@ export const ROOM_INDEX_KEY = "roomKey";
 export const ROOM_INDEX_ATTRIBUTES = ["userId", "name", "connectedAt", "expiresAt"] as const;
 
 /** The room asked for, or why the handshake is refused. */
-export function parseRoom(requested: string | undefined): { room: string } | { error: string } {
-  if (requested === undefined) return { room: DEFAULT_ROOM };
-  if (ROOM_NAME.test(requested)) return { room: requested };
+export function parseRoom(requested: string | undefined): Checked<string> {
+  if (requested === undefined) return { value: DEFAULT_ROOM };
+  if (ROOM_NAME.test(requested)) return { value: requested };
   return {
     error: `The room must be 1 to 64 letters, digits, - or _; got ${JSON.stringify(requested.slice(0, 80))}`,
   };

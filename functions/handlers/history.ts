@@ -4,6 +4,7 @@
  * first, each page oldest message first. Ordering is by the server's time with the request id as a
  * tie-break: both are in the message's id, the table's range key.
  */
+
 import type { Repository } from "../../dal/repository";
 import type { Connection } from "../chat/connection";
 import { FrameBudget, refusal } from "../chat/frames";
@@ -17,6 +18,7 @@ import {
   type StoredMessage,
 } from "../chat/message";
 import { roomKey } from "../chat/room";
+import { type Checked, parseJsonObject } from "../runtime/checked";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
 export const DEFAULT_HISTORY_LIMIT = 50;
@@ -36,25 +38,18 @@ export interface HistoryHandlerDependencies {
 }
 
 /** What a client sends: `{"action":"history","limit":50,"before":"<cursor>"}`, both optional. */
-export function parseHistoryRequest(body: string | undefined): { limit: number; before?: string } | string {
-  let request: unknown;
-  try {
-    request = JSON.parse(body ?? "");
-  } catch {
-    return "The message is not valid JSON";
-  }
-  if (typeof request !== "object" || request === null || Array.isArray(request)) {
-    return "The message must be a JSON object";
-  }
-  const { limit = DEFAULT_HISTORY_LIMIT, before = null } = request as Record<string, unknown>;
+export function parseHistoryRequest(body: string | undefined): Checked<{ limit: number; before?: string }> {
+  const request = parseJsonObject(body, "message");
+  if ("error" in request) return request;
+  const { limit = DEFAULT_HISTORY_LIMIT, before = null } = request.value;
   if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) {
-    return `"limit" must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`;
+    return { error: `"limit" must be a whole number from 1 to ${MAX_HISTORY_LIMIT}` };
   }
-  if (before === null) return { limit };
+  if (before === null) return { value: { limit } };
   if (typeof before !== "string" || !MESSAGE_ID.test(before)) {
-    return '"before" must be null or the "before" of an earlier history answer';
+    return { error: '"before" must be null or the "before" of an earlier history answer' };
   }
-  return { limit, before };
+  return { value: { limit, before } };
 }
 
 /**
@@ -65,8 +60,9 @@ export function parseHistoryRequest(body: string | undefined): { limit: number; 
 export function createHistoryHandler(deps: HistoryHandlerDependencies): WebSocketHandler {
   return async (event) => {
     const { requestId } = event.requestContext;
-    const request = parseHistoryRequest(event.body);
-    if (typeof request === "string") return refusal(request, requestId);
+    const parsed = parseHistoryRequest(event.body);
+    if ("error" in parsed) return refusal(parsed.error, requestId);
+    const request = parsed.value;
     const member = await findMember(deps.connections, event);
     if (!member) return refusal(NOT_IN_A_ROOM, requestId);
 

@@ -36,11 +36,11 @@ export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocke
     const user = verifiedUser(event.requestContext);
     let name = user?.name;
     if (!user && query.name !== undefined) {
-      const given = validateDisplayName(query.name);
-      if ("error" in given) return { statusCode: 400, body: given.error.replace('"name"', "The name") };
-      name = given.name;
+      const given = validateDisplayName(query.name, "The name");
+      if ("error" in given) return { statusCode: 400, body: given.error };
+      name = given.value;
     }
-    const address = { apiId, stage, room: room.room };
+    const address = { apiId, stage, room: room.value };
     // Who is there decides whether the room hears of this one; a failed read only costs the notice.
     const recipients = await smallRoomMembers(deps, address, connectionId).catch((error: unknown) => {
       deps.logger.warn(`join ${requestId}: the room was not read, so not told: ${describe(error)}`);
@@ -50,7 +50,7 @@ export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocke
       [CONNECTION_KEY]: connectionId,
       apiId,
       stage,
-      room: room.room,
+      room: room.value,
       roomKey: roomShardKey(address, shardOf(connectionId)),
       ...(!recipients && { quiet: true as const }),
       connectedAt,

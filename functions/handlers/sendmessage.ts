@@ -7,6 +7,7 @@ import { verifiedUser } from "../chat/identity";
 import { addressOf, findCountedMember, findMember, NOT_IN_A_ROOM, overLimitMessage } from "../chat/member";
 import { type ChatMessageFrame, messageId, type StoredMessage } from "../chat/message";
 import { roomKey } from "../chat/room";
+import { type Checked, parseJsonObject } from "../runtime/checked";
 import { ConnectionGoneError, managementEndpoint } from "../runtime/connection-manager";
 import { API_GATEWAY_MAX_MESSAGE_BYTES, type FunctionConfig } from "../runtime/function-config";
 import type { WebSocketEvent, WebSocketHandler } from "../runtime/lambda-events";
@@ -61,8 +62,9 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
     };
 
     const user = verifiedUser(event.requestContext);
-    const parsed = parseRequest(event, deps.config.maxMessageBytes, user === undefined);
-    if (typeof parsed === "string") return refuse(parsed);
+    const checked = parseRequest(event, deps.config.maxMessageBytes, user === undefined);
+    if ("error" in checked) return refuse(checked.error);
+    const parsed = checked.value;
     const { connectionMessageLimit: limit, connectionMessageWindowSeconds: windowSeconds } = deps.config;
     const sender =
       limit > 0
@@ -108,30 +110,23 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
   };
 }
 
-/** The request, or why it is refused (a sentence for the sender); `name` is read only if `readName`. */
+/** The request, or why it is refused; `name` is read only if `readName`. */
 export function parseRequest(
   event: WebSocketEvent,
   maxMessageBytes: number,
   readName = true,
-): SendMessageRequest | string {
-  let request: unknown;
-  try {
-    request = JSON.parse(event.body ?? "");
-  } catch {
-    return "The message is not valid JSON";
-  }
-  if (typeof request !== "object" || request === null || Array.isArray(request)) {
-    return "The message must be a JSON object";
-  }
-  const { data, name } = request as Record<string, unknown>;
-  if (typeof data !== "string") return '"data" must be a string';
-  if (data.trim() === "") return '"data" must not be empty';
+): Checked<SendMessageRequest> {
+  const request = parseJsonObject(event.body, "message");
+  if ("error" in request) return request;
+  const { data, name } = request.value;
+  if (typeof data !== "string") return { error: '"data" must be a string' };
+  if (data.trim() === "") return { error: '"data" must not be empty' };
   const bytes = Buffer.byteLength(data);
-  if (bytes > maxMessageBytes) return `"data" is ${bytes} bytes; the limit is ${maxMessageBytes}`;
+  if (bytes > maxMessageBytes) return { error: `"data" is ${bytes} bytes; the limit is ${maxMessageBytes}` };
   if (!readName || name === undefined || (typeof name === "string" && name.trim() === "")) {
-    return { action: "sendmessage", data };
+    return { value: { action: "sendmessage", data } };
   }
   const displayName = validateDisplayName(name);
-  if ("error" in displayName) return displayName.error;
-  return { action: "sendmessage", data, name: displayName.name };
+  if ("error" in displayName) return displayName;
+  return { value: { action: "sendmessage", data, name: displayName.value } };
 }

@@ -4,10 +4,12 @@
  * as a Lambda function URL, whose events are API Gateway's HTTP payload format 2.0:
  * https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
  */
+
 import { randomUUID } from "node:crypto";
 import type { TokenEndpointConfig } from "../auth/auth-config";
 import { createKmsTokenSigner, issueToken, type TokenSigner } from "../auth/token-signing";
 import { validateDisplayName } from "../chat/display-name";
+import { parseJsonObject } from "../runtime/checked";
 import { ConfigError } from "../runtime/function-config";
 import type { HttpHandler, HttpResult } from "../runtime/lambda-events";
 
@@ -58,16 +60,9 @@ export function createTokenHandler(deps: TokenEndpointDependencies): HttpHandler
     if (body.length > MAX_TOKEN_REQUEST_BYTES) {
       return json(400, { message: `The body is ${body.length} bytes; the limit is ${MAX_TOKEN_REQUEST_BYTES}` });
     }
-    let request: unknown;
-    try {
-      request = JSON.parse(body.toString("utf8"));
-    } catch {
-      return json(400, { message: 'The body must be JSON: {"name":"..."}' });
-    }
-    if (typeof request !== "object" || request === null || Array.isArray(request)) {
-      return json(400, { message: 'The body must be a JSON object: {"name":"..."}' });
-    }
-    const name = validateDisplayName((request as Record<string, unknown>).name);
+    const request = parseJsonObject(body.toString("utf8"), "body", ': {"name":"..."}');
+    if ("error" in request) return json(400, { message: request.error });
+    const name = validateDisplayName(request.value.name);
     if ("error" in name) return json(400, { message: name.error });
 
     const now = Math.floor(deps.now() / 1000);
@@ -79,7 +74,7 @@ export function createTokenHandler(deps: TokenEndpointDependencies): HttpHandler
         iss: deps.config.issuer,
         aud: deps.config.audience,
         sub: userId,
-        name: name.name,
+        name: name.value,
         iat: now,
         nbf: now,
         exp: expiresAt,
@@ -88,7 +83,7 @@ export function createTokenHandler(deps: TokenEndpointDependencies): HttpHandler
       deps.logger.error(`signing a token failed (request ${event.requestContext.requestId}):`, error);
       return json(503, { message: "No token can be issued right now; try again shortly" });
     }
-    const response: TokenResponse = { token, expiresAt, userId, name: name.name };
+    const response: TokenResponse = { token, expiresAt, userId, name: name.value };
     return json(200, response);
   };
 }

@@ -10,7 +10,7 @@ const accepted: Array<[string, string, string]> = [
   ["NFC: a decomposed é becomes one character", "Rene\u0301", "Ren\u00e9"],
 ];
 for (const [what, input, stored] of accepted) {
-  test(`accepted: ${what}`, (t) => t.deepEqual(validateDisplayName(input), { name: stored }));
+  test(`accepted: ${what}`, (t) => t.deepEqual(validateDisplayName(input), { value: stored }));
 }
 
 const refused: Array<[string, unknown, RegExp]> = [
