@@ -13,7 +13,8 @@ import {
   FUNCTION_TIMEOUT_SECONDS,
   MAX_HISTORY_TTL_SECONDS,
 } from "../functions/runtime/function-config";
-import { type ChatAuthSettings, validateAuthSettings } from "./chat-auth";
+import type { AuthSettings } from "../functions/auth/auth-config";
+import { validateAuthSettings } from "./chat-auth";
 import { type CustomDomainSettings, validateCustomDomain } from "./custom-domain";
 import { ARCHITECTURES, type FunctionDefaults, LOG_LEVELS, type LogLevel } from "./inline-function";
 import type { WebSocketRoute } from "./websocket-route";
@@ -50,7 +51,7 @@ export interface ChatApiArgs {
   /** The routes to deploy (default: the route table of `functions/routes.ts`). */
   routes?: readonly RouteDefinition[];
   /** Who may connect (default `none`: anyone, the open chat). */
-  auth?: ChatAuthSettings;
+  auth?: AuthSettings;
   /** How long a room's messages are kept, in seconds (default: the handlers', a day). */
   historyTtlSeconds?: number;
   /** Messages one connection may send per window (default 20; 0: no limit) and the window (default 10 s). */

@@ -1,6 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ALLOWED_ALGORITHMS, readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth/auth-config";
+import {
+  ALLOWED_ALGORITHMS,
+  type AuthSettings,
+  oidcAuthorizerEnvironment,
+  readAuthorizerConfig,
+  readTokenEndpointConfig,
+} from "../functions/auth/auth-config";
 import {
   type AuthorizerEvent,
   type AuthorizerResult,
@@ -36,28 +42,8 @@ export function tokenEndpointFactory(): aws.lambda.CallbackFactory<HttpRequestEv
   };
 }
 
-/** Who may connect, as the stack sets it. */
-export type ChatAuthSettings =
-  | { mode: "none" }
-  | {
-      mode: "guest";
-      /** How long a guest token admits its holder (default 900 s). */
-      tokenTtlSeconds?: number;
-      /** Origins whose pages may call the token endpoint (CORS); default any. */
-      allowedOrigins?: string[];
-    }
-  | {
-      mode: "oidc";
-      issuer: string;
-      /** The app client id ID tokens are issued to. */
-      audience: string;
-      nameClaim?: string;
-      jwksUri?: string;
-      algorithms?: string[];
-    };
-
 export interface ChatAuthArgs {
-  settings: Exclude<ChatAuthSettings, { mode: "none" }>;
+  settings: Exclude<AuthSettings, { mode: "none" }>;
   api: aws.apigatewayv2.Api;
   /** Physical function names: `{prefix}-authorizer`, `{prefix}-token`. */
   functionNamePrefix: string;
@@ -119,14 +105,7 @@ export class ChatAuth extends pulumi.ComponentResource {
         settings.allowedOrigins ?? (args.pageOrigin ? [args.pageOrigin] : ["*"]),
       );
     } else {
-      environment = {
-        AUTH_MODE: "oidc",
-        OIDC_ISSUER: settings.issuer,
-        OIDC_AUDIENCE: settings.audience,
-        ...(settings.nameClaim && { OIDC_NAME_CLAIM: settings.nameClaim }),
-        ...(settings.jwksUri && { OIDC_JWKS_URI: settings.jwksUri }),
-        ...(settings.algorithms && { OIDC_ALGORITHMS: settings.algorithms.join(",") }),
-      };
+      environment = oidcAuthorizerEnvironment(settings);
     }
 
     // Nothing but its own logs: the public key is in its environment, an issuer's keys are public.
@@ -203,7 +182,7 @@ export class ChatAuth extends pulumi.ComponentResource {
 }
 
 /** Checks the settings AWS would reject only at deploy time (or never), so a bad value fails the preview. */
-export function validateAuthSettings(auth: ChatAuthSettings): void {
+export function validateAuthSettings(auth: AuthSettings): void {
   if (auth.mode === "guest") {
     const ttl = auth.tokenTtlSeconds;
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 30 || ttl > 86_400)) {

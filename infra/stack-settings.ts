@@ -1,9 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AUTH_MODES } from "../functions/auth/auth-config";
+import { AUTH_MODES, type AuthSettings } from "../functions/auth/auth-config";
 import { STAGE_THROTTLING_DEFAULTS } from "../functions/routes";
 import type { ChatApiArgs } from "./chat-api";
-import type { ChatAuthSettings } from "./chat-auth";
 import { ARCHITECTURES, LOG_LEVELS } from "./inline-function";
 
 /**
@@ -41,7 +40,7 @@ export function readStackSettings(config = new pulumi.Config()): ChatApiArgs {
 }
 
 /** `auth`: guest (the default: tokens from the stack's endpoint), oidc (an external issuer) or none. */
-function authSettings(config: pulumi.Config): ChatAuthSettings {
+function authSettings(config: pulumi.Config): AuthSettings {
   const mode = config.get("auth", { allowedValues: [...AUTH_MODES] }) ?? "guest";
   if (mode === "none") return { mode };
   if (mode === "guest") {

@@ -8,6 +8,43 @@ import { ConfigError, environmentReader } from "../runtime/function-config";
 export type AuthMode = "guest" | "oidc" | "none";
 export const AUTH_MODES: readonly AuthMode[] = ["guest", "oidc", "none"];
 
+/** Who may connect, as a stack sets it (`auth`, `tokenTtlSeconds`, `oidc*`); the local gateway takes the same. */
+export type AuthSettings = { mode: "none" } | GuestAuthSettings | OidcAuthSettings;
+
+export interface GuestAuthSettings {
+  mode: "guest";
+  /** How long a guest token admits its holder (default 900 s). */
+  tokenTtlSeconds?: number;
+  /** Origins whose pages may call the token endpoint (CORS); default: the page's own. */
+  allowedOrigins?: string[];
+}
+
+export interface OidcAuthSettings {
+  mode: "oidc";
+  /** The issuer's URL, as its tokens' `iss` names it. */
+  issuer: string;
+  /** The app client id ID tokens are issued to. */
+  audience: string;
+  /** The claim shown as the display name (default `name`). */
+  nameClaim?: string;
+  /** The issuer's keys (default: its discovery document's `jwks_uri`). */
+  jwksUri?: string;
+  /** Signature algorithms accepted (default `RS256`). */
+  algorithms?: string[];
+}
+
+/** The `$connect` authorizer's environment for an OIDC issuer, in the cloud and locally. */
+export function oidcAuthorizerEnvironment(settings: OidcAuthSettings): Record<string, string> {
+  return {
+    AUTH_MODE: "oidc",
+    OIDC_ISSUER: settings.issuer,
+    OIDC_AUDIENCE: settings.audience,
+    ...(settings.nameClaim && { OIDC_NAME_CLAIM: settings.nameClaim }),
+    ...(settings.jwksUri && { OIDC_JWKS_URI: settings.jwksUri }),
+    ...(settings.algorithms && { OIDC_ALGORITHMS: settings.algorithms.join(",") }),
+  };
+}
+
 /** What the `$connect` authorizer reads from its environment. */
 export type AuthorizerConfig =
   | {

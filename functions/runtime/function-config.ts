@@ -108,33 +108,51 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
   };
 }
 
-/** Readers of required, URL and integer settings that throw {@link ConfigError} naming the variable. */
+/**
+ * Readers of settings (required, a URL, a whole number in a range, one of a few words, a pattern)
+ * that throw {@link ConfigError} naming the variable and what it must be.
+ */
 export function environmentReader(env: Record<string, string | undefined>) {
+  const read = (name: string): string | undefined => env[name]?.trim() || undefined;
+  const refuse = (name: string, must: string, value: string) =>
+    new ConfigError(`${name} must be ${must}, got ${JSON.stringify(value)}`);
   const required = (name: string): string => {
-    const value = env[name]?.trim();
+    const value = read(name);
     if (!value) throw new ConfigError(`${name} must be set`);
     return value;
   };
   const url = (name: string): string | undefined => {
-    const value = env[name]?.trim();
+    const value = read(name);
     if (!value) return undefined;
     try {
       const parsed = new URL(value);
       if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error();
     } catch {
-      throw new ConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+      throw refuse(name, "an http(s) URL", value);
     }
     return value.replace(/\/+$/, "");
   };
   const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const value = env[name]?.trim();
+    const value = read(name);
     if (!value) return fallback;
     const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      throw refuse(name, `a whole number from ${min} to ${max}`, value);
     }
     return parsed;
   };
+  const oneOf = <T extends string>(name: string, choices: readonly T[], fallback: T): T => {
+    const value = read(name) ?? fallback;
+    if (!choices.includes(value as T)) {
+      throw refuse(name, `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`, value);
+    }
+    return value as T;
+  };
+  const matching = (name: string, pattern: RegExp, must: string, fallback: string): string => {
+    const value = read(name) ?? fallback;
+    if (!pattern.test(value)) throw refuse(name, must, value);
+    return value;
+  };
 
-  return { required, url, integer };
+  return { read, required, url, integer, oneOf, matching };
 }

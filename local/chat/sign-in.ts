@@ -6,7 +6,13 @@
  * configured through the same environment variables.
  */
 import type express from "express";
-import { readAuthorizerConfig, readTokenEndpointConfig } from "../../functions/auth/auth-config";
+import {
+  type AuthSettings,
+  type GuestAuthSettings,
+  oidcAuthorizerEnvironment,
+  readAuthorizerConfig,
+  readTokenEndpointConfig,
+} from "../../functions/auth/auth-config";
 import { signingKey } from "../../functions/auth/token-signing";
 import { type AuthorizerHandler, createAuthorizerDependencies } from "../../functions/handlers/authorizer";
 import { createTokenEndpointDependencies } from "../../functions/handlers/token-endpoint";
@@ -16,31 +22,19 @@ import type { ApiInfo } from "../api-gateway/event-builders";
 import { functionUrlRoute } from "../lambda/function-url";
 import { LocalFunction, type LocalFunctionOptions } from "../lambda/lambda-function";
 
+/** Who may connect: as a stack sets it, and what only the local gateway can be told. */
 export type LocalAuthOptions =
-  | { mode: "none" }
-  | {
-      mode: "guest";
-      /** How long a token admits its holder (`TOKEN_TTL_SECONDS`, default 900). */
-      tokenTtlSeconds?: number;
+  | Exclude<AuthSettings, GuestAuthSettings>
+  | (GuestAuthSettings & {
       /** An RSA private key (PEM) to sign with, so tokens outlive a restart; default: one made at start. */
       privateKeyPem?: string;
-    }
+    })
   | {
       /** An authorizer of the caller's in place of the project's (tests, or a library user's own). */
       mode: "custom";
       createHandler: () => AuthorizerHandler;
       /** Default: the project's, `route.request.querystring.token`. */
       identitySources?: readonly string[];
-    }
-  | {
-      mode: "oidc";
-      issuer: string;
-      /** The app client id ID tokens are issued to. */
-      audience: string;
-      jwksUri?: string;
-      nameClaim?: string;
-      /** Comma-separated, default `RS256`. */
-      algorithms?: string;
     };
 
 /** The issuer of the local gateway's guest tokens (a deployed stack's: `websocket-chat/{stack}`). */
@@ -87,14 +81,7 @@ export function startLocalAuth(
   if (options.mode === "oidc") {
     return {
       mode: "oidc",
-      authorizer: authorizer({
-        AUTH_MODE: "oidc",
-        OIDC_ISSUER: options.issuer,
-        OIDC_AUDIENCE: options.audience,
-        OIDC_JWKS_URI: options.jwksUri,
-        OIDC_NAME_CLAIM: options.nameClaim,
-        OIDC_ALGORITHMS: options.algorithms,
-      }),
+      authorizer: authorizer(oidcAuthorizerEnvironment(options)),
       page: { auth: "oidc" },
     };
   }
