@@ -32,10 +32,10 @@
  */
 import { parseArgs } from "node:util";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient } from "../dal/dynamodb-client";
 import { roomShardKey, shardOf } from "../functions/chat/room";
 import { broadcastWorker, routes } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
+import { tablesClient } from "../functions/runtime/handler-dependencies";
 import type { WebSocketEvent } from "../functions/runtime/lambda-events";
 import { apiGatewayId } from "../local/api-gateway/ids";
 import { ensureChatTables } from "../local/chat/tables";
@@ -113,7 +113,7 @@ async function loadRooms(endpoint: string, sizes: number[]) {
     DYNAMODB_ENDPOINT_URL: endpoint,
   });
   await ensureChatTables(config);
-  const client = createDocumentClient({ region: config.region, endpoint, credentials: config.credentials });
+  const client = tablesClient(config);
   const rooms = new Map<number, string[]>();
   const total = sizes.reduce((sum, size) => sum + size, 0);
   let written = 0;

@@ -14,13 +14,12 @@
  * npm run bench:cost [-- --json]
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient } from "../dal/dynamodb-client";
 import { CONNECTION_KEY, type Connection } from "../functions/chat/connection";
 import { roomShardKey, shardOf } from "../functions/chat/room";
 import { createSendMessageHandler } from "../functions/handlers/sendmessage";
 import type { ConnectionManager } from "../functions/runtime/connection-manager";
 import { readFunctionConfig } from "../functions/runtime/function-config";
-import { chatRepositories } from "../functions/runtime/handler-dependencies";
+import { chatRepositories, tablesClient } from "../functions/runtime/handler-dependencies";
 import type { WebSocketEvent } from "../functions/runtime/lambda-events";
 import { ensureChatTables } from "../local/chat/tables";
 import { startEmbeddedDynamoDB } from "../local/dynamodb/embedded-dynamodb";
@@ -47,11 +46,7 @@ async function main(): Promise<void> {
     });
     await ensureChatTables(config);
     // The handler's own client and repositories, as `createHandlerDependencies` builds them.
-    const client = createDocumentClient({
-      region: config.region,
-      endpoint: db.endpoint,
-      credentials: config.credentials,
-    });
+    const client = tablesClient(config);
     const { connections, messages } = chatRepositories(client, config);
     // Every request asks for its capacity; each answer's is added to the running count.
     let consumed: Consumed = { reads: 0, writes: 0, requests: 0 };

@@ -1,5 +1,6 @@
 /** What a ChatApi's arguments must be, checked before anything is declared, and the names it gives. */
 import * as pulumi from "@pulumi/pulumi";
+import type { AuthSettings } from "../functions/auth/auth-config";
 import {
   broadcastWorker,
   connectAuthorizer,
@@ -13,7 +14,6 @@ import {
   FUNCTION_TIMEOUT_SECONDS,
   MAX_HISTORY_TTL_SECONDS,
 } from "../functions/runtime/function-config";
-import type { AuthSettings } from "../functions/auth/auth-config";
 import { validateAuthSettings } from "./chat-auth";
 import { type CustomDomainSettings, validateCustomDomain } from "./custom-domain";
 import { ARCHITECTURES, type FunctionDefaults, LOG_LEVELS, type LogLevel } from "./inline-function";

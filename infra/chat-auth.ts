@@ -7,15 +7,15 @@ import {
   readAuthorizerConfig,
   readTokenEndpointConfig,
 } from "../functions/auth/auth-config";
-import {
-  type AuthorizerEvent,
-  type AuthorizerResult,
-  createAuthorizerDependencies,
-  createAuthorizerHandler,
-} from "../functions/handlers/authorizer";
+import { createAuthorizerDependencies, createAuthorizerHandler } from "../functions/handlers/authorizer";
 import { createTokenEndpointDependencies, createTokenHandler } from "../functions/handlers/token-endpoint";
 import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
-import type { HttpRequestEvent, HttpResult } from "../functions/runtime/lambda-events";
+import type {
+  AuthorizerEvent,
+  AuthorizerResult,
+  HttpRequestEvent,
+  HttpResult,
+} from "../functions/runtime/lambda-events";
 import { cloudLogger, lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
 

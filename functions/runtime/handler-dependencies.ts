@@ -47,12 +47,7 @@ export function createHandlerDependencies(
   config: FunctionConfig,
   overrides: ClientOverrides = {},
 ): HandlerDependencies {
-  const client = createDocumentClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-    ...overrides.dynamodbTimeouts,
-  });
+  const client = tablesClient(config, overrides.dynamodbTimeouts);
   return {
     config,
     ...chatRepositories(client, config),
@@ -62,6 +57,19 @@ export function createHandlerDependencies(
     logger: overrides.telemetry?.logger ?? console,
     ...(overrides.telemetry && { metrics: overrides.telemetry.metrics }),
   };
+}
+
+/** The document client of the DynamoDB `config` names, in its region, with its credentials. */
+export function tablesClient(
+  config: Pick<FunctionConfig, "region" | "dynamodbEndpoint" | "credentials">,
+  timeouts?: ClientOverrides["dynamodbTimeouts"],
+): DynamoDBDocumentClient {
+  return createDocumentClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+    ...timeouts,
+  });
 }
 
 /** The connections and messages tables' repositories over one document client. */

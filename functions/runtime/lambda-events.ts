@@ -1,6 +1,6 @@
 /**
- * The events API Gateway's WebSocket API passes to a Lambda proxy integration, and what the
- * integration returns. Field by field as AWS sends them:
+ * The events Lambda passes the functions (API Gateway's WebSocket events, its REQUEST authorizer's,
+ * a function URL's) and what each returns. Field by field as AWS sends them:
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html
  */
 
@@ -70,10 +70,13 @@ export interface WebSocketResult {
   isBase64Encoded?: boolean;
 }
 
-/** The parts of Lambda's context object that handlers may use. */
+/** The parts of Lambda's context object that handlers and the logger use. */
 export interface LambdaContext {
   awsRequestId: string;
   functionName: string;
+  functionVersion?: string;
+  invokedFunctionArn?: string;
+  memoryLimitInMB?: string | number;
   getRemainingTimeInMillis(): number;
 }
 
@@ -109,3 +112,31 @@ export interface HttpResult {
 }
 
 export type HttpHandler = (event: HttpRequestEvent) => Promise<HttpResult>;
+
+/** The event API Gateway sends a WebSocket REQUEST authorizer. */
+export interface AuthorizerEvent {
+  type: "REQUEST";
+  /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect` */
+  methodArn: string;
+  headers?: Record<string, string>;
+  multiValueHeaders?: Record<string, string[]>;
+  queryStringParameters?: Record<string, string>;
+  multiValueQueryStringParameters?: Record<string, string[]>;
+  stageVariables?: Record<string, string>;
+  requestContext: WebSocketRequestContext;
+}
+
+/** Context values API Gateway passes on: strings, numbers and booleans only. */
+export type AuthorizerContext = Record<string, string | number | boolean>;
+
+export interface PolicyStatement {
+  Action: string | string[];
+  Effect: "Allow" | "Deny";
+  Resource: string | string[];
+}
+
+export interface AuthorizerResult {
+  principalId: string;
+  policyDocument: { Version: string; Statement: PolicyStatement[] };
+  context?: AuthorizerContext;
+}

@@ -6,6 +6,7 @@
  * The local gateway keeps the console, and its one line per invocation.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { LambdaContext } from "./lambda-events";
 
 /** Where a handler's warnings and errors go. */
 export type HandlerLogger = Pick<Console, "info" | "warn" | "error">;
@@ -16,15 +17,6 @@ export type HandlerLogger = Pick<Console, "info" | "warn" | "error">;
  */
 export function cloudLogger(): Logger {
   return new Logger();
-}
-
-/** The part of Lambda's context the logger reads. */
-export interface LambdaContext {
-  awsRequestId: string;
-  functionName: string;
-  functionVersion?: string;
-  invokedFunctionArn?: string;
-  memoryLimitInMB?: string | number;
 }
 
 /**

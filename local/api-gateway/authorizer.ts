@@ -15,8 +15,13 @@
  *   (numbers and booleans as strings, null kept) and `integrationLatency` in ms, as captured from
  *   API Gateway, and the connection carries it on every later event.
  */
-import type { AuthorizerEvent, AuthorizerResult, PolicyStatement } from "../../functions/handlers/authorizer";
-import type { LambdaAuthorizerContext, WebSocketEvent } from "../../functions/runtime/lambda-events";
+import type {
+  AuthorizerEvent,
+  AuthorizerResult,
+  LambdaAuthorizerContext,
+  PolicyStatement,
+  WebSocketEvent,
+} from "../../functions/runtime/lambda-events";
 import type { Invocation, LocalFunction } from "../lambda/lambda-function";
 import type { ApiInfo } from "./event-builders";
 

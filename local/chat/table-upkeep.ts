@@ -4,11 +4,11 @@
  * (`./chat-tables.ts`), DynamoDB's TTL replayed where the DynamoDB has none
  * (`./ttl-replay.ts`), and the tables made again if the DynamoDB comes back without them.
  */
-import { createDocumentClient } from "../../dal/dynamodb-client";
+
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../../functions/chat/connection";
 import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../../functions/chat/message";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
-import { chatRepositories } from "../../functions/runtime/handler-dependencies";
+import { chatRepositories, tablesClient } from "../../functions/runtime/handler-dependencies";
 import { takeGatewayLease } from "../dynamodb/gateway-leases";
 import { startTtlReplay } from "../dynamodb/ttl-replay";
 import { ensureChatTables, prepareConnectionsTable } from "./tables";
@@ -46,11 +46,7 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
     },
   });
   // One client for the start-up clean-up and the TTL sweeps.
-  const client = createDocumentClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-  });
+  const client = tablesClient(config);
   const { connections, messages } = chatRepositories(client, config);
   try {
     const table = await prepareConnectionsTable(config, connections, await lease.liveGateways());

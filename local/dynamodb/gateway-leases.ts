@@ -7,11 +7,11 @@
  */
 import { hostname } from "node:os";
 import { ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
-import { createDocumentClient } from "../../dal/dynamodb-client";
 import { DynamoDBRepository } from "../../dal/dynamodb-repository";
 import { ObjectNotFoundError, RepositoryError } from "../../dal/errors";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
-import { adminClient, DynamoDBUnreachableError, ensureTable } from "../chat/tables";
+import { tablesClient } from "../../functions/runtime/handler-dependencies";
+import { adminClient, DynamoDBUnreachableError, ensureTable } from "./tables";
 
 interface Lease {
   apiId: string;
@@ -66,11 +66,7 @@ export async function takeGatewayLease(
 ): Promise<GatewayLease> {
   const tableName = leaseTableName(config.tableName);
   await createLeaseTable(config, tableName);
-  const client = createDocumentClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-  });
+  const client = tablesClient(config);
   const leases = new DynamoDBRepository<Lease>({ client, tableName, keyAttributes: ["apiId"] });
   const renew = () => leases.put({ apiId, host: hostname(), pid: process.pid, renewedAt: Date.now() });
   await renew();

@@ -9,9 +9,9 @@ import type {
   WindowCounter,
 } from "../../dal/repository";
 import type { Connection } from "../../functions/chat/connection";
-import type { AuthorizerEvent } from "../../functions/handlers/authorizer";
 import type { ConnectionManager } from "../../functions/runtime/connection-manager";
 import type {
+  AuthorizerEvent,
   HttpRequestEvent,
   WebSocketEvent,
   WebSocketEventType,

@@ -7,13 +7,14 @@ import anyTest, { type TestFn } from "ava";
 import { type Factory, measure, type Packages, packFunctions, runPacked } from "../../../bench/deployed-packages";
 import type { BroadcastJob } from "../../../functions/broadcast/fanout";
 import { shardOf } from "../../../functions/chat/room";
+import { CONNECTIONS_TABLE, MESSAGES_TABLE } from "../../../functions/chat/tables";
 import { broadcastWorker, routes } from "../../../functions/routes";
 import type { WebSocketEvent, WebSocketResult } from "../../../functions/runtime/lambda-events";
 import { broadcastWorkerFactory } from "../../../infra/broadcast-worker";
 import { DEPLOY_ONLY_PACKAGES } from "../../../infra/inline-function";
 import { handlerFactory } from "../../../infra/websocket-route";
-import { CONNECTIONS_TABLE, ensureTable, MESSAGES_TABLE } from "../../../local/chat/tables";
 import { type EmbeddedDynamoDB, startEmbeddedDynamoDB } from "../../../local/dynamodb/embedded-dynamodb";
+import { ensureTable } from "../../../local/dynamodb/tables";
 
 /**
  * Proof that each Lambda package runs on its own: the exact callback factory the infra deploys is
