@@ -33,7 +33,7 @@ export interface IntegrationOptions {
   concurrency: ConcurrencyLimit;
   log: (line: string) => void;
   /** Receives every handler run, so a closing server can wait for them. */
-  track: (run: Promise<unknown>) => void;
+  track: <T>(work: Promise<T>) => Promise<T>;
 }
 
 export class Integrations {

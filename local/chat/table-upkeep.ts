@@ -70,6 +70,7 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
           options.ttlSweepMs,
           log,
         );
+    if (table.removed > 0) log(`removed ${table.removed} connection rows left by gateways no longer running`);
     return {
       removed: table.removed,
       stop: async () => {
