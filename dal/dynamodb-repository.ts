@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -20,14 +19,12 @@ import type {
   WindowCounter,
 } from "./repository";
 
-export interface DynamoDBRepositoryOptions {
+interface DynamoDBRepositoryOptions {
   /** The document client (see `createDocumentClient`). */
   client: DynamoDBDocumentClient;
   tableName: string;
   /** Key attribute names: the hash key, then the range key if the table has one. */
   keyAttributes: readonly [string] | readonly [string, string];
-  /** Give items without a hash key a random UUID on `put`. Default `false`. */
-  autoAssignKeys?: boolean;
 }
 
 /** {@link Repository} over one DynamoDB table. */
@@ -35,33 +32,30 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
   readonly tableName: string;
   private readonly client: DynamoDBDocumentClient;
   private readonly keyAttributes: readonly string[];
-  private readonly autoAssignKeys: boolean;
 
   constructor(options: DynamoDBRepositoryOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.keyAttributes = options.keyAttributes;
-    this.autoAssignKeys = options.autoAssignKeys ?? false;
   }
 
   async put(item: T, options: PutOptions = {}): Promise<T> {
-    const stored = this.withKey(item);
     const hashKey = this.keyAttributes[0] as string;
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: stored,
+          Item: item,
           ...(options.overwrite === false && {
             ConditionExpression: "attribute_not_exists(#hashKey)",
             ExpressionAttributeNames: { "#hashKey": hashKey },
           }),
         }),
       );
-      return stored;
+      return item;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        throw new ObjectExistsError(this.tableName, this.keyOf(stored, "put"), { cause: error });
+        throw new ObjectExistsError(this.tableName, this.keyOf(item, "put"), { cause: error });
       }
       throw this.failure("put", error);
     }
@@ -202,13 +196,6 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
       },
     );
     return itemPages<T>(pages, (error) => this.failure("query", error));
-  }
-
-  private withKey(item: T): T {
-    const hashKey = this.keyAttributes[0] as string;
-    const record = item as Record<string, unknown>;
-    if (record[hashKey] !== undefined || !this.autoAssignKeys) return item;
-    return { ...item, [hashKey]: randomUUID() };
   }
 
   private keyOf(item: object, operation: string): Key {

@@ -27,7 +27,7 @@ export interface WindowCounter<T> {
 }
 
 /** A condition on the range key of a query (one at most). */
-export type RangeCondition =
+type RangeCondition =
   | { below: string | number }
   | { above: string | number }
   | { atLeast: string | number }

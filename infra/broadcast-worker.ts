@@ -13,7 +13,7 @@ import {
   type WebSocketRouteArgs,
 } from "./websocket-route";
 
-export interface BroadcastWorkerArgs {
+interface BroadcastWorkerArgs {
   api: aws.apigatewayv2.Api;
   stageName: string;
   tables: WebSocketRouteArgs["tables"];

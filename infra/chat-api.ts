@@ -11,8 +11,6 @@ import {
 import { createBroadcastWorker } from "./broadcast-worker";
 import { type ChatApiArgs, functionName, type RouteSettings, validate } from "./chat-api-settings";
 
-export { type ChatApiArgs, DEFAULT_LAMBDA_MEMORY_MB, LOG_RETENTION_DAYS } from "./chat-api-settings";
-
 import { ChatAuth } from "./chat-auth";
 import { ChatPage } from "./chat-page";
 import { createChatTables } from "./chat-tables";

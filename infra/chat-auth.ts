@@ -42,7 +42,7 @@ export function tokenEndpointFactory(): aws.lambda.CallbackFactory<HttpRequestEv
   };
 }
 
-export interface ChatAuthArgs {
+interface ChatAuthArgs {
   settings: Exclude<AuthSettings, { mode: "none" }>;
   api: aws.apigatewayv2.Api;
   /** Physical function names: `{prefix}-authorizer`, `{prefix}-token`. */

@@ -35,7 +35,7 @@ export function pageFiles(): { file: string; contentType: string }[] {
 }
 
 /** What `config.json` tells the page: where to connect, and how to sign in. */
-export interface PageConfig {
+interface PageConfig {
   url: pulumi.Input<string>;
   auth: string;
   tokenUrl?: pulumi.Input<string>;

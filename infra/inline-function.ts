@@ -25,7 +25,7 @@ export interface FunctionDefaults {
 /** The metrics' CloudWatch namespace (`functions/observability.ts` writes them). */
 export const METRICS_NAMESPACE = "WebSocketChat";
 
-export interface InlineFunctionArgs<E, R> {
+interface InlineFunctionArgs<E, R> {
   /** The function's physical name; its log group is `/aws/lambda/{functionName}`. */
   functionName: string;
   description: string;

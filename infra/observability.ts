@@ -90,7 +90,7 @@ export function createAccessLog(
   return { logGroup, account };
 }
 
-export interface AlarmTargets {
+interface AlarmTargets {
   /** Each function, by a short id (its route's name) and its physical name. */
   functions: { id: string; name: pulumi.Input<string> }[];
   apiId: pulumi.Input<string>;

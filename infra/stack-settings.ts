@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AUTH_MODES, type AuthSettings } from "../functions/auth/auth-config";
 import { STAGE_THROTTLING_DEFAULTS } from "../functions/routes";
-import type { ChatApiArgs } from "./chat-api";
+import type { ChatApiArgs } from "./chat-api-settings";
 import { ARCHITECTURES, LOG_LEVELS } from "./inline-function";
 
 /**

@@ -5,7 +5,7 @@ import { ConfigError, environmentReader } from "../runtime/function-config";
  * endpoint), `oidc` (an ID token from an external issuer: a Cognito user pool, Auth0, ...) or
  * `none` (anyone, under any name they give: the open chat).
  */
-export type AuthMode = "guest" | "oidc" | "none";
+type AuthMode = "guest" | "oidc" | "none";
 export const AUTH_MODES: readonly AuthMode[] = ["guest", "oidc", "none"];
 
 /** Who may connect, as a stack sets it (`auth`, `tokenTtlSeconds`, `oidc*`); the local gateway takes the same. */
@@ -19,7 +19,7 @@ export interface GuestAuthSettings {
   allowedOrigins?: string[];
 }
 
-export interface OidcAuthSettings {
+interface OidcAuthSettings {
   mode: "oidc";
   /** The issuer's URL, as its tokens' `iss` names it. */
   issuer: string;
@@ -81,7 +81,7 @@ export interface TokenEndpointConfig {
 
 /** Guest tokens: RS256 (RSASSA-PKCS1-v1_5 with SHA-256), what KMS signs with an RSA key. */
 export const GUEST_TOKEN_ALGORITHM = "RS256";
-export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
+const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
 /** Asymmetric algorithms only: a shared secret (HS256) would let the verifier mint tokens too. */
 export const ALLOWED_ALGORITHMS = [
   "RS256",

@@ -15,7 +15,7 @@ export interface TokenSigner {
   sign(data: Uint8Array): Promise<Uint8Array>;
 }
 
-export interface GuestClaims {
+interface GuestClaims {
   iss: string;
   aud: string;
   /** The guest's id: `guest-{uuid}`, the authorizer's `principalId`. */

@@ -19,8 +19,6 @@ import type { WebSocketEvent } from "../runtime/lambda-events";
 import type { BroadcastMetrics } from "./broadcast-metrics";
 import { listSource, type Member, type MemberSource, type RoomReaderOptions, roomReader } from "./room-reader";
 
-export type { Member } from "./room-reader";
-
 export interface BroadcastDependencies {
   connections: Repository<Connection>;
   managementApi: ConnectionManagerFactory;

@@ -1,7 +1,7 @@
 import type { WebSocketRequestContext } from "../runtime/lambda-events";
 
 /** Who a connection is, as its `$connect` authorizer verified. */
-export interface VerifiedUser {
+interface VerifiedUser {
   userId: string;
   name: string;
 }

@@ -17,12 +17,12 @@ import { ROOM_SHARDS, roomKey } from "../chat/room";
 /** Members per Query: a short first page starts the posting soon, the next ones are read meanwhile. */
 const WORKER_PAGE_SIZE = 200;
 
-export interface BroadcastWorkerDependencies extends BroadcastDependencies {
+interface BroadcastWorkerDependencies extends BroadcastDependencies {
   claims: Repository<FanoutClaim>;
 }
 
 /** A worker's answer (nobody waits for it: Lambda logs it, tests read it). */
-export type BroadcastWorkerResult = (BroadcastOutcome & { duplicate: false }) | { duplicate: true };
+type BroadcastWorkerResult = (BroadcastOutcome & { duplicate: false }) | { duplicate: true };
 
 export function createBroadcastWorkerHandler(
   deps: BroadcastWorkerDependencies,

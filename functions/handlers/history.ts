@@ -21,7 +21,7 @@ import { roomKey } from "../chat/room";
 import { type Checked, parseJsonObject } from "../runtime/checked";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
-export const DEFAULT_HISTORY_LIMIT = 50;
+const DEFAULT_HISTORY_LIMIT = 50;
 export const MAX_HISTORY_LIMIT = 100;
 /** `{"type":"history",...}`: `before` is the cursor of the next (older) page, `null` at the start. */
 export interface HistoryFrame {
@@ -31,14 +31,14 @@ export interface HistoryFrame {
   before: string | null;
 }
 
-export interface HistoryHandlerDependencies {
+interface HistoryHandlerDependencies {
   connections: Repository<Connection>;
   messages: Repository<StoredMessage>;
   now: () => number;
 }
 
 /** What a client sends: `{"action":"history","limit":50,"before":"<cursor>"}`, both optional. */
-export function parseHistoryRequest(body: string | undefined): Checked<{ limit: number; before?: string }> {
+function parseHistoryRequest(body: string | undefined): Checked<{ limit: number; before?: string }> {
   const request = parseJsonObject(body, "message");
   if ("error" in request) return request;
   const { limit = DEFAULT_HISTORY_LIMIT, before = null } = request.value;

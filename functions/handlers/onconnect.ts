@@ -13,7 +13,7 @@ import { parseRoom, roomShardKey, shardOf } from "../chat/room";
 import type { FunctionConfig } from "../runtime/function-config";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
-export interface ConnectHandlerDependencies extends BroadcastDependencies {
+interface ConnectHandlerDependencies extends BroadcastDependencies {
   config: BroadcastDependencies["config"] & Pick<FunctionConfig, "connectionTtlSeconds">;
 }
 

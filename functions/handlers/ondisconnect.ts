@@ -9,7 +9,7 @@ import { CONNECTION_KEY } from "../chat/connection";
 import { addressOf } from "../chat/member";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
-export type DisconnectHandlerDependencies = BroadcastDependencies;
+type DisconnectHandlerDependencies = BroadcastDependencies;
 
 /**
  * `$disconnect`: forgets the connection and tells its room it left, unless it joined quietly or

@@ -12,21 +12,18 @@ import { ConnectionGoneError, managementEndpoint } from "../runtime/connection-m
 import { API_GATEWAY_MAX_MESSAGE_BYTES, type FunctionConfig } from "../runtime/function-config";
 import type { WebSocketEvent, WebSocketHandler } from "../runtime/lambda-events";
 
-export type { FanoutOutcome } from "../broadcast/fanout";
-export type { ChatMessageFrame } from "../chat/message";
-
 /**
  * The largest message frame: a `history` answer (its envelope under 1 KB) can always carry one,
  * and API Gateway's 128 KB limit on a message holds for every post of it.
  */
-export const MAX_MESSAGE_FRAME_BYTES = API_GATEWAY_MAX_MESSAGE_BYTES - 1024;
+const MAX_MESSAGE_FRAME_BYTES = API_GATEWAY_MAX_MESSAGE_BYTES - 1024;
 
 /**
  * What a client sends: `{"action":"sendmessage","data":"hello"}`. With auth off it may add
  * `"name":"Ada"` (else the name it connected with is used); with auth on the name is the one the
  * authorizer verified, and a `name` in the message is ignored, so no one can speak under another's.
  */
-export interface SendMessageRequest {
+interface SendMessageRequest {
   action: "sendmessage";
   data: string;
   /** Display name, optional. */
@@ -111,11 +108,7 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
 }
 
 /** The request, or why it is refused; `name` is read only if `readName`. */
-export function parseRequest(
-  event: WebSocketEvent,
-  maxMessageBytes: number,
-  readName = true,
-): Checked<SendMessageRequest> {
+function parseRequest(event: WebSocketEvent, maxMessageBytes: number, readName = true): Checked<SendMessageRequest> {
   const request = parseJsonObject(event.body, "message");
   if ("error" in request) return request;
   const { data, name } = request.value;

@@ -27,7 +27,7 @@ export interface TokenResponse {
 /** Larger bodies are refused unread: `{"name": ...}` with 64 characters fits many times over. */
 export const MAX_TOKEN_REQUEST_BYTES = 1024;
 
-export interface TokenEndpointDependencies {
+interface TokenEndpointDependencies {
   signer: TokenSigner;
   config: Pick<TokenEndpointConfig, "issuer" | "audience" | "ttlSeconds">;
   now: () => number;

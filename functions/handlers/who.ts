@@ -9,7 +9,7 @@ import type { WebSocketHandler } from "../runtime/lambda-events";
 /** Members listed at most, whatever fits in the frame: a huge room's answer stays one frame. */
 export const MAX_WHO_MEMBERS = 1_000;
 
-export interface WhoMember {
+interface WhoMember {
   connectionId: string;
   userId?: string;
   name?: string;
@@ -25,7 +25,7 @@ export interface WhoFrame {
   truncated: boolean;
 }
 
-export interface WhoHandlerDependencies {
+interface WhoHandlerDependencies {
   connections: Repository<Connection>;
   now: () => number;
 }

@@ -62,14 +62,14 @@ export const DEFAULT_BROADCAST_CONCURRENCY = 100;
 /** The deployed functions' timeout; the local gateway fails an invocation after as long. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
 // Chosen with `npm run bench:lambda` (README, "Fan-out to large rooms").
-export const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
-export const DEFAULT_FANOUT_SLICE_SIZE = 1000;
+const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
+const DEFAULT_FANOUT_SLICE_SIZE = 1000;
 /** What the stack gives a connection: 20 messages in 10 s, a fast typist's burst, 2 a second sustained. */
 export const DEFAULT_CONNECTION_MESSAGE_LIMIT = 20;
 export const DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS = 10;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
-export const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
+const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
 export const MAX_HISTORY_TTL_SECONDS = 366 * 24 * 60 * 60;
 /** API Gateway's integration timeout for WebSocket APIs: 50 ms to 29 s, 29 s unless set lower. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_MS = 29_000;

@@ -32,7 +32,7 @@ export interface HandlerDependencies {
   metrics?: BroadcastMetrics;
 }
 
-export interface ClientOverrides {
+interface ClientOverrides {
   /** DynamoDB timeouts other than the defaults, which suit AWS's DynamoDB from Lambda. */
   dynamodbTimeouts?: Pick<DynamoDBClientOptions, "connectionTimeoutMs" | "requestTimeoutMs">;
   /** The deployed functions' logger and metrics (`./telemetry.ts`); the console otherwise. */

@@ -127,7 +127,7 @@ export interface AuthorizerEvent {
 }
 
 /** Context values API Gateway passes on: strings, numbers and booleans only. */
-export type AuthorizerContext = Record<string, string | number | boolean>;
+type AuthorizerContext = Record<string, string | number | boolean>;
 
 export interface PolicyStatement {
   Action: string | string[];

@@ -14,7 +14,7 @@ import { handshake } from "./handshake";
 import { type IntegrationOptions, Integrations } from "./integrations";
 import { socketSession } from "./socket-session";
 
-export interface WebSocketApiOptions extends IntegrationOptions {
+interface WebSocketApiOptions extends IntegrationOptions {
   limits: LocalGatewayLimits;
   authorizer?: ConnectAuthorizer;
   /** The gateway is shutting down: handshakes are refused. */

@@ -40,7 +40,7 @@ export type LocalAuthOptions =
 /** The issuer of the local gateway's guest tokens (a deployed stack's: `websocket-chat/{stack}`). */
 export const LOCAL_TOKEN_ISSUER = "websocket-chat/local";
 
-export interface LocalAuth {
+interface LocalAuth {
   mode: LocalAuthOptions["mode"];
   authorizer?: ConnectAuthorizer;
   /** The token endpoint's route (guest only). */

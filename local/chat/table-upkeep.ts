@@ -13,7 +13,7 @@ import { takeGatewayLease } from "../dynamodb/gateway-leases";
 import { startTtlReplay } from "../dynamodb/ttl-replay";
 import { ensureChatTables, prepareConnectionsTable } from "./tables";
 
-export interface TableUpkeepOptions {
+interface TableUpkeepOptions {
   config: FunctionConfig;
   gatewayId: string;
   leaseRenewMs: number;

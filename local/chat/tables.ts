@@ -9,7 +9,7 @@ import { CONNECTIONS_TABLE, MESSAGES_TABLE } from "../../functions/chat/tables";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
 import { adminClient, enableTimeToLive, ensureTable } from "../dynamodb/tables";
 
-export interface PreparedTable {
+interface PreparedTable {
   /** Rows removed because no live gateway owns them. */
   removed: number;
   /** The DynamoDB deletes expired rows itself; when `false` the gateway replays it. */

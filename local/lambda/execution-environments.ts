@@ -95,7 +95,7 @@ export interface ExecutionEnvironment<H extends Handler<never, unknown> = WebSoc
 }
 
 /** An environment taken for one invocation, with the execution it counts as. */
-export interface Acquired<H extends Handler<never, unknown> = WebSocketHandler> {
+interface Acquired<H extends Handler<never, unknown> = WebSocketHandler> {
   environment: ExecutionEnvironment<H>;
   coldStart: boolean;
   execution: number;

@@ -4,7 +4,7 @@
  * no row written and nothing else disturbed.
  */
 import test from "ava";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { LOCAL_TOKEN_ISSUER } from "../../../local/chat/sign-in";
 import { chatGateway, messagesAt, say, signIn } from "../../support/chat";
 import { badTokens, rsaKeyPair, type TokenSettings } from "../../support/tokens";

@@ -5,7 +5,7 @@
  */
 import anyTest, { type TestFn } from "ava";
 import type { Browser } from "playwright-core";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { LOCAL_TOKEN_ISSUER } from "../../../local/chat/sign-in";
 import { type LocalGateway, type LocalGatewayOptions, startLocalGateway } from "../../../local/express-server";
 import { join, launchBrowser, openChat, say, shownMessages } from "../../support/browser";

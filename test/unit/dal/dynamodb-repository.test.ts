@@ -14,7 +14,6 @@ const test = anyTest as TestFn<{ db: EmbeddedDynamoDB; client: DynamoDBDocumentC
 
 const REGION = "us-east-1";
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 interface Item {
   id: string;
@@ -64,9 +63,9 @@ async function createTable(
   return tableName;
 }
 
-async function itemRepository(client: DynamoDBDocumentClient, autoAssignKeys = false) {
+async function itemRepository(client: DynamoDBDocumentClient) {
   const tableName = await createTable(client);
-  return new DynamoDBRepository<Item>({ client, tableName, keyAttributes: ["id"], autoAssignKeys });
+  return new DynamoDBRepository<Item>({ client, tableName, keyAttributes: ["id"] });
 }
 
 async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[][]> {
@@ -218,34 +217,6 @@ test("a delete with onlyIfBelow removes the item only while the attribute is bel
   await t.throwsAsync(repository.get({ id: "old" }), { instanceOf: ObjectNotFoundError });
   t.deepEqual(await repository.get({ id: "young" }), { id: "young", count: 15 });
   t.deepEqual(await repository.get({ id: "uncounted" }), { id: "uncounted", text: "no count" });
-});
-
-test("autoAssignKeys gives an item without a hash key a UUID and returns it", async (t) => {
-  // Prepare
-  const repository = await itemRepository(t.context.client, true);
-
-  // Act
-  const first = await repository.put({ text: "one" } as Item);
-  const second = await repository.put({ text: "two" } as Item);
-
-  // Assess
-  t.regex(first.id, UUID);
-  t.regex(second.id, UUID);
-  t.not(first.id, second.id);
-  t.deepEqual(await repository.get({ id: first.id }), { id: first.id, text: "one" });
-  t.deepEqual(await repository.get({ id: second.id }), { id: second.id, text: "two" });
-});
-
-test("autoAssignKeys keeps a hash key the item already has", async (t) => {
-  // Prepare
-  const repository = await itemRepository(t.context.client, true);
-
-  // Act
-  const stored = await repository.put({ id: "mine", text: "kept" });
-
-  // Assess
-  t.is(stored.id, "mine");
-  t.deepEqual(await repository.get({ id: "mine" }), { id: "mine", text: "kept" });
 });
 
 test("a table with hash and range keys stores, reads and deletes by the full key", async (t) => {

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import test from "ava";
 import type { RouteDefinition } from "../../../functions/routes";
-import type { ChatApi, ChatApiArgs } from "../../../infra/chat-api";
+import type { ChatApi } from "../../../infra/chat-api";
+import type { ChatApiArgs } from "../../../infra/chat-api-settings";
 import {
   ACCOUNT,
   API_ID,

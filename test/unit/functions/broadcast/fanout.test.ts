@@ -2,15 +2,8 @@ import test from "ava";
 import sinon from "sinon";
 import { ObjectExistsError } from "../../../../dal/errors";
 import type { QueryOptions } from "../../../../dal/repository";
-import {
-  type BroadcastJob,
-  broadcastMessage,
-  type FanoutClaim,
-  ID_ALPHABET,
-  idAt,
-  idPosition,
-  sliceRanges,
-} from "../../../../functions/broadcast/fanout";
+import { type BroadcastJob, broadcastMessage, type FanoutClaim } from "../../../../functions/broadcast/fanout";
+import { ID_ALPHABET, idAt, idPosition, sliceRanges } from "../../../../functions/broadcast/id-space";
 import type { Connection } from "../../../../functions/chat/connection";
 import type { ChatMessageFrame } from "../../../../functions/chat/message";
 import { roomShardKey, shardOf } from "../../../../functions/chat/room";
