@@ -1,3 +1,7 @@
+/**
+ * The repository over one DynamoDB table with the AWS SDK v3: the SDK's errors become this
+ * project's typed ones, scans and queries are paginated, conditions are DynamoDB's own.
+ */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,

@@ -1,3 +1,7 @@
+/**
+ * The repository interface the handlers talk to: items by key, conditional writes, counters in a
+ * window, paginated scans and queries. One implementation (DynamoDB); tests stub it.
+ */
 import type { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
 
 /** An item's key: the hash key attribute (and the range key, if the table has one). */

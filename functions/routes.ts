@@ -1,3 +1,8 @@
+/**
+ * The map of the chat's functions: every WebSocket route, the authorizer, the token endpoint and the
+ * broadcast worker, each with its handler and exactly the permissions it needs. The Pulumi program
+ * deploys from it and the local gateway dispatches with it, so cloud and local cannot drift.
+ */
 import { FANOUT_CLAIM_SUFFIX } from "./broadcast/fanout";
 import { createAuthorizerHandler, IDENTITY_SOURCE } from "./handlers/authorizer";
 import { createBroadcastWorkerHandler } from "./handlers/broadcast-worker";
@@ -102,7 +107,7 @@ export const routes: readonly RouteDefinition[] = [
 
 /**
  * The broadcast worker: posts a message to one slice of a large room, invoked asynchronously by
- * `sendmessage` (`./fanout.ts`), deployed with the routes and replayed by the local gateway.
+ * `sendmessage` (`./broadcast/fanout.ts`), deployed with the routes and replayed by the local gateway.
  */
 export const broadcastWorker = {
   name: "broadcast",

@@ -1,3 +1,7 @@
+/**
+ * The chat as a Pulumi component: the WebSocket API, its stage, routes and tables, identity, and what
+ * watches it; the composition of the other modules of `infra/`.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {

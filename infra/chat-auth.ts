@@ -1,3 +1,7 @@
+/**
+ * Identity in the cloud: the `$connect` authorizer, and for guests the KMS key that signs their
+ * tokens and the token endpoint's function URL.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {

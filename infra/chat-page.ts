@@ -1,3 +1,7 @@
+/**
+ * The chat page in the cloud: the files of `page/` in a private S3 bucket behind CloudFront, with the
+ * stack's `config.json`.
+ */
 import { readdirSync } from "node:fs";
 import { extname, join } from "node:path";
 import * as aws from "@pulumi/aws";

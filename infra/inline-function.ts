@@ -1,3 +1,7 @@
+/**
+ * A Lambda function written inline (`aws.lambda.CallbackFunction`) as every function of the stack is
+ * made: its role with exactly the statements given, its log group, level and format, its settings.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -22,7 +26,7 @@ export interface FunctionDefaults {
   serviceName: string;
 }
 
-/** The metrics' CloudWatch namespace (`functions/observability.ts` writes them). */
+/** The metrics' CloudWatch namespace (`functions/broadcast/broadcast-metrics.ts` writes them). */
 export const METRICS_NAMESPACE = "WebSocketChat";
 
 interface InlineFunctionArgs<E, R> {

@@ -1,3 +1,7 @@
+/**
+ * The stack's settings read from Pulumi's config (and nowhere else) into the component's typed
+ * arguments, and the AWS provider every resource is made with.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AUTH_MODES, type AuthSettings } from "../functions/auth/auth-config";

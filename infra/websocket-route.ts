@@ -1,3 +1,7 @@
+/**
+ * One route of the WebSocket API as Pulumi declares it: its function, least-privilege role,
+ * integration, route (and route response) and invoke permission.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";

@@ -89,7 +89,7 @@ export interface LocalGatewayOptions {
    */
   throttling?: StageThrottling;
   /**
-   * Who may connect (`./auth.ts`): `guest` tokens from `POST /auth/token`, an `oidc` issuer's ID
+   * Who may connect (`./chat/sign-in.ts`): `guest` tokens from `POST /auth/token`, an `oidc` issuer's ID
    * tokens, or `none`. Default `none`, so a library user opts in; `npm run local` takes the stack's.
    */
   auth?: LocalAuthOptions;

@@ -1,3 +1,7 @@
+/**
+ * Identity settings: who may connect (the stack's `auth`), and what the `$connect` authorizer and the
+ * token endpoint read from their environment, checked once per cold start.
+ */
 import { ConfigError, environmentReader } from "../runtime/function-config";
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Fan-out: a large room's broadcast split across parallel invocations of the broadcast worker
- * (`./broadcast-worker.ts`), each posting to one slice of the room, a range of connection ids
+ * (`../handlers/broadcast-worker.ts`), each posting to one slice of the room, a range of connection ids
  * within one shard (the `byRoom` index's range key is the connection id, so a slice is one Query).
  *
  * `sendmessage` reads the first `fanoutShardThreshold + 1` members of each shard, all four at once,

@@ -1,3 +1,7 @@
+/**
+ * A connection as a member of its room: its row found (and its message counted against its limit)
+ * for the routes a client calls.
+ */
 import { ObjectNotFoundError } from "../../dal/errors";
 import type { Repository } from "../../dal/repository";
 import type { WebSocketEvent } from "../runtime/lambda-events";

@@ -1,6 +1,6 @@
 /**
  * The broadcast worker: posts one message to one slice of a large room, handed to it by
- * `sendmessage` through an asynchronous invocation (`./fanout.ts` has the design). It claims its
+ * `sendmessage` through an asynchronous invocation (`../broadcast/fanout.ts` has the design). It claims its
  * slice first, so a second delivery of the same event by Lambda's queue posts nothing.
  */
 import { ObjectExistsError } from "../../dal/errors";

@@ -1,3 +1,4 @@
+/** The `$connect` route's handler: the connection joins its room, and the room is told. */
 import {
   type BroadcastDependencies,
   broadcastToRoom,

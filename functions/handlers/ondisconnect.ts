@@ -1,3 +1,4 @@
+/** The `$disconnect` route's handler: the connection leaves its room, and the room is told. */
 import {
   type BroadcastDependencies,
   broadcastToRoom,

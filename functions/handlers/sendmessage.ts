@@ -1,3 +1,7 @@
+/**
+ * The `sendmessage` route's handler: a chat message checked, stored in its room's history and
+ * posted to the room.
+ */
 import type { Repository } from "../../dal/repository";
 import { broadcastMessage, type FanoutDependencies, type FanoutOutcome } from "../broadcast/fanout";
 import { describe } from "../broadcast/room-broadcast";
@@ -42,7 +46,7 @@ export interface SendMessageHandlerDependencies extends FanoutDependencies {
 /**
  * `sendmessage`: validates the request, finds the sender's room, stores the message (history) and
  * posts it to everyone in the room, inline or, in a large room, through broadcast workers
- * (`./fanout.ts`). A message that cannot be stored is not sent:
+ * (`../broadcast/fanout.ts`). A message that cannot be stored is not sent:
  * the handler fails, and API Gateway tells the sender so.
  */
 export function createSendMessageHandler(deps: SendMessageHandlerDependencies): WebSocketHandler {

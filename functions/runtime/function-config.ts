@@ -1,3 +1,7 @@
+/**
+ * The functions' settings, read from their environment and checked once per cold start, failing with
+ * the variable's name; the environment reader the other settings use too.
+ */
 import { ProjectError } from "../../dal/errors";
 
 /** A required setting is missing or malformed; the message names the variable. */

@@ -1,3 +1,7 @@
+/**
+ * What the handlers depend on, built once per cold start (Lambda) or per execution environment
+ * (the local gateway): the repositories, the `@connections` client, the broadcast worker's client.
+ */
 import {
   ApiGatewayManagementApiClient,
   type ApiGatewayManagementApiClientConfig,

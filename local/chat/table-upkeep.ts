@@ -1,8 +1,8 @@
 /**
- * What the gateway keeps up in its DynamoDB while it runs: its lease (`./gateway-leases.ts`), the
+ * What the gateway keeps up in its DynamoDB while it runs: its lease (`../dynamodb/gateway-leases.ts`), the
  * chat's tables made ready at start with the connection rows of dead gateways removed
- * (`./chat-tables.ts`), DynamoDB's TTL replayed where the DynamoDB has none
- * (`./ttl-replay.ts`), and the tables made again if the DynamoDB comes back without them.
+ * (`./tables.ts`), DynamoDB's TTL replayed where the DynamoDB has none
+ * (`../dynamodb/ttl-replay.ts`), and the tables made again if the DynamoDB comes back without them.
  */
 
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../../functions/chat/connection";

@@ -1,5 +1,5 @@
 /**
- * The local overload guard (`local/concurrency.ts`): Lambda's account limit as AWS applies it, and
+ * The local overload guard (`local/lambda/concurrency.ts`): Lambda's account limit as AWS applies it, and
  * the local-only "behind" rule, which throttles before admitted work could run into its timeout.
  */
 import test from "ava";
