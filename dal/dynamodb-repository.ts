@@ -10,18 +10,9 @@ import {
   PutCommand,
   paginateQuery,
   paginateScan,
-  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
-import type {
-  DeleteOptions,
-  Key,
-  PutOptions,
-  QueryOptions,
-  Repository,
-  ScanOptions,
-  WindowCounter,
-} from "./repository";
+import type { DeleteOptions, Key, PutOptions, QueryOptions, Repository, ScanOptions } from "./repository";
 
 interface DynamoDBRepositoryOptions {
   /** The document client (see `createDocumentClient`). */
@@ -99,50 +90,6 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
       if (condition && error instanceof ConditionalCheckFailedException) return undefined;
       throw this.failure("delete", error);
     }
-  }
-
-  async countUse(key: Key, counter: WindowCounter<T>): Promise<T | undefined> {
-    const Key = this.keyOf(key, "countUse");
-    const names = { "#window": counter.window, "#count": counter.count, "#hashKey": this.keyAttributes[0] as string };
-    // DynamoDB refuses a value an expression does not use: each update names its own.
-    const update = async (expression: string, condition: string, values: Record<string, number>) => {
-      try {
-        const { Attributes } = await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key,
-            UpdateExpression: expression,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ":start": counter.windowStart, ":one": 1, ...values },
-            ReturnValues: "ALL_NEW",
-          }),
-        );
-        return Attributes as T;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined;
-        throw this.failure("countUse", error);
-      }
-    };
-    const next = () =>
-      update("SET #count = #count + :one", "attribute_exists(#hashKey) AND #window = :start AND #count < :limit", {
-        ":limit": counter.limit,
-      });
-    // The window's next use (one round trip, mostly); else the first of a new window; else, when
-    // another request has just started that window, its next use after all. All keep to an
-    // existing item: a use never brings back a deleted one.
-    const counted =
-      (await next()) ??
-      (await update(
-        "SET #window = :start, #count = :one",
-        "attribute_exists(#hashKey) AND (attribute_not_exists(#window) OR #window < :start)",
-        {},
-      )) ??
-      (await next());
-    if (counted) return counted;
-    // Over the limit, or no item: the read that tells them apart is paid by the one over it.
-    await this.get(key);
-    return undefined;
   }
 
   scan(options: ScanOptions<T> = {}): AsyncIterable<T[]> {

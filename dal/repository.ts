@@ -1,6 +1,6 @@
 /**
- * The repository interface the handlers talk to: items by key, conditional writes, counters in a
- * window, paginated scans and queries. One implementation (DynamoDB); tests stub it.
+ * The repository interface the handlers talk to: items by key, conditional writes, paginated
+ * scans and queries. One implementation (DynamoDB); tests stub it.
  */
 import type { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
 
@@ -18,16 +18,6 @@ export interface DeleteOptions<T> {
    * otherwise, or when there is no such item, leaves the table as it is.
    */
   onlyIfBelow?: { attribute: keyof T & string; value: number };
-}
-
-/** A fixed window's counter on an item: `count` uses in the window that started at `windowStart`. */
-export interface WindowCounter<T> {
-  /** The numeric attribute holding the window's start (any unit; later windows are larger). */
-  window: keyof T & string;
-  /** The numeric attribute counting the window's uses. */
-  count: keyof T & string;
-  windowStart: number;
-  limit: number;
 }
 
 /** A condition on the range key of a query (one at most). */
@@ -78,12 +68,6 @@ export interface Repository<T extends object> {
    * removing the same item, exactly one gets it back.
    */
   delete(key: Key, options?: DeleteOptions<T>): Promise<T | undefined>;
-  /**
-   * Counts one use of the item under `key` in the current window, atomically (of callers at once,
-   * only `limit` succeed per window). Resolves the item after the count, or `undefined` when the
-   * window's `limit` was reached; throws {@link ObjectNotFoundError} when there is no item.
-   */
-  countUse(key: Key, counter: WindowCounter<T>): Promise<T | undefined>;
   /** The items of one partition in range-key order, one page at a time (no Scan). */
   query(options: QueryOptions<T>): AsyncIterable<T[]>;
   /** Every item, one page at a time, however many pages the table takes. */

@@ -46,7 +46,7 @@ export function createBroadcastWorker(
     defaults: args.defaults,
     environment: { ...tableEnvironment(args.tables), ...args.environment },
     statements: [
-      ...dataStatements(broadcastWorker.tableActions, args.tables, broadcastWorker.messagesKeySuffix),
+      ...dataStatements(broadcastWorker.tableActions, args.tables, broadcastWorker.messagesKeyPrefix),
       postToConnectionsStatement(args.api, args.stageName),
     ],
   });

@@ -1,6 +1,7 @@
 /** What a ChatApi's arguments must be, checked before anything is declared, and the names it gives. */
 import * as pulumi from "@pulumi/pulumi";
 import type { AuthSettings } from "../functions/auth/auth-config";
+import { checkRateLimits, type DeepPartial, type RateLimits, withDefaults } from "../functions/limits/rate-limits";
 import {
   broadcastWorker,
   connectAuthorizer,
@@ -8,12 +9,7 @@ import {
   routes as routeTable,
   tokenEndpoint,
 } from "../functions/routes";
-import {
-  DEFAULT_CONNECTION_MESSAGE_LIMIT,
-  DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
-  FUNCTION_TIMEOUT_SECONDS,
-  MAX_HISTORY_TTL_SECONDS,
-} from "../functions/runtime/function-config";
+import { FUNCTION_TIMEOUT_SECONDS, MAX_HISTORY_TTL_SECONDS } from "../functions/runtime/function-config";
 import { validateAuthSettings } from "./chat-auth";
 import { type CustomDomainSettings, validateCustomDomain } from "./custom-domain";
 import { ARCHITECTURES, type FunctionDefaults, LOG_LEVELS, type LogLevel } from "./inline-function";
@@ -54,9 +50,8 @@ export interface ChatApiArgs {
   auth?: AuthSettings;
   /** How long a room's messages are kept, in seconds (default: the handlers', a day). */
   historyTtlSeconds?: number;
-  /** Messages one connection may send per window (default 20; 0: no limit) and the window (default 10 s). */
-  connectionMessageLimit?: number;
-  connectionMessageWindowSeconds?: number;
+  /** What one user and one source address may do (each budget over the defaults; 0: no limit). */
+  rateLimits?: DeepPartial<RateLimits>;
   /** The stage's access log, one JSON line per request (default off: it needs the account's role). */
   accessLogs?: boolean;
   /** Make the account's (and region's) role API Gateway writes logs with: for an account without one. */
@@ -130,14 +125,7 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
   if (history !== undefined && (!Number.isInteger(history) || history < 60 || history > MAX_HISTORY_TTL_SECONDS)) {
     throw new Error(`historyTtlSeconds must be an integer from 60 to ${MAX_HISTORY_TTL_SECONDS}, got ${history}`);
   }
-  const limit = args.connectionMessageLimit ?? DEFAULT_CONNECTION_MESSAGE_LIMIT;
-  if (!Number.isInteger(limit) || limit < 0 || limit > 10_000) {
-    throw new Error(`connectionMessageLimit must be an integer from 0 (no limit) to 10000, got ${limit}`);
-  }
-  const window = args.connectionMessageWindowSeconds ?? DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS;
-  if (!Number.isInteger(window) || window < 1 || window > 3600) {
-    throw new Error(`connectionMessageWindowSeconds must be an integer from 1 to 3600, got ${window}`);
-  }
+  const rateLimits = checkRateLimits(withDefaults(args.rateLimits), "rateLimits");
   if (args.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(args.alarmEmail)) {
     throw new Error(`alarmEmail must be an e-mail address, got ${JSON.stringify(args.alarmEmail)}`);
   }
@@ -170,8 +158,7 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
     timeoutSeconds,
     ...(customDomain && { customDomain }),
     environment: {
-      CONNECTION_MESSAGE_LIMIT: String(limit),
-      CONNECTION_MESSAGE_WINDOW_SECONDS: String(window),
+      RATE_LIMITS: JSON.stringify(rateLimits),
       ...(concurrency !== undefined && { BROADCAST_CONCURRENCY: String(concurrency) }),
       ...(history !== undefined && { HISTORY_TTL_SECONDS: String(history) }),
     },

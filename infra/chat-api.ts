@@ -31,6 +31,8 @@ import { WebSocketRoute } from "./websocket-route";
 export class ChatApi extends pulumi.ComponentResource {
   readonly table: aws.dynamodb.Table;
   readonly messagesTable: aws.dynamodb.Table;
+  /** Each user's and source address's budgets. */
+  readonly limitsTable: aws.dynamodb.Table;
   readonly api: aws.apigatewayv2.Api;
   readonly routes: WebSocketRoute[];
   /** Posts to one slice of a large room; `sendmessage` invokes it asynchronously. */
@@ -59,7 +61,11 @@ export class ChatApi extends pulumi.ComponentResource {
   constructor(name: string, args: ChatApiArgs, opts?: pulumi.ComponentResourceOptions) {
     const settings = validate(name, args);
     super("websocket-chat:index:ChatApi", name, {}, opts);
-    ({ connections: this.table, messages: this.messagesTable } = createChatTables(this, name, {
+    ({
+      connections: this.table,
+      messages: this.messagesTable,
+      limits: this.limitsTable,
+    } = createChatTables(this, name, {
       deletionProtection: args.deletionProtection ?? false,
     }));
     this.api = this.createApi(name);
@@ -163,6 +169,7 @@ export class ChatApi extends pulumi.ComponentResource {
     return {
       connections: { name: this.table.name, arn: this.table.arn },
       messages: { name: this.messagesTable.name, arn: this.messagesTable.arn },
+      limits: { name: this.limitsTable.name, arn: this.limitsTable.arn },
     };
   }
 

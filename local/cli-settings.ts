@@ -5,12 +5,8 @@
  */
 import path from "node:path";
 import { AUTH_MODES } from "../functions/auth/auth-config";
-import {
-  ConfigError,
-  DEFAULT_CONNECTION_MESSAGE_LIMIT,
-  DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
-  environmentReader,
-} from "../functions/runtime/function-config";
+import { withDefaults } from "../functions/limits/rate-limits";
+import { ConfigError, environmentReader } from "../functions/runtime/function-config";
 import type { LocalAuthOptions } from "./chat/sign-in";
 import type { LocalGatewayOptions } from "./gateway-options";
 import { readStackFile, type StackFile, stackThrottling } from "./stack-file";
@@ -32,9 +28,9 @@ export function readCliSettings(env: Record<string, string | undefined> = proces
   const concurrency = integer("LAMBDA_CONCURRENCY", 0, 1, 999_999);
   const throttling = oneOf("THROTTLING", ["on", "off"], "on") === "on";
   const stack = readStackFile(path.join(__dirname, ".."), read("STACK") ?? "dev");
-  // The stack's per-connection message limit, as its functions get it; off with the stage's throttling.
-  const messageLimit = (variable: string, key: string, fallback: number) =>
-    read(variable) ?? (throttling ? String(stack.get(key) ?? fallback) : undefined);
+  // What one user and one address may do, as the stack's functions get it; off with the stage's throttling.
+  const rateLimits =
+    read("RATE_LIMITS") ?? (throttling ? JSON.stringify(withDefaults(stackRateLimits(stack))) : undefined);
   return {
     port: integer("WS_PORT", 8080, 0, 65_535),
     // The stage's limits as the stack deploys them; off for load tests and benchmarks.
@@ -50,18 +46,21 @@ export function readCliSettings(env: Record<string, string | undefined> = proces
     ...(concurrency > 0 && { limits: { concurrentExecutions: concurrency } }),
     functionEnvironment: {
       ...Object.fromEntries(FUNCTION_VARIABLES.map((name) => [name, env[name]])),
-      CONNECTION_MESSAGE_LIMIT: messageLimit(
-        "CONNECTION_MESSAGE_LIMIT",
-        "connectionMessageLimit",
-        DEFAULT_CONNECTION_MESSAGE_LIMIT,
-      ),
-      CONNECTION_MESSAGE_WINDOW_SECONDS: messageLimit(
-        "CONNECTION_MESSAGE_WINDOW_SECONDS",
-        "connectionMessageWindowSeconds",
-        DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
-      ),
+      RATE_LIMITS: rateLimits,
     },
   };
+}
+
+/** The stack's `rateLimits`, as Pulumi's config holds an object: JSON text, or parsed already. */
+function stackRateLimits(stack: StackFile): object | undefined {
+  const value = stack.get("rateLimits");
+  if (value === undefined) return undefined;
+  if (typeof value === "object" && value !== null) return value;
+  try {
+    return JSON.parse(String(value)) as object;
+  } catch {
+    throw new ConfigError(`${stack.file}: rateLimits must be an object, got ${JSON.stringify(value)}`);
+  }
 }
 
 /**

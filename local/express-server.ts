@@ -12,8 +12,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express from "express";
+import { limitedHandler } from "../functions/limits/limited-route";
 import { broadcastWorker, routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
+import type { HandlerDependencies } from "../functions/runtime/handler-dependencies";
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
 import { newApiId } from "./api-gateway/ids";
@@ -142,10 +144,15 @@ function gatewaySettings(options: LocalGatewayOptions) {
       behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 5,
       ...options.limits,
     },
-    routes: options.routes ?? defaultRoutes,
+    // Each route behind its budget, as Lambda runs it in the cloud.
+    routes: (options.routes ?? defaultRoutes).map((route) => ({
+      ...route,
+      createHandler: (deps: HandlerDependencies) => limitedHandler(route, route.createHandler(deps), deps),
+    })),
     log: options.log ?? ((line: string) => console.log(line)),
     tableName: options.tableName ?? "websocket-chat-connections",
     messagesTableName: options.messagesTableName ?? "websocket-chat-messages",
+    limitsTableName: options.limitsTableName ?? "websocket-chat-limits",
     region: options.region ?? "us-east-1",
   };
 }
@@ -168,6 +175,7 @@ function lambdaEnvironment(settings: GatewaySettings, dynamodbEndpoint: string):
     ...settings.options.functionEnvironment,
     TABLE_NAME: settings.tableName,
     MESSAGES_TABLE_NAME: settings.messagesTableName,
+    LIMITS_TABLE_NAME: settings.limitsTableName,
     AWS_REGION: settings.region,
     DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
     CONNECT_TIMEOUT_MS: String(settings.limits.integrationTimeoutMs),

@@ -71,6 +71,8 @@ export interface LocalGatewayOptions {
   tableName?: string;
   /** The messages table (rooms' history). Default `websocket-chat-messages`. */
   messagesTableName?: string;
+  /** The limits table (each user's and address's budgets). Default `websocket-chat-limits`. */
+  limitsTableName?: string;
   /** Use this DynamoDB (LocalStack: `http://localhost:4566`) instead of starting an embedded one. */
   dynamodbEndpoint?: string;
   /** Routes to serve. Default: the project's route table. */

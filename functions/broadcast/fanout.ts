@@ -134,7 +134,10 @@ async function readUpTo(
 
 /** A slice claimed by the worker posting it: an item of the messages table, off every room's history. */
 export interface FanoutClaim {
-  /** `{room's history partition}#fanout`: no room's own (a room name has no `#`). */
+  /**
+   * `#fanout#{room's history partition}`: no room's own, since a room's partition begins with its
+   * API's id, never with `#`; so a policy can grant the worker these partitions alone.
+   */
   roomKey: string;
   /** `{message id}#{slice}`. */
   id: string;
@@ -142,5 +145,5 @@ export interface FanoutClaim {
   expiresAt: number;
 }
 
-export const FANOUT_CLAIM_SUFFIX = "#fanout";
+export const FANOUT_CLAIM_PREFIX = "#fanout#";
 export const FANOUT_CLAIM_TTL_SECONDS = 6 * 60 * 60 + 60;

@@ -6,10 +6,17 @@ export interface ErrorFrame {
   type: "error";
   message: string;
   requestId: string;
+  /** Over a rate limit: when the request would be admitted again. */
+  retryAfterSeconds?: number;
 }
 
-export function errorFrame(message: string, requestId: string): string {
-  const frame: ErrorFrame = { type: "error", message, requestId };
+export function errorFrame(message: string, requestId: string, retryAfterSeconds?: number): string {
+  const frame: ErrorFrame = {
+    type: "error",
+    message,
+    requestId,
+    ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+  };
   return JSON.stringify(frame);
 }
 

@@ -2,7 +2,7 @@
 import type { WebSocketRequestContext } from "../runtime/lambda-events";
 
 /** Who a connection is, as its `$connect` authorizer verified. */
-interface VerifiedUser {
+export interface VerifiedUser {
   userId: string;
   name: string;
 }

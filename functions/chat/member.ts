@@ -28,36 +28,6 @@ export async function findMember(
   }
 }
 
-/** What a connection over its message limit is told; `retryAfterSeconds` is when its window ends. */
-export function overLimitMessage(limit: number, windowSeconds: number, retryAfterSeconds: number): string {
-  return `Too many messages: at most ${limit} every ${windowSeconds} s from one connection; try again in ${retryAfterSeconds} s`;
-}
-
-/**
- * As {@link findMember}, counting the message against the connection's limit in the same request
- * (a fixed window on its row, updated atomically: of messages sent at once, only `limit` pass).
- * Resolves `{ overLimit }`, the seconds until the window ends, when the connection is over it.
- */
-export async function findCountedMember(
-  connections: Repository<Connection>,
-  event: WebSocketEvent,
-  { limit, windowSeconds, nowMs }: { limit: number; windowSeconds: number; nowMs: number },
-): Promise<(Connection & { room: string }) | { overLimit: number } | undefined> {
-  const nowSeconds = Math.floor(nowMs / 1000);
-  const windowStart = nowSeconds - (nowSeconds % windowSeconds);
-  try {
-    const row = await connections.countUse(
-      { [CONNECTION_KEY]: event.requestContext.connectionId },
-      { window: "messageWindow", count: "messageCount", windowStart, limit },
-    );
-    if (!row) return { overLimit: Math.max(1, windowStart + windowSeconds - nowSeconds) };
-    return typeof row.room === "string" ? row : undefined;
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) return undefined;
-    throw error;
-  }
-}
-
 export function addressOf(connection: Pick<Connection, "apiId" | "stage" | "room">): RoomAddress {
   return { apiId: connection.apiId, stage: connection.stage, room: connection.room };
 }

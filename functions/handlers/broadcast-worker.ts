@@ -7,7 +7,7 @@ import { ObjectExistsError } from "../../dal/errors";
 import type { Repository } from "../../dal/repository";
 import {
   type BroadcastJob,
-  FANOUT_CLAIM_SUFFIX,
+  FANOUT_CLAIM_PREFIX,
   FANOUT_CLAIM_TTL_SECONDS,
   type FanoutClaim,
 } from "../broadcast/fanout";
@@ -33,7 +33,7 @@ export function createBroadcastWorkerHandler(
     // The claim and the first page of the slice at once: both are round trips.
     const claimed = deps.claims.put(
       {
-        roomKey: `${roomKey(job.address)}${FANOUT_CLAIM_SUFFIX}`,
+        roomKey: `${FANOUT_CLAIM_PREFIX}${roomKey(job.address)}`,
         id: `${job.frame.id}#${job.slice}`,
         expiresAt: Math.floor(deps.now() / 1000) + FANOUT_CLAIM_TTL_SECONDS,
       },

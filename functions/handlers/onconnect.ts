@@ -11,11 +11,13 @@ import { CONNECTION_KEY, type Connection } from "../chat/connection";
 import { validateDisplayName } from "../chat/display-name";
 import { verifiedUser } from "../chat/identity";
 import { parseRoom, roomShardKey, shardOf } from "../chat/room";
+import { admitConnection } from "../limits/connection-cap";
+import { type LimitDependencies, takeFromBudget } from "../limits/limited-route";
 import type { FunctionConfig } from "../runtime/function-config";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
-interface ConnectHandlerDependencies extends BroadcastDependencies {
-  config: BroadcastDependencies["config"] & Pick<FunctionConfig, "connectionTtlSeconds">;
+interface ConnectHandlerDependencies extends BroadcastDependencies, LimitDependencies {
+  config: BroadcastDependencies["config"] & LimitDependencies["config"] & Pick<FunctionConfig, "connectionTtlSeconds">;
 }
 
 /**
@@ -41,12 +43,19 @@ export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocke
       if ("error" in given) return { statusCode: 400, body: given.error };
       name = given.value;
     }
+    // Refused before anything is written or anyone told.
+    const tooMany = await admitConnection(deps, event.requestContext, user);
+    if (tooMany) return { statusCode: 429, body: tooMany };
     const address = { apiId, stage, room: room.value };
+    // A user past their presence budget joins quietly: joins cannot be used to flood a room.
+    const announced = !(await takeFromBudget(deps, "presence", event.requestContext));
     // Who is there decides whether the room hears of this one; a failed read only costs the notice.
-    const recipients = await smallRoomMembers(deps, address, connectionId).catch((error: unknown) => {
-      deps.logger.warn(`join ${requestId}: the room was not read, so not told: ${describe(error)}`);
-      return undefined;
-    });
+    const recipients = announced
+      ? await smallRoomMembers(deps, address, connectionId).catch((error: unknown) => {
+          deps.logger.warn(`join ${requestId}: the room was not read, so not told: ${describe(error)}`);
+          return undefined;
+        })
+      : undefined;
     const connection: Connection = {
       [CONNECTION_KEY]: connectionId,
       apiId,

@@ -7,10 +7,13 @@ import {
   smallRoomMembers,
 } from "../broadcast/room-broadcast";
 import { CONNECTION_KEY } from "../chat/connection";
+import { verifiedUser } from "../chat/identity";
 import { addressOf } from "../chat/member";
+import { releaseConnection } from "../limits/connection-cap";
+import type { LimitDependencies } from "../limits/limited-route";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
-type DisconnectHandlerDependencies = BroadcastDependencies;
+type DisconnectHandlerDependencies = BroadcastDependencies & Pick<LimitDependencies, "limits" | "config">;
 
 /**
  * `$disconnect`: forgets the connection and tells its room it left, unless it joined quietly or
@@ -22,6 +25,7 @@ export function createDisconnectHandler(deps: DisconnectHandlerDependencies): We
   return async (event) => {
     const { connectionId, requestId } = event.requestContext;
     const row = await deps.connections.delete({ [CONNECTION_KEY]: connectionId });
+    await releaseConnection(deps, event.requestContext, verifiedUser(event.requestContext)?.userId);
     if (row && typeof row.room === "string" && !row.quiet) {
       const recipients = await smallRoomMembers(deps, addressOf(row), connectionId);
       if (recipients && recipients.length > 0) {

@@ -8,7 +8,7 @@ import { describe } from "../broadcast/room-broadcast";
 import { validateDisplayName } from "../chat/display-name";
 import { errorFrame } from "../chat/frames";
 import { verifiedUser } from "../chat/identity";
-import { addressOf, findCountedMember, findMember, NOT_IN_A_ROOM, overLimitMessage } from "../chat/member";
+import { addressOf, findMember, NOT_IN_A_ROOM } from "../chat/member";
 import { type ChatMessageFrame, messageId, type StoredMessage } from "../chat/message";
 import { roomKey } from "../chat/room";
 import { type Checked, parseJsonObject } from "../runtime/checked";
@@ -36,11 +36,7 @@ interface SendMessageRequest {
 
 export interface SendMessageHandlerDependencies extends FanoutDependencies {
   messages: Repository<StoredMessage>;
-  config: FanoutDependencies["config"] &
-    Pick<
-      FunctionConfig,
-      "maxMessageBytes" | "historyTtlSeconds" | "connectionMessageLimit" | "connectionMessageWindowSeconds"
-    >;
+  config: FanoutDependencies["config"] & Pick<FunctionConfig, "maxMessageBytes" | "historyTtlSeconds">;
 }
 
 /**
@@ -66,13 +62,8 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
     const checked = parseRequest(event, deps.config.maxMessageBytes, user === undefined);
     if ("error" in checked) return refuse(checked.error);
     const parsed = checked.value;
-    const { connectionMessageLimit: limit, connectionMessageWindowSeconds: windowSeconds } = deps.config;
-    const sender =
-      limit > 0
-        ? await findCountedMember(deps.connections, event, { limit, windowSeconds, nowMs: deps.now() })
-        : await findMember(deps.connections, event);
+    const sender = await findMember(deps.connections, event);
     if (!sender) return refuse(NOT_IN_A_ROOM);
-    if ("overLimit" in sender) return refuse(overLimitMessage(limit, windowSeconds, sender.overLimit), 429);
 
     const sentAt = new Date(deps.now()).toISOString();
     const name = user?.name ?? parsed.name ?? sender.name;

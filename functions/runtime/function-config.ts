@@ -3,6 +3,7 @@
  * the variable's name; the environment reader the other settings use too.
  */
 import { ProjectError } from "../../dal/errors";
+import { checkRateLimits, type RateLimits, withDefaults } from "../limits/rate-limits";
 
 /** A required setting is missing or malformed; the message names the variable. */
 export class ConfigError extends ProjectError {
@@ -49,12 +50,13 @@ export interface FunctionConfig {
   /** `FANOUT_SLICE_SIZE`: members per broadcast worker (default 1,000). */
   fanoutSliceSize: number;
   /**
-   * `CONNECTION_MESSAGE_LIMIT`: messages one connection may send per window; 0 (the default when
-   * unset, as in the local gateway's tests) means no limit. The stack sets 20.
+   * `RATE_LIMITS`: what one user and one address may do (JSON, each budget over the defaults;
+   * `functions/limits/rate-limits.ts`). Unset, as in the local gateway's tests: no limits. The
+   * stack sets them.
    */
-  connectionMessageLimit: number;
-  /** `CONNECTION_MESSAGE_WINDOW_SECONDS`: the window of that limit (default 10). */
-  connectionMessageWindowSeconds: number;
+  rateLimits?: RateLimits;
+  /** `LIMITS_TABLE_NAME`: the table the limits are kept in; required with `RATE_LIMITS`. */
+  limitsTableName?: string;
   /**
    * Fixed credentials for a local endpoint when the environment has none, so the SDK never walks
    * its chain to the instance-metadata address.
@@ -68,9 +70,6 @@ export const FUNCTION_TIMEOUT_SECONDS = 10;
 // Chosen with `npm run bench:lambda` (README, "Fan-out to large rooms").
 const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
 const DEFAULT_FANOUT_SLICE_SIZE = 1000;
-/** What the stack gives a connection: 20 messages in 10 s, a fast typist's burst, 2 a second sustained. */
-export const DEFAULT_CONNECTION_MESSAGE_LIMIT = 20;
-export const DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS = 10;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
 const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
@@ -97,19 +96,31 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
     broadcastFunctionName: env.BROADCAST_FUNCTION_NAME?.trim() || undefined,
     fanoutShardThreshold: integer("FANOUT_SHARD_THRESHOLD", DEFAULT_FANOUT_SHARD_THRESHOLD, 1, 100_000),
     fanoutSliceSize: integer("FANOUT_SLICE_SIZE", DEFAULT_FANOUT_SLICE_SIZE, 1, 1_000_000),
-    connectionMessageLimit: integer("CONNECTION_MESSAGE_LIMIT", 0, 0, 10_000),
-    connectionMessageWindowSeconds: integer(
-      "CONNECTION_MESSAGE_WINDOW_SECONDS",
-      DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
-      1,
-      3600,
-    ),
+    ...rateLimitSettings(env),
     maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
     connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
     // Up to an hour: the local gateway's integration timeout may be set past AWS's (benchmarks).
     connectTimeoutMs: integer("CONNECT_TIMEOUT_MS", API_GATEWAY_INTEGRATION_TIMEOUT_MS, 1, 3_600_000),
     credentials: local && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
   };
+}
+
+/** `RATE_LIMITS` over the defaults, and the table that keeps them; none when unset. */
+function rateLimitSettings(
+  env: Record<string, string | undefined>,
+): Pick<FunctionConfig, "rateLimits" | "limitsTableName"> {
+  const { read, required } = environmentReader(env);
+  const json = read("RATE_LIMITS");
+  if (!json) return {};
+  let limits: RateLimits;
+  try {
+    limits = checkRateLimits(withDefaults(JSON.parse(json)), "RATE_LIMITS");
+  } catch (error) {
+    throw new ConfigError(
+      error instanceof RangeError ? error.message : `RATE_LIMITS must be JSON, got ${JSON.stringify(json)}`,
+    );
+  }
+  return { rateLimits: limits, limitsTableName: required("LIMITS_TABLE_NAME") };
 }
 
 /**

@@ -10,6 +10,7 @@ import { InvokeCommand, LambdaClient, type LambdaClientConfig } from "@aws-sdk/c
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient, type DynamoDBClientOptions } from "../../dal/dynamodb-client";
 import { DynamoDBRepository } from "../../dal/dynamodb-repository";
+import { DynamoDBLimitsStore, type LimitsStore } from "../../dal/limits-table";
 import type { Repository } from "../../dal/repository";
 import { makeConfigFast } from "../../dal/sdk-client-config";
 import type { BroadcastMetrics, Telemetry } from "../broadcast/broadcast-metrics";
@@ -34,6 +35,8 @@ export interface HandlerDependencies {
   logger: HandlerLogger;
   /** Broadcasts' figures as CloudWatch metrics; absent locally. */
   metrics?: BroadcastMetrics;
+  /** Each identity's budgets; absent without `LIMITS_TABLE_NAME` (no limits). */
+  limits?: LimitsStore;
 }
 
 interface ClientOverrides {
@@ -55,6 +58,7 @@ export function createHandlerDependencies(
   return {
     config,
     ...chatRepositories(client, config),
+    ...(config.limitsTableName && { limits: new DynamoDBLimitsStore(client, config.limitsTableName) }),
     managementApi: createManagementApi(config),
     ...(config.broadcastFunctionName && { broadcastWorker: createBroadcastWorkerClient(config) }),
     now: Date.now,

@@ -5,6 +5,8 @@
  * (`../dynamodb/ttl-replay.ts`), and the tables made again if the DynamoDB comes back without them.
  */
 
+import { DynamoDBRepository } from "../../dal/dynamodb-repository";
+import { LIMITS_KEY, LIMITS_TTL_ATTRIBUTE } from "../../dal/limits-table";
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../../functions/chat/connection";
 import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../../functions/chat/message";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
@@ -66,6 +68,20 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
               keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
               ttlAttribute: MESSAGES_TTL_ATTRIBUTE,
             },
+            ...(config.limitsTableName
+              ? [
+                  {
+                    label: "limit(s)",
+                    repository: new DynamoDBRepository({
+                      client,
+                      tableName: config.limitsTableName,
+                      keyAttributes: [LIMITS_KEY],
+                    }),
+                    keyAttributes: [LIMITS_KEY],
+                    ttlAttribute: LIMITS_TTL_ATTRIBUTE,
+                  },
+                ]
+              : []),
           ],
           options.ttlSweepMs,
           log,

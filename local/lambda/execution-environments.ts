@@ -46,10 +46,6 @@ export function environmentRepository<T extends object>(
       refuseIfStopped(environment);
       return repository.delete(key, options);
     },
-    countUse: async (key, counter) => {
-      refuseIfStopped(environment);
-      return repository.countUse(key, counter);
-    },
     scan: (options) => refusedOnceStopped(repository.scan(options), environment),
     query: (options) => refusedOnceStopped(repository.query(options), environment),
   };

@@ -1,13 +1,5 @@
 import sinon, { type SinonStub } from "sinon";
-import type {
-  DeleteOptions,
-  Key,
-  PutOptions,
-  QueryOptions,
-  Repository,
-  ScanOptions,
-  WindowCounter,
-} from "../../dal/repository";
+import type { DeleteOptions, Key, PutOptions, QueryOptions, Repository, ScanOptions } from "../../dal/repository";
 import type { Connection } from "../../functions/chat/connection";
 import type { ConnectionManager } from "../../functions/runtime/connection-manager";
 import type {
@@ -26,7 +18,6 @@ export interface RepositoryStub<T extends object = Connection> extends Repositor
   put: SinonStub<[T, PutOptions?], Promise<T>>;
   get: SinonStub<[Key], Promise<T>>;
   delete: SinonStub<[Key, DeleteOptions<T>?], Promise<T | undefined>>;
-  countUse: SinonStub<[Key, WindowCounter<T>], Promise<T | undefined>>;
   scan: SinonStub<[ScanOptions<T>?], AsyncIterable<T[]>>;
   query: SinonStub<[QueryOptions<T>], AsyncIterable<T[]>>;
 }
@@ -36,7 +27,6 @@ export function stubRepository<T extends object = Connection>(): RepositoryStub<
     put: sinon.stub<[T, PutOptions?], Promise<T>>(),
     get: sinon.stub<[Key], Promise<T>>(),
     delete: sinon.stub<[Key, DeleteOptions<T>?], Promise<T | undefined>>(),
-    countUse: sinon.stub<[Key, WindowCounter<T>], Promise<T | undefined>>(),
     scan: sinon.stub<[ScanOptions<T>?], AsyncIterable<T[]>>(),
     query: sinon.stub<[QueryOptions<T>], AsyncIterable<T[]>>(),
   };

@@ -548,36 +548,3 @@ test(unreachable, "get", (repository) => repository.get({ id: "a" }));
 test(unreachable, "delete", (repository) => repository.delete({ id: "a" }));
 test(unreachable, "scan", (repository) => collect(repository.scan()));
 test(unreachable, "query", (repository) => collect(repository.query({ partition: { attribute: "id", value: "a" } })));
-
-test("countUse counts to the window's limit atomically, refuses past it, starts anew in a later window", async (t) => {
-  const repository = await itemRepository(t.context.client);
-  await repository.put({ id: "c1", text: "row" });
-  const counter = (windowStart: number) => ({
-    window: "windowStart" as const,
-    count: "count" as const,
-    windowStart,
-    limit: 20,
-  });
-  type Counted = Item & { windowStart?: number };
-  const counted = repository as unknown as DynamoDBRepository<Counted>;
-  // 30 at once against a limit of 20: the conditional updates let exactly 20 through.
-  const results = await Promise.all(Array.from({ length: 30 }, () => counted.countUse({ id: "c1" }, counter(100))));
-  t.is(results.filter((item) => item !== undefined).length, 20);
-  t.deepEqual(
-    results
-      .filter((item) => item !== undefined)
-      .map((item) => item?.count)
-      .sort((a, b) => (a ?? 0) - (b ?? 0)),
-    Array.from({ length: 20 }, (_, i) => i + 1),
-  );
-  t.is(await counted.countUse({ id: "c1" }, counter(100)), undefined);
-  // A later window: counting starts again, and the rest of the row is untouched.
-  t.like(await counted.countUse({ id: "c1" }, counter(110)), { id: "c1", text: "row", windowStart: 110, count: 1 });
-  // An earlier window (a late request) is refused rather than resetting the count.
-  t.is(await counted.countUse({ id: "c1" }, counter(90)), undefined);
-  await t.throwsAsync(counted.countUse({ id: "nobody" }, counter(100)), { instanceOf: ObjectNotFoundError });
-  // A use never brings back a deleted row.
-  await repository.delete({ id: "c1" });
-  await t.throwsAsync(counted.countUse({ id: "c1" }, counter(120)), { instanceOf: ObjectNotFoundError });
-  await t.throwsAsync(repository.get({ id: "c1" }), { instanceOf: ObjectNotFoundError });
-});

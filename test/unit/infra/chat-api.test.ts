@@ -21,8 +21,18 @@ interface Statement {
   [other: string]: unknown;
 }
 
-/** The per-connection message limit every function is given: the stack's default, 20 in 10 s. */
-const MESSAGE_LIMIT = { CONNECTION_MESSAGE_LIMIT: "20", CONNECTION_MESSAGE_WINDOW_SECONDS: "10" };
+/** What every function is given: the limits table, and the stack's default budgets, pinned by value. */
+const RATE_LIMITS = {
+  LIMITS_TABLE_NAME: "chat-limits-7f3a9c1",
+  RATE_LIMITS: JSON.stringify({
+    messages: { perUser: 20, perAddress: 200, seconds: 10 },
+    reads: { perUser: 20, perAddress: 200, seconds: 10 },
+    presence: { perUser: 5, perAddress: 50, seconds: 60 },
+    connects: { perAddress: 300, seconds: 60 },
+    tokens: { perAddress: 20, seconds: 60 },
+    connectionsPerUser: 10,
+  }),
+};
 const CERTIFICATE_ARN = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789`;
 const EXECUTION_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`;
 const { mocks, resources } = recordingMocks();
@@ -71,6 +81,7 @@ const setup = (async () => {
     tableActions: {},
     manageConnections: false,
     routeResponse: true,
+    rateLimit: "none",
     createHandler: () => async (event) => ({ statusCode: 200, body: event.body }),
   };
   const echo = new ChatApi(
@@ -193,7 +204,7 @@ test("every route of the table gets a function, integration, route and scoped pe
     t.deepEqual(fn.inputs.environment, {
       variables: {
         ...powertoolsEnvironment("chat-test"),
-        ...MESSAGE_LIMIT,
+        ...RATE_LIMITS,
         TABLE_NAME: table.state.name,
         MESSAGES_TABLE_NAME: messages.state.name,
         BROADCAST_CONCURRENCY: "20",
@@ -277,6 +288,7 @@ test("each role's policy grants exactly what its route needs", async (t) => {
     connections: table,
     roomIndex: `${table}/index/byRoom`,
     messages: only("aws:dynamodb/table:Table", "chat-messages").state.arn,
+    limits: only("aws:dynamodb/table:Table", "chat-limits").state.arn,
   };
   for (const route of routes) {
     const role = only("aws:iam/role:Role", `chat-${route.name}-role`);
@@ -310,6 +322,7 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-connections-7f3a9c1`;
   const index = `${table}/index/byRoom`;
   const messages = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-messages-7f3a9c1`;
+  const limits = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-limits-7f3a9c1`;
   const post = `execute-api:ManageConnections arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/POST/@connections/*`;
   const logs = (name: string) => [
     `logs:CreateLogStream arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chat-test-${name}:*`,
@@ -317,23 +330,28 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   ];
   const policy = (name: string) => grants(statementsOf(only("aws:iam/rolePolicy:RolePolicy", `chat-${name}-policy`)));
   t.deepEqual(policy("onconnect"), [
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
     `dynamodb:PutItem ${table}`,
     `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${limits}`,
     post,
     ...logs("onconnect"),
   ]);
   t.deepEqual(policy("ondisconnect"), [
     `dynamodb:DeleteItem ${table}`,
     `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${limits}`,
     post,
     ...logs("ondisconnect"),
   ]);
   t.deepEqual(policy("sendmessage"), [
     `dynamodb:DeleteItem ${table}`,
     `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
     `dynamodb:PutItem ${messages}`,
     `dynamodb:Query ${index}`,
-    `dynamodb:UpdateItem ${table}`,
+    `dynamodb:UpdateItem ${limits}`,
     post,
     `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`,
     ...logs("sendmessage"),
@@ -349,9 +367,22 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   const claims = statementsOf(only("aws:iam/rolePolicy:RolePolicy", "chat-broadcast-policy")).find(
     (statement) => statement.Sid === "MessagesTable",
   );
-  t.deepEqual(claims?.Condition, { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["*#fanout"] } });
-  t.deepEqual(policy("who"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${index}`, ...logs("who")]);
-  t.deepEqual(policy("history"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${messages}`, ...logs("history")]);
+  // Claims only: no room's history partition begins with `#`.
+  t.deepEqual(claims?.Condition, { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["#fanout#*"] } });
+  t.deepEqual(policy("who"), [
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${limits}`,
+    ...logs("who"),
+  ]);
+  t.deepEqual(policy("history"), [
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:Query ${messages}`,
+    `dynamodb:UpdateItem ${limits}`,
+    ...logs("history"),
+  ]);
 });
 
 test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously without retries, by sendmessage only", async (t) => {
@@ -364,7 +395,7 @@ test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously
   t.deepEqual(fn.inputs.environment, {
     variables: {
       ...powertoolsEnvironment("chat-test"),
-      ...MESSAGE_LIMIT,
+      ...RATE_LIMITS,
       TABLE_NAME: "chat-connections-7f3a9c1",
       MESSAGES_TABLE_NAME: "chat-messages-7f3a9c1",
       BROADCAST_CONCURRENCY: "20",
@@ -436,9 +467,10 @@ test("a two-way route gets a route response and a role with only its logs", asyn
   t.deepEqual(fn.inputs.environment, {
     variables: {
       ...powertoolsEnvironment("echo-test"),
-      ...MESSAGE_LIMIT,
+      ...RATE_LIMITS,
       TABLE_NAME: "echo-connections-7f3a9c1",
       MESSAGES_TABLE_NAME: "echo-messages-7f3a9c1",
+      LIMITS_TABLE_NAME: "echo-limits-7f3a9c1",
     },
   });
   const routeResponse = echo.routes[0]?.routeResponse;
@@ -460,9 +492,10 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
   t.throws(() => new ChatApi("bad6", { ...valid, lambdaMemorySize: 64 }), { message: /lambdaMemorySize/ });
   t.throws(() => new ChatApi("bad8", { ...valid, historyTtlSeconds: 30 }), { message: /historyTtlSeconds must be/ });
   const refused: [Partial<ChatApiArgs>, RegExp][] = [
-    [{ connectionMessageLimit: -1 }, /connectionMessageLimit must be/],
-    [{ connectionMessageLimit: 2.5 }, /connectionMessageLimit must be/],
-    [{ connectionMessageWindowSeconds: 0 }, /connectionMessageWindowSeconds must be/],
+    [{ rateLimits: { messages: { perUser: -1 } } }, /rateLimits: messages.perUser must be a whole number from 0/],
+    [{ rateLimits: { reads: { perAddress: 2.5 } } }, /rateLimits: reads.perAddress must be a whole number/],
+    [{ rateLimits: { connects: { seconds: 0 } } }, /rateLimits: connects.seconds must be a whole number from 1/],
+    [{ rateLimits: { connectionsPerUser: "ten" as never } }, /rateLimits: connectionsPerUser must be/],
     [{ alarms: true, alarmEmail: "not an address" }, /alarmEmail must be an e-mail address/],
     [{ alarmEmail: "oncall@example.com" }, /alarmEmail is set but alarms is off/],
     [{ apiGatewayAccountRole: true }, /apiGatewayAccountRole is only needed with accessLogs/],

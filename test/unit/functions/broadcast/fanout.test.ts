@@ -209,7 +209,7 @@ test("a second copy of a job posts nothing: the slice is claimed once", async (t
   t.like(await worker(job), { duplicate: false, delivered: inShard });
   t.deepEqual(await worker(job), { duplicate: true });
   t.is(deps.manager.post.callCount, inShard);
-  t.like(claims.put.firstCall.args[0], { roomKey: "abc123defg#dev#stadium#fanout", id: `${FRAME.id}#0.0` });
+  t.like(claims.put.firstCall.args[0], { roomKey: "#fanout#abc123defg#dev#stadium", id: `${FRAME.id}#0.0` });
   t.deepEqual(claims.put.firstCall.args[1], { overwrite: false });
   t.regex(
     String(deps.logger.warn.firstCall.args[0]),
