@@ -10,9 +10,10 @@ import {
   PutCommand,
   paginateQuery,
   paginateScan,
+  QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
-import type { DeleteOptions, Key, PutOptions, QueryOptions, Repository, ScanOptions } from "./repository";
+import type { DeleteOptions, Key, PutOptions, QueryOptions, QueryPage, Repository, ScanOptions } from "./repository";
 
 interface DynamoDBRepositoryOptions {
   /** The document client (see `createDocumentClient`). */
@@ -108,6 +109,27 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
   }
 
   query(options: QueryOptions<T>): AsyncIterable<T[]> {
+    const pages = paginateQuery({ client: this.client, pageSize: options.pageSize }, this.queryInput(options));
+    return itemPages<T>(pages, (error) => this.failure("query", error));
+  }
+
+  async queryPage(options: QueryOptions<T> & { startKey?: Key }): Promise<QueryPage<T>> {
+    try {
+      const { Items, LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({
+          ...this.queryInput(options),
+          Limit: options.pageSize,
+          ExclusiveStartKey: options.startKey,
+        }),
+      );
+      return { items: (Items ?? []) as T[], ...(LastEvaluatedKey && { lastKey: LastEvaluatedKey as Key }) };
+    } catch (error) {
+      throw this.failure("query", error);
+    }
+  }
+
+  /** The Query's parameters but its page size and start. */
+  private queryInput(options: QueryOptions<T>) {
     const names: Record<string, string> = { "#p": options.partition.attribute };
     const values: Record<string, unknown> = { ":p": options.partition.value };
     let keyCondition = "#p = :p";
@@ -132,21 +154,17 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
       names["#f"] = options.above.attribute;
       values[":f"] = options.above.value;
     }
-    const pages = paginateQuery(
-      { client: this.client, pageSize: options.pageSize },
-      {
-        TableName: this.tableName,
-        IndexName: options.index,
-        KeyConditionExpression: keyCondition,
-        ScanIndexForward: !options.descending,
-        ConsistentRead: options.consistent,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ...(attributes.length > 0 && { ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", ") }),
-        ...(options.above && { FilterExpression: "#f > :f" }),
-      },
-    );
-    return itemPages<T>(pages, (error) => this.failure("query", error));
+    return {
+      TableName: this.tableName,
+      IndexName: options.index,
+      KeyConditionExpression: keyCondition,
+      ScanIndexForward: !options.descending,
+      ConsistentRead: options.consistent,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ...(attributes.length > 0 && { ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", ") }),
+      ...(options.above && { FilterExpression: "#f > :f" }),
+    };
   }
 
   private keyOf(item: object, operation: string): Key {

@@ -46,6 +46,12 @@ export interface QueryOptions<T> {
   consistent?: boolean;
 }
 
+/** One page of a query: its items (after any filter) and, when more are left, where they start. */
+export interface QueryPage<T> {
+  items: T[];
+  lastKey?: Key;
+}
+
 export interface ScanOptions<T> {
   /** Items per page (DynamoDB's `Limit`); DynamoDB also ends a page at 1 MB. */
   pageSize?: number;
@@ -68,6 +74,11 @@ export interface Repository<T extends object> {
    * removing the same item, exactly one gets it back.
    */
   delete(key: Key, options?: DeleteOptions<T>): Promise<T | undefined>;
+  /**
+   * One page of a query (one request): its items, and the key to start the next from when the
+   * partition holds more. For readers that choose each page's size from what the last held.
+   */
+  queryPage(options: QueryOptions<T> & { startKey?: Key }): Promise<QueryPage<T>>;
   /** The items of one partition in range-key order, one page at a time (no Scan). */
   query(options: QueryOptions<T>): AsyncIterable<T[]>;
   /** Every item, one page at a time, however many pages the table takes. */

@@ -70,7 +70,7 @@ export interface ChatApiArgs {
 export type RouteSettings = Pick<
   ConstructorParameters<typeof WebSocketRoute>[1],
   "stageName" | "defaults" | "memorySize" | "timeoutSeconds" | "environment"
-> & { customDomain?: CustomDomainSettings };
+> & { customDomain?: CustomDomainSettings; rateLimits: string };
 
 /** The physical name of a function; the stack name keeps stacks in one account apart. */
 export function functionName(name: string, route: { name: string }): string {
@@ -157,6 +157,7 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
     memorySize,
     timeoutSeconds,
     ...(customDomain && { customDomain }),
+    rateLimits: JSON.stringify(rateLimits),
     environment: {
       RATE_LIMITS: JSON.stringify(rateLimits),
       ...(concurrency !== undefined && { BROADCAST_CONCURRENCY: String(concurrency) }),

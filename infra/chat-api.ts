@@ -78,6 +78,7 @@ export class ChatApi extends pulumi.ComponentResource {
           settings: args.auth,
           ...(this.page && { pageOrigin: this.page.origin }),
           api: this.api,
+          limits: { table: this.tables().limits, rateLimits: settings.rateLimits },
           functionNamePrefix: `${name}-${pulumi.getStack()}`,
           defaults: settings.defaults,
         },

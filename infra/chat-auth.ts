@@ -41,7 +41,7 @@ export function authorizerFactory(): aws.lambda.CallbackFactory<AuthorizerEvent,
 export function tokenEndpointFactory(): aws.lambda.CallbackFactory<HttpRequestEvent, HttpResult> {
   return () => {
     const logger = cloudLogger();
-    const deps = createTokenEndpointDependencies(readTokenEndpointConfig(), undefined, logger);
+    const deps = createTokenEndpointDependencies(readTokenEndpointConfig(), {}, logger);
     return lambdaHandler<HttpRequestEvent, HttpResult>("token", logger, createTokenHandler(deps));
   };
 }
@@ -54,6 +54,8 @@ interface ChatAuthArgs {
   defaults: FunctionDefaults;
   /** The published page's origin: the token endpoint's CORS admits it alone unless `allowedOrigins` says otherwise. */
   pageOrigin?: pulumi.Input<string>;
+  /** Where the token endpoint keeps each address's budget, and the budgets (`RATE_LIMITS`). */
+  limits: { table: { name: pulumi.Input<string>; arn: pulumi.Input<string> }; rateLimits: string };
 }
 
 /**
@@ -100,8 +102,21 @@ export class ChatAuth extends pulumi.ComponentResource {
           ...guestTokens,
           TOKEN_KMS_KEY_ID: this.signingKey.arn,
           ...(settings.tokenTtlSeconds !== undefined && { TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds) }),
+          RATE_LIMITS: args.limits.rateLimits,
+          LIMITS_TABLE_NAME: args.limits.table.name,
         },
-        statements: [{ Sid: "SignGuestTokens", Effect: "Allow", Action: "kms:Sign", Resource: this.signingKey.arn }],
+        statements: [
+          { Sid: "SignGuestTokens", Effect: "Allow", Action: "kms:Sign", Resource: this.signingKey.arn },
+          // Each address's budget of tokens.
+          {
+            Sid: "LimitsTable",
+            Effect: "Allow",
+            Action: ["dynamodb:UpdateItem", "dynamodb:GetItem"],
+            Resource: args.limits.table.arn,
+          },
+        ],
+        // A flood of token requests takes at most this much of the account's concurrency.
+        ...(settings.reservedConcurrency !== undefined && { reservedConcurrency: settings.reservedConcurrency }),
       });
       this.tokenUrl = this.createTokenUrl(
         name,
@@ -191,6 +206,10 @@ export function validateAuthSettings(auth: AuthSettings): void {
     const ttl = auth.tokenTtlSeconds;
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 30 || ttl > 86_400)) {
       throw new Error(`tokenTtlSeconds must be an integer from 30 to 86400, got ${ttl}`);
+    }
+    const reserved = auth.reservedConcurrency;
+    if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1 || reserved > 1000)) {
+      throw new Error(`tokenReservedConcurrency must be an integer from 1 to 1000, got ${reserved}`);
     }
     for (const origin of auth.allowedOrigins ?? []) {
       if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {

@@ -41,6 +41,8 @@ interface InlineFunctionArgs<E, R> {
   environment: Record<string, pulumi.Input<string>>;
   /** What the function may do besides writing its own logs: IAM statements, each with a Sid. */
   statements: object[];
+  /** Concurrent executions set aside for the function, and its most: a public endpoint's bound. */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -111,6 +113,7 @@ export function createInlineFunction<E, R>(
       memorySize: args.memorySize,
       timeout: args.timeoutSeconds,
       architectures: [args.defaults.architecture],
+      ...(args.reservedConcurrency !== undefined && { reservedConcurrentExecutions: args.reservedConcurrency }),
       // JSON lines, filtered by level in Lambda: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html
       loggingConfig: {
         logFormat: "JSON",

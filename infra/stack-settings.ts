@@ -51,6 +51,7 @@ function authSettings(config: pulumi.Config): AuthSettings {
       mode,
       tokenTtlSeconds: config.getNumber("tokenTtlSeconds"),
       allowedOrigins: config.getObject<string[]>("tokenAllowedOrigins"),
+      reservedConcurrency: config.getNumber("tokenReservedConcurrency"),
     };
   }
   return {

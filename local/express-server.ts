@@ -233,7 +233,7 @@ function startLambda(
     functions,
   );
   asyncInvocations.register(workerDefinition.name, worker as LocalFunction<unknown, unknown>, workerDefinition);
-  const auth = startLocalAuth(options.auth ?? { mode: "none" }, { api, region, functions, log });
+  const auth = startLocalAuth(options.auth ?? { mode: "none" }, { api, region, functions, environment, log });
   return { management, asyncInvocations, dependencies, concurrency, auth };
 }
 

@@ -2,7 +2,8 @@
  * Identity settings: who may connect (the stack's `auth`), and what the `$connect` authorizer and the
  * token endpoint read from their environment, checked once per cold start.
  */
-import { ConfigError, environmentReader } from "../runtime/function-config";
+import type { RateLimits } from "../limits/rate-limits";
+import { ConfigError, environmentReader, rateLimitSettings } from "../runtime/function-config";
 
 /**
  * Who may connect: `guest` (a display name, vouched for by a short-lived token from the token
@@ -21,6 +22,12 @@ export interface GuestAuthSettings {
   tokenTtlSeconds?: number;
   /** Origins whose pages may call the token endpoint (CORS); default: the page's own. */
   allowedOrigins?: string[];
+  /**
+   * The token endpoint's reserved concurrency: its share of the account's, and its most, so a
+   * flood cannot take the concurrency the chat's routes need. Default: none reserved (an account
+   * below its default quota may have none to reserve).
+   */
+  reservedConcurrency?: number;
 }
 
 interface OidcAuthSettings {
@@ -81,6 +88,9 @@ export interface TokenEndpointConfig {
   /** `TOKEN_KMS_KEY_ID`: the asymmetric KMS key that signs (the cloud; locally a key made at start). */
   kmsKeyId?: string;
   region?: string;
+  /** `RATE_LIMITS` (its `tokens` budget) and `LIMITS_TABLE_NAME`: how many tokens one address may ask for. */
+  rateLimits?: RateLimits;
+  limitsTableName?: string;
 }
 
 /** Guest tokens: RS256 (RSASSA-PKCS1-v1_5 with SHA-256), what KMS signs with an RSA key. */
@@ -136,6 +146,7 @@ export function readTokenEndpointConfig(env: Record<string, string | undefined> 
     ttlSeconds: integer("TOKEN_TTL_SECONDS", DEFAULT_TOKEN_TTL_SECONDS, 30, 24 * 60 * 60),
     kmsKeyId: env.TOKEN_KMS_KEY_ID?.trim() || undefined,
     region: env.AWS_REGION?.trim() || undefined,
+    ...rateLimitSettings(env),
   };
 }
 

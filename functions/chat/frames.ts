@@ -40,6 +40,11 @@ export class FrameBudget {
     this.bytes = Buffer.byteLength(JSON.stringify(envelope));
   }
 
+  /** Bytes the frame may still take. */
+  get left(): number {
+    return this.maxBytes - this.bytes;
+  }
+
   /** Takes `item` into the frame if it fits (with its comma); else leaves the budget as it is. */
   take(item: object): boolean {
     const bytes = Buffer.byteLength(JSON.stringify(item)) + 1;

@@ -106,7 +106,7 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
 }
 
 /** `RATE_LIMITS` over the defaults, and the table that keeps them; none when unset. */
-function rateLimitSettings(
+export function rateLimitSettings(
   env: Record<string, string | undefined>,
 ): Pick<FunctionConfig, "rateLimits" | "limitsTableName"> {
   const { read, required } = environmentReader(env);

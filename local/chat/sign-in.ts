@@ -6,6 +6,7 @@
  * configured through the same environment variables.
  */
 import type express from "express";
+import { DynamoDBLimitsStore } from "../../dal/limits-table";
 import {
   type AuthSettings,
   type GuestAuthSettings,
@@ -17,6 +18,8 @@ import { signingKey } from "../../functions/auth/token-signing";
 import { type AuthorizerHandler, createAuthorizerDependencies } from "../../functions/handlers/authorizer";
 import { createTokenEndpointDependencies } from "../../functions/handlers/token-endpoint";
 import { connectAuthorizer, tokenEndpoint } from "../../functions/routes";
+import { readFunctionConfig } from "../../functions/runtime/function-config";
+import { tablesClient } from "../../functions/runtime/handler-dependencies";
 import { ConnectAuthorizer } from "../api-gateway/authorizer";
 import type { ApiInfo } from "../api-gateway/event-builders";
 import { functionUrlRoute } from "../lambda/function-url";
@@ -51,7 +54,14 @@ interface LocalAuth {
 
 export function startLocalAuth(
   options: LocalAuthOptions,
-  context: { api: ApiInfo; region: string; functions: LocalFunctionOptions; log: (line: string) => void },
+  context: {
+    api: ApiInfo;
+    region: string;
+    functions: LocalFunctionOptions;
+    /** The functions' environment, as Lambda's would hold it: where the tables are, the limits. */
+    environment: Record<string, string | undefined>;
+    log: (line: string) => void;
+  },
 ): LocalAuth {
   if (options.mode === "none") return { mode: "none", page: { auth: "none" } };
   const { api, region, functions, log } = context;
@@ -89,10 +99,21 @@ export function startLocalAuth(
   // Tokens of this gateway admit to this gateway alone: its API id is their audience.
   const { signer, publicKeyPem } = signingKey(options.privateKeyPem);
   const tokens = { TOKEN_ISSUER: LOCAL_TOKEN_ISSUER, TOKEN_AUDIENCE: api.apiId };
-  const tokenConfig = readTokenEndpointConfig({ ...tokens, TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString() });
+  const { environment } = context;
+  const tokenConfig = readTokenEndpointConfig({
+    ...tokens,
+    TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString(),
+    RATE_LIMITS: environment.RATE_LIMITS,
+    LIMITS_TABLE_NAME: environment.LIMITS_TABLE_NAME,
+  });
+  // The gateway's limits table, where its DynamoDB is.
+  const limits =
+    tokenConfig.limitsTableName &&
+    new DynamoDBLimitsStore(tablesClient(readFunctionConfig(environment)), tokenConfig.limitsTableName);
   const tokenFunction = new LocalFunction(
     tokenEndpoint.name,
-    () => tokenEndpoint.createHandler(createTokenEndpointDependencies(tokenConfig, signer)),
+    () =>
+      tokenEndpoint.createHandler(createTokenEndpointDependencies(tokenConfig, { signer, ...(limits && { limits }) })),
     functions,
   );
   return {

@@ -1,11 +1,13 @@
 /** Reading the connections table behind a local gateway, as a test sees it. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
 import type { Connection } from "../../functions/chat/connection";
 
 export interface TableReader {
   /** Every row of the table, across all scan pages. */
   rows(): Promise<Connection[]>;
+  /** Deletes a row behind the gateway's back, as a `$disconnect` that never ran leaves the table. */
+  remove(connectionId: string): Promise<void>;
   close(): void;
 }
 
@@ -26,6 +28,9 @@ export function tableReader(endpoint: string, tableName: string): TableReader {
         rows.push(...((page.Items ?? []) as Connection[]));
       }
       return rows;
+    },
+    async remove(connectionId) {
+      await client.send(new DeleteCommand({ TableName: tableName, Key: { connectionId } }));
     },
     close: () => client.destroy(),
   };

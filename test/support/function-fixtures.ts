@@ -1,5 +1,13 @@
 import sinon, { type SinonStub } from "sinon";
-import type { DeleteOptions, Key, PutOptions, QueryOptions, Repository, ScanOptions } from "../../dal/repository";
+import type {
+  DeleteOptions,
+  Key,
+  PutOptions,
+  QueryOptions,
+  QueryPage,
+  Repository,
+  ScanOptions,
+} from "../../dal/repository";
 import type { Connection } from "../../functions/chat/connection";
 import type { ConnectionManager } from "../../functions/runtime/connection-manager";
 import type {
@@ -20,6 +28,7 @@ export interface RepositoryStub<T extends object = Connection> extends Repositor
   delete: SinonStub<[Key, DeleteOptions<T>?], Promise<T | undefined>>;
   scan: SinonStub<[ScanOptions<T>?], AsyncIterable<T[]>>;
   query: SinonStub<[QueryOptions<T>], AsyncIterable<T[]>>;
+  queryPage: SinonStub<[QueryOptions<T> & { startKey?: Key }], Promise<QueryPage<T>>>;
 }
 
 export function stubRepository<T extends object = Connection>(): RepositoryStub<T> {
@@ -29,11 +38,13 @@ export function stubRepository<T extends object = Connection>(): RepositoryStub<
     delete: sinon.stub<[Key, DeleteOptions<T>?], Promise<T | undefined>>(),
     scan: sinon.stub<[ScanOptions<T>?], AsyncIterable<T[]>>(),
     query: sinon.stub<[QueryOptions<T>], AsyncIterable<T[]>>(),
+    queryPage: sinon.stub<[QueryOptions<T> & { startKey?: Key }], Promise<QueryPage<T>>>(),
   };
   repository.put.callsFake(async (item) => item);
   repository.delete.resolves(undefined);
   repository.scan.callsFake(() => pagesOf());
   repository.query.callsFake(() => pagesOf());
+  repository.queryPage.resolves({ items: [] });
   return repository;
 }
 

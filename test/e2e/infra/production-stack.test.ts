@@ -165,14 +165,31 @@ test("prod: the stage writes a JSON access log to a group with retention, throug
   t.deepEqual(stage.inputs.defaultRouteSettings, { throttlingBurstLimit: 1000, throttlingRateLimit: 500 });
   const role = only(prod, "aws:iam/role:Role", "websocket-chat-apigateway-logs-role");
   t.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement, [
-    { Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" },
+    {
+      Effect: "Allow",
+      Principal: { Service: "apigateway.amazonaws.com" },
+      Action: "sts:AssumeRole",
+      Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
+    },
   ]);
   const policy = JSON.parse(
     only(prod, "aws:iam/rolePolicy:RolePolicy", "websocket-chat-apigateway-logs-policy").inputs.policy,
   );
-  t.true(
-    policy.Statement.every((statement: { Action: string[] }) => statement.Action.every((a) => a.startsWith("logs:"))),
-  );
+  // Writes only: no action that reads a log.
+  t.deepEqual(policy.Statement, [
+    {
+      Sid: "PushApiLogs",
+      Effect: "Allow",
+      Action: [
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+      ],
+      Resource: "*",
+    },
+  ]);
   t.is(only(prod, "aws:apigateway/account:Account").inputs.cloudwatchRoleArn, role.state.arn);
   t.deepEqual(ofType(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
 });
@@ -185,6 +202,14 @@ test("dev: no alarms, no access log and no account-wide role unless the stack as
   t.is(only(dev, "aws:apigatewayv2/stage:Stage").inputs.accessLogSettings, undefined);
   t.false(only(dev, "aws:dynamodb/table:Table", "websocket-chat-messages").inputs.deletionProtectionEnabled);
   t.is(dev.outputs.alarmTopicArn, undefined);
+});
+
+test("prod: the token endpoint has 10 executions reserved, its most; dev reserves none", async (t) => {
+  const [prod, dev] = await Promise.all([stacks.prod, stacks.dev]);
+  const token = (stack: typeof prod) =>
+    only(stack, "aws:lambda/function:Function", "websocket-chat-auth-token-function");
+  t.is(token(prod).inputs.reservedConcurrentExecutions, 10);
+  t.is(token(dev).inputs.reservedConcurrentExecutions, undefined);
 });
 
 test("prod: DynamoDB refuses to delete the messages table; the connections table stays disposable", async (t) => {

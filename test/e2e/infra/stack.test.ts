@@ -10,6 +10,16 @@ import {
   TOKEN_URL_ID,
 } from "../../support/pulumi-mocks";
 
+/** The budgets a stack that sets none deploys, pinned by value. */
+const DEFAULT_RATE_LIMITS_JSON = JSON.stringify({
+  messages: { perUser: 20, perAddress: 200, seconds: 10 },
+  reads: { perUser: 20, perAddress: 200, seconds: 10 },
+  presence: { perUser: 5, perAddress: 50, seconds: 60 },
+  connects: { perAddress: 300, seconds: 60 },
+  tokens: { perAddress: 20, seconds: 60 },
+  connectionsPerUser: 10,
+});
+
 /**
  * The stacks as `pulumi up` loads them after `npm ci --omit=dev`: the program run through tsx,
  * under mocks, in a process that finds only the production packages.
@@ -75,10 +85,10 @@ test("stack config reaches the stage, the log groups and the functions", async (
     t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
       variables: {
         ...powertoolsEnvironment("websocket-chat-dev"),
-        CONNECTION_MESSAGE_LIMIT: "20",
-        CONNECTION_MESSAGE_WINDOW_SECONDS: "10",
+        RATE_LIMITS: DEFAULT_RATE_LIMITS_JSON,
         TABLE_NAME: "websocket-chat-connections-7f3a9c1",
         MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
+        LIMITS_TABLE_NAME: "websocket-chat-limits-7f3a9c1",
         BROADCAST_CONCURRENCY: "100",
         ...(route === "sendmessage" && { BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast" }),
       },
@@ -100,6 +110,8 @@ test("stack config reaches the stage, the log groups and the functions", async (
       ...powertoolsEnvironment("websocket-chat-dev"),
       ...guestTokens,
       TOKEN_KMS_KEY_ID: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}`,
+      RATE_LIMITS: DEFAULT_RATE_LIMITS_JSON,
+      LIMITS_TABLE_NAME: "websocket-chat-limits-7f3a9c1",
     },
   });
 });

@@ -24,15 +24,12 @@ for (const value of ["0", "-1", "ten", "1.5", "1e3", "9999999"]) {
 
 test("npm run local throttles as the dev stack's stage does, from Pulumi.dev.yaml; THROTTLING=off lifts it", (t) => {
   t.deepEqual(readCliSettings({}).throttling, { burstLimit: 100, rateLimit: 50 });
-  // And each connection's message limit, as the stack's functions get it (the default: the file sets none).
-  t.like(readCliSettings({}).functionEnvironment, {
-    CONNECTION_MESSAGE_LIMIT: "20",
-    CONNECTION_MESSAGE_WINDOW_SECONDS: "10",
+  // And what one user and one address may do, as the stack's functions get it (the defaults: the file sets none).
+  t.like(JSON.parse(readCliSettings({}).functionEnvironment?.RATE_LIMITS ?? "{}"), {
+    messages: { perUser: 20, perAddress: 200, seconds: 10 },
+    connectionsPerUser: 10,
   });
-  t.like(readCliSettings({ THROTTLING: "off" }).functionEnvironment, {
-    CONNECTION_MESSAGE_LIMIT: undefined,
-    CONNECTION_MESSAGE_WINDOW_SECONDS: undefined,
-  });
+  t.is(readCliSettings({ THROTTLING: "off" }).functionEnvironment?.RATE_LIMITS, undefined);
   t.is(readCliSettings({ THROTTLING: "off" }).throttling, undefined);
   t.deepEqual(
     readCliSettings({ STACK: "no-such-stack" }).throttling,
