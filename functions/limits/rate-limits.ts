@@ -4,7 +4,7 @@
  * and per source address (`requestContext.identity.sourceIp`). A budget of 0 is no limit.
  *
  * The defaults are what a real chat lives with: a fast typist's burst of 20 messages, then two a
- * second; an office or a campus behind one address, ten times that. The stack sets them
+ * second; an office or a campus behind one address, five times that. The stack sets them
  * (`rateLimits`); the functions read them from `RATE_LIMITS`.
  */
 import type { Rate } from "../../dal/limits-table";
@@ -33,8 +33,8 @@ export interface RateLimits {
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
-  messages: { perUser: 20, perAddress: 200, seconds: 10 },
-  reads: { perUser: 20, perAddress: 200, seconds: 10 },
+  messages: { perUser: 20, perAddress: 100, seconds: 10 },
+  reads: { perUser: 20, perAddress: 100, seconds: 10 },
   presence: { perUser: 5, perAddress: 50, seconds: 60 },
   connects: { perAddress: 300, seconds: 60 },
   tokens: { perAddress: 20, seconds: 60 },

@@ -12,8 +12,8 @@ import {
 
 /** The budgets a stack that sets none deploys, pinned by value. */
 const DEFAULT_RATE_LIMITS_JSON = JSON.stringify({
-  messages: { perUser: 20, perAddress: 200, seconds: 10 },
-  reads: { perUser: 20, perAddress: 200, seconds: 10 },
+  messages: { perUser: 20, perAddress: 100, seconds: 10 },
+  reads: { perUser: 20, perAddress: 100, seconds: 10 },
   presence: { perUser: 5, perAddress: 50, seconds: 60 },
   connects: { perAddress: 300, seconds: 60 },
   tokens: { perAddress: 20, seconds: 60 },

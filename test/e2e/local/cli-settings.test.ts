@@ -26,7 +26,7 @@ test("npm run local throttles as the dev stack's stage does, from Pulumi.dev.yam
   t.deepEqual(readCliSettings({}).throttling, { burstLimit: 100, rateLimit: 50 });
   // And what one user and one address may do, as the stack's functions get it (the defaults: the file sets none).
   t.like(JSON.parse(readCliSettings({}).functionEnvironment?.RATE_LIMITS ?? "{}"), {
-    messages: { perUser: 20, perAddress: 200, seconds: 10 },
+    messages: { perUser: 20, perAddress: 100, seconds: 10 },
     connectionsPerUser: 10,
   });
   t.is(readCliSettings({ THROTTLING: "off" }).functionEnvironment?.RATE_LIMITS, undefined);

@@ -25,8 +25,8 @@ interface Statement {
 const RATE_LIMITS = {
   LIMITS_TABLE_NAME: "chat-limits-7f3a9c1",
   RATE_LIMITS: JSON.stringify({
-    messages: { perUser: 20, perAddress: 200, seconds: 10 },
-    reads: { perUser: 20, perAddress: 200, seconds: 10 },
+    messages: { perUser: 20, perAddress: 100, seconds: 10 },
+    reads: { perUser: 20, perAddress: 100, seconds: 10 },
     presence: { perUser: 5, perAddress: 50, seconds: 60 },
     connects: { perAddress: 300, seconds: 60 },
     tokens: { perAddress: 20, seconds: 60 },

@@ -121,8 +121,8 @@ test("guest: the token endpoint is a public function URL with CORS for the page'
     // Each address's budget of tokens, in the stack's limits table.
     LIMITS_TABLE_NAME: "guest-limits-7f3a9c1",
     RATE_LIMITS: JSON.stringify({
-      messages: { perUser: 20, perAddress: 200, seconds: 10 },
-      reads: { perUser: 20, perAddress: 200, seconds: 10 },
+      messages: { perUser: 20, perAddress: 100, seconds: 10 },
+      reads: { perUser: 20, perAddress: 100, seconds: 10 },
       presence: { perUser: 5, perAddress: 50, seconds: 60 },
       connects: { perAddress: 300, seconds: 60 },
       tokens: { perAddress: 20, seconds: 60 },

@@ -76,8 +76,8 @@ test("reads every setting that is given", (t) => {
     fanoutSliceSize: 400,
     // What RATE_LIMITS leaves out is the default.
     rateLimits: {
-      messages: { perUser: 5, perAddress: 200, seconds: 10 },
-      reads: { perUser: 20, perAddress: 200, seconds: 10 },
+      messages: { perUser: 5, perAddress: 100, seconds: 10 },
+      reads: { perUser: 20, perAddress: 100, seconds: 10 },
       presence: { perUser: 5, perAddress: 50, seconds: 60 },
       connects: { perAddress: 300, seconds: 60 },
       tokens: { perAddress: 20, seconds: 60 },
