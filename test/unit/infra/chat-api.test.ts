@@ -168,6 +168,18 @@ test("the messages table keeps each room's history in order, on-demand, and forg
   t.is(table.inputs.globalSecondaryIndexes, undefined);
 });
 
+test("the limits table keeps each identity's budgets by one string key, on-demand, forgotten by TTL", async (t) => {
+  await setup;
+  const table = only("aws:dynamodb/table:Table", "chat-limits");
+  t.deepEqual(
+    { hashKey: table.inputs.hashKey, rangeKey: table.inputs.rangeKey, attributes: table.inputs.attributes },
+    { hashKey: "key", rangeKey: undefined, attributes: [{ name: "key", type: "S" }] },
+  );
+  t.is(table.inputs.billingMode, "PAY_PER_REQUEST");
+  t.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+  t.is(table.inputs.globalSecondaryIndexes, undefined);
+});
+
 test("the API is a WebSocket API routed by the action field", async (t) => {
   await setup;
   const api = only("aws:apigatewayv2/api:Api", "chat-api");
