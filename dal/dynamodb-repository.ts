@@ -11,9 +11,11 @@ import {
   paginateQuery,
   paginateScan,
   QueryCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
 import type { DeleteOptions, Key, PutOptions, QueryOptions, QueryPage, Repository, ScanOptions } from "./repository";
+import { type ItemUpdate, updateExpression } from "./update-expression";
 
 interface DynamoDBRepositoryOptions {
   /** The document client (see `createDocumentClient`). */
@@ -90,6 +92,23 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
     } catch (error) {
       if (condition && error instanceof ConditionalCheckFailedException) return undefined;
       throw this.failure("delete", error);
+    }
+  }
+
+  async update(key: Key, update: ItemUpdate<T>): Promise<T | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.keyOf(key, "update"),
+          ...updateExpression(update, this.keyAttributes[0] as string),
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return Attributes as T;
+    } catch (error) {
+      if (update.condition && error instanceof ConditionalCheckFailedException) return undefined;
+      throw this.failure("update", error);
     }
   }
 

@@ -3,6 +3,7 @@
  * scans and queries. One implementation (DynamoDB); tests stub it.
  */
 import type { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
+import type { ItemUpdate } from "./update-expression";
 
 /** An item's key: the hash key attribute (and the range key, if the table has one). */
 export type Key = Record<string, string | number>;
@@ -74,6 +75,11 @@ export interface Repository<T extends object> {
    * removing the same item, exactly one gets it back.
    */
   delete(key: Key, options?: DeleteOptions<T>): Promise<T | undefined>;
+  /**
+   * Changes the item under `key` in one atomic request (creating it unless the condition asks
+   * that it exist); resolves the item after, or `undefined` when the condition refused it.
+   */
+  update(key: Key, update: ItemUpdate<T>): Promise<T | undefined>;
   /**
    * One page of a query (one request): its items, and the key to start the next from when the
    * partition holds more. For readers that choose each page's size from what the last held.

@@ -48,6 +48,10 @@ export function environmentRepository<T extends object>(
     },
     scan: (options) => refusedOnceStopped(repository.scan(options), environment),
     query: (options) => refusedOnceStopped(repository.query(options), environment),
+    update: async (key, update) => {
+      refuseIfStopped(environment);
+      return repository.update(key, update);
+    },
     queryPage: async (options) => {
       refuseIfStopped(environment);
       return repository.queryPage(options);

@@ -8,6 +8,7 @@ import type {
   Repository,
   ScanOptions,
 } from "../../dal/repository";
+import type { ItemUpdate } from "../../dal/update-expression";
 import type { Connection } from "../../functions/chat/connection";
 import type { ConnectionManager } from "../../functions/runtime/connection-manager";
 import type {
@@ -29,6 +30,7 @@ export interface RepositoryStub<T extends object = Connection> extends Repositor
   scan: SinonStub<[ScanOptions<T>?], AsyncIterable<T[]>>;
   query: SinonStub<[QueryOptions<T>], AsyncIterable<T[]>>;
   queryPage: SinonStub<[QueryOptions<T> & { startKey?: Key }], Promise<QueryPage<T>>>;
+  update: SinonStub<[Key, ItemUpdate<T>], Promise<T | undefined>>;
 }
 
 export function stubRepository<T extends object = Connection>(): RepositoryStub<T> {
@@ -39,6 +41,7 @@ export function stubRepository<T extends object = Connection>(): RepositoryStub<
     scan: sinon.stub<[ScanOptions<T>?], AsyncIterable<T[]>>(),
     query: sinon.stub<[QueryOptions<T>], AsyncIterable<T[]>>(),
     queryPage: sinon.stub<[QueryOptions<T> & { startKey?: Key }], Promise<QueryPage<T>>>(),
+    update: sinon.stub<[Key, ItemUpdate<T>], Promise<T | undefined>>(),
   };
   repository.put.callsFake(async (item) => item);
   repository.delete.resolves(undefined);
