@@ -65,8 +65,9 @@ export class DynamoDBLimitsStore implements LimitsStore {
         ...values,
         ":latest": nowMs + tolerance,
       });
-    // Two requests at once may each find the other's write: three tries settle any race of two.
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // A try fails only when another request took a token meanwhile (or the bucket is empty, which
+    // ends it): so a race ends within a burst's worth of tries.
+    for (let attempt = 0; attempt < rate.burst + 2; attempt++) {
       const refused = await fromNow();
       if (!refused) return 0;
       const tat = Number((refused.Item ?? (await this.read(key)))?.tat ?? 0);

@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { pageOidcConfig } from "../functions/auth/page-config";
 import {
   broadcastWorker,
   connectAuthorizer,
@@ -14,9 +15,8 @@ import {
 } from "../functions/routes";
 import { createBroadcastWorker } from "./broadcast-worker";
 import { type ChatApiArgs, functionName, type RouteSettings, validate } from "./chat-api-settings";
-
 import { ChatAuth } from "./chat-auth";
-import { ChatPage } from "./chat-page";
+import { ChatPage, pageConnectSources } from "./chat-page";
 import { createChatTables } from "./chat-tables";
 import { createCustomDomain } from "./custom-domain";
 import type { InlineFunction } from "./inline-function";
@@ -70,7 +70,14 @@ export class ChatApi extends pulumi.ComponentResource {
     }));
     this.api = this.createApi(name);
     // Made before the token endpoint: by default its CORS admits the page's origin alone.
-    if (args.publishPage ?? true) this.page = new ChatPage(`${name}-page`, { parent: this });
+    if (args.publishPage ?? true) {
+      const connectSources = pageConnectSources({
+        api: this.api,
+        customDomainName: settings.customDomain?.domainName,
+        auth: args.auth,
+      });
+      this.page = new ChatPage(`${name}-page`, { connectSources }, { parent: this });
+    }
     if (args.auth && args.auth.mode !== "none") {
       this.auth = new ChatAuth(
         `${name}-auth`,
@@ -120,10 +127,14 @@ export class ChatApi extends pulumi.ComponentResource {
       this.customDomainTarget = domain.targetDomainName;
     }
     if (this.page) {
+      const oidc = args.auth?.mode === "oidc" ? pageOidcConfig(args.auth) : undefined;
       this.page.publishConfig({
         url: this.customDomainUrl ?? this.url,
+        // Beside a custom domain, the API's own address is the stack's too: a link may choose it.
+        ...(this.customDomainUrl && { urls: [this.url] }),
         auth: args.auth?.mode ?? "none",
         ...(this.tokenUrl && { tokenUrl: this.tokenUrl }),
+        ...(oidc && { oidc }),
       });
       this.pageUrl = this.page.pageUrl;
     }

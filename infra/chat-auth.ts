@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   ALLOWED_ALGORITHMS,
   type AuthSettings,
+  type OidcAuthSettings,
   oidcAuthorizerEnvironment,
   readAuthorizerConfig,
   readTokenEndpointConfig,
@@ -227,7 +228,39 @@ export function validateAuthSettings(auth: AuthSettings): void {
     if (refused.length > 0) {
       throw new Error(`oidcAlgorithms may name ${ALLOWED_ALGORITHMS.join(", ")}; got ${refused.join(", ")}`);
     }
+    validatePageSignIn(auth);
   } else if (auth.mode !== "none") {
     throw new Error(`auth must be guest, oidc or none, got ${JSON.stringify((auth as { mode: unknown }).mode)}`);
+  }
+}
+
+/** The page's sign-in: both endpoints or neither, each an https URL; scopes that bring an ID token. */
+function validatePageSignIn(auth: OidcAuthSettings): void {
+  const { authorizationEndpoint, tokenEndpoint, scope } = auth;
+  if ((authorizationEndpoint === undefined) !== (tokenEndpoint === undefined)) {
+    throw new Error(
+      "oidcAuthorizationEndpoint and oidcTokenEndpoint go together: set both for the page's sign-in, or neither",
+    );
+  }
+  for (const [key, value] of [
+    ["oidcAuthorizationEndpoint", authorizationEndpoint],
+    ["oidcTokenEndpoint", tokenEndpoint],
+  ] as const) {
+    if (value !== undefined && !isHttpsUrl(value)) {
+      throw new Error(`${key} must be an https URL, got ${JSON.stringify(value)}`);
+    }
+  }
+  // Without `openid` an issuer answers no ID token (Cognito: "only returned if openid scope is requested").
+  if (scope !== undefined && !scope.split(" ").includes("openid")) {
+    throw new Error(`oidcScope must include openid (space-separated scopes), got ${JSON.stringify(scope)}`);
+  }
+}
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" && url.hash === "" && !/\s/.test(value);
+  } catch {
+    return false;
   }
 }

@@ -64,6 +64,9 @@ function authSettings(config: pulumi.Config): AuthSettings {
       .get("oidcAlgorithms")
       ?.split(",")
       .map((name) => name.trim()),
+    authorizationEndpoint: config.get("oidcAuthorizationEndpoint"),
+    tokenEndpoint: config.get("oidcTokenEndpoint"),
+    scope: config.get("oidcScope"),
   };
 }
 

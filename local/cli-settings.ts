@@ -86,6 +86,11 @@ function readLocalAuth(env: Record<string, string | undefined>, stack: StackFile
       `AUTH=oidc needs OIDC_ISSUER and OIDC_AUDIENCE (or oidcIssuer and oidcAudience in ${stack.file})`,
     );
   }
+  // The page's sign-in (authorization code with PKCE); without both endpoints the page cannot sign in.
+  const endpoints = environmentReader({
+    OIDC_AUTHORIZATION_ENDPOINT: setting("OIDC_AUTHORIZATION_ENDPOINT", "oidcAuthorizationEndpoint"),
+    OIDC_TOKEN_ENDPOINT: setting("OIDC_TOKEN_ENDPOINT", "oidcTokenEndpoint"),
+  });
   return {
     mode,
     issuer,
@@ -95,5 +100,8 @@ function readLocalAuth(env: Record<string, string | undefined>, stack: StackFile
     algorithms: setting("OIDC_ALGORITHMS", "oidcAlgorithms")
       ?.split(",")
       .map((name) => name.trim()),
+    authorizationEndpoint: endpoints.url("OIDC_AUTHORIZATION_ENDPOINT"),
+    tokenEndpoint: endpoints.url("OIDC_TOKEN_ENDPOINT"),
+    scope: setting("OIDC_SCOPE", "oidcScope"),
   };
 }

@@ -12,6 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express from "express";
+import { pageContentSecurityPolicy } from "../functions/auth/page-config";
 import { limitedHandler } from "../functions/limits/limited-route";
 import { broadcastWorker, routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
@@ -246,11 +247,20 @@ function serveHttpRoutes(app: express.Express, settings: GatewaySettings, lambda
   );
   if (lambda.auth.tokenRoute) app.use(lambda.auth.tokenRoute);
   if (options.servePage ?? true) {
-    // The page builds its default WebSocket URL from the stage, ws(s)://{host}/{stage}, and signs in as told.
+    const page = lambda.auth.page;
+    // The page builds its default WebSocket URL from the stage, ws://{host}/{stage}, and signs in as told.
     app.get("/config.json", (_request, response) => {
-      response.json({ stage, ...lambda.auth.page });
+      response.json({ stage, ...page });
     });
-    app.use(express.static(PAGE_DIR));
+    // It may connect to this gateway, under the host it was loaded from, and to its issuer's token endpoint.
+    const issuer = page.oidc ? [new URL(page.oidc.tokenEndpoint).origin] : [];
+    app.use((request, response, next) => {
+      // A host and port and nothing else: a Host header cannot write the policy.
+      const host = request.headers.host ?? "";
+      const own = /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host) ? [`ws://${host}`] : [];
+      response.set("content-security-policy", pageContentSecurityPolicy([...own, ...issuer]));
+      next();
+    }, express.static(PAGE_DIR));
   }
 }
 

@@ -30,11 +30,11 @@ export interface GuestAuthSettings {
   reservedConcurrency?: number;
 }
 
-interface OidcAuthSettings {
+export interface OidcAuthSettings {
   mode: "oidc";
   /** The issuer's URL, as its tokens' `iss` names it. */
   issuer: string;
-  /** The app client id ID tokens are issued to. */
+  /** The app client id ID tokens are issued to (and the one the page signs in as). */
   audience: string;
   /** The claim shown as the display name (default `name`). */
   nameClaim?: string;
@@ -42,6 +42,14 @@ interface OidcAuthSettings {
   jwksUri?: string;
   /** Signature algorithms accepted (default `RS256`). */
   algorithms?: string[];
+  /**
+   * The page's sign-in, the authorization-code flow with PKCE: the issuer's `authorization_endpoint`
+   * and `token_endpoint` (its discovery document names them). Without them the page cannot sign in.
+   */
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  /** The scopes the page asks for (default `openid profile`; `openid` is what brings an ID token). */
+  scope?: string;
 }
 
 /** The `$connect` authorizer's environment for an OIDC issuer, in the cloud and locally. */

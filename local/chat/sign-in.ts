@@ -14,6 +14,7 @@ import {
   readAuthorizerConfig,
   readTokenEndpointConfig,
 } from "../../functions/auth/auth-config";
+import { type PageOidcConfig, pageOidcConfig } from "../../functions/auth/page-config";
 import { signingKey } from "../../functions/auth/token-signing";
 import { type AuthorizerHandler, createAuthorizerDependencies } from "../../functions/handlers/authorizer";
 import { createTokenEndpointDependencies } from "../../functions/handlers/token-endpoint";
@@ -48,8 +49,8 @@ interface LocalAuth {
   authorizer?: ConnectAuthorizer;
   /** The token endpoint's route (guest only). */
   tokenRoute?: express.Router;
-  /** What the page is told: how to sign in. */
-  page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string };
+  /** What the page is told: how to sign in (`functions/auth/page-config.ts`). */
+  page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string; oidc?: PageOidcConfig };
 }
 
 export function startLocalAuth(
@@ -89,10 +90,11 @@ export function startLocalAuth(
   };
 
   if (options.mode === "oidc") {
+    const oidc = pageOidcConfig(options);
     return {
       mode: "oidc",
       authorizer: authorizer(oidcAuthorizerEnvironment(options)),
-      page: { auth: "oidc" },
+      page: { auth: "oidc", ...(oidc && { oidc }) },
     };
   }
 

@@ -68,6 +68,7 @@ function answer(type: string, name: string, inputs: Record<string, any>): { id: 
         state: {
           apiEndpoint: `wss://${API_ID}.execute-api.${REGION}.amazonaws.com`,
           executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`,
+          region: REGION,
         },
       };
     case "aws:lambda/function:Function": {

@@ -71,3 +71,25 @@ test("npm run local signs guests in as the dev stack does; AUTH and TOKEN_TTL_SE
     { message: /TOKEN_TTL_SECONDS/ },
   );
 });
+
+test("AUTH=oidc: OIDC_AUTHORIZATION_ENDPOINT, OIDC_TOKEN_ENDPOINT and OIDC_SCOPE give the page its sign-in; a bad endpoint is named", (t) => {
+  const cognito = "https://my-chat.auth.us-east-1.amazoncognito.com/oauth2";
+  const oidc = {
+    AUTH: "oidc",
+    OIDC_ISSUER: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc123",
+    OIDC_AUDIENCE: "1example23456789",
+  };
+  t.like(
+    readCliSettings({
+      ...oidc,
+      OIDC_AUTHORIZATION_ENDPOINT: `${cognito}/authorize`,
+      OIDC_TOKEN_ENDPOINT: `${cognito}/token`,
+      OIDC_SCOPE: "openid",
+    }).auth,
+    { mode: "oidc", authorizationEndpoint: `${cognito}/authorize`, tokenEndpoint: `${cognito}/token`, scope: "openid" },
+  );
+  t.throws(() => readCliSettings({ ...oidc, OIDC_TOKEN_ENDPOINT: "my-chat/token" }), {
+    instanceOf: ConfigError,
+    message: /^OIDC_TOKEN_ENDPOINT must be an http\(s\) URL/,
+  });
+});

@@ -154,37 +154,3 @@ test("a token the authorizer refuses is not offered again: the page gets a new o
   t.is(forged, 2, "one forged token, then one from the endpoint");
   t.is(gw.connectionCount(), 1);
 });
-
-test("pointed at a deployed stack by ?url= and ?tokenUrl=, the page signs in there, not where it was served", async (t) => {
-  // Served by an open-chat gateway; the "stack" is a guest gateway elsewhere. In the cloud the
-  // function URL answers the page's cross-origin POST with CORS; here the browser's request is
-  // passed on to the stack's real endpoint from outside the page.
-  const served = await startLocalGateway({ port: 0, log: () => {}, auth: { mode: "none" } });
-  t.teardown(() => served.close());
-  const stack = await guestGateway(t);
-  // https, as a function URL is (the page's CSP lets it connect to https: origins).
-  const tokenUrl = "https://abcdefgh.lambda-url.us-east-1.on.aws/";
-  const context = await t.context.browser.newContext();
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  // CORS as the stack configures the function URL: any origin, POST, content-type.
-  const cors = { "access-control-allow-origin": "*" };
-  await page.route(tokenUrl, async (route) => {
-    if (route.request().method() === "OPTIONS") {
-      const preflight = { "access-control-allow-methods": "POST", "access-control-allow-headers": "content-type" };
-      return route.fulfill({ status: 204, headers: { ...cors, ...preflight } });
-    }
-    // Once the test is over the stack is gone: an endpoint that cannot be reached.
-    const response = await route.fetch({ url: `${origin(stack)}/auth/token` }).catch(() => undefined);
-    if (!response) return route.abort("connectionrefused");
-    await route.fulfill({ response, headers: { ...response.headers(), ...cors } });
-  });
-  await page.goto(`${origin(served)}/?url=${encodeURIComponent(stack.url)}&tokenUrl=${encodeURIComponent(tokenUrl)}`);
-  await join(page, "Ada");
-  await page.locator("#status[data-state=open]", { hasText: "Connected as Ada" }).waitFor();
-  await say(page, "hello from afar");
-  await page.locator(".message.own", { hasText: "hello from afar" }).waitFor();
-  t.is(stack.connectionCount(), 1);
-  t.is(served.connectionCount(), 0);
-  t.is(await page.inputValue("#url"), stack.url);
-});
