@@ -14,8 +14,6 @@
  * npm run bench:cost [-- --json]
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { CONNECTION_KEY, type Connection } from "../functions/chat/connection";
-import { roomShardKey, shardOf } from "../functions/chat/room";
 import { createSendMessageHandler } from "../functions/handlers/sendmessage";
 import type { ConnectionManager } from "../functions/runtime/connection-manager";
 import { readFunctionConfig } from "../functions/runtime/function-config";
@@ -23,6 +21,7 @@ import { chatRepositories, tablesClient } from "../functions/runtime/handler-dep
 import type { WebSocketEvent } from "../functions/runtime/lambda-events";
 import { ensureChatTables } from "../local/chat/tables";
 import { startEmbeddedDynamoDB } from "../local/dynamodb/embedded-dynamodb";
+import { memberItems } from "./room-members";
 
 const ROOM_SIZES = [2, 10, 100, 1000];
 const OTHERS_ONLINE = [0, 5000];
@@ -47,7 +46,7 @@ async function main(): Promise<void> {
     await ensureChatTables(config);
     // The handler's own client and repositories, as `createHandlerDependencies` builds them.
     const client = tablesClient(config);
-    const { connections, messages } = chatRepositories(client, config);
+    const { connections, memberships, messages } = chatRepositories(client, config);
     // Every request asks for its capacity; each answer's is added to the running count.
     let consumed: Consumed = { reads: 0, writes: 0, requests: 0 };
     client.middlewareStack.add(
@@ -74,6 +73,7 @@ async function main(): Promise<void> {
     const handler = createSendMessageHandler({
       config,
       connections,
+      memberships,
       messages,
       managementApi: () => manager,
       now: Date.now,
@@ -136,20 +136,16 @@ async function main(): Promise<void> {
 
 /** Makes `room` hold `count` connection rows (ids `{room}-{i}`). */
 async function fill(client: DynamoDBDocumentClient, room: string, count: number): Promise<void> {
-  const items: Connection[] = [];
+  const items: object[] = [];
   for (let i = 0; i < count; i++) {
-    const connectionId = `${room}-${i}`;
-    items.push({
-      [CONNECTION_KEY]: connectionId,
-      ...API,
-      room,
-      roomKey: roomShardKey({ ...API, room }, shardOf(connectionId)),
-      name: `Member ${i}`,
-      connectedAt: Date.now() - 60_000,
-      sourceIp: "198.51.100.7",
-      userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-      expiresAt: Math.floor(Date.now() / 1000) + 7200,
-    });
+    items.push(
+      ...memberItems({ ...API, room }, `${room}-${i}`, {
+        name: `Member ${i}`,
+        sourceIp: "198.51.100.7",
+        userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+        expiresAt: Math.floor(Date.now() / 1000) + 7200,
+      }),
+    );
   }
   for (let i = 0; i < items.length; i += 25) {
     await client.send(

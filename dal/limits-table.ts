@@ -34,6 +34,8 @@ export interface LimitsStore {
   addCapped(key: string, member: string, cap: number, ttlSeconds: number, nowMs: number): Promise<string[] | undefined>;
   /** Removes `members` from the set `key` (missing ones are no error). */
   remove(key: string, members: readonly string[]): Promise<void>;
+  /** The members of the set `key` (none when there is no set). */
+  members(key: string): Promise<string[]>;
 }
 
 /** The table's key attribute, and its TTL attribute (epoch seconds). */
@@ -110,6 +112,10 @@ export class DynamoDBLimitsStore implements LimitsStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw this.failure("remove", error);
     }
+  }
+
+  async members(key: string): Promise<string[]> {
+    return [...(((await this.read(key))?.members as Set<string> | undefined) ?? [])];
   }
 
   /** One conditional update; resolves `undefined` when it was made, else what refused it. */

@@ -19,6 +19,8 @@ export interface ItemUpdate<T> {
   condition?: {
     exists?: true;
     equals?: Partial<T>;
+    /** Attributes the item must not have. */
+    absent?: ReadonlyArray<keyof T & string>;
     setSize?: { attribute: keyof T & string; below: number; orContains?: string };
   };
 }
@@ -55,6 +57,7 @@ export function updateExpression<T>(update: ItemUpdate<T>, hashKey: string) {
   for (const [attribute, given] of Object.entries(condition?.equals ?? {})) {
     conditions.push(`${name(attribute)} = ${value(given)}`);
   }
+  for (const attribute of condition?.absent ?? []) conditions.push(`attribute_not_exists(${name(attribute)})`);
   if (condition?.setSize) {
     const { attribute, below, orContains } = condition.setSize;
     const set = name(attribute);

@@ -7,10 +7,13 @@ import { FANOUT_CLAIM_PREFIX } from "./broadcast/fanout";
 import { createAuthorizerHandler, IDENTITY_SOURCE } from "./handlers/authorizer";
 import { createBroadcastWorkerHandler } from "./handlers/broadcast-worker";
 import { createHistoryHandler } from "./handlers/history";
+import { createJoinHandler, createLeaveHandler } from "./handlers/join";
+import { createDeleteHandler, createEditHandler } from "./handlers/message-changes";
 import { createConnectHandler } from "./handlers/onconnect";
 import { createDisconnectHandler } from "./handlers/ondisconnect";
 import { createSendMessageHandler } from "./handlers/sendmessage";
 import { createTokenHandler } from "./handlers/token-endpoint";
+import { createTypingHandler } from "./handlers/typing";
 import { createWhoHandler } from "./handlers/who";
 import type { RateLimitClass } from "./limits/limited-route";
 import type { HandlerDependencies } from "./runtime/handler-dependencies";
@@ -69,9 +72,10 @@ export const routes: readonly RouteDefinition[] = [
   {
     routeKey: "$connect",
     name: "onconnect",
-    // Joins the room, and tells it; its user's open connections are checked against their rows.
+    // Its row and first room written, the room told (members found gone forgotten); its user's
+    // open connections checked against their rows.
     tableActions: {
-      connections: ["dynamodb:PutItem", "dynamodb:GetItem"],
+      connections: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
       roomIndex: ["dynamodb:Query"],
       limits: LIMIT_ACTIONS,
     },
@@ -82,7 +86,7 @@ export const routes: readonly RouteDefinition[] = [
   {
     routeKey: "$disconnect",
     name: "ondisconnect",
-    // Leaves the room, and tells it; and its user's open connections.
+    // Forgets its row and rooms, tells each room; and its user's open connections.
     tableActions: {
       connections: ["dynamodb:DeleteItem"],
       roomIndex: ["dynamodb:Query"],
@@ -95,14 +99,16 @@ export const routes: readonly RouteDefinition[] = [
   {
     routeKey: "sendmessage",
     name: "sendmessage",
-    // The sender's room, the message stored, the room read and posted to, gone members removed.
+    // The sender's rooms, the room's count moved on, the message stored, the room read and posted
+    // to, gone members forgotten.
     tableActions: {
       connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
       roomIndex: ["dynamodb:Query"],
-      messages: ["dynamodb:PutItem"],
+      messages: ["dynamodb:PutItem", "dynamodb:UpdateItem"],
       limits: LIMIT_ACTIONS,
     },
     manageConnections: true,
+    routeResponse: true,
     rateLimit: "messages",
     // A broadcast is CPU-bound, one SDK command per connection (`npm run bench:lambda`): to 2,000
     // connections, 3.3 s warm and 9.2 to 9.6 s cold at 256 MB, near the 10 s timeout; 0.8 s warm
@@ -129,6 +135,63 @@ export const routes: readonly RouteDefinition[] = [
     rateLimit: "reads",
     createHandler: createHistoryHandler,
   },
+  {
+    routeKey: "join",
+    name: "join",
+    // Its rooms counted, its membership written, the room told, a direct room's other user invited.
+    tableActions: {
+      connections: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
+    manageConnections: true,
+    routeResponse: true,
+    rateLimit: "messages",
+    createHandler: createJoinHandler,
+  },
+  {
+    routeKey: "leave",
+    name: "leave",
+    tableActions: {
+      connections: ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
+    manageConnections: true,
+    routeResponse: true,
+    rateLimit: "messages",
+    createHandler: createLeaveHandler,
+  },
+  {
+    routeKey: "typing",
+    name: "typing",
+    tableActions: {
+      connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
+    manageConnections: true,
+    rateLimit: "typing",
+    createHandler: createTypingHandler,
+  },
+  ...(["edit", "delete"] as const).map(
+    (routeKey): RouteDefinition => ({
+      routeKey,
+      name: routeKey,
+      // The author's message changed in one conditional write, and the room told, as a message is.
+      tableActions: {
+        connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+        roomIndex: ["dynamodb:Query"],
+        messages: ["dynamodb:UpdateItem"],
+        limits: LIMIT_ACTIONS,
+      },
+      manageConnections: true,
+      routeResponse: true,
+      rateLimit: "messages",
+      fansOut: true,
+      createHandler: routeKey === "edit" ? createEditHandler : createDeleteHandler,
+    }),
+  ),
 ];
 
 /**

@@ -21,7 +21,6 @@
  *   first claims its slice with a conditional put, and a second copy posts nothing.
  */
 
-import type { ChatMessageFrame } from "../chat/message";
 import { ROOM_SHARDS, type RoomAddress } from "../chat/room";
 import type { ConnectionManager } from "../runtime/connection-manager";
 import type { FunctionConfig } from "../runtime/function-config";
@@ -30,15 +29,24 @@ import type { BroadcastDependencies, BroadcastOutcome } from "./room-broadcast";
 import { broadcastToRoom, describe } from "./room-broadcast";
 import { type IdRange, type Member, roomReader } from "./room-reader";
 
+/** A frame for everyone in a room: a message, or a change to one. */
+export interface RoomFrame {
+  type: string;
+  room: string;
+  id?: string;
+}
+
 /** What `sendmessage` hands a broadcast worker: one slice of a room, and the frame to post. */
 export interface BroadcastJob {
   /** The `@connections` endpoint of the API and stage the message came in on. */
   endpoint: string;
   address: RoomAddress;
-  frame: ChatMessageFrame;
+  frame: RoomFrame;
+  /** The broadcast's own id (the request's): with the slice, the slice's claim. */
+  delivery: string;
   shard: number;
   range: IdRange;
-  /** `{shard}.{index}`: with the message id, the slice's claim. */
+  /** `{shard}.{index}`: with the delivery, the slice's claim. */
   slice: string;
 }
 
@@ -72,8 +80,9 @@ export async function broadcastMessage(
   manager: ConnectionManager,
   endpoint: string,
   address: RoomAddress,
-  frame: ChatMessageFrame,
+  frame: RoomFrame,
   label: string,
+  delivery: string,
 ): Promise<FanoutOutcome> {
   const { broadcastWorker } = deps;
   if (!broadcastWorker)
@@ -94,7 +103,7 @@ export async function broadcastMessage(
     const last = members.at(-1) as Member;
     const perShard = Math.max(1, Math.floor(MAX_SLICES / ROOM_SHARDS));
     sliceRanges(members.length, last.connectionId, deps.config.fanoutSliceSize, perShard).forEach((range, i) => {
-      jobs.push({ endpoint, address, frame, shard, range, slice: `${shard}.${i}` });
+      jobs.push({ endpoint, address, frame, delivery, shard, range, slice: `${shard}.${i}` });
     });
   });
   // 3. The slices handed to workers while this function posts to the rest.
@@ -139,7 +148,7 @@ export interface FanoutClaim {
    * API's id, never with `#`; so a policy can grant the worker these partitions alone.
    */
   roomKey: string;
-  /** `{message id}#{slice}`. */
+  /** `{delivery}#{slice}`: the broadcast's request id and the slice. */
   id: string;
   /** Epoch seconds: kept past any retry Lambda could make (events live at most 6 hours). */
   expiresAt: number;

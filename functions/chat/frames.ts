@@ -6,23 +6,39 @@ export interface ErrorFrame {
   type: "error";
   message: string;
   requestId: string;
+  /** The request's own reference, when it gave one. */
+  ref?: string;
   /** Over a rate limit: when the request would be admitted again. */
   retryAfterSeconds?: number;
 }
 
-export function errorFrame(message: string, requestId: string, retryAfterSeconds?: number): string {
+export function errorFrame(
+  message: string,
+  requestId: string,
+  extra: Pick<ErrorFrame, "ref" | "retryAfterSeconds"> = {},
+): string {
   const frame: ErrorFrame = {
     type: "error",
     message,
     requestId,
-    ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+    ...(extra.ref !== undefined && { ref: extra.ref }),
+    ...(extra.retryAfterSeconds !== undefined && { retryAfterSeconds: extra.retryAfterSeconds }),
   };
   return JSON.stringify(frame);
 }
 
 /** A two-way route's refusal: the error frame as its response. */
-export function refusal(message: string, requestId: string): { statusCode: number; body: string } {
-  return { statusCode: 400, body: errorFrame(message, requestId) };
+export function refusal(message: string, requestId: string, ref?: string): { statusCode: number; body: string } {
+  return { statusCode: 400, body: errorFrame(message, requestId, { ref }) };
+}
+
+/** `{"type":"ack",...}`: a request done, named by its reference, with what it made or changed. */
+export interface AckFrame {
+  type: "ack";
+  ref?: string;
+  room: string;
+  id?: string;
+  seq?: number;
 }
 
 /**

@@ -29,12 +29,12 @@ export function createBroadcastWorkerHandler(
 ): (job: BroadcastJob) => Promise<BroadcastWorkerResult> {
   return async (job) => {
     checkJob(job);
-    const label = `fan-out ${job.frame.id} slice ${job.slice}`;
+    const label = `fan-out ${job.delivery} slice ${job.slice}`;
     // The claim and the first page of the slice at once: both are round trips.
     const claimed = deps.claims.put(
       {
         roomKey: `${FANOUT_CLAIM_PREFIX}${roomKey(job.address)}`,
-        id: `${job.frame.id}#${job.slice}`,
+        id: `${job.delivery}#${job.slice}`,
         expiresAt: Math.floor(deps.now() / 1000) + FANOUT_CLAIM_TTL_SECONDS,
       },
       { overwrite: false },
@@ -67,7 +67,8 @@ function checkJob(job: BroadcastJob): void {
     typeof job.address?.apiId === "string" &&
     typeof job.address.stage === "string" &&
     typeof job.address.room === "string" &&
-    typeof job.frame?.id === "string" &&
+    typeof job.frame?.room === "string" &&
+    typeof job.delivery === "string" &&
     Number.isInteger(job.shard) &&
     job.shard >= 0 &&
     job.shard < ROOM_SHARDS &&

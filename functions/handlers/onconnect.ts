@@ -1,23 +1,15 @@
 /** The `$connect` route's handler: the connection joins its room, and the room is told. */
-import {
-  type BroadcastDependencies,
-  broadcastToRoom,
-  describe,
-  managerFor,
-  presenceFrame,
-  smallRoomMembers,
-} from "../broadcast/room-broadcast";
+import { enterRoom, type PresenceDependencies } from "../broadcast/presence";
 import { CONNECTION_KEY, type Connection } from "../chat/connection";
 import { validateDisplayName } from "../chat/display-name";
 import { verifiedUser } from "../chat/identity";
-import { parseRoom, roomShardKey, shardOf } from "../chat/room";
+import { parseRoom } from "../chat/room";
 import { admitConnection } from "../limits/connection-cap";
-import { type LimitDependencies, takeFromBudget } from "../limits/limited-route";
 import type { FunctionConfig } from "../runtime/function-config";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
-interface ConnectHandlerDependencies extends BroadcastDependencies, LimitDependencies {
-  config: BroadcastDependencies["config"] & LimitDependencies["config"] & Pick<FunctionConfig, "connectionTtlSeconds">;
+interface ConnectHandlerDependencies extends PresenceDependencies {
+  config: PresenceDependencies["config"] & Pick<FunctionConfig, "connectionTtlSeconds">;
 }
 
 /**
@@ -29,7 +21,7 @@ interface ConnectHandlerDependencies extends BroadcastDependencies, LimitDepende
  */
 export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocketHandler {
   return async (event) => {
-    const { connectionId, apiId, stage, connectedAt, identity, requestId } = event.requestContext;
+    const { connectionId, apiId, stage, connectedAt, identity } = event.requestContext;
     // Given twice, a parameter's last value is the one in queryStringParameters
     // (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#apigateway-multivalue-headers-and-parameters).
     const query = event.queryStringParameters ?? {};
@@ -46,23 +38,12 @@ export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocke
     // Refused before anything is written or anyone told.
     const tooMany = await admitConnection(deps, event.requestContext, user);
     if (tooMany) return { statusCode: 429, body: tooMany };
-    const address = { apiId, stage, room: room.value };
-    // A user past their presence budget joins quietly: joins cannot be used to flood a room.
-    const announced = !(await takeFromBudget(deps, "presence", event.requestContext));
-    // Who is there decides whether the room hears of this one; a failed read only costs the notice.
-    const recipients = announced
-      ? await smallRoomMembers(deps, address, connectionId).catch((error: unknown) => {
-          deps.logger.warn(`join ${requestId}: the room was not read, so not told: ${describe(error)}`);
-          return undefined;
-        })
-      : undefined;
     const connection: Connection = {
       [CONNECTION_KEY]: connectionId,
       apiId,
       stage,
       room: room.value,
-      roomKey: roomShardKey(address, shardOf(connectionId)),
-      ...(!recipients && { quiet: true as const }),
+      rooms: new Set([room.value]),
       connectedAt,
       sourceIp: identity.sourceIp,
       userAgent: identity.userAgent,
@@ -71,16 +52,7 @@ export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocke
       expiresAt: Math.floor(deps.now() / 1000) + deps.config.connectionTtlSeconds,
     };
     await deps.connections.put(connection);
-    if (recipients && recipients.length > 0) {
-      try {
-        await broadcastToRoom(deps, managerFor(deps, event), address, presenceFrame("join", connection, deps.now()), {
-          recipients,
-          label: `join ${requestId}`,
-        });
-      } catch (error) {
-        deps.logger.warn(`join ${requestId}: the room was not told: ${describe(error)}`);
-      }
-    }
+    await enterRoom(deps, event, connection, room.value);
     return { statusCode: 200 };
   };
 }

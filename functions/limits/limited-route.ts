@@ -8,13 +8,14 @@
 import type { LimitsStore } from "../../dal/limits-table";
 import { describe } from "../broadcast/room-broadcast";
 import { errorFrame } from "../chat/frames";
+import { refOf } from "../chat/requests";
 import { ConnectionGoneError, type ConnectionManagerFactory, managementEndpoint } from "../runtime/connection-manager";
 import type { FunctionConfig } from "../runtime/function-config";
 import type { WebSocketHandler, WebSocketRequestContext } from "../runtime/lambda-events";
 import { addressBucket, type RateLimits, rateOf, userBucket } from "./rate-limits";
 
 /** What a route's requests are counted against: a client's messages, its reads, its new connections. */
-export type RateLimitClass = "messages" | "reads" | "connects" | "none";
+export type RateLimitClass = "messages" | "reads" | "typing" | "connects" | "none";
 
 export interface LimitDependencies {
   /** Absent, or `config.rateLimits` absent: no limits (unit tests of the handlers, a bare gateway). */
@@ -37,7 +38,7 @@ export interface OverLimit {
  */
 export async function takeFromBudget(
   deps: LimitDependencies,
-  budget: "messages" | "reads" | "presence",
+  budget: "messages" | "reads" | "typing" | "presence",
   context: WebSocketRequestContext,
 ): Promise<OverLimit | undefined> {
   const { limits } = deps;
@@ -58,9 +59,9 @@ export async function takeFromBudget(
 }
 
 /** What a client over its budget is told. */
-export function overLimitMessage(budget: "messages" | "reads", limits: RateLimits, over: OverLimit): string {
+export function overLimitMessage(budget: "messages" | "reads" | "typing", limits: RateLimits, over: OverLimit): string {
   const { perUser, perAddress, seconds } = limits[budget];
-  const what = budget === "messages" ? "messages" : "requests";
+  const what = budget === "messages" ? "messages" : budget === "typing" ? "typing notices" : "requests";
   const most =
     over.by === "user"
       ? `${perUser} every ${seconds} s from one user`
@@ -82,7 +83,10 @@ export function limitedHandler(
     const over = await takeFromBudget(deps, rateLimit, event.requestContext);
     if (!over) return handler(event, context);
     const { connectionId, requestId } = event.requestContext;
-    const frame = errorFrame(overLimitMessage(rateLimit, limits, over), requestId, over.retryAfterSeconds);
+    const frame = errorFrame(overLimitMessage(rateLimit, limits, over), requestId, {
+      ref: refOf(event.body),
+      retryAfterSeconds: over.retryAfterSeconds,
+    });
     if (route.routeResponse) return { statusCode: 429, body: frame };
     // A one-way route answers nothing: the refusal is posted to the caller.
     const endpoint = deps.config.managementEndpoint ?? managementEndpoint(event.requestContext, deps.config.region);

@@ -22,6 +22,8 @@ export interface RateLimits {
   messages: SharedBudget;
   /** `who`, `history`: reads. */
   reads: SharedBudget;
+  /** `typing` notices. */
+  typing: SharedBudget;
   /** Join notices: past it a connection joins its room quietly (and leaves it so). */
   presence: SharedBudget;
   /** New connections per source address, at `$connect`. */
@@ -35,6 +37,7 @@ export interface RateLimits {
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   messages: { perUser: 20, perAddress: 100, seconds: 10 },
   reads: { perUser: 20, perAddress: 100, seconds: 10 },
+  typing: { perUser: 2, perAddress: 20, seconds: 6 },
   presence: { perUser: 5, perAddress: 50, seconds: 60 },
   connects: { perAddress: 300, seconds: 60 },
   tokens: { perAddress: 20, seconds: 60 },
@@ -42,7 +45,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
 };
 
 /** The budgets a route takes a request from. */
-export type RouteBudget = "messages" | "reads";
+export type RouteBudget = "messages" | "reads" | "typing";
 
 /** `count` every `seconds` as a bucket: `count` at once, refilled evenly over the window. */
 export function rateOf(count: number, seconds: number): Rate {
@@ -70,6 +73,7 @@ export function userConnectionsKey(context: WebSocketRequestContext, userId: str
 const BUDGET_COUNTS = {
   messages: ["perUser", "perAddress"],
   reads: ["perUser", "perAddress"],
+  typing: ["perUser", "perAddress"],
   presence: ["perUser", "perAddress"],
   connects: ["perAddress"],
   tokens: ["perAddress"],

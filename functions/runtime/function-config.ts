@@ -28,6 +28,8 @@ export interface FunctionConfig {
   managementEndpoint?: string;
   /** `BROADCAST_CONCURRENCY`: PostToConnection calls in flight at once (default 100). */
   broadcastConcurrency: number;
+  /** `ROOMS_PER_CONNECTION`: rooms one connection may be in at once (default 10). */
+  roomsPerConnection: number;
   /** `MAX_MESSAGE_BYTES`: largest `data` accepted, UTF-8 bytes (default 32768). */
   maxMessageBytes: number;
   /** `CONNECTION_TTL_SECONDS`: how long a row outlives its `$connect` (default 7200, API Gateway's maximum connection duration). */
@@ -71,6 +73,7 @@ export const FUNCTION_TIMEOUT_SECONDS = 10;
 const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
 const DEFAULT_FANOUT_SLICE_SIZE = 1000;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
+const DEFAULT_ROOMS_PER_CONNECTION = 10;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
 const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
 export const MAX_HISTORY_TTL_SECONDS = 366 * 24 * 60 * 60;
@@ -97,6 +100,7 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
     fanoutShardThreshold: integer("FANOUT_SHARD_THRESHOLD", DEFAULT_FANOUT_SHARD_THRESHOLD, 1, 100_000),
     fanoutSliceSize: integer("FANOUT_SLICE_SIZE", DEFAULT_FANOUT_SLICE_SIZE, 1, 1_000_000),
     ...rateLimitSettings(env),
+    roomsPerConnection: integer("ROOMS_PER_CONNECTION", DEFAULT_ROOMS_PER_CONNECTION, 1, 100),
     maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
     connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
     // Up to an hour: the local gateway's integration timeout may be set past AWS's (benchmarks).

@@ -16,6 +16,7 @@ import { makeConfigFast } from "../../dal/sdk-client-config";
 import type { BroadcastMetrics, Telemetry } from "../broadcast/broadcast-metrics";
 import type { BroadcastWorkerClient, FanoutClaim } from "../broadcast/fanout";
 import { CONNECTION_KEY, type Connection } from "../chat/connection";
+import type { Membership } from "../chat/membership";
 import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, type StoredMessage } from "../chat/message";
 import { ApiGatewayConnectionManager, type ConnectionManagerFactory } from "./connection-manager";
 import type { FunctionConfig } from "./function-config";
@@ -25,6 +26,8 @@ import type { HandlerLogger } from "./telemetry";
 export interface HandlerDependencies {
   config: FunctionConfig;
   connections: Repository<Connection>;
+  /** Each connection's place in each room: items of the connections table. */
+  memberships: Repository<Membership>;
   messages: Repository<StoredMessage>;
   /** Slices of fan-outs claimed by broadcast workers (in the messages table). */
   claims: Repository<FanoutClaim>;
@@ -80,14 +83,19 @@ export function tablesClient(
   });
 }
 
-/** The connections and messages tables' repositories over one document client. */
+/** The connections and messages tables' repositories (and the memberships among the connections) over one document client. */
 export function chatRepositories(
   client: DynamoDBDocumentClient,
   config: Pick<FunctionConfig, "tableName" | "messagesTableName">,
-): Pick<HandlerDependencies, "connections" | "messages" | "claims"> {
+): Pick<HandlerDependencies, "connections" | "memberships" | "messages" | "claims"> {
   const messageKeys = [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY] as const;
   return {
     connections: new DynamoDBRepository<Connection>({
+      client,
+      tableName: config.tableName,
+      keyAttributes: [CONNECTION_KEY],
+    }),
+    memberships: new DynamoDBRepository<Membership>({
       client,
       tableName: config.tableName,
       keyAttributes: [CONNECTION_KEY],

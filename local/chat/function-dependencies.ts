@@ -48,6 +48,7 @@ export function localHandlerDependencies(
   return (environment) => ({
     ...shared,
     connections: environmentRepository(shared.connections, environment),
+    memberships: environmentRepository(shared.memberships, environment),
     claims: environmentRepository(shared.claims, environment),
     ...(shared.limits && { limits: environmentLimits(shared.limits, environment) }),
     ...(config.broadcastFunctionName && { broadcastWorker: lazyWorkerClient(config, lambda, environment) }),
@@ -70,6 +71,7 @@ function environmentLimits(limits: LimitsStore, environment: EnvironmentState): 
     take: refused(limits.take.bind(limits)),
     addCapped: refused(limits.addCapped.bind(limits)),
     remove: refused(limits.remove.bind(limits)),
+    members: refused(limits.members.bind(limits)),
   };
 }
 

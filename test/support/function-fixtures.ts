@@ -10,6 +10,7 @@ import type {
 } from "../../dal/repository";
 import type { ItemUpdate } from "../../dal/update-expression";
 import type { Connection } from "../../functions/chat/connection";
+import type { Membership } from "../../functions/chat/membership";
 import type { ConnectionManager } from "../../functions/runtime/connection-manager";
 import type {
   AuthorizerEvent,
@@ -95,7 +96,10 @@ export function stubConnectionManager(): ConnectionManagerStub {
   return manager;
 }
 
-/** A stored connection row with the given id, in `room` (shard 0, whatever its id hashes to). */
+/**
+ * A stored connection row with the given id, in `room` (shard 0, whatever its id hashes to), as
+ * rows were when each connection had one room: its own membership, in the index.
+ */
 export function connection(connectionId: string, room = "lobby"): Connection {
   return {
     connectionId,
@@ -208,6 +212,8 @@ export function stubRoomDependencies(now: number, config: { broadcastConcurrency
   const logger = { warn: sinon.stub() };
   return {
     connections,
+    // The same table: its membership items are read and written through the same stub.
+    memberships: connections as unknown as RepositoryStub<Membership>,
     manager,
     managementApi,
     logger,

@@ -6,6 +6,7 @@
  */
 import test from "ava";
 import type { BroadcastJob } from "../../../functions/broadcast/fanout";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { roomShardKey, shardOf } from "../../../functions/chat/room";
 import { broadcastWorker } from "../../../functions/routes";
 import { readFunctionConfig } from "../../../functions/runtime/function-config";
@@ -117,8 +118,9 @@ test("a worker that fails or times out is not retried: its slice misses the mess
   // Fault injection: shard 2's workers throw; shard 3's stall past the function timeout, then try to
   // post (refused: Lambda would have stopped them).
   const failing = workerWith(async (job) => {
-    if (job.frame.data === "faulty" && job.shard === 2) throw new Error("worker crashed");
-    if (job.frame.data === "faulty" && job.shard === 3) await new Promise((resolve) => setTimeout(resolve, 2500));
+    if ((job.frame as ChatMessageFrame).data === "faulty" && job.shard === 2) throw new Error("worker crashed");
+    if ((job.frame as ChatMessageFrame).data === "faulty" && job.shard === 3)
+      await new Promise((resolve) => setTimeout(resolve, 2500));
   });
   const gw = await chatGateway({
     functionEnvironment: SMALL_SLICES,
@@ -201,7 +203,15 @@ test("Lambda delivering a job twice: the real worker on the embedded DynamoDB po
   } as const;
   const address = { apiId: gw.apiId, stage: "dev", room: "stadium" };
   for (const shard of [0, 1, 2, 3]) {
-    const job: BroadcastJob = { endpoint: gw.managementUrl, address, frame, shard, range: {}, slice: `${shard}.0` };
+    const job: BroadcastJob = {
+      endpoint: gw.managementUrl,
+      address,
+      frame,
+      delivery: "twice",
+      shard,
+      range: {},
+      slice: `${shard}.0`,
+    };
     t.like(await worker(job), { duplicate: false });
     t.deepEqual(await worker(job), { duplicate: true });
   }

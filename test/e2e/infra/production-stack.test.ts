@@ -83,7 +83,7 @@ test("a stack without a region stops with a clear error before declaring anythin
 test("every function logs JSON lines at INFO to its own log group, on arm64, the metrics' namespace set", async (t) => {
   const prod = await stacks.prod;
   const functions = ofType(prod, "aws:lambda/function:Function");
-  t.is(functions.length, 8);
+  t.is(functions.length, 13);
   for (const fn of functions) {
     t.deepEqual(fn.inputs.architectures, ["arm64"]);
     t.deepEqual(fn.inputs.loggingConfig, {
@@ -99,7 +99,7 @@ test("every function logs JSON lines at INFO to its own log group, on arm64, the
   }
   t.deepEqual(
     ofType(prod, "aws:cloudwatch/logGroup:LogGroup").map((group) => group.inputs.retentionInDays),
-    Array(9).fill(90),
+    Array(14).fill(90),
   );
 });
 
@@ -295,7 +295,7 @@ test("a new stack with nothing but a region loads with the defaults: its own sta
     name: "staging",
     defaultRouteSettings: { throttlingBurstLimit: 1000, throttlingRateLimit: 500 },
   });
-  t.is(ofType(fresh, "aws:lambda/function:Function").length, 8);
+  t.is(ofType(fresh, "aws:lambda/function:Function").length, 13);
   t.is(ofType(fresh, "aws:cloudfront/distribution:Distribution").length, 1);
   t.deepEqual(ofType(fresh, "aws:cloudwatch/metricAlarm:MetricAlarm"), []);
   t.truthy(fresh.outputs.pageUrl);

@@ -14,6 +14,7 @@ import {
 const DEFAULT_RATE_LIMITS_JSON = JSON.stringify({
   messages: { perUser: 20, perAddress: 100, seconds: 10 },
   reads: { perUser: 20, perAddress: 100, seconds: 10 },
+  typing: { perUser: 2, perAddress: 20, seconds: 6 },
   presence: { perUser: 5, perAddress: 50, seconds: 60 },
   connects: { perAddress: 300, seconds: 60 },
   tokens: { perAddress: 20, seconds: 60 },
@@ -68,20 +69,18 @@ test("stack config reaches the stage, the log groups and the functions", async (
   const logGroups = ofType("aws:cloudwatch/logGroup:LogGroup");
   t.deepEqual(
     logGroups.map((group) => group.inputs.retentionInDays),
-    [14, 14, 14, 14, 14, 14, 14, 14],
+    Array.from({ length: 13 }, () => 14),
   );
   const functions = new Map(ofType("aws:lambda/function:Function").map((fn) => [fn.inputs.name, fn.inputs]));
-  t.deepEqual([...functions.keys()].sort(), [
-    "websocket-chat-dev-authorizer",
-    "websocket-chat-dev-broadcast",
-    "websocket-chat-dev-history",
-    "websocket-chat-dev-onconnect",
-    "websocket-chat-dev-ondisconnect",
-    "websocket-chat-dev-sendmessage",
-    "websocket-chat-dev-token",
-    "websocket-chat-dev-who",
-  ]);
-  for (const route of ["onconnect", "ondisconnect", "sendmessage", "who", "history", "broadcast"]) {
+  const routeFunctions = ["onconnect", "ondisconnect", "sendmessage", "who", "history", "join", "leave", "typing"];
+  const changes = ["edit", "delete"];
+  t.deepEqual(
+    [...functions.keys()].sort(),
+    [...routeFunctions, ...changes, "authorizer", "broadcast", "token"]
+      .map((name) => `websocket-chat-dev-${name}`)
+      .sort(),
+  );
+  for (const route of [...routeFunctions, ...changes, "broadcast"]) {
     t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
       variables: {
         ...powertoolsEnvironment("websocket-chat-dev"),
@@ -90,7 +89,7 @@ test("stack config reaches the stage, the log groups and the functions", async (
         MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
         LIMITS_TABLE_NAME: "websocket-chat-limits-7f3a9c1",
         BROADCAST_CONCURRENCY: "100",
-        ...(route === "sendmessage" && { BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast" }),
+        ...(["sendmessage", ...changes].includes(route) && { BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast" }),
       },
     });
   }
@@ -119,7 +118,7 @@ test("stack config reaches the stage, the log groups and the functions", async (
 test("the program creates no managed policy attachment anywhere", async (t) => {
   await setup;
   t.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
-  // One role and one inline policy for each of the eight functions.
-  t.is(ofType("aws:iam/role:Role").length, 8);
-  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 8);
+  // One role and one inline policy for each of the thirteen functions.
+  t.is(ofType("aws:iam/role:Role").length, 13);
+  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 13);
 });

@@ -27,6 +27,7 @@ const RATE_LIMITS = {
   RATE_LIMITS: JSON.stringify({
     messages: { perUser: 20, perAddress: 100, seconds: 10 },
     reads: { perUser: 20, perAddress: 100, seconds: 10 },
+    typing: { perUser: 2, perAddress: 20, seconds: 6 },
     presence: { perUser: 5, perAddress: 50, seconds: 60 },
     connects: { perAddress: 300, seconds: 60 },
     tokens: { perAddress: 20, seconds: 60 },
@@ -189,7 +190,7 @@ test("the API is a WebSocket API routed by the action field", async (t) => {
 
 test("every route of the table gets a function, integration, route and scoped permission", async (t) => {
   const { routes } = await setup;
-  t.is(routes.length, 5);
+  t.is(routes.length, 10);
   t.is(ofType("aws:lambda/function:Function", "chat").length, routes.length + 1, "and the broadcast worker");
   t.is(ofType("aws:apigatewayv2/integration:Integration", "chat").length, routes.length);
   t.is(ofType("aws:apigatewayv2/route:Route", "chat").length, routes.length);
@@ -198,7 +199,7 @@ test("every route of the table gets a function, integration, route and scoped pe
     ofType("aws:apigatewayv2/routeResponse:RouteResponse", "chat")
       .map((response) => response.name)
       .sort(),
-    ["chat-history-response", "chat-who-response"],
+    ["delete", "edit", "history", "join", "leave", "sendmessage", "who"].map((route) => `chat-${route}-response`),
   );
   const table = only("aws:dynamodb/table:Table", "chat-connections");
   const messages = only("aws:dynamodb/table:Table", "chat-messages");
@@ -262,7 +263,18 @@ test("each function's code is its own route's handler, serialized", async (t) =>
 test("the route keys deployed are exactly the route table's", async (t) => {
   await setup;
   const keys = ofType("aws:apigatewayv2/route:Route", "chat").map((route) => route.inputs.routeKey);
-  t.deepEqual(keys.sort(), ["$connect", "$disconnect", "history", "sendmessage", "who"]);
+  t.deepEqual(keys.sort(), [
+    "$connect",
+    "$disconnect",
+    "delete",
+    "edit",
+    "history",
+    "join",
+    "leave",
+    "sendmessage",
+    "typing",
+    "who",
+  ]);
 });
 
 test("each function logs to its own group with the configured retention", async (t) => {
@@ -342,6 +354,7 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   ];
   const policy = (name: string) => grants(statementsOf(only("aws:iam/rolePolicy:RolePolicy", `chat-${name}-policy`)));
   t.deepEqual(policy("onconnect"), [
+    `dynamodb:DeleteItem ${table}`,
     `dynamodb:GetItem ${table}`,
     `dynamodb:GetItem ${limits}`,
     `dynamodb:PutItem ${table}`,
@@ -364,6 +377,7 @@ test("each route's policy, exactly: the tables, the room index and posting only 
     `dynamodb:PutItem ${messages}`,
     `dynamodb:Query ${index}`,
     `dynamodb:UpdateItem ${limits}`,
+    `dynamodb:UpdateItem ${messages}`,
     post,
     `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`,
     ...logs("sendmessage"),
@@ -395,6 +409,48 @@ test("each route's policy, exactly: the tables, the room index and posting only 
     `dynamodb:UpdateItem ${limits}`,
     ...logs("history"),
   ]);
+  t.deepEqual(policy("join"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:PutItem ${table}`,
+    `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${table}`,
+    `dynamodb:UpdateItem ${limits}`,
+    post,
+    ...logs("join"),
+  ]);
+  t.deepEqual(policy("leave"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${table}`,
+    `dynamodb:UpdateItem ${limits}`,
+    post,
+    ...logs("leave"),
+  ]);
+  t.deepEqual(policy("typing"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${limits}`,
+    post,
+    ...logs("typing"),
+  ]);
+  for (const change of ["edit", "delete"]) {
+    t.deepEqual(policy(change), [
+      `dynamodb:DeleteItem ${table}`,
+      `dynamodb:GetItem ${table}`,
+      `dynamodb:GetItem ${limits}`,
+      `dynamodb:Query ${index}`,
+      `dynamodb:UpdateItem ${limits}`,
+      `dynamodb:UpdateItem ${messages}`,
+      post,
+      `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`,
+      ...logs(change),
+    ]);
+  }
 });
 
 test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously without retries, by sendmessage only", async (t) => {
@@ -447,7 +503,7 @@ test("the stage auto-deploys, is throttled and waits for every route", async (t)
   t.true(stage.inputs.autoDeploy);
   t.deepEqual(stage.inputs.defaultRouteSettings, { throttlingBurstLimit: 200, throttlingRateLimit: 75 });
   const dependsOn = dependsOnOf("chat-stage");
-  t.is(dependsOn.length, 2 * chat.routes.length + 2, "each route and integration, and the two route responses");
+  t.is(dependsOn.length, 2 * chat.routes.length + 7, "each route and integration, and the seven route responses");
   for (const route of chat.routes) {
     t.true(dependsOn.includes(route.route));
     t.true(dependsOn.includes(route.integration));

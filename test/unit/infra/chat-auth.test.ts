@@ -123,6 +123,7 @@ test("guest: the token endpoint is a public function URL with CORS for the page'
     RATE_LIMITS: JSON.stringify({
       messages: { perUser: 20, perAddress: 100, seconds: 10 },
       reads: { perUser: 20, perAddress: 100, seconds: 10 },
+      typing: { perUser: 2, perAddress: 20, seconds: 6 },
       presence: { perUser: 5, perAddress: 50, seconds: 60 },
       connects: { perAddress: 300, seconds: 60 },
       tokens: { perAddress: 20, seconds: 60 },
@@ -226,13 +227,18 @@ test("none: no authorizer, $connect open, only the routes' functions and the bro
       .map((fn) => fn.inputs.name)
       .sort(),
     [
-      "open-test-broadcast",
-      "open-test-history",
-      "open-test-onconnect",
-      "open-test-ondisconnect",
-      "open-test-sendmessage",
-      "open-test-who",
-    ],
+      "broadcast",
+      "delete",
+      "edit",
+      "history",
+      "join",
+      "leave",
+      "onconnect",
+      "ondisconnect",
+      "sendmessage",
+      "typing",
+      "who",
+    ].map((name) => `open-test-${name}`),
   );
 });
 

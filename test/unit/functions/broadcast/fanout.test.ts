@@ -75,7 +75,15 @@ function fanout(ids: string[], { threshold = 50, sliceSize = 200 } = {}) {
     }),
   };
   const run = () =>
-    broadcastMessage({ ...deps, config, broadcastWorker }, deps.manager, ENDPOINT, ADDRESS, FRAME, "broadcast req1");
+    broadcastMessage(
+      { ...deps, config, broadcastWorker },
+      deps.manager,
+      ENDPOINT,
+      ADDRESS,
+      FRAME,
+      "broadcast req1",
+      "req1",
+    );
   return { deps, run, jobs, broadcastWorker, claims, index };
 }
 
@@ -179,6 +187,7 @@ test("slices Lambda refuses are counted and logged; the others still go, each on
     ADDRESS,
     FRAME,
     "broadcast req1",
+    "req1",
   );
   t.is(outcome.handOffsFailed, refused.size);
   t.true(refused.size > 0);
@@ -201,6 +210,7 @@ test("a second copy of a job posts nothing: the slice is claimed once", async (t
     endpoint: ENDPOINT,
     address: ADDRESS,
     frame: FRAME,
+    delivery: "req1",
     shard: shardOf("a1"),
     range: {},
     slice: "0.0",
@@ -209,7 +219,7 @@ test("a second copy of a job posts nothing: the slice is claimed once", async (t
   t.like(await worker(job), { duplicate: false, delivered: inShard });
   t.deepEqual(await worker(job), { duplicate: true });
   t.is(deps.manager.post.callCount, inShard);
-  t.like(claims.put.firstCall.args[0], { roomKey: "#fanout#abc123defg#dev#stadium", id: `${FRAME.id}#0.0` });
+  t.like(claims.put.firstCall.args[0], { roomKey: "#fanout#abc123defg#dev#stadium", id: "req1#0.0" });
   t.deepEqual(claims.put.firstCall.args[1], { overwrite: false });
   t.regex(
     String(deps.logger.warn.firstCall.args[0]),
@@ -223,7 +233,8 @@ test("a worker given something other than a job fails with a clear error and pos
   for (const bad of [
     {},
     { ...FRAME },
-    { endpoint: ENDPOINT, address: ADDRESS, frame: FRAME, shard: 7, range: {}, slice: "7.0" },
+    { endpoint: ENDPOINT, address: ADDRESS, frame: FRAME, delivery: "req1", shard: 7, range: {}, slice: "7.0" },
+    { endpoint: ENDPOINT, address: ADDRESS, frame: FRAME, shard: 0, range: {}, slice: "0.0" },
   ]) {
     await t.throwsAsync(worker(bad as BroadcastJob), { instanceOf: TypeError, message: /^not a broadcast job: / });
   }

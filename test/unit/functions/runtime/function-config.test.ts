@@ -30,6 +30,7 @@ test("reads a Lambda environment and fills in the defaults", (t) => {
     broadcastFunctionName: undefined,
     fanoutShardThreshold: 250,
     fanoutSliceSize: 1000,
+    roomsPerConnection: 10,
     maxMessageBytes: 32768,
     connectionTtlSeconds: 7200,
     connectTimeoutMs: 29_000,
@@ -56,6 +57,7 @@ test("reads every setting that is given", (t) => {
     FANOUT_SLICE_SIZE: "400",
     RATE_LIMITS: '{"messages":{"perUser":5},"connectionsPerUser":3}',
     LIMITS_TABLE_NAME: " limits-7a8b9c ",
+    ROOMS_PER_CONNECTION: "3",
     AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
   };
 
@@ -78,12 +80,14 @@ test("reads every setting that is given", (t) => {
     rateLimits: {
       messages: { perUser: 5, perAddress: 100, seconds: 10 },
       reads: { perUser: 20, perAddress: 100, seconds: 10 },
+      typing: { perUser: 2, perAddress: 20, seconds: 6 },
       presence: { perUser: 5, perAddress: 50, seconds: 60 },
       connects: { perAddress: 300, seconds: 60 },
       tokens: { perAddress: 20, seconds: 60 },
       connectionsPerUser: 3,
     },
     limitsTableName: "limits-7a8b9c",
+    roomsPerConnection: 3,
     maxMessageBytes: 1000,
     connectionTtlSeconds: 60,
     connectTimeoutMs: 5000,
