@@ -23,7 +23,9 @@ test.before(async (t) => {
   const admin = adminClient({ ...CONFIG, dynamodbEndpoint: db.endpoint });
   await ensureTable(admin, "limits", LIMITS_TABLE);
   admin.destroy();
-  const client = createDocumentClient({ ...CONFIG, endpoint: db.endpoint });
+  // Thirty requests at once queue in the embedded DynamoDB: on a busy machine, more than the 2 s a
+  // function waits for AWS's.
+  const client = createDocumentClient({ ...CONFIG, endpoint: db.endpoint, requestTimeoutMs: 20_000 });
   t.context = { db, store: new DynamoDBLimitsStore(client, "limits") };
 });
 
