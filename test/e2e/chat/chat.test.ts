@@ -24,7 +24,8 @@ function tableClient(gateway: Pick<LocalGateway, "dynamodbEndpoint">) {
 
 async function rows(gateway: LocalGateway): Promise<Connection[]> {
   const { Items } = await tableClient(gateway).send(new ScanCommand({ TableName: gateway.tableName }));
-  return (Items ?? []) as Connection[];
+  // The connections' rows, not their memberships in rooms (`{connectionId}#{room}`).
+  return ((Items ?? []) as Connection[]).filter((row) => !row.connectionId.includes("#"));
 }
 
 const send = (socket: { send(data: string): void }, request: object) => socket.send(JSON.stringify(request));
