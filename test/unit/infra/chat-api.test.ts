@@ -564,6 +564,7 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
     [{ rateLimits: { reads: { perAddress: 2.5 } } }, /rateLimits: reads.perAddress must be a whole number/],
     [{ rateLimits: { connects: { seconds: 0 } } }, /rateLimits: connects.seconds must be a whole number from 1/],
     [{ rateLimits: { connectionsPerUser: "ten" as never } }, /rateLimits: connectionsPerUser must be/],
+    [{ roomsPerConnection: 0 }, /roomsPerConnection must be an integer from 1 to 100/],
     [{ alarms: true, alarmEmail: "not an address" }, /alarmEmail must be an e-mail address/],
     [{ alarmEmail: "oncall@example.com" }, /alarmEmail is set but alarms is off/],
     [{ apiGatewayAccountRole: true }, /apiGatewayAccountRole is only needed with accessLogs/],
