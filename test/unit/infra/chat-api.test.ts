@@ -12,6 +12,7 @@ import {
   recordingMocks,
   resolved,
 } from "../../support/pulumi-mocks";
+import { DEFAULT_RATE_LIMITS } from "../../support/rate-limits";
 
 interface Statement {
   Sid?: string;
@@ -24,15 +25,7 @@ interface Statement {
 /** What every function is given: the limits table, and the stack's default budgets, pinned by value. */
 const RATE_LIMITS = {
   LIMITS_TABLE_NAME: "chat-limits-7f3a9c1",
-  RATE_LIMITS: JSON.stringify({
-    messages: { perUser: 20, perAddress: 100, seconds: 10 },
-    reads: { perUser: 20, perAddress: 100, seconds: 10 },
-    typing: { perUser: 2, perAddress: 20, seconds: 6 },
-    presence: { perUser: 5, perAddress: 50, seconds: 60 },
-    connects: { perAddress: 300, seconds: 60 },
-    tokens: { perAddress: 20, seconds: 60 },
-    connectionsPerUser: 10,
-  }),
+  RATE_LIMITS: JSON.stringify(DEFAULT_RATE_LIMITS),
 };
 const CERTIFICATE_ARN = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789`;
 const EXECUTION_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`;
