@@ -20,7 +20,7 @@ export interface SandboxRequest {
   timeoutMs: number;
 }
 
-export interface SandboxInvocation {
+interface SandboxInvocation {
   durationMs: number;
   /** `[connectionId, ms after the invocation began]` of each completed post. */
   posts: [string, number][];
@@ -70,14 +70,9 @@ async function main(): Promise<void> {
     require("../functions/runtime/function-config") as typeof import("../functions/runtime/function-config");
   const deps =
     require("../functions/runtime/handler-dependencies") as typeof import("../functions/runtime/handler-dependencies");
-  const { createDocumentClient } = require("../dal/dynamodb-client") as typeof import("../dal/dynamodb-client");
   const { routes, broadcastWorker } = require("../functions/routes") as typeof import("../functions/routes");
   const config = readFunctionConfig(request.env);
-  const client = createDocumentClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-  });
+  const client = deps.tablesClient(config);
   // Every request asks for its capacity; each answer's is added to the invocation's count.
   client.middlewareStack.add(
     (next, context) => async (args) => {

@@ -14,7 +14,7 @@ import {
   type Tally,
 } from "./soak-clients";
 
-export interface SoakOptions {
+interface SoakOptions {
   minutes: number;
   clients: number;
   rate: number;

@@ -71,6 +71,8 @@ export interface LocalGatewayOptions {
   tableName?: string;
   /** The messages table (rooms' history). Default `websocket-chat-messages`. */
   messagesTableName?: string;
+  /** The limits table (each user's and address's budgets). Default `websocket-chat-limits`. */
+  limitsTableName?: string;
   /** Use this DynamoDB (LocalStack: `http://localhost:4566`) instead of starting an embedded one. */
   dynamodbEndpoint?: string;
   /** Routes to serve. Default: the project's route table. */
@@ -89,7 +91,7 @@ export interface LocalGatewayOptions {
    */
   throttling?: StageThrottling;
   /**
-   * Who may connect (`./auth.ts`): `guest` tokens from `POST /auth/token`, an `oidc` issuer's ID
+   * Who may connect (`./chat/sign-in.ts`): `guest` tokens from `POST /auth/token`, an `oidc` issuer's ID
    * tokens, or `none`. Default `none`, so a library user opts in; `npm run local` takes the stack's.
    */
   auth?: LocalAuthOptions;

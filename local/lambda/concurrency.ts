@@ -24,7 +24,7 @@
  * `$disconnect` is spared the guard (one small write, and refusing it would leave its row behind).
  */
 
-export interface ConcurrencyOptions {
+interface ConcurrencyOptions {
   /** The account's concurrent executions (Lambda's default quota: 1,000). */
   limit: number;
   /**

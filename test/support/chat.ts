@@ -1,5 +1,5 @@
 /** The chat as tests drive it: a gateway with the project's routes, and what its clients say and see. */
-import type { ChatMessageFrame } from "../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../functions/chat/message";
 import type { TokenResponse } from "../../functions/handlers/token-endpoint";
 import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
 import { tableReader } from "./dynamodb";

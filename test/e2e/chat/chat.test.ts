@@ -7,7 +7,8 @@ import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import test from "ava";
 import type { Connection } from "../../../functions/chat/connection";
 import type { ErrorFrame } from "../../../functions/chat/frames";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
+import { startEmbeddedDynamoDB } from "../../../local/dynamodb/embedded-dynamodb";
 import { type LocalGateway, startLocalGateway } from "../../../local/express-server";
 import { connect, eventually } from "../../support/websocket";
 
@@ -23,7 +24,8 @@ function tableClient(gateway: Pick<LocalGateway, "dynamodbEndpoint">) {
 
 async function rows(gateway: LocalGateway): Promise<Connection[]> {
   const { Items } = await tableClient(gateway).send(new ScanCommand({ TableName: gateway.tableName }));
-  return (Items ?? []) as Connection[];
+  // The connections' rows, not their memberships in rooms (`{connectionId}#{room}`).
+  return ((Items ?? []) as Connection[]).filter((row) => !row.connectionId.includes("#"));
 }
 
 const send = (socket: { send(data: string): void }, request: object) => socket.send(JSON.stringify(request));

@@ -6,6 +6,7 @@
  */
 import test from "ava";
 import type { BroadcastJob } from "../../../functions/broadcast/fanout";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { roomShardKey, shardOf } from "../../../functions/chat/room";
 import { broadcastWorker } from "../../../functions/routes";
 import { readFunctionConfig } from "../../../functions/runtime/function-config";
@@ -172,7 +173,7 @@ test("a worker that fails or times out is not retried: each event is tried once 
   const tries = new Map<string, number>();
   const stall = deferred();
   const failing = workerWith(async (job) => {
-    if (job.frame.data !== "faulty") return;
+    if ((job.frame as ChatMessageFrame).data !== "faulty") return;
     tries.set(job.slice, (tries.get(job.slice) ?? 0) + 1);
     if (job.shard === 2) throw new Error("worker crashed");
     if (job.shard === 3) await stall.promise;
@@ -296,7 +297,15 @@ test("Lambda delivering a job twice: the real worker on the embedded DynamoDB po
   } as const;
   const address = { apiId: gw.apiId, stage: "dev", room: "stadium" };
   for (const shard of [0, 1, 2, 3]) {
-    const job: BroadcastJob = { endpoint: gw.managementUrl, address, frame, shard, range: {}, slice: `${shard}.0` };
+    const job: BroadcastJob = {
+      endpoint: gw.managementUrl,
+      address,
+      frame,
+      delivery: "twice",
+      shard,
+      range: {},
+      slice: `${shard}.0`,
+    };
     t.like(await worker(job), { duplicate: false });
     t.deepEqual(await worker(job), { duplicate: true });
   }

@@ -4,7 +4,7 @@
  * Every message must reach every client exactly once, each sender's messages in the order sent.
  */
 import test from "ava";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { startLocalGateway } from "../../../local/express-server";
 import { tableReader } from "../../support/dynamodb";
 import { connect, eventually, type TestClient } from "../../support/websocket";

@@ -17,7 +17,7 @@ import { DynamoDBRepository } from "../../../dal/dynamodb-repository";
 import { RepositoryError } from "../../../dal/errors";
 import { connectingWindowMs } from "../../../functions/chat/connection";
 import type { ErrorFrame } from "../../../functions/chat/frames";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { ConnectionGoneError, type ConnectionManager } from "../../../functions/runtime/connection-manager";
 import { readFunctionConfig } from "../../../functions/runtime/function-config";
 import { createHandlerDependencies } from "../../../functions/runtime/handler-dependencies";

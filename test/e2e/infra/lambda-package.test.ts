@@ -6,14 +6,16 @@ import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import anyTest, { type TestFn } from "ava";
 import { type Factory, measure, type Packages, packFunctions, runPacked } from "../../../bench/deployed-packages";
 import type { BroadcastJob } from "../../../functions/broadcast/fanout";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { shardOf } from "../../../functions/chat/room";
+import { CONNECTIONS_TABLE, MESSAGES_TABLE } from "../../../functions/chat/tables";
 import { broadcastWorker, routes } from "../../../functions/routes";
 import type { WebSocketEvent, WebSocketResult } from "../../../functions/runtime/lambda-events";
 import { broadcastWorkerFactory } from "../../../infra/broadcast-worker";
 import { DEPLOY_ONLY_PACKAGES } from "../../../infra/inline-function";
 import { handlerFactory } from "../../../infra/websocket-route";
-import { CONNECTIONS_TABLE, ensureTable, MESSAGES_TABLE } from "../../../local/chat/tables";
 import { type EmbeddedDynamoDB, startEmbeddedDynamoDB } from "../../../local/dynamodb/embedded-dynamodb";
+import { ensureTable } from "../../../local/dynamodb/tables";
 
 /**
  * Proof that each Lambda package runs on its own: the exact callback factory the infra deploys is
@@ -360,6 +362,7 @@ test.serial(
     const job: BroadcastJob = {
       endpoint: t.context.managementUrl,
       address: { apiId: "a1b2c3d4e5", stage: STAGE, room: "pkg-room" },
+      delivery: "pkg",
       frame: {
         type: "message",
         id: "2026-12-02T12:00:00.000Z#pkg",
@@ -367,7 +370,7 @@ test.serial(
         connectionId: SENDER,
         data: "fanned out",
         sentAt: "2026-12-02T12:00:00.000Z",
-      },
+      } as ChatMessageFrame,
       shard: shardOf(SENDER),
       range: {},
       slice: `${shardOf(SENDER)}.0`,

@@ -4,7 +4,7 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import test from "ava";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { signIn } from "../../support/chat";
 import { connect } from "../../support/websocket";
 

@@ -3,15 +3,9 @@
  * from `POST /auth/token`, the WebSocket opens with `?token=`, and the names shown are the ones the
  * `$connect` authorizer verified, whatever a message claims.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import anyTest, { type TestFn } from "ava";
 import type { Browser } from "playwright-core";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { LOCAL_TOKEN_ISSUER } from "../../../local/chat/sign-in";
 import { type LocalGateway, type LocalGatewayOptions, startLocalGateway } from "../../../local/express-server";
 import { join, launchBrowser, openChat, say, shownMessages } from "../../support/browser";
@@ -172,103 +166,4 @@ test("the page remembers the display name: the same browser's next visit joins u
   await again.locator("#status[data-state=open]", { hasText: "Connected as Ada" }).waitFor();
   t.is(await again.inputValue("#name"), "Ada");
   t.is(gw.connectionCount(), 2);
-});
-
-/** A function URL's CORS settings (`aws.lambda.FunctionUrl`'s `cors`). */
-interface FunctionUrlCors {
-  allowOrigins: string[];
-  allowMethods: string[];
-  allowHeaders: string[];
-  maxAge: number;
-}
-
-/**
- * The CORS headers a Lambda function URL answers a request from `origin` with: the origin itself
- * when it is one of `allowOrigins` (or they are `*`), with the methods, headers and max age on a
- * preflight; nothing for any other origin, so the browser sends it nothing more.
- * https://docs.aws.amazon.com/lambda/latest/dg/urls-configuration.html#urls-cors,
- * https://docs.aws.amazon.com/lambda/latest/api/API_Cors.html
- */
-function functionUrlCors(cors: FunctionUrlCors, origin: string | undefined, preflight: boolean) {
-  const allowed = cors.allowOrigins.includes("*") ? "*" : origin && cors.allowOrigins.includes(origin) ? origin : null;
-  if (!allowed) return {};
-  return {
-    "access-control-allow-origin": allowed,
-    ...(preflight && {
-      "access-control-allow-methods": cors.allowMethods.join(","),
-      "access-control-allow-headers": cors.allowHeaders.join(","),
-      "access-control-max-age": String(cors.maxAge),
-    }),
-  };
-}
-
-/**
- * A stand-in for the stack's token function URL: HTTPS (a self-signed certificate, which the
- * test's browser context accepts), the function URL's CORS, and behind it `target`'s token
- * endpoint. Interception in the browser cannot stand in for it: Playwright adds CORS headers to
- * what it fulfills, so no origin would ever be refused.
- */
-async function functionUrl(t: { teardown(fn: () => unknown): void }, cors: FunctionUrlCors, target: string) {
-  const dir = mkdtempSync(path.join(tmpdir(), "function-url-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
-  const made = spawnSync("openssl", [
-    ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"],
-    ...["-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-  ]);
-  if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
-  const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, async (request, response) => {
-    const preflight = request.method === "OPTIONS";
-    const headers = functionUrlCors(cors, request.headers.origin, preflight);
-    if (preflight) {
-      response.writeHead(200, headers).end();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const answer = await fetch(target, {
-      method: "POST",
-      headers: { "content-type": request.headers["content-type"] ?? "" },
-      body: Buffer.concat(chunks),
-    });
-    response.writeHead(answer.status, { ...headers, "content-type": "application/json" }).end(await answer.text());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.teardown(() => new Promise((resolve) => server.close(resolve)));
-  return `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-}
-
-test("pointed at a deployed stack by ?url= and ?tokenUrl=, the page signs in there, not where it was served; a page its CORS does not name cannot", async (t) => {
-  // Served by an open-chat gateway; the "stack" is a guest gateway elsewhere, its token endpoint a
-  // function URL whose CORS is the stack's: `tokenAllowedOrigins` naming the page's origin, and
-  // POST with content-type only (infra/chat-auth.ts; pinned in test/unit/infra/chat-auth.test.ts).
-  const served = await startLocalGateway({ port: 0, log: () => {}, auth: { mode: "none" } });
-  t.teardown(() => served.close());
-  const elsewhere = await startLocalGateway({ port: 0, log: () => {}, auth: { mode: "none" } });
-  t.teardown(() => elsewhere.close());
-  const stack = await guestGateway(t);
-  const tokenUrl = await functionUrl(
-    t,
-    { allowOrigins: [origin(served)], allowMethods: ["POST"], allowHeaders: ["content-type"], maxAge: 3600 },
-    `${origin(stack)}/auth/token`,
-  );
-  const context = await t.context.browser.newContext({ ignoreHTTPSErrors: true });
-  t.teardown(() => context.close());
-  const pointed = (gw: LocalGateway) =>
-    `${origin(gw)}/?url=${encodeURIComponent(stack.url)}&tokenUrl=${encodeURIComponent(tokenUrl)}`;
-
-  const page = await context.newPage();
-  await page.goto(pointed(served));
-  await join(page, "Ada");
-  await page.locator("#status[data-state=open]", { hasText: "Connected as Ada" }).waitFor();
-  await say(page, "hello from afar");
-  await page.locator(".message.own", { hasText: "hello from afar" }).waitFor();
-  const foreign = await context.newPage();
-  await foreign.goto(pointed(elsewhere));
-  await join(foreign, "Mallory");
-  await foreign.locator("#status-text", { hasText: "token endpoint cannot be reached" }).waitFor();
-
-  t.is(stack.connectionCount(), 1, "Ada's only");
-  t.is(served.connectionCount() + elsewhere.connectionCount(), 0);
-  t.is(await page.inputValue("#url"), stack.url);
 });

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import test from "ava";
 import type { RouteDefinition } from "../../../functions/routes";
-import type { ChatApi, ChatApiArgs } from "../../../infra/chat-api";
+import type { ChatApi } from "../../../infra/chat-api";
+import type { ChatApiArgs } from "../../../infra/chat-api-settings";
 import {
   ACCOUNT,
   API_ID,
@@ -11,6 +12,7 @@ import {
   recordingMocks,
   resolved,
 } from "../../support/pulumi-mocks";
+import { DEFAULT_RATE_LIMITS } from "../../support/rate-limits";
 
 interface Statement {
   Sid?: string;
@@ -20,8 +22,11 @@ interface Statement {
   [other: string]: unknown;
 }
 
-/** The per-connection message limit every function is given: the stack's default, 20 in 10 s. */
-const MESSAGE_LIMIT = { CONNECTION_MESSAGE_LIMIT: "20", CONNECTION_MESSAGE_WINDOW_SECONDS: "10" };
+/** What every function is given: the limits table, and the stack's default budgets, pinned by value. */
+const RATE_LIMITS = {
+  LIMITS_TABLE_NAME: "chat-limits-7f3a9c1",
+  RATE_LIMITS: JSON.stringify(DEFAULT_RATE_LIMITS),
+};
 const CERTIFICATE_ARN = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789`;
 const EXECUTION_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`;
 const { mocks, resources } = recordingMocks();
@@ -75,6 +80,7 @@ const setup = (async () => {
     tableActions: {},
     manageConnections: false,
     routeResponse: true,
+    rateLimit: "none",
     createHandler: () => async (event) => ({ statusCode: 200, body: event.body }),
   };
   const echo = new ChatApi(
@@ -161,6 +167,18 @@ test("the messages table keeps each room's history in order, on-demand, and forg
   t.is(table.inputs.globalSecondaryIndexes, undefined);
 });
 
+test("the limits table keeps each identity's budgets by one string key, on-demand, forgotten by TTL", async (t) => {
+  await setup;
+  const table = only("aws:dynamodb/table:Table", "chat-limits");
+  t.deepEqual(
+    { hashKey: table.inputs.hashKey, rangeKey: table.inputs.rangeKey, attributes: table.inputs.attributes },
+    { hashKey: "key", rangeKey: undefined, attributes: [{ name: "key", type: "S" }] },
+  );
+  t.is(table.inputs.billingMode, "PAY_PER_REQUEST");
+  t.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+  t.is(table.inputs.globalSecondaryIndexes, undefined);
+});
+
 test("the API is a WebSocket API routed by the action field", async (t) => {
   await setup;
   const api = only("aws:apigatewayv2/api:Api", "chat-api");
@@ -178,7 +196,7 @@ test("every route of the table gets a function, integration, route and scoped pe
     ofType("aws:apigatewayv2/routeResponse:RouteResponse", "chat")
       .map((response) => response.name)
       .sort(),
-    ["chat-history-response", "chat-who-response"],
+    ["delete", "edit", "history", "join", "leave", "sendmessage", "who"].map((route) => `chat-${route}-response`),
   );
   const table = only("aws:dynamodb/table:Table", "chat-connections");
   const messages = only("aws:dynamodb/table:Table", "chat-messages");
@@ -196,7 +214,7 @@ test("every route of the table gets a function, integration, route and scoped pe
     t.deepEqual(fn.inputs.environment, {
       variables: {
         ...powertoolsEnvironment("chat-test"),
-        ...MESSAGE_LIMIT,
+        ...RATE_LIMITS,
         TABLE_NAME: table.state.name,
         MESSAGES_TABLE_NAME: messages.state.name,
         BROADCAST_CONCURRENCY: "20",
@@ -288,6 +306,7 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-connections-7f3a9c1`;
   const index = `${table}/index/byRoom`;
   const messages = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-messages-7f3a9c1`;
+  const limits = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-limits-7f3a9c1`;
   const post = `execute-api:ManageConnections arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/POST/@connections/*`;
   const logs = (name: string) => [
     `logs:CreateLogStream arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chat-test-${name}:*`,
@@ -295,23 +314,30 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   ];
   const policy = (name: string) => grants(statementsOf(only("aws:iam/rolePolicy:RolePolicy", `chat-${name}-policy`)));
   t.deepEqual(policy("onconnect"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
     `dynamodb:PutItem ${table}`,
     `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${limits}`,
     post,
     ...logs("onconnect"),
   ]);
   t.deepEqual(policy("ondisconnect"), [
     `dynamodb:DeleteItem ${table}`,
     `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${limits}`,
     post,
     ...logs("ondisconnect"),
   ]);
   t.deepEqual(policy("sendmessage"), [
     `dynamodb:DeleteItem ${table}`,
     `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
     `dynamodb:PutItem ${messages}`,
     `dynamodb:Query ${index}`,
-    `dynamodb:UpdateItem ${table}`,
+    `dynamodb:UpdateItem ${limits}`,
+    `dynamodb:UpdateItem ${messages}`,
     post,
     `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`,
     ...logs("sendmessage"),
@@ -327,9 +353,64 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   const claims = statementsOf(only("aws:iam/rolePolicy:RolePolicy", "chat-broadcast-policy")).find(
     (statement) => statement.Sid === "MessagesTable",
   );
-  t.deepEqual(claims?.Condition, { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["*#fanout"] } });
-  t.deepEqual(policy("who"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${index}`, ...logs("who")]);
-  t.deepEqual(policy("history"), [`dynamodb:GetItem ${table}`, `dynamodb:Query ${messages}`, ...logs("history")]);
+  // Claims only: no room's history partition begins with `#`.
+  t.deepEqual(claims?.Condition, { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["#fanout#*"] } });
+  t.deepEqual(policy("who"), [
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${limits}`,
+    ...logs("who"),
+  ]);
+  t.deepEqual(policy("history"), [
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:Query ${messages}`,
+    `dynamodb:UpdateItem ${limits}`,
+    ...logs("history"),
+  ]);
+  t.deepEqual(policy("join"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:PutItem ${table}`,
+    `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${table}`,
+    `dynamodb:UpdateItem ${limits}`,
+    post,
+    ...logs("join"),
+  ]);
+  t.deepEqual(policy("leave"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${table}`,
+    `dynamodb:UpdateItem ${limits}`,
+    post,
+    ...logs("leave"),
+  ]);
+  t.deepEqual(policy("typing"), [
+    `dynamodb:DeleteItem ${table}`,
+    `dynamodb:GetItem ${table}`,
+    `dynamodb:GetItem ${limits}`,
+    `dynamodb:Query ${index}`,
+    `dynamodb:UpdateItem ${limits}`,
+    post,
+    ...logs("typing"),
+  ]);
+  for (const change of ["edit", "delete"]) {
+    t.deepEqual(policy(change), [
+      `dynamodb:DeleteItem ${table}`,
+      `dynamodb:GetItem ${table}`,
+      `dynamodb:GetItem ${limits}`,
+      `dynamodb:Query ${index}`,
+      `dynamodb:UpdateItem ${limits}`,
+      `dynamodb:UpdateItem ${messages}`,
+      post,
+      `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:chat-test-broadcast`,
+      ...logs(change),
+    ]);
+  }
 });
 
 test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously without retries, by sendmessage only", async (t) => {
@@ -342,7 +423,7 @@ test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously
   t.deepEqual(fn.inputs.environment, {
     variables: {
       ...powertoolsEnvironment("chat-test"),
-      ...MESSAGE_LIMIT,
+      ...RATE_LIMITS,
       TABLE_NAME: "chat-connections-7f3a9c1",
       MESSAGES_TABLE_NAME: "chat-messages-7f3a9c1",
       BROADCAST_CONCURRENCY: "20",
@@ -382,7 +463,7 @@ test("the stage auto-deploys, is throttled and waits for every route", async (t)
   t.true(stage.inputs.autoDeploy);
   t.deepEqual(stage.inputs.defaultRouteSettings, { throttlingBurstLimit: 200, throttlingRateLimit: 75 });
   const dependsOn = dependsOnOf("chat-stage");
-  t.is(dependsOn.length, 2 * chat.routes.length + 2, "each route and integration, and the two route responses");
+  t.is(dependsOn.length, 2 * chat.routes.length + 7, "each route and integration, and the seven route responses");
   for (const route of chat.routes) {
     t.true(dependsOn.includes(route.route));
     t.true(dependsOn.includes(route.integration));
@@ -414,9 +495,10 @@ test("a two-way route gets a route response and a role with only its logs", asyn
   t.deepEqual(fn.inputs.environment, {
     variables: {
       ...powertoolsEnvironment("echo-test"),
-      ...MESSAGE_LIMIT,
+      ...RATE_LIMITS,
       TABLE_NAME: "echo-connections-7f3a9c1",
       MESSAGES_TABLE_NAME: "echo-messages-7f3a9c1",
+      LIMITS_TABLE_NAME: "echo-limits-7f3a9c1",
     },
   });
   const routeResponse = echo.routes[0]?.routeResponse;
@@ -438,9 +520,11 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
   t.throws(() => new ChatApi("bad6", { ...valid, lambdaMemorySize: 64 }), { message: /lambdaMemorySize/ });
   t.throws(() => new ChatApi("bad8", { ...valid, historyTtlSeconds: 30 }), { message: /historyTtlSeconds must be/ });
   const refused: [Partial<ChatApiArgs>, RegExp][] = [
-    [{ connectionMessageLimit: -1 }, /connectionMessageLimit must be/],
-    [{ connectionMessageLimit: 2.5 }, /connectionMessageLimit must be/],
-    [{ connectionMessageWindowSeconds: 0 }, /connectionMessageWindowSeconds must be/],
+    [{ rateLimits: { messages: { perUser: -1 } } }, /rateLimits: messages.perUser must be a whole number from 0/],
+    [{ rateLimits: { reads: { perAddress: 2.5 } } }, /rateLimits: reads.perAddress must be a whole number/],
+    [{ rateLimits: { connects: { seconds: 0 } } }, /rateLimits: connects.seconds must be a whole number from 1/],
+    [{ rateLimits: { connectionsPerUser: "ten" as never } }, /rateLimits: connectionsPerUser must be/],
+    [{ roomsPerConnection: 0 }, /roomsPerConnection must be an integer from 1 to 100/],
     [{ alarms: true, alarmEmail: "not an address" }, /alarmEmail must be an e-mail address/],
     [{ alarmEmail: "oncall@example.com" }, /alarmEmail is set but alarms is off/],
     [{ apiGatewayAccountRole: true }, /apiGatewayAccountRole is only needed with accessLogs/],

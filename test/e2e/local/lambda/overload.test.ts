@@ -32,6 +32,7 @@ test("past the concurrency limit $connect is refused with 500 and a message answ
     name: "hold",
     tableActions: {},
     manageConnections: false,
+    rateLimit: "none",
     createHandler: () => async () => {
       started.resolve();
       await release.promise;

@@ -23,7 +23,7 @@ function connectEvent(query?: Record<string, string>, overrides: Parameters<type
   return { ...webSocketEvent("CONNECT", overrides), ...(query && { queryStringParameters: query }) };
 }
 
-test("stores the connection with its id, API, stage, room shard, connect time, identity and expiry, and answers 200", async (t) => {
+test("stores the connection with its id, API, stage, room, connect time, identity and expiry, then its membership in the room's shard, and answers 200", async (t) => {
   // Prepare
   const { handler, connections } = setup();
 
@@ -32,16 +32,26 @@ test("stores the connection with its id, API, stage, room shard, connect time, i
 
   // Assess
   t.deepEqual(result, { statusCode: 200 });
-  t.is(connections.put.callCount, 1);
+  t.is(connections.put.callCount, 2);
   t.deepEqual(connections.put.firstCall.args[0], {
     connectionId: "BFHPhfCWIAMCKlQ=",
     apiId: "abc123defg",
     stage: "dev",
     room: "lobby",
-    roomKey: "abc123defg#dev#lobby#2",
+    rooms: new Set(["lobby"]),
     connectedAt: 1_700_000_000_123,
     sourceIp: "198.51.100.7",
     userAgent: "Mozilla/5.0 (test)",
+    expiresAt: 1_700_000_123 + 7200,
+  });
+  // The room is small: its membership is not quiet, so its leave will be told too.
+  t.deepEqual(connections.put.secondCall.args[0], {
+    connectionId: "BFHPhfCWIAMCKlQ=#lobby",
+    apiId: "abc123defg",
+    stage: "dev",
+    room: "lobby",
+    roomKey: `abc123defg#dev#lobby#${shardOf("BFHPhfCWIAMCKlQ=")}`,
+    connectedAt: 1_700_000_000_123,
     expiresAt: 1_700_000_123 + 7200,
   });
 });
@@ -55,7 +65,7 @@ test("?room= picks the room and ?name= the name, with auth off", async (t) => {
 
   // Assess
   t.like(connections.put.firstCall.args[0], { room: "team-42_b", name: "Ada" });
-  t.regex(connections.put.firstCall.args[0].roomKey, /^abc123defg#dev#team-42_b#[0-3]$/);
+  t.regex(connections.put.secondCall.args[0].roomKey ?? "", /^abc123defg#dev#team-42_b#[0-3]$/);
 });
 
 const refusedConnect = test.macro({
@@ -136,7 +146,8 @@ test("a room that cannot be read is logged; the connection is stored (quiet) and
 
   // Assess
   t.deepEqual(result, { statusCode: 200 });
-  t.is(connections.put.callCount, 1);
+  t.is(connections.put.callCount, 2, "its row and its membership");
+  t.true(connections.put.secondCall.args[0].quiet);
   t.regex(
     String(logger.warn.firstCall.args[0]),
     /^join BFHPjGzrIAMFfXw=: the room was not read, so not told: RepositoryError/,
@@ -212,9 +223,9 @@ test("a room of more than 100 others hears no join notice; one of exactly 100 do
   t.deepEqual(results, [{ statusCode: 200 }, { statusCode: 200 }]);
   t.is(atLimit.manager.post.callCount, PRESENCE_LIMIT);
   t.is(overLimit.manager.post.callCount, 0);
-  t.is(overLimit.connections.put.callCount, 1, "the connection joins all the same");
-  t.true(overLimit.connections.put.firstCall.args[0].quiet, "and will leave untold too");
-  t.false("quiet" in atLimit.connections.put.firstCall.args[0]);
+  t.is(overLimit.connections.put.callCount, 2, "the connection joins all the same");
+  t.true(overLimit.connections.put.secondCall.args[0].quiet, "and will leave untold too");
+  t.false("quiet" in atLimit.connections.put.secondCall.args[0]);
   t.deepEqual(
     overLimit.connections.query.getCalls().map((call) => call.args[0].pageSize),
     [1, 2, 3, 4].map(() => PRESENCE_LIMIT + 1),

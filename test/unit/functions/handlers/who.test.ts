@@ -17,7 +17,8 @@ function setup(shards: Record<number, Connection[][]>, room = "kitchen") {
       ? pagesOf(...(shards[shard] ?? []))
       : pagesOf();
   });
-  return { connections, handler: createWhoHandler({ connections, now: () => NOW }) };
+  // Members are items of the same table, read through the same stub.
+  return { connections, handler: createWhoHandler({ connections, memberships: connections as never, now: () => NOW }) };
 }
 
 const member = (id: string, connectedAt: number, extra: Partial<Connection> = {}) => ({
