@@ -79,8 +79,11 @@ test("1,000 concurrent clients each receive every message of 3 senders exactly o
     const frames = messagesAt(client);
     delivered += frames.length;
     const presence = client.received.filter((frame) => String(frame).startsWith('{"type":"presence"')).length;
-    if (frames.length + presence !== client.received.length) {
-      problems.push(`client ${index} got frames that are neither messages nor presence notices`);
+    // Each sender's message is acknowledged to it alone (docs/protocol.md, "ack").
+    const acks = client.received.filter((frame) => String(frame).startsWith('{"type":"ack"')).length;
+    if (acks !== (index < SENDERS ? MESSAGES_PER_SENDER : 0)) problems.push(`client ${index} got ${acks} acks`);
+    if (frames.length + presence + acks !== client.received.length) {
+      problems.push(`client ${index} got frames that are neither messages, acks nor presence notices`);
     }
     if (frames.length !== expected) problems.push(`client ${index} got ${frames.length} messages, not ${expected}`);
     for (let sender = 0; sender < SENDERS; sender++) {
