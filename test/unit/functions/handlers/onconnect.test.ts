@@ -23,7 +23,7 @@ function connectEvent(query?: Record<string, string>, overrides: Parameters<type
   return { ...webSocketEvent("CONNECT", overrides), ...(query && { queryStringParameters: query }) };
 }
 
-test("stores the connection with its id, API, stage, room, connect time, identity and expiry, then its membership in the room's shard, and answers 200", async (t) => {
+test("stores the connection with its id, API, stage, room, connect time, identity and expiry after its membership in the room's shard, and answers 200", async (t) => {
   // Prepare
   const { handler, connections } = setup();
 
@@ -33,7 +33,7 @@ test("stores the connection with its id, API, stage, room, connect time, identit
   // Assess
   t.deepEqual(result, { statusCode: 200 });
   t.is(connections.put.callCount, 2);
-  t.deepEqual(connections.put.firstCall.args[0], {
+  t.deepEqual(connections.put.secondCall.args[0], {
     connectionId: "BFHPhfCWIAMCKlQ=",
     apiId: "abc123defg",
     stage: "dev",
@@ -45,7 +45,7 @@ test("stores the connection with its id, API, stage, room, connect time, identit
     expiresAt: 1_700_000_123 + 7200,
   });
   // The room is small: its membership is not quiet, so its leave will be told too.
-  t.deepEqual(connections.put.secondCall.args[0], {
+  t.deepEqual(connections.put.firstCall.args[0], {
     connectionId: "BFHPhfCWIAMCKlQ=#lobby",
     apiId: "abc123defg",
     stage: "dev",
@@ -64,8 +64,8 @@ test("?room= picks the room and ?name= the name, with auth off", async (t) => {
   await handler(connectEvent({ room: "team-42_b", name: "  Ada  " }));
 
   // Assess
-  t.like(connections.put.firstCall.args[0], { room: "team-42_b", name: "Ada" });
-  t.regex(connections.put.secondCall.args[0].roomKey ?? "", /^abc123defg#dev#team-42_b#[0-3]$/);
+  t.like(connections.put.secondCall.args[0], { room: "team-42_b", name: "Ada" });
+  t.regex(connections.put.firstCall.args[0].roomKey ?? "", /^abc123defg#dev#team-42_b#[0-3]$/);
 });
 
 const refusedConnect = test.macro({
@@ -147,7 +147,7 @@ test("a room that cannot be read is logged; the connection is stored (quiet) and
   // Assess
   t.deepEqual(result, { statusCode: 200 });
   t.is(connections.put.callCount, 2, "its row and its membership");
-  t.true(connections.put.secondCall.args[0].quiet);
+  t.true(connections.put.firstCall.args[0].quiet);
   t.regex(
     String(logger.warn.firstCall.args[0]),
     /^join BFHPjGzrIAMFfXw=: the room was not read, so not told: RepositoryError/,
@@ -162,7 +162,7 @@ test("the expiry is whole seconds from the clock plus the configured TTL", async
   await handler(connectEvent());
 
   // Assess
-  t.is(connections.put.firstCall.args[0].expiresAt, 65);
+  t.is(connections.put.secondCall.args[0].expiresAt, 65);
 });
 
 test("a client without a user agent is stored without one", async (t) => {
@@ -173,7 +173,7 @@ test("a client without a user agent is stored without one", async (t) => {
   await handler(connectEvent(undefined, { requestContext: { identity: { sourceIp: "192.0.2.1" } } }));
 
   // Assess
-  const stored = connections.put.firstCall.args[0];
+  const stored = connections.put.secondCall.args[0];
   t.is(stored.sourceIp, "192.0.2.1");
   t.is(stored.userAgent, undefined);
 });
@@ -200,8 +200,8 @@ test("with an authorizer, the verified user and name are stored with the connect
   await handler(connectEvent({ name: "Mallory" }, { requestContext: { authorizer } }));
 
   // Assess
-  t.like(connections.put.firstCall.args[0], { userId: "guest-1", name: "Ada" });
-  t.false("principalId" in connections.put.firstCall.args[0]);
+  t.like(connections.put.secondCall.args[0], { userId: "guest-1", name: "Ada" });
+  t.false("principalId" in connections.put.secondCall.args[0]);
 });
 
 test("a room of more than 100 others hears no join notice; one of exactly 100 does", async (t) => {
@@ -224,8 +224,8 @@ test("a room of more than 100 others hears no join notice; one of exactly 100 do
   t.is(atLimit.manager.post.callCount, PRESENCE_LIMIT);
   t.is(overLimit.manager.post.callCount, 0);
   t.is(overLimit.connections.put.callCount, 2, "the connection joins all the same");
-  t.true(overLimit.connections.put.secondCall.args[0].quiet, "and will leave untold too");
-  t.false("quiet" in atLimit.connections.put.secondCall.args[0]);
+  t.true(overLimit.connections.put.firstCall.args[0].quiet, "and will leave untold too");
+  t.false("quiet" in atLimit.connections.put.firstCall.args[0]);
   t.deepEqual(
     overLimit.connections.query.getCalls().map((call) => call.args[0].pageSize),
     [1, 2, 3, 4].map(() => PRESENCE_LIMIT + 1),
