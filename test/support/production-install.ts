@@ -54,7 +54,7 @@ export function loadStack(dir: string, stack: string, config: Record<string, str
         cwd: dir,
         env: { PATH: process.env.PATH ?? "", STACK_CONFIG: JSON.stringify(config) },
         maxBuffer: 256 * 1024 * 1024,
-        timeout: 100_000,
+        timeout: 300_000,
       },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`stack ${stack} did not load: ${stderr || error.message}`));

@@ -287,14 +287,8 @@ test.serial("sendmessage posts the message to every connection of the room", asy
   });
   t.true(typeof emf[0] === "object" && typeof emf[0].BroadcastDuration === "number");
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), {
-    delivered: 2,
-    gone: 0,
-    failed: 0,
-    leaveNotices: 0,
-    slices: 0,
-    handOffsFailed: 0,
-  });
+  // The sender's answer: the message's id and number in its room (docs/protocol.md).
+  t.deepEqual(JSON.parse(result.body ?? ""), { type: "ack", room: "pkg-room", id: "s000000000001", seq: 1 });
 
   const posts = t.context.calls.filter((call) => call.method === "POST");
   t.is(t.context.calls.length, 2);
@@ -355,6 +349,28 @@ test.serial("who answers the room's members, and history the message sent", asyn
   );
 });
 
+test.serial("join, typing, edit, delete and leave run as packed, each answered, the room told", async (t) => {
+  const from = t.context.calls.length;
+  const answer = async (id: string, route: string, body: object) =>
+    JSON.parse((await invoke(t.context, route, messageEvent(id, route, body))).body ?? "null");
+  t.like(await answer(OTHER, "join", { room: "pkg-side", ref: "j" }), { type: "joined", room: "pkg-side", ref: "j" });
+  t.deepEqual([...((await rowOf(t.context, OTHER))?.rooms?.SS ?? [])].sort(), ["pkg-room", "pkg-side"]);
+  t.is(await answer(SENDER, "typing", { room: "pkg-room" }), null);
+  t.like(await answer(SENDER, "edit", { room: "pkg-room", id: "s000000000001", data: "edited" }), { type: "ack" });
+  t.like(await answer(SENDER, "delete", { room: "pkg-room", id: "s000000000001" }), { type: "ack" });
+  t.like(await answer(OTHER, "leave", { room: "pkg-side" }), { type: "left", room: "pkg-side" });
+  t.deepEqual(
+    postsSince(t.context, from)
+      .filter(({ to }) => to === OTHER)
+      .map(({ frame }) => [frame.type, frame.room, frame.data]),
+    [
+      ["typing", "pkg-room", undefined],
+      ["edit", "pkg-room", "edited"],
+      ["delete", "pkg-room", undefined],
+    ],
+  );
+});
+
 test.serial(
   "the broadcast worker posts its slice of the room, and a second copy of the job posts nothing",
   async (t) => {
@@ -409,6 +425,18 @@ test.serial("$disconnect removes the connection's row and tells the room", async
 test("there is one package per route of the table, and the broadcast worker's", (t) => {
   t.deepEqual(
     [...t.context.packages.dirs.keys()],
-    ["onconnect", "ondisconnect", "sendmessage", "who", "history", "broadcast"],
+    [
+      "onconnect",
+      "ondisconnect",
+      "sendmessage",
+      "who",
+      "history",
+      "join",
+      "leave",
+      "typing",
+      "edit",
+      "delete",
+      "broadcast",
+    ],
   );
 });
