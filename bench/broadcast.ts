@@ -18,6 +18,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import type { ServerRequest, ServerStats } from "./server";
+import { stopServerChild } from "./server-child";
 
 interface Point {
   clients: number;
@@ -97,15 +98,7 @@ async function startServer(request: ServerRequest) {
   return {
     url,
     stats: () => ask<ServerStats>("stats"),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        child.once("exit", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.send("stop");
-      }),
+    stop: () => stopServerChild(child),
   };
 }
 

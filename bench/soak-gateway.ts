@@ -8,6 +8,7 @@ import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { ServerRequest, ServerSample } from "./server";
+import { stopServerChild } from "./server-child";
 
 interface SoakServer {
   url: string;
@@ -74,19 +75,11 @@ export async function startSoakServer(onExit: (code: number | null, signal: stri
       } while (start);
       return rows;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        stopping = true;
-        table.destroy();
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        // The gateway closes every socket and runs their $disconnect first; never wait forever.
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        child.once("exit", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.send("stop");
-      }),
+    stop: () => {
+      stopping = true;
+      table.destroy();
+      return stopServerChild(child);
+    },
   };
   return { server, kill: () => child.kill("SIGKILL") };
 }
