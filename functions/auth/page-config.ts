@@ -23,7 +23,7 @@ export interface PageOidcConfig {
   redirectUri?: string;
 }
 
-export const DEFAULT_OIDC_SCOPE = "openid profile";
+const DEFAULT_OIDC_SCOPE = "openid profile";
 const DEFAULT_NAME_CLAIM = "name";
 
 /** The page's sign-in for an issuer, or undefined when its endpoints are not set (the page then cannot sign in). */

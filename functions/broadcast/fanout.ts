@@ -61,7 +61,7 @@ export interface FanoutDependencies extends BroadcastDependencies {
   config: BroadcastDependencies["config"] & Pick<FunctionConfig, "fanoutShardThreshold" | "fanoutSliceSize">;
 }
 
-export interface FanoutOutcome extends BroadcastOutcome {
+interface FanoutOutcome extends BroadcastOutcome {
   /** Slices handed to workers (0: inline); their deliveries are counted by the workers. */
   slices: number;
   /** Slices Lambda did not accept: their members miss the message. */

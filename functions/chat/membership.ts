@@ -28,7 +28,7 @@ export interface Membership {
   expiresAt: number;
 }
 
-export function membershipKey(connectionId: string, room: string): string {
+function membershipKey(connectionId: string, room: string): string {
   return `${connectionId}#${room}`;
 }
 

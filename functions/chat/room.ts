@@ -35,7 +35,7 @@ export function parseRoom(requested: string | undefined): Checked<string> {
 }
 
 /** Direct rooms' names begin so; no other room's may. */
-export const DIRECT_ROOM_PREFIX = "dm-";
+const DIRECT_ROOM_PREFIX = "dm-";
 
 /**
  * The room of two users alone: named by a hash of both their ids, so each finds it from the

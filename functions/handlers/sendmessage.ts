@@ -104,7 +104,7 @@ export function createSendMessageHandler(deps: SendMessageHandlerDependencies): 
 }
 
 /** The room's next sequence number: its counter, moved on by one in one atomic write. */
-export async function nextSequence(messages: Repository<StoredMessage>, partition: string): Promise<number> {
+async function nextSequence(messages: Repository<StoredMessage>, partition: string): Promise<number> {
   const counter = (await messages.update({ roomKey: partition, id: SEQUENCE_ITEM_ID }, { add: { seq: 1 } })) as
     | (StoredMessage & { seq: number })
     | undefined;

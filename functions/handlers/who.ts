@@ -9,7 +9,7 @@ import { ROOM_INDEX, ROOM_INDEX_KEY, roomShardKeys } from "../chat/room";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
 /** Members listed at most, whatever fits in the frame: a huge room's answer stays one frame. */
-export const MAX_WHO_MEMBERS = 1_000;
+const MAX_WHO_MEMBERS = 1_000;
 
 interface WhoMember {
   connectionId: string;

@@ -14,7 +14,7 @@ import type { FunctionConfig } from "../runtime/function-config";
 import type { WebSocketRequestContext } from "../runtime/lambda-events";
 import { userConnectionsKey } from "./rate-limits";
 
-export interface ConnectionCapDependencies {
+interface ConnectionCapDependencies {
   limits?: LimitsStore;
   connections: Repository<Connection>;
   config: Pick<FunctionConfig, "rateLimits" | "connectionTtlSeconds">;

@@ -27,7 +27,7 @@ export interface LimitDependencies {
 }
 
 /** A refusal: how long to wait, and whose budget ran out. */
-export interface OverLimit {
+interface OverLimit {
   retryAfterSeconds: number;
   by: "user" | "address";
 }
@@ -59,7 +59,7 @@ export async function takeFromBudget(
 }
 
 /** What a client over its budget is told. */
-export function overLimitMessage(budget: "messages" | "reads" | "typing", limits: RateLimits, over: OverLimit): string {
+function overLimitMessage(budget: "messages" | "reads" | "typing", limits: RateLimits, over: OverLimit): string {
   const { perUser, perAddress, seconds } = limits[budget];
   const what = budget === "messages" ? "messages" : budget === "typing" ? "typing notices" : "requests";
   const most =

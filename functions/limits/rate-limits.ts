@@ -11,7 +11,7 @@ import type { Rate } from "../../dal/limits-table";
 import type { WebSocketRequestContext } from "../runtime/lambda-events";
 
 /** A budget per user and per address, over the same window. */
-export interface SharedBudget {
+interface SharedBudget {
   perUser: number;
   perAddress: number;
   seconds: number;
@@ -43,9 +43,6 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   tokens: { perAddress: 20, seconds: 60 },
   connectionsPerUser: 10,
 };
-
-/** The budgets a route takes a request from. */
-export type RouteBudget = "messages" | "reads" | "typing";
 
 /** `count` every `seconds` as a bucket: `count` at once, refilled evenly over the window. */
 export function rateOf(count: number, seconds: number): Rate {
