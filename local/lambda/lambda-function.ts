@@ -4,7 +4,12 @@
  * timeouts (`./invoke.ts`). WebSocket routes, the authorizer and the token endpoint are each one.
  */
 import type { ConcurrencyLimit } from "./concurrency";
-import { type EnvironmentState, ExecutionEnvironments, type Handler } from "./execution-environments";
+import {
+  type EnvironmentInit,
+  type EnvironmentState,
+  ExecutionEnvironments,
+  type Handler,
+} from "./execution-environments";
 import { type InvocationOutcome, invokeHandler } from "./invoke";
 
 export interface LocalFunctionOptions {
@@ -29,7 +34,7 @@ export class LocalFunction<E, R> {
 
   constructor(
     readonly name: string,
-    init: (environment: EnvironmentState) => Handler<E, R>,
+    init: (environment: EnvironmentState) => Handler<E, R> | EnvironmentInit<Handler<E, R>>,
     private readonly options: LocalFunctionOptions,
   ) {
     this.environments = new ExecutionEnvironments(init, options.concurrency);
@@ -54,5 +59,15 @@ export class LocalFunction<E, R> {
         : { kind: "throttled", reason: acquired.throttled };
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     return { outcome, ms, coldStart: "environment" in acquired && acquired.coldStart };
+  }
+
+  /** Its code changed: new invocations start new environments (`ExecutionEnvironments.retire`). */
+  retire(): void {
+    this.environments.retire();
+  }
+
+  /** Ends its environments as they become idle. */
+  close(): void {
+    this.environments.close();
   }
 }
