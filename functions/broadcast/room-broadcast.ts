@@ -7,7 +7,13 @@
  */
 import type { Repository } from "../../dal/repository";
 import { type Connection, connectingWindowMs } from "../chat/connection";
-import { addressOfMembership, forgetConnection, type Membership, memberConnectionId } from "../chat/membership";
+import {
+  addressOfMembership,
+  forgetConnection,
+  forgetMembership,
+  type Membership,
+  memberConnectionId,
+} from "../chat/membership";
 import type { RoomAddress } from "../chat/room";
 import {
   ConnectionGoneError,
@@ -151,7 +157,11 @@ export async function broadcastToRoom(
       throw error;
     }
   }
-  const removed = await postAll(deps, manager, source, Buffer.from(JSON.stringify(frame)), { outcome, failures });
+  const removed = await postAll(deps, manager, source, Buffer.from(JSON.stringify(frame)), {
+    room: address.room,
+    outcome,
+    failures,
+  });
   // Each one gone is forgotten exactly once (the delete returns it to one caller), so this ends.
   for (let next = removed.shift(); next !== undefined; next = removed.shift()) {
     if (next.quiet) continue;
@@ -159,7 +169,9 @@ export async function broadcastToRoom(
     const others = await smallRoomMembers(deps, addressOfMembership(next));
     if (!others) continue;
     const counts: BroadcastOutcome = { delivered: 0, gone: 0, failed: 0, leaveNotices: 0 };
-    removed.push(...(await postAll(deps, manager, listSource(others), leave, { outcome: counts, failures })));
+    removed.push(
+      ...(await postAll(deps, manager, listSource(others), leave, { room: next.room, outcome: counts, failures })),
+    );
     outcome.leaveNotices += counts.delivered;
   }
   if (failures.length > 0) {
@@ -171,15 +183,15 @@ export async function broadcastToRoom(
 }
 
 /**
- * Posts `frame` to every member of `source`, `broadcastConcurrency` workers each taking the next
- * when its post ends; resolves the memberships of the connections it forgot as gone.
+ * Posts `frame` to every member of `source` (in `room`), `broadcastConcurrency` workers each taking
+ * the next when its post ends; resolves the memberships of the connections it forgot as gone.
  */
 async function postAll(
   deps: BroadcastDependencies,
   manager: ConnectionManager,
   source: MemberSource,
   frame: Uint8Array,
-  { outcome, failures }: { outcome: BroadcastOutcome; failures: string[] },
+  { room, outcome, failures }: { room: string; outcome: BroadcastOutcome; failures: string[] },
 ): Promise<Membership[]> {
   const removed: Membership[] = [];
   // A 410 from a connection whose `$connect` began within the window may mean it is still
@@ -199,7 +211,11 @@ async function postAll(
       // Still connecting, as far as anyone can tell: the conditional delete would fail, and cost a write.
       if (connectedAt >= connectingSince) return;
       try {
-        removed.push(...((await forgetConnection(deps, connectionId, connectingSince)) ?? []));
+        // No row: the connection's `$connect` joined the room and failed before writing it.
+        removed.push(
+          ...((await forgetConnection(deps, connectionId, connectingSince)) ??
+            (await forgetMembership(deps, connectionId, room, connectingSince))),
+        );
       } catch (deleteError) {
         failures.push(`removing gone connection ${connectionId}: ${describe(deleteError)}`);
       }

@@ -116,6 +116,24 @@ export async function forgetConnection(
   return removed.filter((membership) => membership !== undefined);
 }
 
+/**
+ * Forgets `connectionId`'s membership in `room` when the connection has no row: its `$connect`
+ * joined the room, then failed or timed out before writing the row (API Gateway refused it).
+ * Resolves the membership removed, if this caller removed it.
+ */
+export async function forgetMembership(
+  deps: { memberships: Repository<Membership> },
+  connectionId: string,
+  room: string,
+  onlyIfConnectedBefore: number,
+): Promise<Membership[]> {
+  const membership = await deps.memberships.delete(
+    { [CONNECTION_KEY]: membershipKey(connectionId, room) },
+    { onlyIfBelow: { attribute: "connectedAt", value: onlyIfConnectedBefore } },
+  );
+  return membership ? [membership] : [];
+}
+
 /** The room a membership is in. */
 export function addressOfMembership(membership: Pick<Membership, "apiId" | "stage" | "room">): RoomAddress {
   return { apiId: membership.apiId, stage: membership.stage, room: membership.room };

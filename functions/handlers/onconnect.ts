@@ -51,8 +51,10 @@ export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocke
       ...(name !== undefined && { name }),
       expiresAt: Math.floor(deps.now() / 1000) + deps.config.connectionTtlSeconds,
     };
-    await deps.connections.put(connection);
+    // The membership first: a `$connect` that fails between the two leaves a membership, which the
+    // next broadcast's 410 removes, never a row no broadcast reaches (it would wait out its TTL).
     await enterRoom(deps, event, connection, room.value);
+    await deps.connections.put(connection);
     return { statusCode: 200 };
   };
 }

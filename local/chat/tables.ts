@@ -6,6 +6,7 @@
 import type { Repository } from "../../dal/repository";
 import type { TableDescription } from "../../dal/table-description";
 import { CONNECTION_KEY, type Connection } from "../../functions/chat/connection";
+import { memberConnectionId } from "../../functions/chat/membership";
 import { CONNECTIONS_TABLE, LIMITS_TABLE, MESSAGES_TABLE } from "../../functions/chat/tables";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
 import { adminClient, enableTimeToLive, ensureTable } from "../dynamodb/tables";
@@ -54,7 +55,8 @@ export async function prepareConnectionsTable(
   for await (const page of connections.scan({ attributes: [CONNECTION_KEY, "apiId"] })) {
     const orphans = page.filter((row) => !liveGateways.has(row.apiId));
     await Promise.all(orphans.map((row) => connections.delete({ [CONNECTION_KEY]: row.connectionId })));
-    removed += orphans.length;
+    // Counted as connections: a membership's key is `{connectionId}#{room}`, a connection's its id.
+    removed += orphans.filter((row) => memberConnectionId(row.connectionId) === row.connectionId).length;
   }
   return { removed, expiresItself };
 }

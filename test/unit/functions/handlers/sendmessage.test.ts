@@ -281,6 +281,10 @@ test("deletes exactly the connections whose post says they are gone and that can
   const { handler, connections, manager } = setup({}, paged(ids, 2));
   manager.post.withArgs("stale-1").rejects(new ConnectionGoneError("stale-1"));
   manager.post.withArgs("stale-2").rejects(new ConnectionGoneError("stale-2"));
+  // stale-1's row is there; stale-2's `$connect` failed after joining the room, before its row.
+  connections.delete
+    .withArgs({ connectionId: "stale-1" })
+    .resolves({ connectionId: "stale-1", rooms: new Set(["lobby"]) } as never);
 
   // Act
   const result = await handler(message({ action: "sendmessage", data: "hi" }));
@@ -300,12 +304,21 @@ test("deletes exactly the connections whose post says they are gone and that can
       .getCalls()
       .map((call) => call.args[0])
       .sort((a, b) => String(a.connectionId).localeCompare(String(b.connectionId))),
-    [{ connectionId: "stale-1" }, { connectionId: "stale-2" }],
+    [
+      { connectionId: "stale-1" },
+      { connectionId: "stale-1#lobby" },
+      { connectionId: "stale-2" },
+      { connectionId: "stale-2#lobby" },
+    ],
   );
   // API Gateway answers 410 until a connection's $connect has returned, up to its 29 s integration
-  // timeout: only rows connected before that window may go.
+  // timeout: only rows (and rowless memberships) connected before that window may go.
   for (const call of connections.delete.getCalls()) {
-    t.deepEqual(call.args[1], { onlyIfBelow: { attribute: "connectedAt", value: NOW - 30_000 } });
+    const condition =
+      call.args[0].connectionId === "stale-1#lobby"
+        ? undefined
+        : { onlyIfBelow: { attribute: "connectedAt", value: NOW - 30_000 } };
+    t.deepEqual(call.args[1], condition, String(call.args[0].connectionId));
   }
   t.is(manager.post.callCount, 5);
 });
