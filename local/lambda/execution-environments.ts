@@ -98,6 +98,12 @@ export type Handler<E = WebSocketEvent, R = WebSocketResult> = (event: E, contex
 /** What a cold start makes: the handler, and how to end the environment (a runtime process) when Lambda would. */
 export interface EnvironmentInit<H> {
   handler: H;
+  /**
+   * Settles when the environment's Init phase is over (a runtime process has loaded the code). The
+   * function's timeout counts from then: Lambda's Init phase has a limit of its own (10 s), and the
+   * timeout applies to the Invoke phase. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+   */
+  ready?: Promise<void>;
   dispose?(): void;
 }
 

@@ -44,6 +44,8 @@ export class LocalFunction<E, R> {
   async invoke(event: E, guarded = true): Promise<Invocation<R>> {
     const started = process.hrtime.bigint();
     const acquired = this.environments.acquire(guarded);
+    // A cold start's Init phase first: the function's timeout is for the Invoke phase.
+    if ("environment" in acquired && acquired.coldStart) await acquired.environment.ready;
     const outcome: InvocationOutcome<R> =
       "environment" in acquired
         ? await invokeHandler(acquired.environment, event, {

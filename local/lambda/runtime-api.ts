@@ -36,6 +36,14 @@ export class RuntimeApi {
   private current: Invocation | undefined;
   /** Set when the runtime reported a failed start: every invocation fails with it. */
   private initError: RuntimeOutcome | undefined;
+  private initDone: () => void = () => {};
+  /**
+   * Settles when the runtime's Init phase is over: its first `GET /invocation/next` (the handler's
+   * module loaded), a reported failed start, or its end.
+   */
+  readonly initialized = new Promise<void>((resolve) => {
+    this.initDone = resolve;
+  });
 
   private constructor(
     private readonly server: Server,
@@ -74,6 +82,7 @@ export class RuntimeApi {
   /** The runtime process ended: what it was running fails with `outcome`. */
   fail(outcome: RuntimeOutcome): void {
     this.initError ??= outcome;
+    this.initDone();
     for (const invocation of [this.current, this.queued]) invocation?.settle(outcome);
     this.current = this.queued = undefined;
   }
@@ -108,6 +117,7 @@ export class RuntimeApi {
     }
     const path = request.url ?? "";
     if (request.method === "GET" && path === `${PREFIX}/invocation/next`) {
+      this.initDone();
       this.waiting?.destroy();
       this.waiting = response;
       response.once("close", () => {

@@ -17,6 +17,8 @@ import type { CodeFunction } from "../websocket-app";
 import type { EnvironmentInit, EnvironmentState, Handler } from "./execution-environments";
 import { RuntimeApi, type RuntimeOutcome } from "./runtime-api";
 
+const INIT_LIMIT_MS = 10_000;
+
 /** What every code function's environment is given by the gateway. */
 export interface RuntimeSettings {
   region: string;
@@ -82,12 +84,22 @@ export function startRuntimeProcess(
   };
   return {
     handler,
+    ready: started.then((api) => Promise.race([api.initialized, initLimit()])),
     dispose: () => {
       disposed = true;
       child?.kill("SIGKILL");
       void started.then((api) => api.close());
     },
   };
+}
+
+/**
+ * Lambda's limit on the Init phase: past 10 s the invocation goes ahead and the rest of the init
+ * counts against the function's timeout ("Lambda retries the Init phase at the time of the first
+ * function invocation", developer guide, "Lambda runtime environment").
+ */
+function initLimit(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, INIT_LIMIT_MS).unref());
 }
 
 /** The function's answer: its JSON result, or its error thrown as the runtime named it. */
