@@ -1,6 +1,6 @@
 /**
  * `npm run gateway -- [template] [options]` (the package's `websocket-gateway` command): runs a
- * WebSocket API from its SAM or CloudFormation template on the local gateway (`./app-gateway.ts`),
+ * WebSocket API from its SAM or CloudFormation template, or a CDK app's `cdk.out`, on the local gateway (`./app-gateway.ts`),
  * prints its address, what of the template it does not replay, one line each, and stops cleanly
  * (`./stop-on-signals.ts`). `npm run local` stays the chat's own command.
  */
@@ -12,7 +12,7 @@ import { parseParameterOverrides } from "./sources/cloudformation/parameters";
 import { stopOnSignals } from "./stop-on-signals";
 import { appFunctions, type WebSocketApp } from "./websocket-app";
 
-const USAGE = `Usage: websocket-gateway [template.yaml | folder] [options]
+const USAGE = `Usage: websocket-gateway [template.yaml | folder | cdk.out] [options]
   --port N                       TCP port (default 8080; 0: any free one)
   --host ADDRESS                 address to listen on (default 127.0.0.1: this machine only)
   --parameter-overrides "K=V ..." template parameters, as sam deploy takes them (repeatable)
