@@ -1,16 +1,13 @@
 /**
  * `npm run local`: the gateway started from the environment (`./cli-settings.ts`), its addresses printed,
- * and a clean stop on Ctrl-C, SIGTERM, SIGHUP, or when the process that started it is gone (an IDE's
- * stop button or a process manager signals npm, which exits without passing the signal on).
+ * and a clean stop (`./stop-on-signals.ts`).
  * Loaded by `express-server.ts` when that is run directly.
  */
 import { tokenEndpoint } from "../functions/routes";
 import type { LocalAuthOptions } from "./chat/sign-in";
 import { readCliSettings } from "./cli-settings";
 import { startLocalGateway } from "./express-server";
-
-/** How often the server checks that its parent (npm) still runs. */
-const PARENT_CHECK_MS = 500;
+import { stopOnSignals } from "./stop-on-signals";
 
 function authLine(auth: LocalAuthOptions | undefined, origin: string): string {
   switch (auth?.mode) {
@@ -50,35 +47,7 @@ async function main(): Promise<void> {
       "Press Ctrl-C to stop.",
     ].join("\n"),
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    // A second Ctrl-C while stopping: the user does not want to wait.
-    if (stopping) {
-      if (signal === "SIGINT" || signal === "SIGTERM") process.exit(1);
-      return;
-    }
-    stopping = true;
-    console.log(`${signal}: closing ${gateway.connectionCount()} connection(s)...`);
-    gateway.close().then(
-      () => {
-        console.log("Stopped.");
-        process.exit(0);
-      },
-      (error: unknown) => {
-        console.error("Stopping failed:", error);
-        process.exit(1);
-      },
-    );
-  };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stop(signal));
-  // Under `npm run local` only (a server started in the background on purpose outlives its shell):
-  // an orphan is adopted by another process, so its parent id changes.
-  if (process.env.npm_lifecycle_event) {
-    const parent = process.ppid;
-    setInterval(() => {
-      if (process.ppid !== parent) stop(`parent process ${parent} exited`);
-    }, PARENT_CHECK_MS).unref();
-  }
+  stopOnSignals(gateway);
 }
 
 main().catch((error: unknown) => {

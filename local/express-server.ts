@@ -8,8 +8,7 @@
  * Started in named steps: the settings, the tables, the HTTP server, the Lambda runtime (functions,
  * their dependencies, sign-in), the WebSocket API, the HTTP routes.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
 import path from "node:path";
 import express from "express";
 import { pageContentSecurityPolicy } from "../functions/auth/page-config";
@@ -31,6 +30,7 @@ import { API_GATEWAY_LIMITS, type LocalGateway, type LocalGatewayOptions } from 
 import { AsyncInvocations } from "./lambda/async-invocations";
 import { ConcurrencyLimit } from "./lambda/concurrency";
 import { LocalFunction } from "./lambda/lambda-function";
+import { closeGateway, listen, WorkInFlight } from "./server-lifecycle";
 
 export type { LocalGateway, LocalGatewayLimits, LocalGatewayOptions } from "./gateway-options";
 export { API_GATEWAY_LIMITS } from "./gateway-options";
@@ -79,14 +79,10 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     serveWebSocketApi(app, server, {
       api,
       registry,
-      routes: settings.routes,
-      dependencies: lambda.dependencies,
+      routes: lambda.routes,
       routeSelectionExpression: options.routeSelectionExpression ?? ROUTE_SELECTION_EXPRESSION,
       limits: settings.limits,
-      functionTimeoutMs: settings.limits.functionTimeoutMs,
-      integrationTimeoutMs: settings.limits.integrationTimeoutMs,
       stageThrottle: options.throttling && new StageThrottle(options.throttling),
-      concurrency: lambda.concurrency,
       authorizer: lambda.auth.authorizer,
       closing: () => work.closing !== undefined,
       log: settings.log,
@@ -94,23 +90,12 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     });
     serveHttpRoutes(app, settings, lambda);
     const tables = upkeep;
-    const close = () => {
-      work.closing ??= (async () => {
-        server.close();
-        lambda.asyncInvocations.close();
-        // Handshakes whose $connect is still running are refused when it returns (`closing`);
-        // until none is left, close what is open and wait for what runs.
-        while (registry.size > 0 || work.running.size > 0) {
-          await registry.closeAll(GOING_AWAY.code, GOING_AWAY.reason);
-          await Promise.allSettled([...work.running]);
-        }
-        await tables.stop();
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        await embedded?.close();
-      })();
-      return work.closing;
-    };
+    const close = () =>
+      closeGateway(server, registry, work, {
+        stopNewWork: () => lambda.asyncInvocations.close(),
+        whenIdle: () => tables.stop(),
+        afterServer: async () => embedded?.close(),
+      });
     return {
       url: `ws://${api.domainName}/${settings.stage}`,
       managementUrl,
@@ -158,18 +143,6 @@ function gatewaySettings(options: LocalGatewayOptions) {
   };
 }
 
-/** The gateway's work in flight (invocations, handshakes), so that closing waits for it. */
-class WorkInFlight {
-  readonly running = new Set<Promise<unknown>>();
-  closing: Promise<void> | undefined;
-  readonly track = <T>(work: Promise<T>): Promise<T> => {
-    this.running.add(work);
-    const done = () => this.running.delete(work);
-    work.then(done, done);
-    return work;
-  };
-}
-
 /** The functions' settings, as Lambda's environment variables hold them. */
 function lambdaEnvironment(settings: GatewaySettings, dynamodbEndpoint: string): Record<string, string | undefined> {
   return {
@@ -182,16 +155,6 @@ function lambdaEnvironment(settings: GatewaySettings, dynamodbEndpoint: string):
     CONNECT_TIMEOUT_MS: String(settings.limits.integrationTimeoutMs),
     ...(settings.routes.some((route) => route.fansOut) && { BROADCAST_FUNCTION_NAME: broadcastWorker.name }),
   };
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 type LambdaRuntime = ReturnType<typeof startLambda>;
@@ -235,7 +198,13 @@ function startLambda(
   );
   asyncInvocations.register(workerDefinition.name, worker as LocalFunction<unknown, unknown>, workerDefinition);
   const auth = startLocalAuth(options.auth ?? { mode: "none" }, { api, region, functions, environment, log });
-  return { management, asyncInvocations, dependencies, concurrency, auth };
+  // Each route's function, its environments' handlers built with the dependencies Lambda's would have.
+  const routes = settings.routes.map((route) => ({
+    routeKey: route.routeKey,
+    routeResponse: route.routeResponse,
+    function: new LocalFunction(route.name, (state) => route.createHandler(dependencies(state)), functions),
+  }));
+  return { management, asyncInvocations, routes, auth };
 }
 
 /** HTTP: the `@connections` API under the stage, the token endpoint, the page and its config. */

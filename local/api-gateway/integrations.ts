@@ -5,58 +5,41 @@
  * per invocation. https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
  */
 
-import type { RouteDefinition } from "../../functions/routes";
-import type { HandlerDependencies } from "../../functions/runtime/handler-dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../../functions/runtime/lambda-events";
 import { executionLogLine } from "../execution-log";
-import type { ConcurrencyLimit } from "../lambda/concurrency";
-import type { EnvironmentState } from "../lambda/execution-environments";
 import { failureNote, type InvocationOutcome, outcomeStatus } from "../lambda/invoke";
-import { LocalFunction } from "../lambda/lambda-function";
+import type { LocalFunction } from "../lambda/lambda-function";
 import type { ConnectionRegistry, LiveConnection } from "./connection-registry";
 import { type ApiInfo, messageEvent } from "./event-builders";
 import { createRouteSelector, type RouteSelector } from "./route-selection";
 import { type StageThrottle, THROTTLED_MESSAGE } from "./stage-throttling";
 
+/** A route and the Lambda function its integration invokes (several routes may share one). */
+export interface IntegrationRoute {
+  routeKey: string;
+  /** Two-way route: the function's `body` goes back to the caller as a frame. */
+  routeResponse?: boolean;
+  function: LocalFunction<WebSocketEvent, WebSocketResult | undefined>;
+}
+
 export interface IntegrationOptions {
   api: ApiInfo;
   registry: ConnectionRegistry;
-  routes: readonly RouteDefinition[];
-  /** The dependencies a new execution environment's handler is built with. */
-  dependencies: (environment: EnvironmentState) => HandlerDependencies;
+  routes: readonly IntegrationRoute[];
   routeSelectionExpression: string;
-  functionTimeoutMs: number;
-  integrationTimeoutMs: number;
   /** The stage's throttling, if any. */
   stageThrottle?: StageThrottle;
-  /** The account's concurrent executions, shared by every route's function. */
-  concurrency: ConcurrencyLimit;
   log: (line: string) => void;
   /** Receives every handler run, so a closing server can wait for them. */
   track: <T>(work: Promise<T>) => Promise<T>;
 }
 
 export class Integrations {
-  private readonly handlers = new Map<
-    string,
-    { route: RouteDefinition; function: LocalFunction<WebSocketEvent, WebSocketResult | undefined> }
-  >();
+  private readonly handlers = new Map<string, IntegrationRoute>();
   private readonly selectRoute: RouteSelector;
 
   constructor(private readonly options: IntegrationOptions) {
-    for (const route of options.routes) {
-      const handler = new LocalFunction(
-        route.name,
-        (environment) => route.createHandler(options.dependencies(environment)),
-        {
-          functionTimeoutMs: options.functionTimeoutMs,
-          callerTimeoutMs: options.integrationTimeoutMs,
-          concurrency: options.concurrency,
-          track: options.track,
-        },
-      );
-      this.handlers.set(route.routeKey, { route, function: handler });
-    }
+    for (const route of options.routes) this.handlers.set(route.routeKey, route);
     this.selectRoute = createRouteSelector(
       options.routeSelectionExpression,
       [...this.handlers.keys()].filter((key) => key !== "$connect" && key !== "$disconnect"),
@@ -115,7 +98,7 @@ export class Integrations {
       return;
     }
     const { result } = outcome;
-    if (this.handlers.get(routeKey)?.route.routeResponse && result.body !== undefined) {
+    if (this.handlers.get(routeKey)?.routeResponse && result.body !== undefined) {
       registry.send(connection, Buffer.from(result.body, result.isBase64Encoded ? "base64" : "utf8"));
     }
   }

@@ -3,7 +3,8 @@
  * and stays warm for the next, keeping whatever its handler built (SDK clients, caches); an
  * invocation that finds none idle gets a new one, built like a cold start. An invocation that
  * times out ends its environment, as Lambda's does: it is never used again, and the gateway
- * refuses what its code still tries to do.
+ * refuses what its code still tries to do. New code (`retire`) is run by new environments; the
+ * old ones finish what they run and end, as Lambda's do after an update.
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
  * Busy environments count against the account's concurrency (`./concurrency.ts`).
  */
@@ -94,8 +95,23 @@ export function environmentManagementApi(
 /** A Lambda handler: an event in, a result out (a WebSocket route, an authorizer, a function URL). */
 export type Handler<E = WebSocketEvent, R = WebSocketResult> = (event: E, context?: LambdaContext) => Promise<R>;
 
-export interface ExecutionEnvironment<H extends Handler<never, unknown> = WebSocketHandler> extends EnvironmentState {
-  readonly handler: H;
+/** What a cold start makes: the handler, and how to end the environment (a runtime process) when Lambda would. */
+export interface EnvironmentInit<H> {
+  handler: H;
+  /**
+   * Settles when the environment's Init phase is over (a runtime process has loaded the code). The
+   * function's timeout counts from then: Lambda's Init phase has a limit of its own (10 s), and the
+   * timeout applies to the Invoke phase. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+   */
+  ready?: Promise<void>;
+  dispose?(): void;
+}
+
+export interface ExecutionEnvironment<H extends Handler<never, unknown> = WebSocketHandler>
+  extends EnvironmentState,
+    EnvironmentInit<H> {
+  /** The code's version it was started with. */
+  readonly generation: number;
 }
 
 /** An environment taken for one invocation, with the execution it counts as. */
@@ -107,10 +123,12 @@ interface Acquired<H extends Handler<never, unknown> = WebSocketHandler> {
 
 export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocketHandler> {
   private readonly idle: ExecutionEnvironment<H>[] = [];
+  private generation = 0;
+  private closed = false;
 
   /** `init` builds an environment's handler, as a cold start runs the function's module. */
   constructor(
-    private readonly init: (environment: EnvironmentState) => H,
+    private readonly init: (environment: EnvironmentState) => H | EnvironmentInit<H>,
     private readonly concurrency: ConcurrencyLimit,
   ) {}
 
@@ -125,8 +143,11 @@ export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocket
     if (warm) return { environment: warm, coldStart: false, execution: taken.token };
     const state: EnvironmentState = { stopped: false };
     try {
+      const made = this.init(state);
       return {
-        environment: Object.assign(state, { handler: this.init(state) }),
+        environment: Object.assign(state, typeof made === "function" ? { handler: made } : made, {
+          generation: this.generation,
+        }),
         coldStart: true,
         execution: taken.token,
       };
@@ -144,6 +165,19 @@ export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocket
    */
   release({ environment, execution }: Acquired<H>): void {
     this.concurrency.give(execution);
-    if (!environment.stopped) this.idle.push(environment);
+    if (environment.stopped || this.closed || environment.generation !== this.generation) environment.dispose?.();
+    else this.idle.push(environment);
+  }
+
+  /** New code: the next invocations get new environments; idle ones end now, busy ones when they finish. */
+  retire(): void {
+    this.generation++;
+    for (const environment of this.idle.splice(0)) environment.dispose?.();
+  }
+
+  /** Ends every idle environment, and each busy one as it finishes. */
+  close(): void {
+    this.closed = true;
+    this.retire();
   }
 }

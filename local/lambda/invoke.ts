@@ -43,8 +43,12 @@ export async function invokeHandler<E, R>(
     new Promise<InvocationOutcome<R>>((resolve) =>
       timers.push(
         setTimeout(() => {
-          // Stopped now, not when the caller hears of it: the handler may still be calling out.
-          if (outcome.kind === "function-timeout") environment.stopped = true;
+          // Stopped now, not when the caller hears of it: the handler may still be calling out. A
+          // runtime process is killed, as Lambda ends the environment.
+          if (outcome.kind === "function-timeout") {
+            environment.stopped = true;
+            environment.dispose?.();
+          }
           resolve(outcome);
         }, ms),
       ),

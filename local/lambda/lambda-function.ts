@@ -4,7 +4,12 @@
  * timeouts (`./invoke.ts`). WebSocket routes, the authorizer and the token endpoint are each one.
  */
 import type { ConcurrencyLimit } from "./concurrency";
-import { type EnvironmentState, ExecutionEnvironments, type Handler } from "./execution-environments";
+import {
+  type EnvironmentInit,
+  type EnvironmentState,
+  ExecutionEnvironments,
+  type Handler,
+} from "./execution-environments";
 import { type InvocationOutcome, invokeHandler } from "./invoke";
 
 export interface LocalFunctionOptions {
@@ -29,7 +34,7 @@ export class LocalFunction<E, R> {
 
   constructor(
     readonly name: string,
-    init: (environment: EnvironmentState) => Handler<E, R>,
+    init: (environment: EnvironmentState) => Handler<E, R> | EnvironmentInit<Handler<E, R>>,
     private readonly options: LocalFunctionOptions,
   ) {
     this.environments = new ExecutionEnvironments(init, options.concurrency);
@@ -39,6 +44,8 @@ export class LocalFunction<E, R> {
   async invoke(event: E, guarded = true): Promise<Invocation<R>> {
     const started = process.hrtime.bigint();
     const acquired = this.environments.acquire(guarded);
+    // A cold start's Init phase first: the function's timeout is for the Invoke phase.
+    if ("environment" in acquired && acquired.coldStart) await acquired.environment.ready;
     const outcome: InvocationOutcome<R> =
       "environment" in acquired
         ? await invokeHandler(acquired.environment, event, {
@@ -54,5 +61,15 @@ export class LocalFunction<E, R> {
         : { kind: "throttled", reason: acquired.throttled };
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     return { outcome, ms, coldStart: "environment" in acquired && acquired.coldStart };
+  }
+
+  /** Its code changed: new invocations start new environments (`ExecutionEnvironments.retire`). */
+  retire(): void {
+    this.environments.retire();
+  }
+
+  /** Ends its environments as they become idle. */
+  close(): void {
+    this.environments.close();
   }
 }

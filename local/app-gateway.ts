@@ -1,0 +1,209 @@
+/**
+ * The local API Gateway for any WebSocket app (`./websocket-app.ts`: one read from a SAM or
+ * CloudFormation template, ...): the same replay of API Gateway's WebSocket API, `@connections`
+ * API and Lambda that the chat runs on, with the app's functions run by their own runtimes through
+ * Lambda's Runtime API, its tables created in the embedded DynamoDB, and its handlers' AWS SDK calls
+ * (DynamoDB, `@connections`) sent here however they build the endpoint.
+ *
+ * The API's domain name in the events is the one AWS gives a deployed API,
+ * `{apiId}.execute-api.{region}.amazonaws.com` (the developer guide's `$connect` input and captured
+ * events), so code that builds its endpoint from `requestContext.domainName` and `stage`, or from
+ * `apiId` and `AWS_REGION` as AWS's simple-websockets-chat-app does, reaches this gateway through
+ * the runtimes' redirection of AWS's hosts.
+ *
+ * Started in named steps: the DynamoDB and its tables, the HTTP server, Lambda (functions,
+ * authorizer, reload), the WebSocket API, the `@connections` routes.
+ */
+import { createServer, type Server } from "node:http";
+import { CreateTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import express from "express";
+import { ConnectAuthorizer } from "./api-gateway/authorizer";
+import { ConnectionRegistry } from "./api-gateway/connection-registry";
+import type { ApiInfo } from "./api-gateway/event-builders";
+import { managementRouter } from "./api-gateway/management-api";
+import { StageThrottle } from "./api-gateway/stage-throttling";
+import { serveWebSocketApi } from "./api-gateway/websocket-api";
+import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
+import { adminClient } from "./dynamodb/tables";
+import { API_GATEWAY_LIMITS, type LocalGatewayLimits } from "./gateway-options";
+import { type AppLocalFunctions, appLocalFunctions, reloadOnSave } from "./lambda/app-functions";
+import { ConcurrencyLimit } from "./lambda/concurrency";
+import type { LocalFunction } from "./lambda/lambda-function";
+import { closeGateway, listen, WorkInFlight } from "./server-lifecycle";
+import { type AppFunction, type AppTable, appFunctions, type WebSocketApp } from "./websocket-app";
+
+/** Lambda's default function timeout, for functions that set none. */
+const LAMBDA_DEFAULT_TIMEOUT_MS = 3_000;
+/**
+ * The keys the functions get. Never the user's own: a call that escapes the redirection (code
+ * using `fetch`) then fails in AWS instead of acting on the user's account.
+ */
+const LOCAL_CREDENTIALS = { accessKeyId: "AKIALOCALGATEWAY0000", secretAccessKey: "local-gateway-secret" };
+
+export interface AppGatewayOptions {
+  /** The API id the app was read with (its `Ref`), and the gateway serves under. */
+  apiId: string;
+  region: string;
+  accountId: string;
+  /** TCP port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Address to listen on. Default 127.0.0.1: nothing outside this machine can connect. */
+  host?: string;
+  limits?: Partial<LocalGatewayLimits>;
+  /** Start new environments when a function's code changes. Default `true`. */
+  reload?: boolean;
+  /** The Python interpreter for `python3.*` functions. Default `python3`. */
+  python?: string;
+  /** Where the execution log and the functions' output go. Default `console.log`. */
+  log?: (line: string) => void;
+}
+
+export interface AppGateway {
+  /** `ws://127.0.0.1:{port}/{stage}` */
+  url: string;
+  /** `http://127.0.0.1:{port}/{stage}`: `@connections` lives under it. */
+  managementUrl: string;
+  port: number;
+  dynamodbEndpoint: string;
+  connectionCount(): number;
+  /** Closes every connection with 1001, runs their `$disconnect`, ends the functions' processes. */
+  close(): Promise<void>;
+}
+
+export async function startAppGateway(app: WebSocketApp, options: AppGatewayOptions): Promise<AppGateway> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const limits = { ...API_GATEWAY_LIMITS, ...options.limits };
+  const dynamodb = await startEmbeddedDynamoDB();
+  const server = createServer();
+  try {
+    await createTables(app.tables, dynamodb.endpoint, options.region, log);
+    const port = await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
+    return serveApp(app, options, { server, port, limits, log, dynamodb });
+  } catch (error) {
+    server.close();
+    await dynamodb.close();
+    throw error;
+  }
+}
+
+/** Creates each table as the template declares it; TTL is named, since the embedded DynamoDB has none. */
+async function createTables(
+  tables: readonly AppTable[],
+  endpoint: string,
+  region: string,
+  log: (line: string) => void,
+) {
+  const client = adminClient({ region, dynamodbEndpoint: endpoint, credentials: LOCAL_CREDENTIALS });
+  try {
+    for (const table of tables) {
+      await client.send(new CreateTableCommand(table.definition)).catch((error: unknown) => {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      });
+      if (table.ttlAttribute) {
+        log(
+          `table ${table.definition.TableName}: TTL on ${table.ttlAttribute} is not applied by the embedded DynamoDB`,
+        );
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+interface Started {
+  server: Server;
+  port: number;
+  limits: LocalGatewayLimits;
+  log: (line: string) => void;
+  dynamodb: { endpoint: string; close(): Promise<void> };
+}
+
+/** From here nothing awaits: the first request finds every route in place. */
+function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Started): AppGateway {
+  const { server, port, limits, log, dynamodb } = started;
+  const { apiId, region } = options;
+  const expressApp = express();
+  expressApp.disable("x-powered-by");
+  server.on("request", expressApp);
+  const work = new WorkInFlight();
+  const registry = new ConnectionRegistry(limits);
+  const api: ApiInfo = { apiId, stage: app.stage, domainName: `${apiId}.execute-api.${region}.amazonaws.com` };
+  const functions = startFunctions(app, options, started, work);
+  const watcher = (options.reload ?? true) ? reloadOnSave(functions, log) : undefined;
+  // The functions answer JSON of any shape; API Gateway checks what it reads of it.
+  const invoked = <E, R>(fn: AppFunction) => functions.get(fn) as unknown as LocalFunction<E, R>;
+  serveWebSocketApi(expressApp, server, {
+    api,
+    registry,
+    routes: app.routes.map((route) => ({ ...route, function: invoked(route.function) })),
+    routeSelectionExpression: app.routeSelectionExpression,
+    limits,
+    stageThrottle: app.throttling && new StageThrottle(app.throttling),
+    ...(app.authorizer && {
+      authorizer: new ConnectAuthorizer({
+        identitySources: app.authorizer.identitySources,
+        function: invoked(app.authorizer.function),
+        api,
+        region,
+      }),
+    }),
+    closing: () => work.closing !== undefined,
+    log,
+    track: work.track,
+  });
+  expressApp.use(
+    `/${app.stage}`,
+    managementRouter({
+      registry,
+      region,
+      maxPayloadBytes: limits.managementMaxPayloadBytes,
+      latencyMs: 0,
+      allowRemote: false,
+      log,
+    }),
+  );
+  const origin = `127.0.0.1:${port}`;
+  return {
+    url: `ws://${origin}/${app.stage}`,
+    managementUrl: `http://${origin}/${app.stage}`,
+    port,
+    dynamodbEndpoint: dynamodb.endpoint,
+    connectionCount: () => registry.size,
+    close: () =>
+      closeGateway(server, registry, work, {
+        stopNewWork: () => watcher?.close(),
+        whenIdle: async () => {
+          for (const local of functions.values()) local.close();
+        },
+        afterServer: () => dynamodb.close(),
+      }),
+  };
+}
+
+/** Lambda: the account's concurrency, and each function run by its runtime, its AWS calls sent here. */
+function startFunctions(
+  app: WebSocketApp,
+  options: AppGatewayOptions,
+  { port, limits, log, dynamodb }: Started,
+  work: WorkInFlight,
+): AppLocalFunctions {
+  const concurrency = new ConcurrencyLimit({
+    limit: limits.concurrentExecutions,
+    behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
+    behindAtBusy: 20,
+  });
+  const runtime = {
+    region: options.region,
+    accountId: options.accountId,
+    credentials: LOCAL_CREDENTIALS,
+    endpoints: { gateway: `http://127.0.0.1:${port}`, dynamodb: dynamodb.endpoint },
+    python: options.python,
+    log,
+  };
+  return appLocalFunctions(appFunctions(app), runtime, {
+    defaultTimeoutMs: LAMBDA_DEFAULT_TIMEOUT_MS,
+    callerTimeoutMs: limits.integrationTimeoutMs,
+    concurrency,
+    track: work.track,
+  });
+}
