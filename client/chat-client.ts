@@ -129,6 +129,7 @@ export class ChatClient extends Emitter<ChatEvents> {
         },
         onState: (state) => {
           this.currentState = state;
+          if (state.state === "closed") this.rooms.stopped(state.reason);
           this.emit("state", state);
         },
       },

@@ -49,7 +49,7 @@ class Room {
   filling = false;
   gapTimer: ReturnType<typeof setTimeout> | undefined;
   readonly timeline = new RoomTimeline();
-  readonly ready: Promise<JoinedRoom>;
+  ready!: Promise<JoinedRoom>;
   resolve!: (joined: JoinedRoom) => void;
   reject!: (error: unknown) => void;
 
@@ -59,6 +59,11 @@ class Room {
     readonly withUser = "with" in target ? target.with : undefined,
   ) {
     this.room = "room" in target ? target.room : undefined;
+    this.expect();
+  }
+
+  /** A new promise of the room's first join (the last one was rejected, or there was none). */
+  expect(): void {
     this.ready = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -118,6 +123,15 @@ export class Rooms {
     for (const room of this.list) {
       if (room.room === first) void this.sync(room, connection);
       else void this.join(room, connection);
+    }
+  }
+
+  /** The client stopped: rooms never joined say so (and wait for it again, should it be opened again). */
+  stopped(why: string): void {
+    for (const room of this.list) {
+      if (room.timeline.hasStarted) continue;
+      room.reject(new ConnectionLostError(why));
+      room.expect();
     }
   }
 
