@@ -1,6 +1,7 @@
 /**
- * What one chat message costs in DynamoDB, measured: the real `sendmessage` handler and SDK clients
- * against the embedded DynamoDB, every request asked for its ConsumedCapacity, for rooms of a few
+ * What one chat message costs in DynamoDB, measured: the real `sendmessage` handler behind its
+ * budgets (the user's and the address's, as deployed) and the real SDK clients against the
+ * embedded DynamoDB, every request asked for its ConsumedCapacity, for rooms of a few
  * sizes with and without thousands online in other rooms. The baseline, measured in the same run
  * on the same table, is the design before rooms: a Scan of every connection for each message.
  *
@@ -14,7 +15,10 @@
  * npm run bench:cost [-- --json]
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBLimitsStore } from "../dal/limits-table";
 import { createSendMessageHandler } from "../functions/handlers/sendmessage";
+import { limitedHandler } from "../functions/limits/limited-route";
+import { type RouteDefinition, routes } from "../functions/routes";
 import type { ConnectionManager } from "../functions/runtime/connection-manager";
 import { readFunctionConfig } from "../functions/runtime/function-config";
 import { chatRepositories, tablesClient } from "../functions/runtime/handler-dependencies";
@@ -40,6 +44,8 @@ async function main(): Promise<void> {
     const config = readFunctionConfig({
       TABLE_NAME: "cost-connections",
       MESSAGES_TABLE_NAME: "cost-messages",
+      LIMITS_TABLE_NAME: "cost-limits",
+      RATE_LIMITS: "{}",
       DYNAMODB_ENDPOINT_URL: db.endpoint,
       MANAGEMENT_ENDPOINT_URL: "http://127.0.0.1:9/dev",
     });
@@ -70,15 +76,18 @@ async function main(): Promise<void> {
       },
       disconnect: async () => {},
     };
-    const handler = createSendMessageHandler({
+    const deps = {
       config,
       connections,
       memberships,
       messages,
+      limits: new DynamoDBLimitsStore(client, "cost-limits"),
       managementApi: () => manager,
       now: Date.now,
       logger: console,
-    });
+    };
+    const route = routes.find((candidate) => candidate.routeKey === "sendmessage") as RouteDefinition;
+    const handler = limitedHandler(route, createSendMessageHandler(deps), deps);
 
     const rows: string[][] = [];
     const results: object[] = [];
@@ -89,7 +98,13 @@ async function main(): Promise<void> {
         const room = `room-${size}`;
         const sender = `${room}-0`;
         const event = {
-          requestContext: { connectionId: sender, requestId: `r${size}${others}=`, apiId: API.apiId, stage: API.stage },
+          requestContext: {
+            connectionId: sender,
+            requestId: `r${size}${others}=`,
+            apiId: API.apiId,
+            stage: API.stage,
+            identity: { sourceIp: "198.51.100.7" },
+          },
           body: JSON.stringify({ action: "sendmessage", data: "Hello, room! This is a message of a usual length." }),
           isBase64Encoded: false,
         } as WebSocketEvent;

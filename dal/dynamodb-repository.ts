@@ -204,16 +204,7 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
   }
 
   private failure(operation: string, error: unknown): RepositoryError {
-    if (error instanceof RepositoryError) return error;
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return new RepositoryError(
-      `DynamoDB ${operation} on table ${this.tableName} failed: ${reason}`,
-      this.tableName,
-      operation,
-      {
-        cause: error,
-      },
-    );
+    return RepositoryError.of(this.tableName, operation, error);
   }
 }
 

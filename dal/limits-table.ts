@@ -158,14 +158,6 @@ export class DynamoDBLimitsStore implements LimitsStore {
   }
 
   private failure(operation: string, error: unknown): RepositoryError {
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return new RepositoryError(
-      `DynamoDB ${operation} on table ${this.tableName} failed: ${reason}`,
-      this.tableName,
-      operation,
-      {
-        cause: error,
-      },
-    );
+    return RepositoryError.of(this.tableName, operation, error);
   }
 }

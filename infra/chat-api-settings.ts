@@ -50,6 +50,8 @@ export interface ChatApiArgs {
   auth?: AuthSettings;
   /** How long a room's messages are kept, in seconds (default: the handlers', a day). */
   historyTtlSeconds?: number;
+  /** Rooms one connection may be in at once (default: the handlers', 10). */
+  roomsPerConnection?: number;
   /** What one user and one source address may do (each budget over the defaults; 0: no limit). */
   rateLimits?: DeepPartial<RateLimits>;
   /** The stage's access log, one JSON line per request (default off: it needs the account's role). */
@@ -121,6 +123,10 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
     throw new Error(`broadcastConcurrency must be an integer from 1 to 1000, got ${concurrency}`);
   }
+  const rooms = args.roomsPerConnection;
+  if (rooms !== undefined && (!Number.isInteger(rooms) || rooms < 1 || rooms > 100)) {
+    throw new Error(`roomsPerConnection must be an integer from 1 to 100, got ${rooms}`);
+  }
   const history = args.historyTtlSeconds;
   if (history !== undefined && (!Number.isInteger(history) || history < 60 || history > MAX_HISTORY_TTL_SECONDS)) {
     throw new Error(`historyTtlSeconds must be an integer from 60 to ${MAX_HISTORY_TTL_SECONDS}, got ${history}`);
@@ -162,6 +168,7 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
       RATE_LIMITS: JSON.stringify(rateLimits),
       ...(concurrency !== undefined && { BROADCAST_CONCURRENCY: String(concurrency) }),
       ...(history !== undefined && { HISTORY_TTL_SECONDS: String(history) }),
+      ...(rooms !== undefined && { ROOMS_PER_CONNECTION: String(rooms) }),
     },
   };
 }

@@ -28,6 +28,7 @@ export function readStackSettings(config = new pulumi.Config()): ChatApiArgs {
     broadcastConcurrency: config.getNumber("broadcastConcurrency", { min: 1, max: 1000 }),
     auth: authSettings(config),
     historyTtlSeconds: config.getNumber("historyTtlSeconds"),
+    roomsPerConnection: config.getNumber("roomsPerConnection"),
     rateLimits: config.getObject("rateLimits"),
     accessLogs: config.getBoolean("accessLogs"),
     apiGatewayAccountRole: config.getBoolean("apiGatewayAccountRole"),

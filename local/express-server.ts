@@ -143,7 +143,7 @@ function gatewaySettings(options: LocalGatewayOptions) {
     limits: {
       ...API_GATEWAY_LIMITS,
       // The guard follows a function timeout set by the caller unless set too.
-      behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 5,
+      behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 2,
       ...options.limits,
     },
     // Each route behind its budget, as Lambda runs it in the cloud.

@@ -74,6 +74,23 @@ test("every AWS resource of both stacks comes from one provider: the stack's reg
   }
 });
 
+test("no managed policy anywhere in either stack: every role's rights are its own inline policy", async (t) => {
+  // CallbackFunction attaches nine *FullAccess managed policies to a function given no role.
+  for (const [stack, loaded] of [
+    ["prod", await stacks.prodWithDomain],
+    ["dev", await stacks.dev],
+  ] as const) {
+    t.deepEqual(
+      loaded.resources.filter((resource) => /PolicyAttachment|aws:iam\/policy:Policy/.test(resource.type)),
+      [],
+      stack,
+    );
+    for (const role of ofType(loaded, "aws:iam/role:Role")) {
+      t.is(role.inputs.managedPolicyArns, undefined, `${stack} ${role.name}`);
+    }
+  }
+});
+
 test("a stack without a region stops with a clear error before declaring anything", async (t) => {
   const { "aws:region": _region, ...withoutRegion } = stackConfig("dev");
   const error = await t.throwsAsync(loadStack(install, "fresh", withoutRegion));
@@ -191,7 +208,6 @@ test("prod: the stage writes a JSON access log to a group with retention, throug
     },
   ]);
   t.is(only(prod, "aws:apigateway/account:Account").inputs.cloudwatchRoleArn, role.state.arn);
-  t.deepEqual(ofType(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
 });
 
 test("dev: no alarms, no access log and no account-wide role unless the stack asks; history unprotected", async (t) => {

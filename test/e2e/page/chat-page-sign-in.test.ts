@@ -154,3 +154,16 @@ test("a token the authorizer refuses is not offered again: the page gets a new o
   t.is(forged, 2, "one forged token, then one from the endpoint");
   t.is(gw.connectionCount(), 1);
 });
+
+test("the page remembers the display name: the same browser's next visit joins under it without asking", async (t) => {
+  const gw = await guestGateway(t);
+  const first = await openChat(t.context.browser, `${origin(gw)}/`, { name: "Ada", join: true });
+  t.teardown(() => first.context().close());
+
+  const again = await first.context().newPage();
+  await again.goto(`${origin(gw)}/`);
+
+  await again.locator("#status[data-state=open]", { hasText: "Connected as Ada" }).waitFor();
+  t.is(await again.inputValue("#name"), "Ada");
+  t.is(gw.connectionCount(), 2);
+});

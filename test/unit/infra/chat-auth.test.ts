@@ -13,6 +13,7 @@ import {
   resolved,
   TOKEN_URL_ID,
 } from "../../support/pulumi-mocks";
+import { DEFAULT_RATE_LIMITS } from "../../support/rate-limits";
 
 const EXECUTION_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`;
 const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}`;
@@ -120,15 +121,7 @@ test("guest: the token endpoint is a public function URL with CORS for the page'
     TOKEN_TTL_SECONDS: "600",
     // Each address's budget of tokens, in the stack's limits table.
     LIMITS_TABLE_NAME: "guest-limits-7f3a9c1",
-    RATE_LIMITS: JSON.stringify({
-      messages: { perUser: 20, perAddress: 100, seconds: 10 },
-      reads: { perUser: 20, perAddress: 100, seconds: 10 },
-      typing: { perUser: 2, perAddress: 20, seconds: 6 },
-      presence: { perUser: 5, perAddress: 50, seconds: 60 },
-      connects: { perAddress: 300, seconds: 60 },
-      tokens: { perAddress: 20, seconds: 60 },
-      connectionsPerUser: 10,
-    }),
+    RATE_LIMITS: JSON.stringify(DEFAULT_RATE_LIMITS),
   });
   // A flood of token requests takes at most its reserved share of the account's concurrency.
   t.is(fn.inputs.reservedConcurrentExecutions, 5);

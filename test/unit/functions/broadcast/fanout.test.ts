@@ -219,7 +219,12 @@ test("a second copy of a job posts nothing: the slice is claimed once", async (t
   t.like(await worker(job), { duplicate: false, delivered: inShard });
   t.deepEqual(await worker(job), { duplicate: true });
   t.is(deps.manager.post.callCount, inShard);
-  t.like(claims.put.firstCall.args[0], { roomKey: "#fanout#abc123defg#dev#stadium", id: "req1#0.0" });
+  // Kept 6 h and a minute: past the longest a retried event lives (maximumEventAgeInSeconds 21,600).
+  t.like(claims.put.firstCall.args[0], {
+    roomKey: "#fanout#abc123defg#dev#stadium",
+    id: "req1#0.0",
+    expiresAt: Math.floor(NOW / 1000) + 6 * 60 * 60 + 60,
+  });
   t.deepEqual(claims.put.firstCall.args[1], { overwrite: false });
   t.regex(
     String(deps.logger.warn.firstCall.args[0]),

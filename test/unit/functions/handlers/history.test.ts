@@ -71,14 +71,15 @@ test("answers the latest 50 by default, oldest first, as the message frames were
     frame.messages.map((message) => message.data),
     Array.from({ length: 50 }, (_, i) => `m${70 + i}`),
   );
+  // m70 was stored 50 s before NOW, under the id its send time and request id make.
   t.deepEqual(frame.messages[0], {
     type: "message",
-    id: frame.messages[0]?.id,
+    id: "2026-12-02T11:59:10.000Z#req70=",
     room: "kitchen",
     connectionId: "sender=",
     name: "Ada",
     data: "m70",
-    sentAt: frame.messages[0]?.sentAt,
+    sentAt: "2026-12-02T11:59:10.000Z",
   });
   t.is(frame.before, frame.messages[0]?.id ?? "");
   // The first page: as many of the largest messages (32 KB) as fill a 128 KB frame, and one more.
