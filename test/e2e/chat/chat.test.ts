@@ -8,7 +8,6 @@ import test from "ava";
 import type { Connection } from "../../../functions/chat/connection";
 import type { ErrorFrame } from "../../../functions/chat/frames";
 import type { ChatMessageFrame } from "../../../functions/chat/message";
-import { startEmbeddedDynamoDB } from "../../../local/dynamodb/embedded-dynamodb";
 import { type LocalGateway, startLocalGateway } from "../../../local/express-server";
 import { connect, eventually } from "../../support/websocket";
 
