@@ -2,7 +2,9 @@
  * The client's one WebSocket to the chat, kept open: a token asked for before each handshake (the
  * authorizer reads it at `$connect` only, so an expiring one is renewed before a reconnect, and one
  * a handshake was refused with is not offered again), and after a close, another attempt after a
- * delay of exponential backoff with full jitter (`./backoff.ts`), until stopped.
+ * delay of exponential backoff with full jitter (`./backoff.ts`), until stopped. A token that has
+ * opened a connection is offered again after a failed handshake (the network fails one as a refusal
+ * does), and renewed after a few in a row.
  */
 import { type BackoffOptions, backoffDelay } from "./backoff";
 import { SignInRefusedError } from "./errors";
@@ -62,6 +64,15 @@ export interface SocketHooks {
 }
 
 const OPEN = 1;
+/**
+ * A token that has opened a connection is renewed after this many failed handshakes in a row: a
+ * network that is down fails a handshake just as a refusal does, and a guest's new token is a new
+ * user (its direct rooms and its messages no longer its own).
+ */
+const FAILURES_BEFORE_RENEWAL = 3;
+
+/** Whether the platform says it is online: a browser knows when it has no network; elsewhere, assumed. */
+const online = () => (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine !== false;
 
 export class ReconnectingSocket {
   private socket: WebSocketLike | null = null;
@@ -72,6 +83,10 @@ export class ReconnectingSocket {
   /** Each connect and stop moves it on, so a token that comes late opens nothing. */
   private generation = 0;
   private renewToken = false;
+  /** The token last offered, whether it has opened a connection, and the handshakes failed since. */
+  private lastToken: string | undefined;
+  private tokenOpened = false;
+  private failedHandshakes = 0;
 
   constructor(
     private readonly options: SocketOptions,
@@ -125,12 +140,22 @@ export class ReconnectingSocket {
       token = await this.options.token?.(this.renewToken);
     } catch (error) {
       if (current !== this.generation) return;
-      if (error instanceof SignInRefusedError) this.stop(error.message, true);
-      else this.retry({ reason: `cannot sign in: ${messageOf(error)}`, wasOpen: false });
+      if (error instanceof SignInRefusedError) {
+        this.stop(error.message, true);
+        return;
+      }
+      // The token endpoint cannot be reached either: the handshakes failed for the network, not the token.
+      this.renewToken = false;
+      this.failedHandshakes = 0;
+      this.retry({ reason: `cannot sign in: ${messageOf(error)}`, wasOpen: false });
       return;
     }
     if (current !== this.generation) return;
     this.renewToken = false;
+    if (token !== this.lastToken) {
+      this.lastToken = token;
+      this.tokenOpened = false;
+    }
     const url = new URL(this.hooks.url());
     if (token !== undefined) url.searchParams.set("token", token);
     let socket: WebSocketLike;
@@ -144,6 +169,8 @@ export class ReconnectingSocket {
     let openedAt: number | undefined;
     socket.onopen = () => {
       openedAt = Date.now();
+      this.tokenOpened = true;
+      this.failedHandshakes = 0;
       this.hooks.onState({ state: "open" });
       this.hooks.onOpen();
     };
@@ -155,8 +182,13 @@ export class ReconnectingSocket {
       if (this.socket !== socket) return;
       this.socket = null;
       const wasOpen = openedAt !== undefined;
-      // A handshake refused (an expired or distrusted token, say) shows as a close before open.
-      if (!wasOpen) this.renewToken = true;
+      // A handshake refused (an expired or distrusted token, say) shows as a close before open, as
+      // does one the network failed (not counted when the browser knows it is offline): a token
+      // that never opened a connection is renewed at once.
+      if (!wasOpen && online()) {
+        this.failedHandshakes++;
+        this.renewToken = !this.tokenOpened || this.failedHandshakes >= FAILURES_BEFORE_RENEWAL;
+      }
       if (openedAt !== undefined && Date.now() - openedAt >= this.options.stableAfterMs) this.attempt = 0;
       const why = describeClose(code, reason, wasOpen);
       this.hooks.onClose(why);

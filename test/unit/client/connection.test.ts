@@ -108,6 +108,56 @@ test.serial(
   },
 );
 
+test.serial(
+  "a token that has opened a connection is offered again after failed handshakes (the network's, as likely), and renewed after three in a row or none once the token endpoint is unreachable too",
+  async (t) => {
+    const asked: boolean[] = [];
+    let endpointDown = false;
+    let issued = 0;
+    const fixture = clientOnFakes({
+      token: (renew) => {
+        asked.push(renew);
+        if (endpointDown) throw new Error("fetch failed");
+        if (renew || issued === 0) issued++;
+        return `token-${issued}`;
+      },
+    });
+    t.teardown(fixture.done);
+    const { ws, clock } = fixture;
+    await connected(fixture, ["kitchen"]);
+    const offered = () => new URL(ws.last.url).searchParams.get("token");
+
+    ws.last.drop(); // lost after it opened
+    for (let failed = 0; failed < 2; failed++) {
+      await clock.tickAsync(60_000);
+      ws.last.drop(); // a handshake fails: the network, or a refusal
+    }
+    await clock.tickAsync(60_000);
+    t.is(offered(), "token-1", "after two failed handshakes, the token that opened a connection again");
+    ws.last.drop();
+    await clock.tickAsync(60_000);
+    t.deepEqual(asked, [false, false, false, false, true]);
+    t.is(offered(), "token-2", "after the third, a new one");
+
+    ws.last.open();
+    await clock.tickAsync(0);
+    ws.last.drop(); // lost after it opened
+    for (let failed = 0; failed < 2; failed++) {
+      await clock.tickAsync(60_000);
+      ws.last.drop();
+    }
+    await clock.tickAsync(60_000);
+    ws.last.drop();
+    endpointDown = true;
+    await clock.tickAsync(60_000);
+    t.deepEqual(asked.slice(5, 9), [false, false, false, true], "three failed: a renewal asked for");
+    t.false(asked.slice(9).includes(true), "the endpoint was down too: the failures were the network's");
+    endpointDown = false;
+    await clock.tickAsync(60_000);
+    t.is(offered(), "token-2", "and the token that opened a connection is offered when it is back");
+  },
+);
+
 test.serial("a token endpoint that cannot be reached is tried again with backoff", async (t) => {
   let down = true;
   const fixture = clientOnFakes({
