@@ -6,6 +6,7 @@ import { readdirSync } from "node:fs";
 import { extname, join } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { bundleClient, CLIENT_MODULE } from "../client/bundle";
 import type { AuthSettings } from "../functions/auth/auth-config";
 import { type PageOidcConfig, pageContentSecurityPolicy } from "../functions/auth/page-config";
 
@@ -26,16 +27,32 @@ export const CONTENT_TYPES: Record<string, string> = {
 // CloudFront's managed policies: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 
-/** The objects the page is published as: each file of {@link PAGE_DIR}, with its content type. */
-export function pageFiles(): { file: string; contentType: string }[] {
-  return readdirSync(PAGE_DIR)
+/** One object of the published page: a file of {@link PAGE_DIR}, or the client library it loads, built. */
+export interface PageObject {
+  key: string;
+  contentType: string;
+  source: { file: string } | { text: Promise<string> };
+}
+
+/**
+ * The objects the page is published as: each file of {@link PAGE_DIR}, with its content type, and
+ * the client library as the local gateway serves it (`client/bundle.ts`).
+ */
+export function pageObjects(): PageObject[] {
+  const files = readdirSync(PAGE_DIR)
     .sort()
     .map((file) => {
       const contentType = CONTENT_TYPES[extname(file)];
       if (!contentType)
         throw new Error(`the page's ${file} has no known content type: add its extension to CONTENT_TYPES`);
-      return { file, contentType };
+      return { key: file, contentType, source: { file: join(PAGE_DIR, file) } };
     });
+  const library = {
+    key: CLIENT_MODULE,
+    contentType: CONTENT_TYPES[".mjs"] as string,
+    source: { text: bundleClient() },
+  };
+  return [...files, library];
 }
 
 /** What `config.json` tells the page: where it may connect, and how to sign in. */
@@ -117,7 +134,7 @@ export class ChatPage extends pulumi.ComponentResource {
       { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
       { parent },
     );
-    for (const { file, contentType } of pageFiles()) this.putObject(file, contentType);
+    for (const object of pageObjects()) this.putObject(object);
 
     const accessControl = new aws.cloudfront.OriginAccessControl(
       `${name}-oac`,
@@ -230,13 +247,16 @@ export class ChatPage extends pulumi.ComponentResource {
     );
   }
 
-  private putObject(file: string, contentType: string): aws.s3.BucketObjectv2 {
+  private putObject({ key, contentType, source }: PageObject): aws.s3.BucketObjectv2 {
     return new aws.s3.BucketObjectv2(
-      `${this.name}-${file}`,
+      `${this.name}-${key}`,
       {
         bucket: this.bucket.id,
-        key: file,
-        source: new pulumi.asset.FileAsset(join(PAGE_DIR, file)),
+        key,
+        source:
+          "file" in source
+            ? new pulumi.asset.FileAsset(source.file)
+            : pulumi.output(source.text).apply((text) => new pulumi.asset.StringAsset(text)),
         contentType,
         // A minute in browsers and at the edge: a deploy's page is everywhere a minute later.
         cacheControl: "public, max-age=60",

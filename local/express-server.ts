@@ -11,6 +11,7 @@
 import { createServer } from "node:http";
 import path from "node:path";
 import express from "express";
+import { bundleClient, CLIENT_MODULE } from "../client/bundle";
 import { pageContentSecurityPolicy } from "../functions/auth/page-config";
 import { limitedHandler } from "../functions/limits/limited-route";
 import { broadcastWorker, routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
@@ -229,7 +230,12 @@ function serveHttpRoutes(app: express.Express, settings: GatewaySettings, lambda
       const own = /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host) ? [`ws://${host}`] : [];
       response.set("content-security-policy", pageContentSecurityPolicy([...own, ...issuer]));
       next();
-    }, express.static(PAGE_DIR));
+    });
+    // The client library, built from its sources at each request: an edit shows at the next reload.
+    app.get(`/${CLIENT_MODULE}`, (_request, response, next) => {
+      bundleClient().then((text) => response.type("text/javascript").set("cache-control", "no-cache").send(text), next);
+    });
+    app.use(express.static(PAGE_DIR));
   }
 }
 

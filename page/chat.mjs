@@ -1,179 +1,219 @@
 /*
  * The chat page: where to connect and how to sign in (told by `/config.json`, the local gateway's
  * or the one a stack publishes beside the page; a link's `?url=` and `?tokenUrl=` may choose only
- * among what it names), the room (`?room=`), the composer, and the wiring of the connection, the
- * sign-in, the message list and who is online.
+ * among what it names), and the wiring of the client library (`./chat-client.mjs`, built from
+ * `client/`) to the rooms, the conversation shown, who is online, the typing line and the composer.
  */
+import { ChatClient, ConnectionLostError } from "./chat-client.mjs";
+import { createComposer } from "./composer.mjs";
 import { followLink, loadConfig, refusal } from "./config.mjs";
-import { createConnection } from "./connection.mjs";
-import { createMessageList } from "./messages.mjs";
+import { createConversations } from "./conversations.mjs";
+import { createOwnership } from "./own.mjs";
 import { createPeople } from "./people.mjs";
-import { createRoomPicker, withRoom } from "./room.mjs";
+import { createRooms } from "./rooms.mjs";
 import { createSignIn } from "./sign-in.mjs";
+import { createStatus } from "./status.mjs";
+import { createTypingLine } from "./typing.mjs";
 
-/** API Gateway closes the socket (1009) on a frame over 32 KB, and a browser sends a message as one frame. */
-const MAX_FRAME_BYTES = 32 * 1024;
 const NAME_KEY = "chat.name";
-
 const $ = (id) => document.getElementById(id);
-const connectionForm = $("connection");
 const urlInput = $("url");
-const composer = $("composer");
 const nameInput = $("name");
-const textInput = $("text");
-const hint = $("composer-hint");
-const sendButton = $("send");
-const encoder = new TextEncoder();
 
 // config.json first: where the page may connect. Then an issuer's answer, which puts the address
 // back as it was before the sign-in; then the link's choice of URL and room, read from that address.
 const config = await loadConfig();
 const signIn = await createSignIn(config, $("sign-in"));
 const linkRefused = followLink(config);
-const messages = createMessageList($("messages"), signIn);
-const people = createPeople({ summary: $("online"), list: $("members") }, signIn);
-const picker = createRoomPicker({ form: $("room-form"), input: $("room"), hint: $("room-hint") }, () => {
-  // Another room is another connection.
-  const url = connection.wantedUrl || urlInput.value.trim();
-  if (url) connection.open(url);
-});
 
-/** The URL to open: the room, and with auth off the name, so the room's notices can say who came. */
-function connectUrl(url) {
-  const target = new URL(withRoom(url, picker.room));
-  const name = nameInput.value.trim();
-  if (!signIn.verified && name) target.searchParams.set("name", name);
-  return target.href;
-}
+/** The client of the connection wanted now, its URL, and the name it was made for. */
+let client = null;
+let clientUrl = "";
+let joinedAs = null;
 
-const send = (request) => connection.socket?.send(JSON.stringify(request));
-
-const connection = createConnection(
+const own = createOwnership(signIn);
+const views = createConversations(own.isOwn, (room) => ({
+  onEdit: (id, text) => composer.startEditing(id, text),
+  onDelete: (id) => refused(client.delete(room, id), room, "Not deleted").catch(() => {}),
+}));
+const people = createPeople({ summary: $("online"), list: $("members") }, { signIn, openDirect });
+const typingLine = createTypingLine($("typing"));
+const rooms = createRooms(
+  { form: $("room-form"), input: $("room"), hint: $("room-hint"), named: $("rooms"), direct: $("directs") },
+  { join: (room) => joinRoom({ room }), leave: leaveRoom, show: showRoom },
+);
+const status = createStatus(
   { statusBox: $("status"), statusText: $("status-text"), connectButton: $("connect"), urlInput },
   {
-    urlFor: (url) => signIn.urlFor(connectUrl(url), nameInput.value.trim()),
-    openStatus: () => `Connected${signIn.user ? ` as ${signIn.user.name}` : ""} · #${picker.room}`,
-    onOpen(url) {
-      messages.reset();
-      people.reset(picker.room);
-      // The endpoint normalises the name (NFC, trimmed): show the one others see, unless it has been edited since.
-      if (signIn.user && nameInput.value.trim() === joinedAs) nameInput.value = signIn.user.name;
-      messages.addNote(`Connected to ${url}, room #${picker.room}${signIn.user ? `, as ${signIn.user.name}` : ""}`);
-      send({ action: "who" });
-      send({ action: "history" });
-    },
-    onState(state) {
-      sendButton.disabled = state !== "open";
-      sendButton.title = state === "open" ? "" : "Not connected";
-      if (state !== "open") people.reset(undefined);
-    },
-    onFrame,
-    onRefused: () => signIn.forget(),
-    onClosed: (why) => messages.addNote(`Connection closed: ${why}`, "note closed"),
+    openStatus: () =>
+      `Connected${signIn.user ? ` as ${signIn.user.name}` : ""} · ${rooms.current ? rooms.title(rooms.current) : "no room"}`,
+    onState: (state) => composer.setEnabled(state === "open", state === "open" ? "" : "Not connected"),
+  },
+);
+const composer = createComposer(
+  { form: $("composer"), text: $("text"), hint: $("composer-hint"), send: $("send"), nameInput },
+  {
+    canSend: () => (client?.state.state !== "open" ? "Not connected" : rooms.current ? "" : "Join a room first"),
+    send: (data) => sendMessage(rooms.current, data),
+    edit: (id, data) => refused(client.edit(rooms.current, id, data), rooms.current, "Not saved"),
+    typing: () => rooms.current && client?.typing(rooms.current),
   },
 );
 
-function onFrame(raw) {
-  let frame;
+/** Shows `room`'s conversation, its people and who is typing in it. */
+function showRoom(room) {
+  views.show(room);
+  $("room-title").textContent = room ? rooms.title(room) : "Join a room to chat";
+  people.show(room);
+  typingLine.show(room);
+  composer.reset();
+  status.refresh();
+  if (room) refreshWho(room);
+}
+
+function refreshWho(room) {
+  client?.who(room).then(people.setMembers, () => {});
+}
+
+/** A room joined (or a page of its history read): its messages, then its people. */
+function joined(result) {
+  views.of(result.room).addHistory(result, (before) =>
+    client.history(result.room, { before }).then(
+      (page) => joined({ ...page, room: result.room }),
+      () => {},
+    ),
+  );
+  if (result.room === rooms.current) refreshWho(result.room);
+}
+
+function joinRoom(entry) {
+  if (!client || (entry.with && !signIn.verified)) return;
+  rooms.add(entry.room, entry.with ? { with: entry.with, name: entry.name } : {});
+  views.of(entry.room);
+  const joining = entry.with ? client.joinDirect(entry.with) : client.join(entry.room);
+  joining.then(joined, (error) => {
+    if (error instanceof ConnectionLostError) return;
+    const title = rooms.title(entry.room);
+    forgetRoom(entry.room);
+    rooms.showError(`Cannot join ${title}: ${error.message}`);
+  });
+}
+
+/** The direct room of the reader and `userId` (a person clicked, or an invitation); shown if `show`. */
+async function openDirect(userId, name, show = true) {
   try {
-    frame = typeof raw === "string" ? JSON.parse(raw) : undefined;
-  } catch {
-    frame = undefined;
-  }
-  if (!frame || typeof frame !== "object") {
-    messages.addError(
-      `Unexpected frame from the server: ${typeof raw === "string" ? raw.slice(0, 200) : "binary data"}`,
-    );
-  } else if (frame.type === "message" && typeof frame.data === "string") {
-    messages.addMessage(frame);
-  } else if (frame.type === "history" && Array.isArray(frame.messages)) {
-    messages.addHistory(frame, (before) => send({ action: "history", before }));
-  } else if (frame.type === "who" && Array.isArray(frame.members)) {
-    people.setMembers(frame);
-  } else if (frame.type === "presence" && (frame.event === "join" || frame.event === "leave")) {
-    const name = people.presence(frame);
-    messages.addPresence(frame.event === "join" ? `${name} joined` : `${name} left`);
-  } else if (frame.type === "error") {
-    messages.addError(String(frame.message), frame.requestId);
-  } else if (typeof frame.message === "string") {
-    // API Gateway's own frames: "Forbidden", "Internal server error", "Endpoint request timed out".
-    messages.addError(`The server could not handle the message: ${frame.message}`, frame.requestId);
-  } else {
-    messages.addError(`Unexpected frame from the server: ${raw.slice(0, 200)}`);
+    const result = await client.joinDirect(userId);
+    rooms.add(result.room, { with: userId, name });
+    joined(result);
+    if (show) rooms.select(result.room, false);
+  } catch (error) {
+    rooms.showError(`Cannot talk to ${name || userId} alone: ${error.message}`);
   }
 }
 
-connectionForm.addEventListener("submit", (event) => {
+function leaveRoom(room) {
+  client?.leave(room).catch(() => {});
+  forgetRoom(room);
+}
+
+function forgetRoom(room) {
+  rooms.remove(room);
+  views.forget(room);
+  people.forget(room);
+}
+
+/** A request's refusal, said in its room; the caller hears of it too. */
+function refused(request, room, what) {
+  return request.catch((error) => {
+    views.of(room).addError(error instanceof ConnectionLostError ? `${what}: ${error.message}` : error.message);
+    throw error;
+  });
+}
+
+function sendMessage(room, data) {
+  if (!signIn.verified) client.name = nameInput.value.trim() || undefined;
+  return refused(client.send(room, data), room, "Not sent").then(({ id }) =>
+    own.sent(id, views.of(room).element.querySelector(`.message[data-id="${id}"]`), views.all()),
+  );
+}
+
+/** A client for `url`, in the rooms the page is in: another URL or another name is another connection. */
+function start(url) {
+  client?.close();
+  const name = nameInput.value.trim();
+  joinedAs = name;
+  const current = new ChatClient({ url, token: signIn.tokenFor(name), ...(!signIn.verified && name && { name }) });
+  client = current;
+  clientUrl = url;
+  const wanted = rooms.wanted();
+  views.clear();
+  rooms.clear();
+  showRoom(rooms.current);
+  follow(current, url);
+  for (const entry of wanted) joinRoom(entry);
+  status.started(url);
+  current.open().catch(() => {});
+}
+
+/** The client's events, into the page (while it is the page's client). */
+function follow(current, url) {
+  const on = (type, listener) => current.on(type, (event) => client === current && listener(event));
+  let opened = false;
+  on("state", (state) => {
+    status.follow(state);
+    people.setConnected(state.state === "open");
+    const view = rooms.current && views.of(rooms.current);
+    if (state.state === "open" && !opened) {
+      opened = true;
+      // The endpoint normalises the name (NFC, trimmed): show the one others see, unless it has been edited since.
+      if (signIn.user && nameInput.value.trim() === joinedAs) nameInput.value = signIn.user.name;
+      const as = signIn.user ? `, as ${signIn.user.name}` : "";
+      view?.addNote(`Connected to ${url}, room ${rooms.title(rooms.current)}${as}`);
+    } else if (state.state === "reconnecting" && state.wasOpen) {
+      view?.addNote(`Connection closed: ${state.reason}`, "note closed");
+    }
+  });
+  on("message", (frame) => {
+    views.of(frame.room).addMessage(frame);
+    typingLine.message(frame);
+    if (!own.isOwn(frame)) rooms.unseen(frame.room);
+  });
+  on("edit", (frame) => views.of(frame.room).applyChange(frame));
+  on("delete", (frame) => views.of(frame.room).applyChange(frame));
+  on("presence", (frame) => {
+    const who = people.presence(frame);
+    views.of(frame.room).addQuiet(frame.event === "join" ? `${who} joined` : `${who} left`, "presence");
+  });
+  on("typing", (frame) => typingLine.typing(frame));
+  on("invite", ({ from }) => openDirect(from.userId, from.name, false));
+  on("error", (event) => views.of(event.room ?? rooms.current).addError(event.message, event.requestId));
+  on("gap-filled", ({ room, filled, missed, after }) => {
+    const view = views.of(room);
+    if (after === "reconnect" && filled > 0) {
+      view.addQuiet(`${filled} message${filled === 1 ? "" : "s"} arrived while you were away`, "gap");
+    }
+    if (missed > 0) {
+      const many = missed === 1 ? "1 message is" : `${missed} messages are`;
+      view.addQuiet(
+        `${many} no longer kept and could not be shown: history does not reach back that far`,
+        "gap missed",
+      );
+    }
+    if (after === "reconnect" && room === rooms.current) refreshWho(room);
+  });
+}
+
+$("connection").addEventListener("submit", (event) => {
   event.preventDefault();
   const url = urlInput.value.trim();
-  const refused = refusal(config, url);
-  if (connection.isLive(url)) {
-    connection.disconnect();
-  } else if (refused) {
-    connection.setStatus("closed", refused);
-  } else {
-    connection.open(url);
-  }
+  const refusedUrl = refusal(config, url);
+  if (status.isLive(url)) client?.close();
+  else if (refusedUrl) status.setStatus("closed", refusedUrl);
+  else start(url);
 });
-urlInput.addEventListener("input", () => connection.setStatus($("status").dataset.state, $("status-text").textContent));
+urlInput.addEventListener("input", () => status.setStatus(status.state, $("status-text").textContent));
 // Back online: try now rather than wait out the backoff.
-window.addEventListener("online", () => connection.retryNow());
-
-// ---- composing ----------------------------------------------------------------------------------
-
-function showHint(message, isError) {
-  hint.textContent = message;
-  hint.classList.toggle("error", Boolean(isError));
-}
-
-/** The request to send; with auth on the server takes the name from the token, so none is sent. */
-function request() {
-  const data = textInput.value.replace(/^\s*\n/, "").trimEnd();
-  const name = signIn.verified ? "" : nameInput.value.trim();
-  return { action: "sendmessage", data, ...(name && { name }) };
-}
-
-const frameBytes = (body) => encoder.encode(JSON.stringify(body)).length;
-const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
-
-function sendMessage() {
-  const body = request();
-  if (body.data.trim() === "") {
-    // Nothing would be sent; say so rather than do nothing.
-    showHint(textInput.value === "" ? "Type a message first." : "A message of only spaces is not sent.", true);
-    return;
-  }
-  const bytes = frameBytes(body);
-  if (bytes > MAX_FRAME_BYTES) {
-    showHint(
-      `Too long to send: this message is ${kb(bytes)} and one message can be at most ${MAX_FRAME_BYTES / 1024} KB. Shorten it or split it up.`,
-      true,
-    );
-    return;
-  }
-  if (!connection.socket) {
-    showHint("Not connected: the message was not sent. It stays here until you send it.", true);
-    return;
-  }
-  send(body);
-  messages.sent(body);
-  textInput.value = "";
-  fitText();
-  showHint("");
-}
-
-/** Grows the text box with its content, up to a few lines; warns as the size limit nears. */
-function fitText() {
-  textInput.style.height = "auto";
-  textInput.style.height = `${Math.min(textInput.scrollHeight, 160)}px`;
-  const bytes = frameBytes(request());
-  // What the text is now decides the hint: an old warning goes once it no longer holds.
-  if (bytes > MAX_FRAME_BYTES * 0.9) showHint(`${kb(bytes)} of ${MAX_FRAME_BYTES / 1024} KB`, bytes > MAX_FRAME_BYTES);
-  else showHint("");
-}
-
-/** The name the current (or coming) guest connection asked its token for. */
-let joinedAs = null;
+window.addEventListener("online", () => client?.reconnectNow());
 
 /** A guest's name is in its token: a new name is a new token and a new connection. */
 function applyName() {
@@ -184,24 +224,15 @@ function applyName() {
     // Storage may be unavailable (private mode); the name just is not remembered.
   }
   if (config.auth !== "guest" || !name || name === joinedAs) return;
-  const url = connection.wantedUrl || urlInput.value.trim();
-  if (!url) return;
-  joinedAs = name;
-  connection.open(url);
+  const url = (status.state === "closed" ? "" : clientUrl) || urlInput.value.trim();
+  if (url) start(url);
 }
 
-composer.addEventListener("submit", (event) => {
+$("composer").addEventListener("submit", (event) => {
   event.preventDefault();
   if (document.activeElement === nameInput) applyName();
-  else sendMessage();
+  else composer.submit();
 });
-textInput.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    sendMessage();
-  }
-});
-textInput.addEventListener("input", fitText);
 nameInput.addEventListener("change", applyName);
 
 // ---- start --------------------------------------------------------------------------------------
@@ -218,8 +249,11 @@ if (config.auth === "oidc") {
   nameInput.value = signIn.user?.name ?? "";
   nameInput.placeholder = "Your name (from your sign-in)";
 }
+$("direct-hint").textContent = signIn.verified
+  ? "Choose someone online to talk to them alone."
+  : "Direct messages need sign-in: this chat has none.";
 urlInput.value = config.url;
 joinedAs = nameInput.value.trim();
-if (linkRefused) connection.setStatus("closed", linkRefused);
-else if (config.url) connection.open(config.url);
-else connection.setStatus("idle", "Enter the WebSocket URL and connect");
+if (linkRefused) status.setStatus("closed", linkRefused);
+else if (config.url) start(config.url);
+else status.setStatus("idle", "Enter the WebSocket URL and connect");

@@ -5,8 +5,8 @@ import { dirname, join, relative } from "node:path";
 import type { RegisteredResource } from "./pulumi-mocks";
 
 const ROOT = join(__dirname, "..", "..");
-/** What the deploy reads: the program, its sources, the page it publishes, the stack files. */
-const PROGRAM_FILES = ["index.ts", "functions", "dal", "infra", "page", "package.json", "tsconfig.json"];
+/** What the deploy reads: the program, its sources, the page and the client library it publishes, the stack files. */
+const PROGRAM_FILES = ["index.ts", "functions", "dal", "infra", "client", "page", "package.json", "tsconfig.json"];
 
 /**
  * A copy of the program beside a `node_modules` of the production packages alone, as

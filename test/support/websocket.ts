@@ -12,7 +12,7 @@ export interface TestClient {
   received: Array<string | Buffer>;
   /**
    * Resolves with the next frame not yet taken (in arrival order), passing over the room's
-   * presence notices (they stay in `received`); rejects once the socket has closed.
+   * presence and typing notices and acks (they stay in `received`); rejects once the socket has closed.
    */
   next(): Promise<string | Buffer>;
   /** The next frame, parsed as JSON. */
@@ -32,12 +32,12 @@ export function connect(
     const waiters: Array<{ resolve: (frame: string | Buffer) => void; reject: (error: Error) => void }> = [];
     let closedWith: Closed | undefined;
     let taken = 0;
-    /** Frames `next` hands out: all but the presence notices and the answers to sends (acks). */
+    /** Frames `next` hands out: all but presence and typing notices (pages send those as people type) and acks. */
     const queue: Array<string | Buffer> = [];
     socket.on("message", (data: Buffer, isBinary: boolean) => {
       const frame = isBinary ? data : data.toString("utf8");
       received.push(frame);
-      if (typeof frame === "string" && /^\{"type":"(presence|ack)"/.test(frame)) return;
+      if (typeof frame === "string" && /^\{"type":"(presence|typing|ack)"/.test(frame)) return;
       queue.push(frame);
       const waiter = waiters.shift();
       if (waiter) {

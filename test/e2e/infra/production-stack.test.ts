@@ -252,9 +252,12 @@ test("the page: the local server's files in a private bucket, read only by Cloud
   );
   const objects = new Map(ofType(dev, "aws:s3/bucketObjectv2:BucketObjectv2").map((o) => [o.inputs.key, o.inputs]));
   const files = readdirSync(join(__dirname, "..", "..", "..", "page")).sort();
-  t.deepEqual([...objects.keys()].sort(), [...files, "config.json"].sort());
+  t.deepEqual([...objects.keys()].sort(), [...files, "chat-client.mjs", "config.json"].sort());
   t.is(objects.get("index.html")?.contentType, "text/html; charset=utf-8");
   t.is(objects.get("chat.mjs")?.contentType, "text/javascript; charset=utf-8");
+  // The client library the page imports, built from client/ as the local gateway serves it
+  // (its text: test/e2e/page/chat-page-published).
+  t.is(objects.get("chat-client.mjs")?.contentType, "text/javascript; charset=utf-8");
   t.is(objects.get("config.json")?.cacheControl, "no-cache");
   t.deepEqual(JSON.parse(objects.get("config.json")?.content), {
     url: `wss://${API_ID}.execute-api.${REGION}.amazonaws.com/dev`,

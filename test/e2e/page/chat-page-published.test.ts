@@ -8,11 +8,10 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import anyTest, { type TestFn } from "ava";
 import type { Browser } from "playwright-core";
 import { pageContentSecurityPolicy } from "../../../functions/auth/page-config";
-import { CONTENT_TYPES, PAGE_DIR, pageFiles } from "../../../infra/chat-page";
+import { CONTENT_TYPES, pageObjects } from "../../../infra/chat-page";
 import { type LocalGatewayOptions, startLocalGateway } from "../../../local/express-server";
 import { join as joinAs, launchBrowser, openChat, say, shownMessages } from "../../support/browser";
 import { connect, eventually } from "../../support/websocket";
@@ -42,7 +41,12 @@ async function api(t: Teardown, options: LocalGatewayOptions = {}) {
  */
 async function publishedOrigin(t: Teardown, config: object, connectSources: string[]): Promise<string> {
   const objects = new Map(
-    pageFiles().map(({ file, contentType }) => [`/${file}`, { body: readFileSync(join(PAGE_DIR, file)), contentType }]),
+    await Promise.all(
+      pageObjects().map(async ({ key, contentType, source }) => {
+        const body = "file" in source ? readFileSync(source.file) : Buffer.from(await source.text);
+        return [`/${key}`, { body, contentType }] as [string, { body: Buffer; contentType: string }];
+      }),
+    ),
   );
   objects.set("/config.json", {
     body: Buffer.from(JSON.stringify(config)),
