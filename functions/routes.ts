@@ -236,7 +236,7 @@ export const tokenEndpoint = {
 
 /**
  * The stage's throttling when the stack sets none, per route, in the cloud and locally: the
- * README's cost table's busiest load (20 messages a second) 25 times over, and 10,000 clients
+ * cost table's busiest load (docs/operating.md) (20 messages a second) 25 times over, and 10,000 clients
  * reconnecting within 20 s. One identity's share is limited apart (`rateLimits`).
  */
 export const STAGE_THROTTLING_DEFAULTS = { burstLimit: 1000, rateLimit: 500 } as const;

@@ -69,7 +69,7 @@ export interface FunctionConfig {
 export const DEFAULT_BROADCAST_CONCURRENCY = 100;
 /** The deployed functions' timeout; the local gateway fails an invocation after as long. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
-// Chosen with `npm run bench:lambda` (README, "Fan-out to large rooms").
+// Chosen with `npm run bench:lambda` (docs/performance.md, "Fan-out to large rooms, modelled").
 const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
 const DEFAULT_FANOUT_SLICE_SIZE = 1000;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;

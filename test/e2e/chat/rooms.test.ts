@@ -5,7 +5,7 @@
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-keys-connect-disconnect.html;
  * a two-way route's response goes back to the caller as a frame:
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-response.html);
- * the rest is the chat's own protocol, documented in the README.
+ * the rest is the chat's own protocol, documented in docs/protocol.md.
  */
 import test from "ava";
 import { createDocumentClient } from "../../../dal/dynamodb-client";

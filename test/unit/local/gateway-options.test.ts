@@ -1,6 +1,6 @@
 /**
  * The defaults the local gateway starts with, by value: every test elsewhere sets its own, so
- * these are the README's behaviour table, pinned. API Gateway's quotas
+ * these are the behaviour table of docs/local-gateway.md, pinned. API Gateway's quotas
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html): 10 min idle, 2 h at
  * most, 128 KB messages of 32 KB frames, a 29 s integration timeout; Lambda's asynchronous
  * invocation (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
