@@ -129,6 +129,8 @@ export const connectAuthorizer = {
   name: "authorizer",
   /** Where API Gateway finds the identity; missing or empty, it answers 401 without invoking. */
   identitySource: IDENTITY_SOURCE,
+  /** MB: every first `$connect` after a quiet spell waits for its cold start (`npm run bench:cold`). */
+  memorySize: 256,
   createHandler: createAuthorizerHandler,
 } as const;
 
@@ -137,6 +139,7 @@ export const tokenEndpoint = {
   name: "token",
   /** The local gateway's path; the deployed function URL answers on any path. */
   localPath: "/auth/token",
+  memorySize: 256,
   createHandler: createTokenHandler,
 } as const;
 

@@ -4,20 +4,34 @@ import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
 import { ROOM_INDEX } from "../functions/chat/room";
 import type { DataResource, RouteDefinition, TableAction } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
-import { createHandlerDependencies } from "../functions/runtime/handler-dependencies";
+import {
+  buildHandlerDependencies,
+  type ClientFactories,
+  createBroadcastWorkerClient,
+  createManagementApi,
+} from "../functions/runtime/handler-dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../functions/runtime/lambda-events";
-import { lambdaHandler } from "../functions/runtime/telemetry";
+import { cloudLogger, lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults } from "./inline-function";
 
 /**
  * The Lambda entry point of `route`: runs once per cold start, reads the function's environment,
  * builds the real clients and hands over to the route's handler factory. Kept to one line so the
- * serialized closure stays small; the logic and its tests live in `functions/`.
+ * serialized closure stays small; the logic and its tests live in `functions/`. It captures only
+ * the clients and telemetry the route uses (chosen here, at deploy time), so its bundle holds no
+ * other: `sendmessage` alone fans out and records broadcast metrics.
  */
 export function handlerFactory(route: RouteDefinition): aws.lambda.CallbackFactory<WebSocketEvent, WebSocketResult> {
+  const clients: ClientFactories = {
+    ...(route.manageConnections && { managementApi: createManagementApi }),
+    ...(route.fansOut && { broadcastWorker: createBroadcastWorkerClient }),
+  };
+  const telemetryOf = route.fansOut ? cloudTelemetry : () => ({ logger: cloudLogger() });
+  // The function itself: through its module, Pulumi would serialize every export (and client) of it.
+  const build = buildHandlerDependencies;
   return () => {
-    const telemetry = cloudTelemetry();
-    const handler = route.createHandler(createHandlerDependencies(readFunctionConfig(), { telemetry }));
+    const telemetry = telemetryOf();
+    const handler = route.createHandler(build(readFunctionConfig(), { telemetry }, clients));
     return lambdaHandler(route.routeKey, telemetry.logger, handler);
   };
 }
@@ -54,7 +68,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly role: aws.iam.Role;
   readonly rolePolicy: aws.iam.RolePolicy;
-  readonly function: aws.lambda.CallbackFunction<WebSocketEvent, WebSocketResult>;
+  readonly function: aws.lambda.Function;
   readonly permission: aws.lambda.Permission;
   readonly integration: aws.apigatewayv2.Integration;
   readonly route: aws.apigatewayv2.Route;
