@@ -37,6 +37,22 @@ export const BUNDLE_ENVIRONMENT = { NODE_OPTIONS: "--enable-source-maps" } as co
  */
 export const DEPLOY_ONLY_PACKAGES = ["tsx", "esbuild", "@jridgewell/sourcemap-codec"] as const;
 
+/**
+ * Packages the SDK loads only on demand, and a Lambda function never demands: the credential
+ * providers its default chain tries after the environment's keys, which Lambda always sets (the
+ * role's; https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+ * A fifth of a bundle, left out: asked for, they load from the runtime's own SDK (NODE_PATH holds
+ * `/var/runtime/node_modules`).
+ */
+export const LOADED_FROM_RUNTIME = [
+  "@aws-sdk/credential-provider-ini",
+  "@aws-sdk/credential-provider-sso",
+  "@aws-sdk/credential-provider-process",
+  "@aws-sdk/credential-provider-web-identity",
+  "@aws-sdk/credential-provider-http",
+  "@smithy/credential-provider-imds",
+] as const;
+
 const ROOT = resolve(__dirname, "..");
 const IMPORTS = "function-import";
 /** `const import_x = require("…");`: how Pulumi's module text loads a package it captured. */
@@ -86,7 +102,9 @@ async function bundleSerialized(serialized: string): Promise<FunctionBundle> {
     write: false,
     outfile: join(ROOT, "__index.js"),
     logLevel: "silent",
-    plugins: [importsPlugin(imports)],
+    plugins: [importsPlugin(imports), runtimePackagesPlugin],
+    // `import()` as `require()`: CommonJS resolution reads NODE_PATH, where the runtime's SDK is.
+    supported: { "dynamic-import": false },
   });
   const output = (suffix: string) => result.outputFiles.find((file) => file.path.endsWith(suffix))?.text ?? "";
   const packages = new Set(
@@ -149,6 +167,17 @@ function importsPlugin(imports: Map<string, string>): Plugin {
     },
   };
 }
+
+/** Leaves {@link LOADED_FROM_RUNTIME} out where the SDK imports them on demand (and only there). */
+const runtimePackagesPlugin: Plugin = {
+  name: "loaded-from-runtime",
+  setup(plugin) {
+    const names = new RegExp(`^(${LOADED_FROM_RUNTIME.join("|")})$`);
+    plugin.onResolve({ filter: names }, (args) =>
+      args.kind === "dynamic-import" ? { path: args.path, external: true } : undefined,
+    );
+  },
+};
 
 /**
  * The bundle's map reduced to the project's `.ts` files: a segment of anything else (a package,

@@ -22,6 +22,8 @@ import { rsaKeyPair } from "../../support/tokens";
 interface KmsCall {
   target: string;
   input: { KeyId?: string; Message?: string; MessageType?: string; SigningAlgorithm?: string };
+  /** The access key id the request was signed with. */
+  accessKeyId?: string;
 }
 
 interface Context {
@@ -45,7 +47,8 @@ function startKms(privateKeyPem: string, calls: KmsCall[]): Promise<Server> {
     request.on("end", () => {
       const target = String(request.headers["x-amz-target"]);
       const input = JSON.parse(Buffer.concat(chunks).toString() || "{}") as KmsCall["input"];
-      calls.push({ target, input });
+      const accessKeyId = /Credential=([^/]+)\//.exec(String(request.headers.authorization))?.[1];
+      calls.push({ target, input, ...(accessKeyId && { accessKeyId }) });
       const reply = (status: number, body: object) => {
         response.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
         response.end(JSON.stringify(body));
@@ -135,6 +138,54 @@ test.serial("the packed token endpoint answers 503 when KMS refuses to sign", as
   t.is(result.statusCode, 503);
   t.regex(JSON.parse(result.body ?? "").message, /No token can be issued/);
 });
+
+test.serial(
+  "without keys in its environment, the packed token endpoint gets its role's from the container endpoint, through the runtime's SDK",
+  async (t) => {
+    // The credential providers after the environment's are not bundled (LOADED_FROM_RUNTIME): on
+    // Lambda NODE_PATH finds the runtime's SDK; here this project's node_modules stands for it.
+    const credentials = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      const expiration = new Date(Date.now() + 3_600_000).toISOString();
+      response.end(
+        JSON.stringify({ AccessKeyId: "ASIACONTAINER", SecretAccessKey: "s", Token: "t", Expiration: expiration }),
+      );
+    });
+    await new Promise<void>((resolve) => credentials.listen(0, "127.0.0.1", resolve));
+    const noKeys = {
+      ...GUEST_TOKENS,
+      TOKEN_KMS_KEY_ID: KEY_ARN,
+      AWS_ENDPOINT_URL_KMS: t.context.kmsUrl,
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${(credentials.address() as AddressInfo).port}/role`,
+    };
+    try {
+      t.context.kmsCalls.length = 0;
+      const issued = await invokePacked<HttpResult>(t.context.packages, "token", functionUrlEvent('{"name":"Ada"}'), {
+        ...noKeys,
+        NODE_PATH: join(__dirname, "..", "..", "..", "node_modules"),
+      });
+      t.is(issued.statusCode, 200, issued.body);
+      t.deepEqual(
+        t.context.kmsCalls.map((call) => call.accessKeyId),
+        ["ASIACONTAINER"],
+      );
+      // Out of the runtime's reach, no provider: no token, and KMS never asked.
+      t.context.kmsCalls.length = 0;
+      const refused = await invokePacked<HttpResult>(
+        t.context.packages,
+        "token",
+        functionUrlEvent('{"name":"Ada"}'),
+        noKeys,
+      );
+      t.is(refused.statusCode, 503);
+      t.deepEqual(t.context.kmsCalls, []);
+    } finally {
+      credentials.close();
+    }
+  },
+);
 
 test("each identity function's bundle holds only what it uses: its init loads no route's client", (t) => {
   const dependencies = Object.keys(
