@@ -46,6 +46,15 @@ export interface RouteDefinition {
   createHandler(deps: HandlerDependencies): WebSocketHandler;
 }
 
+/**
+ * Memory of the functions a person waits on when opening the chat after a quiet spell, each then a
+ * cold start: the token, the authorizer and `onconnect` before the socket opens, `who` and
+ * `history` before the room shows. At 256 MB (a seventh of a vCPU) `onconnect`'s cold start took
+ * about 1.5 s, at 1,024 MB about 0.4 s, for 40% more GB-seconds per warm connect, still a few
+ * dollars a million; 1,769 MB saved little more (`npm run bench:cold -- --connect-memory …`).
+ */
+const WAITED_ON_MB = 1024;
+
 /** The API's routes: one line each, read by both the cloud program and the local server. */
 export const routes: readonly RouteDefinition[] = [
   {
@@ -54,6 +63,7 @@ export const routes: readonly RouteDefinition[] = [
     // Joins the room, and tells it.
     tableActions: { connections: ["dynamodb:PutItem"], roomIndex: ["dynamodb:Query"] },
     manageConnections: true,
+    memorySize: WAITED_ON_MB,
     createHandler: createConnectHandler,
   },
   {
@@ -88,6 +98,7 @@ export const routes: readonly RouteDefinition[] = [
     tableActions: { connections: ["dynamodb:GetItem"], roomIndex: ["dynamodb:Query"] },
     manageConnections: false,
     routeResponse: true,
+    memorySize: WAITED_ON_MB,
     createHandler: createWhoHandler,
   },
   {
@@ -96,6 +107,7 @@ export const routes: readonly RouteDefinition[] = [
     tableActions: { connections: ["dynamodb:GetItem"], messages: ["dynamodb:Query"] },
     manageConnections: false,
     routeResponse: true,
+    memorySize: WAITED_ON_MB,
     createHandler: createHistoryHandler,
   },
 ];
@@ -129,8 +141,7 @@ export const connectAuthorizer = {
   name: "authorizer",
   /** Where API Gateway finds the identity; missing or empty, it answers 401 without invoking. */
   identitySource: IDENTITY_SOURCE,
-  /** MB: every first `$connect` after a quiet spell waits for its cold start (`npm run bench:cold`). */
-  memorySize: 256,
+  memorySize: WAITED_ON_MB,
   createHandler: createAuthorizerHandler,
 } as const;
 
@@ -139,7 +150,7 @@ export const tokenEndpoint = {
   name: "token",
   /** The local gateway's path; the deployed function URL answers on any path. */
   localPath: "/auth/token",
-  memorySize: 256,
+  memorySize: WAITED_ON_MB,
   createHandler: createTokenHandler,
 } as const;
 

@@ -186,7 +186,7 @@ test("every route of the table gets a function, integration, route and scoped pe
     t.is(fn.inputs.name, `chat-test-${route.name}`);
     t.is(fn.inputs.runtime, "nodejs24.x");
     t.is(fn.inputs.handler, "__index.handler");
-    t.is(fn.inputs.memorySize, route.name === "sendmessage" ? 1024 : 256);
+    t.is(fn.inputs.memorySize, route.memorySize ?? 256);
     t.is(fn.inputs.timeout, 10);
     t.is(fn.inputs.role, role.state.arn);
     t.deepEqual(fn.inputs.environment, {
