@@ -234,8 +234,14 @@ export async function fanoutDesign(model: ModelEnvironment, room: string[], broa
     for (const [id, at] of sent.posts) add(broadcast.deliveries, id, startCost + at);
     if (workers) {
       const [sample, ...warm] = workers.invocations as [Invocation, ...Invocation[]];
-      // A cold worker's invocation is as much slower than a warm one as its cold sample was.
-      const jit = cold ? sample.durationMs / Math.max(1, warm[0]?.durationMs ?? 1) : 1;
+      // A cold worker's invocation is as much slower than a warm one as its cold sample (the first
+      // slice, first) was than the warm runs' median: one warm run alone swings with the machine.
+      const warmMedian =
+        percentile(
+          warm.map((run) => run.durationMs).sort((a, b) => a - b),
+          0.5,
+        ) ?? 1;
+      const jit = cold ? sample.durationMs / Math.max(1, warmMedian) : 1;
       for (const [i, { atMs }] of sent.handOffs.entries()) {
         const run = warm[i] as Invocation;
         const start = startCost + atMs + delay() + (cold ? PLATFORM_COLD_START_MS + workers.initMs : 0);
