@@ -5,7 +5,7 @@
  * whole SDK clients was most of a cold start (`npm run bench:cold`).
  */
 import { isBuiltin } from "node:module";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { decode, encode, type SourceMapSegment } from "@jridgewell/sourcemap-codec";
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -55,19 +55,24 @@ export const LOADED_FROM_RUNTIME = [
 
 const ROOT = resolve(__dirname, "..");
 const IMPORTS = "function-import";
+const SERIALIZED = "serialized";
 /** `const import_x = require("…");`: how Pulumi's module text loads a package it captured. */
 const MODULE_REQUIRE = /^const ([\w$]+) = require\("([^"]+)"\);$/gm;
 
 // biome-ignore lint/suspicious/noExplicitAny: factories of any event and result type are bundled alike.
 export async function bundleFunction(factory: aws.lambda.CallbackFactory<any, any>): Promise<FunctionBundle> {
-  const serialized = await pulumi.runtime.serializeFunction(factory, {
-    exportName: "handler",
-    isFactoryFunction: true,
-  });
-  let bundle = bundles.get(serialized.text);
+  serializing++;
+  let serialized: string;
+  try {
+    serialized = (await pulumi.runtime.serializeFunction(factory, { exportName: "handler", isFactoryFunction: true }))
+      .text;
+  } finally {
+    serializing--;
+  }
+  let bundle = bundles.get(serialized);
   if (!bundle) {
-    bundle = bundleSerialized(serialized.text);
-    bundles.set(serialized.text, bundle);
+    bundle = bundleSerialized(serialized);
+    bundles.set(serialized, bundle);
   }
   return bundle;
 }
@@ -78,16 +83,47 @@ export async function bundleFunction(factory: aws.lambda.CallbackFactory<any, an
  */
 const bundles = new Map<string, Promise<FunctionBundle>>();
 
+/** A serialized module waiting for the next esbuild run. */
+interface Entry {
+  id: number;
+  text: string;
+  imports: Map<string, string>;
+  map: object;
+  resolve(bundle: FunctionBundle): void;
+  reject(error: unknown): void;
+}
+
+let serializing = 0;
+let entries = 0;
+let batch: Entry[] = [];
+
+/**
+ * Queues `serialized` for bundling. The functions a program declares are bundled by one esbuild
+ * run once none is being serialized any more: the packages they share are read and parsed once.
+ */
 async function bundleSerialized(serialized: string): Promise<FunctionBundle> {
-  const { text, imports } = namedImports(serialized);
+  const id = entries++;
+  const { text, imports } = namedImports(serialized, id);
   const map = await serializedSourceMap(text, ROOT);
+  return new Promise((resolve, reject) => {
+    batch.push({ id, text, imports, map, resolve, reject });
+    if (batch.length === 1) setImmediate(flush);
+  });
+}
+
+function flush(): void {
+  // More are on their way: they join this run.
+  if (serializing > 0) return void setTimeout(flush, 50);
+  const built = batch;
+  batch = [];
+  buildAll(built).catch((error: unknown) => {
+    for (const entry of built) entry.reject(error);
+  });
+}
+
+async function buildAll(built: Entry[]): Promise<void> {
   const result = await build({
-    stdin: {
-      contents: `${text}\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString("base64")}\n`,
-      sourcefile: "__index.js",
-      resolveDir: ROOT,
-      loader: "js",
-    },
+    entryPoints: built.map((entry) => ({ in: `${SERIALIZED}:${entry.id}`, out: `__index-${entry.id}` })),
     bundle: true,
     platform: "node",
     format: "cjs",
@@ -100,31 +136,35 @@ async function bundleSerialized(serialized: string): Promise<FunctionBundle> {
     sourcesContent: false,
     metafile: true,
     write: false,
-    outfile: join(ROOT, "__index.js"),
+    outdir: ROOT,
     logLevel: "silent",
-    plugins: [importsPlugin(imports), runtimePackagesPlugin],
+    plugins: [serializedPlugin(built), runtimePackagesPlugin],
     // `import()` as `require()`: CommonJS resolution reads NODE_PATH, where the runtime's SDK is.
     supported: { "dynamic-import": false },
   });
-  const output = (suffix: string) => result.outputFiles.find((file) => file.path.endsWith(suffix))?.text ?? "";
-  const packages = new Set(
-    Object.keys(result.metafile.inputs).flatMap((input) => {
-      const name = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
-      return name ? [name] : [];
-    }),
-  );
-  return {
-    code: `${output("__index.js")}//# sourceMappingURL=__index.js.map\n`,
-    sourceMap: projectSourcesOnly(output("__index.js.map")),
-    packages: [...packages].sort(),
-  };
+  for (const entry of built) {
+    const name = `__index-${entry.id}.js`;
+    const output = (suffix: string) => result.outputFiles.find((file) => file.path.endsWith(suffix))?.text ?? "";
+    const inputs = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith(name))?.[1].inputs ?? {};
+    const packages = new Set(
+      Object.keys(inputs).flatMap((input) => {
+        const found = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
+        return found ? [found] : [];
+      }),
+    );
+    entry.resolve({
+      code: `${output(`/${name}`)}//# sourceMappingURL=__index.js.map\n`,
+      sourceMap: projectSourcesOnly(output(`/${name}.map`)),
+      packages: [...packages].sort(),
+    });
+  }
 }
 
 /**
  * Replaces each package Pulumi's text requires with a module exporting only the names the text
  * reads of it (`import_x.Name`), so esbuild keeps only those; a package used otherwise comes whole.
  */
-function namedImports(serialized: string): { text: string; imports: Map<string, string> } {
+function namedImports(serialized: string, id: number): { text: string; imports: Map<string, string> } {
   const imports = new Map<string, string>();
   const text = serialized.replace(MODULE_REQUIRE, (line, variable: string, specifier: string) => {
     if (isBuiltin(specifier)) return line;
@@ -140,8 +180,11 @@ function namedImports(serialized: string): { text: string; imports: Map<string, 
       if (use[1]) used.add(use[1].slice(1));
       else if (use.index !== serialized.indexOf(line) + "const ".length) whole = true;
     }
-    imports.set(module, whole ? `export * from "${module}";` : `export { ${[...used].join(", ")} } from "${module}";`);
-    return `const ${variable} = require("${IMPORTS}:${module}");`;
+    imports.set(
+      `${id}:${module}`,
+      whole ? `export * from "${module}";` : `export { ${[...used].join(", ")} } from "${module}";`,
+    );
+    return `const ${variable} = require("${IMPORTS}:${id}:${module}");`;
   });
   return { text, imports };
 }
@@ -151,19 +194,29 @@ function packageName(specifier: string): string {
   return parts.slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
 }
 
-function importsPlugin(imports: Map<string, string>): Plugin {
+/** Each entry's serialized module (with its map inline), and the modules of the names it imports. */
+function serializedPlugin(built: Entry[]): Plugin {
+  const byId = new Map(built.map((entry) => [String(entry.id), entry]));
   return {
-    name: IMPORTS,
+    name: SERIALIZED,
     setup(plugin) {
-      plugin.onResolve({ filter: new RegExp(`^${IMPORTS}:`) }, (args) => ({
-        path: args.path.slice(IMPORTS.length + 1),
-        namespace: IMPORTS,
-      }));
-      plugin.onLoad({ filter: /.*/, namespace: IMPORTS }, (args) => ({
-        contents: imports.get(args.path) as string,
-        resolveDir: ROOT,
-        loader: "js",
-      }));
+      plugin.onResolve({ filter: new RegExp(`^(${SERIALIZED}|${IMPORTS}):`) }, (args) => {
+        const colon = args.path.indexOf(":");
+        return { path: args.path.slice(colon + 1), namespace: args.path.slice(0, colon) };
+      });
+      plugin.onLoad({ filter: /.*/, namespace: SERIALIZED }, (args) => {
+        const entry = byId.get(args.path) as Entry;
+        const map = Buffer.from(JSON.stringify(entry.map)).toString("base64");
+        return {
+          contents: `${entry.text}\n//# sourceMappingURL=data:application/json;base64,${map}\n`,
+          resolveDir: ROOT,
+          loader: "js",
+        };
+      });
+      plugin.onLoad({ filter: /.*/, namespace: IMPORTS }, (args) => {
+        const id = args.path.slice(0, args.path.indexOf(":"));
+        return { contents: byId.get(id)?.imports.get(args.path) as string, resolveDir: ROOT, loader: "js" };
+      });
     },
   };
 }
