@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     if (!answered) {
       // Lambda resets an environment whose invocation timed out; here the stopped invocation's work
       // goes on unanswered, and what of it fails (a DynamoDB read it had started) fails unseen.
-      process.on("unhandledRejection", () => {});
+      if (process.listenerCount("unhandledRejection") === 0) process.on("unhandledRejection", () => {});
       // Its last posts wake and hang before the next invocation moves the deadline.
       await sleep(1000);
     }
