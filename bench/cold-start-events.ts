@@ -5,6 +5,8 @@
  */
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { issueToken, signingKey } from "../functions/auth/token-signing";
+import type { BroadcastJob } from "../functions/broadcast/fanout";
+import { ROOM_SHARDS } from "../functions/chat/room";
 import type { AuthorizerEvent } from "../functions/handlers/authorizer";
 import type { HttpRequestEvent, WebSocketEvent, WebSocketEventType } from "../functions/runtime/lambda-events";
 import { API } from "./fanout-timeline";
@@ -46,6 +48,23 @@ function webSocketEvent(
 
 const message = (sender: string, action: string, body: object = {}) =>
   webSocketEvent("MESSAGE", action, sender, { body: JSON.stringify({ action, ...body }) });
+
+/** The room the warm broadcasts go to: a slice of 1,000 in each shard, as the fan-out makes them. */
+export const WARM_ROOM_SIZE = 1000 * ROOM_SHARDS;
+
+/** `count` broadcast jobs to the warm room, one shard after another, each under its own slice name. */
+export function warmJobs(label: string, count: number): BroadcastJob[] {
+  const address = { ...API, room: `room-${WARM_ROOM_SIZE}` };
+  const sentAt = new Date().toISOString();
+  return Array.from({ length: count }, (_, i) => ({
+    endpoint: "https://bench.local/dev",
+    address,
+    frame: { type: "message", id: `${sentAt}#${label}`, room: address.room, connectionId: "bench", data: "hi", sentAt },
+    shard: i % ROOM_SHARDS,
+    range: {},
+    slice: `${label}-${i}`,
+  }));
+}
 
 /** What the functions get: their events, two per sample (the first cold), and the environment they need. */
 export interface ColdStartEvents {

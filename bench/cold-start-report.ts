@@ -66,7 +66,7 @@ export function jsonLine(after: Variant): string {
   return JSON.stringify({ functions, firstConnect: { p50Seconds, p99Seconds } });
 }
 
-export function printReport(variants: Variant[], coldRooms: ColdRoom[]): void {
+export function printReport(variants: Variant[], coldRooms: ColdRoom[], warm: Map<string, number[]>): void {
   const [before, after] = variants as [Variant, Variant];
   const ms = (variant: Variant, name: string, key: "init" | "first" | "warm") =>
     median(variant.samples.get(name)?.[key] ?? []).toFixed(0);
@@ -102,20 +102,51 @@ export function printReport(variants: Variant[], coldRooms: ColdRoom[]): void {
       }),
     ),
   );
-  const seconds = (value: number | null) => (value === null ? "lost" : value.toFixed(2));
-  console.log("\nfirst message to a cold room (the fan-out model's cold row), and the warm one after it");
+  console.log(
+    "\na warm broadcast worker: ms per 1,000 posts (p25, median, p75 of its jobs), and GB-s per 1,000 deliveries",
+  );
   console.log(
     formatTable(
-      ["room", "", "cold p50 s", "cold p99 s", "warm p50 s", "warm p99 s", "GB-s/1000 warm", "GB-s cold"],
-      coldRooms.map(({ connections, label, summary }) => [
-        String(connections),
-        label,
-        seconds(summary.coldP50Seconds),
-        seconds(summary.coldP99Seconds),
-        seconds(summary.warmP50Seconds),
-        seconds(summary.warmP99Seconds),
-        summary.gbSecondsPer1000Deliveries.toFixed(3),
-        summary.coldGbSeconds.toFixed(3),
+      ["", "MB", "p25", "median", "p75", "GB-s/1000"],
+      variants.slice(0, 2).map((variant) => {
+        const sorted = [...(warm.get(variant.label) ?? [])].sort((a, b) => a - b);
+        const at = (p: number) => (percentile(sorted, p) ?? Number.NaN).toFixed(0);
+        const mb = variant.memoryMb("broadcast");
+        return [
+          variant.label,
+          String(mb),
+          at(0.25),
+          at(0.5),
+          at(0.75),
+          ((median(sorted) / 1000) * (mb / 1024)).toFixed(3),
+        ];
+      }),
+    ),
+  );
+  const seconds = (value: number | null) => (value === null ? "lost" : value.toFixed(2));
+  console.log(
+    "\nfirst message to a cold room (the fan-out model's cold row), and the warm one after it; medians of the runs",
+  );
+  const groups = new Map<string, ColdRoom[]>();
+  for (const room of coldRooms)
+    groups.set(`${room.connections} ${room.label}`, [...(groups.get(`${room.connections} ${room.label}`) ?? []), room]);
+  const of = (runs: ColdRoom[], key: keyof DesignSummary) => {
+    const values = runs.map((run) => run.summary[key]);
+    return values.includes(null) ? null : median(values as number[]);
+  };
+  console.log(
+    formatTable(
+      ["room", "", "runs", "cold p50 s", "cold p99 s", "warm p50 s", "warm p99 s", "GB-s/1000 warm", "GB-s cold"],
+      [...groups.values()].map((runs) => [
+        String(runs[0]?.connections),
+        String(runs[0]?.label),
+        String(runs.length),
+        seconds(of(runs, "coldP50Seconds")),
+        seconds(of(runs, "coldP99Seconds")),
+        seconds(of(runs, "warmP50Seconds")),
+        seconds(of(runs, "warmP99Seconds")),
+        (of(runs, "gbSecondsPer1000Deliveries") as number).toFixed(3),
+        (of(runs, "coldGbSeconds") as number).toFixed(3),
       ]),
     ),
   );

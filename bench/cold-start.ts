@@ -11,7 +11,9 @@
  * - the first `$connect` after a quiet spell: the authorizer, then `onconnect`, each a cold start
  *   (Lambda's start of the environment, +250 ms, then the init and first invocation measured),
  *   every pairing of their samples;
- * - the first message to a cold room of each size: the fan-out model's cold row.
+ * - the first message to a cold room of each size: the fan-out model's cold row;
+ * - a warm broadcast worker's time per 1,000 posts (the same code, packaged two ways), rounds of
+ *   jobs in turn: what a warm delivery costs, in time and GB-seconds.
  * Both sets of packages are built from today's sources: only the packaging and memory differ.
  * `--connect-memory 512,1024,1769` adds the connect path (authorizer and `onconnect`, today's
  * packages) at each of those sizes, with what a connect bills: the figures memory is chosen from.
@@ -25,7 +27,7 @@ import { broadcastWorkerFactory } from "../infra/broadcast-worker";
 import { DEFAULT_LAMBDA_MEMORY_MB } from "../infra/chat-api-settings";
 import { authorizerFactory, tokenEndpointFactory } from "../infra/chat-auth";
 import { handlerFactory } from "../infra/websocket-route";
-import { coldStartEvents, SMALL_ROOM_SIZE } from "./cold-start-events";
+import { coldStartEvents, SMALL_ROOM_SIZE, WARM_ROOM_SIZE, warmJobs } from "./cold-start-events";
 import { type ColdRoom, jsonLine, printReport, type Variant } from "./cold-start-report";
 import { type Factory, type Packages, packFunctions } from "./deployed-packages";
 import { startRooms } from "./fanout-rooms";
@@ -39,6 +41,11 @@ const { values: args } = parseArgs({
     json: { type: "boolean", default: false },
   },
 });
+
+/** Warm broadcasts: rounds (each variant in turn), jobs a worker runs first, jobs measured. */
+const [WARM_ROUNDS, WARM_UP_JOBS, WARM_JOBS] = [4, 6, 8];
+/** Times each variant broadcasts to each cold room, in turn: the medians are reported. */
+const ROOM_RUNS = 2;
 
 /** Memory in MB before: the stack's default of 256 MB, `sendmessage` and the broadcast worker 1,024 MB. */
 const BEFORE_MB: Record<string, number> = { sendmessage: 1024, [broadcastWorker.name]: 1024 };
@@ -95,7 +102,7 @@ async function main(): Promise<void> {
       samples: new Map(),
     })),
   ];
-  const rooms = await startRooms([SMALL_ROOM_SIZE, ...sizes]);
+  const rooms = await startRooms([SMALL_ROOM_SIZE, WARM_ROOM_SIZE, ...sizes]);
   const events = await coldStartEvents(rooms.rooms.get(SMALL_ROOM_SIZE) as string[]);
   const model = (variant: (typeof variants)[number]): ModelEnvironment => ({
     packages: variant.packages,
@@ -104,6 +111,8 @@ async function main(): Promise<void> {
     env: { ...rooms.env, ...events.env, BROADCAST_FUNCTION_NAME: broadcastWorker.name },
   });
   const coldRooms: ColdRoom[] = [];
+  /** Per variant, a warm worker's ms per 1,000 posts, job by job. */
+  const warm = new Map<string, number[]>();
   try {
     for (let sample = 0; sample < samples; sample++) {
       process.stderr.write(`functions: sample ${sample + 1}/${samples}\n`);
@@ -127,18 +136,31 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const size of sizes) {
+    for (let round = 0; round < WARM_ROUNDS; round++) {
+      process.stderr.write(`warm broadcasts: round ${round + 1}/${WARM_ROUNDS}\n`);
       for (const variant of variants.slice(0, 2)) {
-        process.stderr.write(`${size} connections, cold: ${variant.label}\n`);
-        const summary = await fanoutDesign(model(variant), rooms.rooms.get(size) as string[], 2);
-        coldRooms.push({ connections: size, label: variant.label, summary });
+        const jobs = warmJobs(`${variant.label}-${round}`, WARM_UP_JOBS + WARM_JOBS);
+        const run = await sandbox(model(variant), broadcastWorker.name, variant.memoryMb(broadcastWorker.name), jobs);
+        const perThousand = run.invocations
+          .slice(WARM_UP_JOBS)
+          .map((job) => (job.durationMs / Math.max(1, job.posts.length)) * 1000);
+        warm.set(variant.label, [...(warm.get(variant.label) ?? []), ...perThousand]);
+      }
+    }
+    for (const size of sizes) {
+      for (let run = 0; run < ROOM_RUNS; run++) {
+        for (const variant of variants.slice(0, 2)) {
+          process.stderr.write(`${size} connections, cold: ${variant.label}, run ${run + 1}/${ROOM_RUNS}\n`);
+          const summary = await fanoutDesign(model(variant), rooms.rooms.get(size) as string[], 2);
+          coldRooms.push({ connections: size, label: variant.label, summary });
+        }
       }
     }
   } finally {
     await rooms.close();
     for (const built of Object.values(packages)) rmSync(built.workDir, { recursive: true, force: true });
   }
-  printReport(variants, coldRooms);
+  printReport(variants, coldRooms, warm);
   if (args.json) console.log(jsonLine(variants[1] as Variant));
 }
 
