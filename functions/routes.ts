@@ -49,9 +49,9 @@ export interface RouteDefinition {
 /**
  * Memory of the functions a person waits on when opening the chat after a quiet spell, each then a
  * cold start: the token, the authorizer and `onconnect` before the socket opens, `who` and
- * `history` before the room shows. At 256 MB (a seventh of a vCPU) `onconnect`'s cold start took
- * about 1.5 s, at 1,024 MB about 0.4 s, for 40% more GB-seconds per warm connect, still a few
- * dollars a million; 1,769 MB saved little more (`npm run bench:cold -- --connect-memory …`).
+ * `history` before the room shows. With `onconnect` at 256 MB (a seventh of a vCPU) the first
+ * connect took 4.7 s; bundled, at 512, 1,024 and 1,769 MB, 1.7, 1.5 and 1.3 s at the median, for
+ * 0.14, 0.24 and 0.30 GB-s per warm connect (`npm run bench:cold -- --connect-memory 512,1769`).
  */
 const WAITED_ON_MB = 1024;
 
