@@ -6,9 +6,14 @@
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { issueToken, signingKey } from "../functions/auth/token-signing";
 import type { BroadcastJob } from "../functions/broadcast/fanout";
-import { ROOM_SHARDS } from "../functions/chat/room";
-import type { AuthorizerEvent } from "../functions/handlers/authorizer";
-import type { HttpRequestEvent, WebSocketEvent, WebSocketEventType } from "../functions/runtime/lambda-events";
+import { messageId, type StoredMessage } from "../functions/chat/message";
+import { ROOM_SHARDS, type RoomAddress, roomKey } from "../functions/chat/room";
+import type {
+  AuthorizerEvent,
+  HttpRequestEvent,
+  WebSocketEvent,
+  WebSocketEventType,
+} from "../functions/runtime/lambda-events";
 import { API } from "./fanout-timeline";
 
 /** The room the functions' events are about; its members are loaded by the benchmark. */
@@ -60,9 +65,25 @@ export function warmJobs(label: string, count: number): BroadcastJob[] {
     endpoint: "https://bench.local/dev",
     address,
     frame: { type: "message", id: `${sentAt}#${label}`, room: address.room, connectionId: "bench", data: "hi", sentAt },
+    delivery: label,
     shard: i % ROOM_SHARDS,
     range: {},
-    slice: `${label}-${i}`,
+    slice: `${i % ROOM_SHARDS}.${i}`,
+  }));
+}
+
+/** The messages `author` sent to `address` that `edit` and `delete` change: `count`, numbered from 1. */
+export function authoredMessages(address: RoomAddress, author: string, count: number): StoredMessage[] {
+  const sentAt = new Date().toISOString();
+  return Array.from({ length: count }, (_, i) => ({
+    roomKey: roomKey(address),
+    id: messageId(i + 1),
+    seq: i + 1,
+    room: address.room,
+    connectionId: author,
+    data: "hi",
+    sentAt,
+    expiresAt: 4_000_000_000,
   }));
 }
 
@@ -73,8 +94,12 @@ export interface ColdStartEvents {
   events(name: string, sample: string): unknown[];
 }
 
-/** `room` is the small room's connection ids; the first speaks, a newcomer joins and leaves. */
-export async function coldStartEvents(room: string[]): Promise<ColdStartEvents> {
+/**
+ * `room` is the small room's connection ids; the first speaks, types, edits and deletes its
+ * `messages` (each deleted once), the second joins other rooms and leaves them, a newcomer connects
+ * and disconnects.
+ */
+export async function coldStartEvents(room: string[], messages: StoredMessage[]): Promise<ColdStartEvents> {
   const privateKeyPem = generateKeyPairSync("rsa", { modulusLength: 2048 })
     .privateKey.export({ type: "pkcs8", format: "pem" })
     .toString();
@@ -88,7 +113,13 @@ export async function coldStartEvents(room: string[]): Promise<ColdStartEvents> 
     nbf: now,
     exp: now + 86_400,
   });
-  const sender = room[0] as string;
+  const [sender, member] = room as [string, string];
+  const [edited, ...deletable] = messages.map((stored) => stored.id);
+  const toDelete = () => {
+    const id = deletable.shift();
+    if (!id) throw new Error("no message left to delete: seed more");
+    return id;
+  };
   const address = { ...API, room: `room-${room.length}` };
   const connect = (id: string) =>
     webSocketEvent("CONNECT", "$connect", id, {
@@ -107,9 +138,10 @@ export async function coldStartEvents(room: string[]): Promise<ColdStartEvents> 
       data: "hi",
       sentAt: new Date().toISOString(),
     },
+    delivery: slice,
     shard: 0,
     range: {},
-    slice,
+    slice: "0.0",
   });
   const authorizerEvent = (): AuthorizerEvent => ({
     type: "REQUEST",
@@ -147,6 +179,14 @@ export async function coldStartEvents(room: string[]): Promise<ColdStartEvents> 
       message(sender, "sendmessage", { data: "again" }),
     ],
     who: () => [message(sender, "who"), message(sender, "who")],
+    join: (sample) => [1, 2].map((i) => message(member, "join", { room: `side-${sample}-${i}` })),
+    leave: (sample) => [1, 2].map((i) => message(member, "leave", { room: `side-${sample}-${i}` })),
+    typing: () => [message(sender, "typing"), message(sender, "typing")],
+    edit: () => [
+      message(sender, "edit", { id: edited, data: "hi!" }),
+      message(sender, "edit", { id: edited, data: "hi" }),
+    ],
+    delete: () => [message(sender, "delete", { id: toDelete() }), message(sender, "delete", { id: toDelete() })],
     history: () => [message(sender, "history"), message(sender, "history")],
     broadcast: (sample) => [job(`cold-${sample}`), job(`cold-${sample}-2`)],
     authorizer: () => [authorizerEvent(), authorizerEvent()],

@@ -22,16 +22,17 @@
  */
 import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { DEFAULT_RATE_LIMITS } from "../functions/limits/rate-limits";
 import { broadcastWorker, connectAuthorizer, routes, tokenEndpoint } from "../functions/routes";
 import { broadcastWorkerFactory } from "../infra/broadcast-worker";
 import { DEFAULT_LAMBDA_MEMORY_MB } from "../infra/chat-api-settings";
 import { authorizerFactory, tokenEndpointFactory } from "../infra/chat-auth";
 import { handlerFactory } from "../infra/websocket-route";
-import { coldStartEvents, SMALL_ROOM_SIZE, WARM_ROOM_SIZE, warmJobs } from "./cold-start-events";
+import { authoredMessages, coldStartEvents, SMALL_ROOM_SIZE, WARM_ROOM_SIZE, warmJobs } from "./cold-start-events";
 import { type ColdRoom, jsonLine, printReport, type Variant } from "./cold-start-report";
 import { type Factory, type Packages, packFunctions } from "./deployed-packages";
 import { startRooms } from "./fanout-rooms";
-import { fanoutDesign, type ModelEnvironment, sandbox } from "./fanout-timeline";
+import { API, fanoutDesign, type ModelEnvironment, sandbox } from "./fanout-timeline";
 
 const { values: args } = parseArgs({
   options: {
@@ -49,6 +50,30 @@ const ROOM_RUNS = 2;
 
 /** Memory in MB before: the stack's default of 256 MB, `sendmessage` and the broadcast worker 1,024 MB. */
 const BEFORE_MB: Record<string, number> = { sendmessage: 1024, [broadcastWorker.name]: 1024 };
+
+/**
+ * Every request takes from its budgets, as deployed (a write to the limits table), with budgets
+ * no sample runs out of: the benchmark's events all come from one address and a few connections.
+ */
+const BENCH_LIMITS = {
+  RATE_LIMITS: JSON.stringify(
+    Object.fromEntries(
+      Object.entries(DEFAULT_RATE_LIMITS).map(([name, budget]) => [
+        name,
+        typeof budget === "object"
+          ? Object.fromEntries(Object.entries(budget).map(([key, n]) => [key, key === "seconds" ? n : 1_000_000]))
+          : budget,
+      ]),
+    ),
+  ),
+  LIMITS_TABLE_NAME: "fanout-limits",
+};
+
+/** A route's answer of 400 or more (a refusal, a bad event), as the failure it is here. */
+function refusal(result: unknown): string | undefined {
+  const { statusCode, body } = (result ?? {}) as { statusCode?: number; body?: string };
+  return statusCode !== undefined && statusCode >= 400 ? `answered ${statusCode}: ${body}` : undefined;
+}
 
 /** Memory in MB as deployed now: the route table's, else the stack's default. */
 function deployedMb(name: string): number {
@@ -102,8 +127,16 @@ async function main(): Promise<void> {
       samples: new Map(),
     })),
   ];
-  const rooms = await startRooms([SMALL_ROOM_SIZE, WARM_ROOM_SIZE, ...sizes]);
-  const events = await coldStartEvents(rooms.rooms.get(SMALL_ROOM_SIZE) as string[]);
+  const rooms = await startRooms([SMALL_ROOM_SIZE, WARM_ROOM_SIZE, ...sizes], BENCH_LIMITS);
+  const smallRoom = rooms.rooms.get(SMALL_ROOM_SIZE) as string[];
+  // One message edited, and one for each delete: two a sample in each of the two packagings.
+  const messages = authoredMessages(
+    { ...API, room: `room-${SMALL_ROOM_SIZE}` },
+    smallRoom[0] as string,
+    1 + 4 * samples,
+  );
+  await rooms.put("MESSAGES_TABLE_NAME", messages);
+  const events = await coldStartEvents(smallRoom, messages);
   const model = (variant: (typeof variants)[number]): ModelEnvironment => ({
     packages: variant.packages,
     memoryMb: { sendmessage: variant.memoryMb("sendmessage"), broadcast: variant.memoryMb(broadcastWorker.name) },
@@ -126,7 +159,7 @@ async function main(): Promise<void> {
             events.events(name, `${variant.label}-${sample}`),
           );
           const [first, warm] = run.invocations;
-          const failure = first?.error ?? warm?.error;
+          const failure = first?.error ?? warm?.error ?? refusal(first?.result) ?? refusal(warm?.result);
           if (failure) throw new Error(`${name} (${variant.label}) failed: ${failure}`);
           const recorded = variant.samples.get(name) ?? { init: [], first: [], warm: [] };
           recorded.init.push(run.initMs);

@@ -7,15 +7,15 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient } from "../dal/dynamodb-client";
-import { roomShardKey, shardOf } from "../functions/chat/room";
-import { readFunctionConfig } from "../functions/runtime/function-config";
+import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type FunctionConfig, readFunctionConfig } from "../functions/runtime/function-config";
+import { tablesClient } from "../functions/runtime/handler-dependencies";
 import { apiGatewayId } from "../local/api-gateway/ids";
 import { ensureChatTables } from "../local/chat/tables";
 import { startEmbeddedDynamoDB } from "../local/dynamodb/embedded-dynamodb";
 import { API } from "./fanout-timeline";
 import { type ReadCapacityProxy, startReadCapacityProxy } from "./read-capacity-proxy";
+import { memberItems } from "./room-members";
 
 const TABLES = { TABLE_NAME: "fanout-connections", MESSAGES_TABLE_NAME: "fanout-messages" };
 
@@ -25,14 +25,21 @@ export interface Rooms {
   proxy: ReadCapacityProxy;
   /** What every function's package gets in its environment. */
   env: Record<string, string>;
+  /** Writes `items` to the table `env` names so (`TABLE_NAME`, `MESSAGES_TABLE_NAME`). */
+  put(table: keyof typeof TABLES, items: Record<string, unknown>[]): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts the embedded DynamoDB holding a room of each of `sizes` (loading 111,000 rows takes a minute or two). */
+/**
+ * Starts the embedded DynamoDB holding a room of each of `sizes` (loading 111,000 rows takes a
+ * minute or two); with `RATE_LIMITS` and `LIMITS_TABLE_NAME` in `settings`, the limits table too.
+ */
 export async function startRooms(sizes: number[], settings: Record<string, string> = {}): Promise<Rooms> {
   const db = await startEmbeddedDynamoDB();
   try {
-    const rooms = await loadRooms(db.endpoint, sizes);
+    const config = readFunctionConfig({ ...settings, ...TABLES, DYNAMODB_ENDPOINT_URL: db.endpoint });
+    await ensureChatTables(config);
+    const rooms = await loadRooms(config, sizes);
     const certificate = selfSignedCertificate();
     const proxy = await startReadCapacityProxy(db.endpoint, certificate);
     return {
@@ -46,6 +53,14 @@ export async function startRooms(sizes: number[], settings: Record<string, strin
         NODE_EXTRA_CA_CERTS: certificate.file,
         MANAGEMENT_ENDPOINT_URL: "https://bench.local/dev",
         AWS_REGION: "us-east-1",
+      },
+      put: async (table, items) => {
+        const client = tablesClient(config);
+        try {
+          await writeItems(client, TABLES[table], [...items]);
+        } finally {
+          client.destroy();
+        }
       },
       close: async () => {
         await proxy.close();
@@ -73,10 +88,8 @@ function selfSignedCertificate(): { key: string; cert: string; file: string } {
   return { key: readFileSync(key, "utf8"), cert: readFileSync(file, "utf8"), file };
 }
 
-async function loadRooms(endpoint: string, sizes: number[]): Promise<Map<number, string[]>> {
-  const config = readFunctionConfig({ ...TABLES, DYNAMODB_ENDPOINT_URL: endpoint });
-  await ensureChatTables(config);
-  const client = createDocumentClient({ region: config.region, endpoint, credentials: config.credentials });
+async function loadRooms(config: FunctionConfig, sizes: number[]): Promise<Map<number, string[]>> {
+  const client = tablesClient(config);
   const rooms = new Map<number, string[]>();
   const total = sizes.reduce((sum, size) => sum + size, 0);
   let written = 0;
@@ -84,39 +97,43 @@ async function loadRooms(endpoint: string, sizes: number[]): Promise<Map<number,
     const address = { ...API, room: `room-${size}` };
     const ids = Array.from({ length: size }, apiGatewayId);
     rooms.set(size, ids);
-    const batches: Record<string, unknown>[][] = [];
-    for (let i = 0; i < ids.length; i += 25) {
-      batches.push(
-        ids.slice(i, i + 25).map((connectionId) => ({
-          PutRequest: {
-            Item: {
-              connectionId,
-              ...address,
-              roomKey: roomShardKey(address, shardOf(connectionId)),
-              connectedAt: Date.now() - 60_000,
-              sourceIp: "127.0.0.1",
-              expiresAt: 4_000_000_000,
-              quiet: true,
-            },
-          },
-        })),
-      );
-    }
-    // Eight batches in flight: the embedded DynamoDB takes them one at a time anyway.
-    const next = async (): Promise<void> => {
-      for (let batch = batches.shift(); batch; batch = batches.shift()) {
-        let unprocessed: Record<string, unknown[]> | undefined = { [config.tableName]: batch };
-        while (unprocessed && Object.keys(unprocessed).length > 0) {
-          unprocessed = (await client.send(new BatchWriteCommand({ RequestItems: unprocessed as never })))
-            .UnprocessedItems as never;
-        }
-        written += batch.length;
+    await writeItems(
+      client,
+      config.tableName,
+      ids.flatMap((connectionId) => memberItems(address, connectionId)),
+      (items) => {
+        written += items / 2;
         if (written % 5000 < 25 || written === total) process.stderr.write(`\rtable: ${written}/${total} rows`);
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, next));
+      },
+    );
   }
   process.stderr.write("\n");
   client.destroy();
   return rooms;
+}
+
+/** Writes `items` to `tableName` in DynamoDB batches, eight in flight; `onBatch` hears each batch's count. */
+async function writeItems(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  items: object[],
+  onBatch: (count: number) => void = () => {},
+): Promise<void> {
+  const batches: Record<string, unknown>[][] = [];
+  // 24 items a batch (DynamoDB takes 25 at most): a member's row and membership stay together.
+  for (let i = 0; i < items.length; i += 24) {
+    batches.push(items.slice(i, i + 24).map((Item) => ({ PutRequest: { Item } })));
+  }
+  // Eight batches in flight: the embedded DynamoDB takes them one at a time anyway.
+  const next = async (): Promise<void> => {
+    for (let batch = batches.shift(); batch; batch = batches.shift()) {
+      let unprocessed: Record<string, unknown[]> | undefined = { [tableName]: batch };
+      while (unprocessed && Object.keys(unprocessed).length > 0) {
+        unprocessed = (await client.send(new BatchWriteCommand({ RequestItems: unprocessed as never })))
+          .UnprocessedItems as never;
+      }
+      onBatch(batch.length);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, next));
 }

@@ -1,12 +1,21 @@
-import { FANOUT_CLAIM_SUFFIX } from "./broadcast/fanout";
+/**
+ * The map of the chat's functions: every WebSocket route, the authorizer, the token endpoint and the
+ * broadcast worker, each with its handler and exactly the permissions it needs. The Pulumi program
+ * deploys from it and the local gateway dispatches with it, so cloud and local cannot drift.
+ */
+import { FANOUT_CLAIM_PREFIX } from "./broadcast/fanout";
 import { createAuthorizerHandler, IDENTITY_SOURCE } from "./handlers/authorizer";
 import { createBroadcastWorkerHandler } from "./handlers/broadcast-worker";
 import { createHistoryHandler } from "./handlers/history";
+import { createJoinHandler, createLeaveHandler } from "./handlers/join";
+import { createDeleteHandler, createEditHandler } from "./handlers/message-changes";
 import { createConnectHandler } from "./handlers/onconnect";
 import { createDisconnectHandler } from "./handlers/ondisconnect";
 import { createSendMessageHandler } from "./handlers/sendmessage";
 import { createTokenHandler } from "./handlers/token-endpoint";
+import { createTypingHandler } from "./handlers/typing";
 import { createWhoHandler } from "./handlers/who";
+import type { RateLimitClass } from "./limits/limited-route";
 import type { HandlerDependencies } from "./runtime/handler-dependencies";
 import type { WebSocketHandler } from "./runtime/lambda-events";
 
@@ -18,8 +27,11 @@ export type TableAction =
   | "dynamodb:GetItem"
   | "dynamodb:Query";
 
-/** What the handlers read and write: the connections table, its `byRoom` index, the messages table. */
-export type DataResource = "connections" | "roomIndex" | "messages";
+/**
+ * What the handlers read and write: the connections table, its `byRoom` index, the messages table,
+ * and the limits table (each identity's budgets).
+ */
+export type DataResource = "connections" | "roomIndex" | "messages" | "limits";
 
 /** One route of the WebSocket API: `infra/` deploys it, `local/` dispatches to it. */
 export interface RouteDefinition {
@@ -31,6 +43,12 @@ export interface RouteDefinition {
   tableActions: Partial<Record<DataResource, readonly TableAction[]>>;
   /** Whether the handler posts to or closes connections (`execute-api:ManageConnections`). */
   manageConnections: boolean;
+  /**
+   * The budget each request is taken from before the handler runs (`limitedHandler` of
+   * `./limits/limited-route.ts`, wherever the route is run): every route a client can call has
+   * one. Needs `UpdateItem` and `GetItem` on the limits table.
+   */
+  rateLimit: RateLimitClass;
   /** Two-way route: the handler's `body` goes back to the caller as a frame. */
   routeResponse?: boolean;
   /**
@@ -55,36 +73,53 @@ export interface RouteDefinition {
  */
 const WAITED_ON_MB = 1024;
 
+/** What taking from a budget does to the limits table. */
+const LIMIT_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:GetItem"] as const;
+
 /** The API's routes: one line each, read by both the cloud program and the local server. */
 export const routes: readonly RouteDefinition[] = [
   {
     routeKey: "$connect",
     name: "onconnect",
-    // Joins the room, and tells it.
-    tableActions: { connections: ["dynamodb:PutItem"], roomIndex: ["dynamodb:Query"] },
+    // Its row and first room written, the room told (members found gone forgotten); its user's
+    // open connections checked against their rows.
+    tableActions: {
+      connections: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
     manageConnections: true,
     memorySize: WAITED_ON_MB,
+    rateLimit: "connects",
     createHandler: createConnectHandler,
   },
   {
     routeKey: "$disconnect",
     name: "ondisconnect",
-    // Leaves the room, and tells it.
-    tableActions: { connections: ["dynamodb:DeleteItem"], roomIndex: ["dynamodb:Query"] },
+    // Forgets its row and rooms, tells each room; and its user's open connections.
+    tableActions: {
+      connections: ["dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: ["dynamodb:UpdateItem"],
+    },
     manageConnections: true,
+    rateLimit: "none",
     createHandler: createDisconnectHandler,
   },
   {
     routeKey: "sendmessage",
     name: "sendmessage",
-    // The sender's room (its message counted against its limit), the message stored, the room
-    // read and posted to, gone members removed.
+    // The sender's rooms, the room's count moved on, the message stored, the room read and posted
+    // to, gone members forgotten.
     tableActions: {
-      connections: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
       roomIndex: ["dynamodb:Query"],
-      messages: ["dynamodb:PutItem"],
+      messages: ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+      limits: LIMIT_ACTIONS,
     },
     manageConnections: true,
+    routeResponse: true,
+    rateLimit: "messages",
     // A broadcast is CPU-bound, one SDK command per connection (`npm run bench:lambda`): to 2,000
     // connections, 3.3 s warm and 9.2 to 9.6 s cold at 256 MB, near the 10 s timeout; 0.8 s warm
     // and 2.2 s cold at 1,024 MB, for the same GB-seconds.
@@ -95,26 +130,85 @@ export const routes: readonly RouteDefinition[] = [
   {
     routeKey: "who",
     name: "who",
-    tableActions: { connections: ["dynamodb:GetItem"], roomIndex: ["dynamodb:Query"] },
+    tableActions: { connections: ["dynamodb:GetItem"], roomIndex: ["dynamodb:Query"], limits: LIMIT_ACTIONS },
     manageConnections: false,
     routeResponse: true,
     memorySize: WAITED_ON_MB,
+    rateLimit: "reads",
     createHandler: createWhoHandler,
   },
   {
     routeKey: "history",
     name: "history",
-    tableActions: { connections: ["dynamodb:GetItem"], messages: ["dynamodb:Query"] },
+    tableActions: { connections: ["dynamodb:GetItem"], messages: ["dynamodb:Query"], limits: LIMIT_ACTIONS },
     manageConnections: false,
     routeResponse: true,
     memorySize: WAITED_ON_MB,
+    rateLimit: "reads",
     createHandler: createHistoryHandler,
   },
+  {
+    routeKey: "join",
+    name: "join",
+    // Its rooms counted, its membership written, the room told, a direct room's other user invited.
+    tableActions: {
+      connections: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
+    manageConnections: true,
+    routeResponse: true,
+    rateLimit: "messages",
+    createHandler: createJoinHandler,
+  },
+  {
+    routeKey: "leave",
+    name: "leave",
+    tableActions: {
+      connections: ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
+    manageConnections: true,
+    routeResponse: true,
+    rateLimit: "messages",
+    createHandler: createLeaveHandler,
+  },
+  {
+    routeKey: "typing",
+    name: "typing",
+    tableActions: {
+      connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
+    manageConnections: true,
+    rateLimit: "typing",
+    createHandler: createTypingHandler,
+  },
+  ...(["edit", "delete"] as const).map(
+    (routeKey): RouteDefinition => ({
+      routeKey,
+      name: routeKey,
+      // The author's message changed in one conditional write, and the room told, as a message is.
+      tableActions: {
+        connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+        roomIndex: ["dynamodb:Query"],
+        messages: ["dynamodb:UpdateItem"],
+        limits: LIMIT_ACTIONS,
+      },
+      manageConnections: true,
+      routeResponse: true,
+      rateLimit: "messages",
+      fansOut: true,
+      createHandler: routeKey === "edit" ? createEditHandler : createDeleteHandler,
+    }),
+  ),
 ];
 
 /**
  * The broadcast worker: posts a message to one slice of a large room, invoked asynchronously by
- * `sendmessage` (`./fanout.ts`), deployed with the routes and replayed by the local gateway.
+ * `sendmessage` (`./broadcast/fanout.ts`), deployed with the routes and replayed by the local gateway.
  */
 export const broadcastWorker = {
   name: "broadcast",
@@ -124,8 +218,8 @@ export const broadcastWorker = {
     roomIndex: ["dynamodb:Query"],
     messages: ["dynamodb:PutItem"],
   } satisfies RouteDefinition["tableActions"],
-  /** Of the messages table, it may write claims only: partition keys ending in this. */
-  messagesKeySuffix: FANOUT_CLAIM_SUFFIX,
+  /** Of the messages table, it may write claims only: partition keys beginning with this. */
+  messagesKeyPrefix: FANOUT_CLAIM_PREFIX,
   manageConnections: true,
   // As `sendmessage`: at one vCPU a worker's posts were bound by the posts in flight, not its CPU,
   // and cost 41% more per delivery than the single function; at 1,024 MB 17% less (`npm run bench:lambda`).
@@ -157,7 +251,7 @@ export const tokenEndpoint = {
 /**
  * The stage's throttling when the stack sets none, per route, in the cloud and locally: the
  * README's cost table's busiest load (20 messages a second) 25 times over, and 10,000 clients
- * reconnecting within 20 s. One client's share is limited apart (`connectionMessageLimit`).
+ * reconnecting within 20 s. One identity's share is limited apart (`rateLimits`).
  */
 export const STAGE_THROTTLING_DEFAULTS = { burstLimit: 1000, rateLimit: 500 } as const;
 

@@ -1,3 +1,7 @@
+/**
+ * The broadcast worker of large rooms as Pulumi declares it: its function, role and asynchronous
+ * invocation settings.
+ */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
@@ -17,7 +21,7 @@ import {
   type WebSocketRouteArgs,
 } from "./websocket-route";
 
-export interface BroadcastWorkerArgs {
+interface BroadcastWorkerArgs {
   api: aws.apigatewayv2.Api;
   stageName: string;
   tables: WebSocketRouteArgs["tables"];
@@ -28,7 +32,7 @@ export interface BroadcastWorkerArgs {
 }
 
 /**
- * The broadcast worker (`functions/fanout.ts`): its function, with a role that may read the room
+ * The broadcast worker (`functions/broadcast/fanout.ts`): its function, with a role that may read the room
  * index, post to this stage's connections, remove the gone ones and write fan-out claims, nothing
  * else; and its asynchronous invocation settings (no retries, a minute's event age).
  */
@@ -46,7 +50,7 @@ export function createBroadcastWorker(
     defaults: args.defaults,
     environment: { ...tableEnvironment(args.tables), ...args.environment },
     statements: [
-      ...dataStatements(broadcastWorker.tableActions, args.tables, broadcastWorker.messagesKeySuffix),
+      ...dataStatements(broadcastWorker.tableActions, args.tables, broadcastWorker.messagesKeyPrefix),
       postToConnectionsStatement(args.api, args.stageName),
     ],
   });

@@ -1,15 +1,26 @@
+/**
+ * Identity in the cloud: the `$connect` authorizer, and for guests the KMS key that signs their
+ * tokens and the token endpoint's function URL.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ALLOWED_ALGORITHMS, readAuthorizerConfig, readTokenEndpointConfig } from "../functions/auth/auth-config";
 import {
-  type AuthorizerEvent,
-  type AuthorizerResult,
-  createAuthorizerDependencies,
-  createAuthorizerHandler,
-} from "../functions/handlers/authorizer";
+  ALLOWED_ALGORITHMS,
+  type AuthSettings,
+  type OidcAuthSettings,
+  oidcAuthorizerEnvironment,
+  readAuthorizerConfig,
+  readTokenEndpointConfig,
+} from "../functions/auth/auth-config";
+import { createAuthorizerDependencies, createAuthorizerHandler } from "../functions/handlers/authorizer";
 import { createTokenEndpointDependencies, createTokenHandler } from "../functions/handlers/token-endpoint";
 import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
-import type { HttpRequestEvent, HttpResult } from "../functions/runtime/lambda-events";
+import type {
+  AuthorizerEvent,
+  AuthorizerResult,
+  HttpRequestEvent,
+  HttpResult,
+} from "../functions/runtime/lambda-events";
 import { cloudLogger, lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
 
@@ -31,39 +42,21 @@ export function authorizerFactory(): aws.lambda.CallbackFactory<AuthorizerEvent,
 export function tokenEndpointFactory(): aws.lambda.CallbackFactory<HttpRequestEvent, HttpResult> {
   return () => {
     const logger = cloudLogger();
-    const deps = createTokenEndpointDependencies(readTokenEndpointConfig(), undefined, logger);
+    const deps = createTokenEndpointDependencies(readTokenEndpointConfig(), {}, logger);
     return lambdaHandler<HttpRequestEvent, HttpResult>("token", logger, createTokenHandler(deps));
   };
 }
 
-/** Who may connect, as the stack sets it. */
-export type ChatAuthSettings =
-  | { mode: "none" }
-  | {
-      mode: "guest";
-      /** How long a guest token admits its holder (default 900 s). */
-      tokenTtlSeconds?: number;
-      /** Origins whose pages may call the token endpoint (CORS); default any. */
-      allowedOrigins?: string[];
-    }
-  | {
-      mode: "oidc";
-      issuer: string;
-      /** The app client id ID tokens are issued to. */
-      audience: string;
-      nameClaim?: string;
-      jwksUri?: string;
-      algorithms?: string[];
-    };
-
-export interface ChatAuthArgs {
-  settings: Exclude<ChatAuthSettings, { mode: "none" }>;
+interface ChatAuthArgs {
+  settings: Exclude<AuthSettings, { mode: "none" }>;
   api: aws.apigatewayv2.Api;
   /** Physical function names: `{prefix}-authorizer`, `{prefix}-token`. */
   functionNamePrefix: string;
   defaults: FunctionDefaults;
   /** The published page's origin: the token endpoint's CORS admits it alone unless `allowedOrigins` says otherwise. */
   pageOrigin?: pulumi.Input<string>;
+  /** Where the token endpoint keeps each address's budget, and the budgets (`RATE_LIMITS`). */
+  limits: { table: { name: pulumi.Input<string>; arn: pulumi.Input<string> }; rateLimits: string };
 }
 
 /**
@@ -111,8 +104,21 @@ export class ChatAuth extends pulumi.ComponentResource {
           ...guestTokens,
           TOKEN_KMS_KEY_ID: this.signingKey.arn,
           ...(settings.tokenTtlSeconds !== undefined && { TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds) }),
+          RATE_LIMITS: args.limits.rateLimits,
+          LIMITS_TABLE_NAME: args.limits.table.name,
         },
-        statements: [{ Sid: "SignGuestTokens", Effect: "Allow", Action: "kms:Sign", Resource: this.signingKey.arn }],
+        statements: [
+          { Sid: "SignGuestTokens", Effect: "Allow", Action: "kms:Sign", Resource: this.signingKey.arn },
+          // Each address's budget of tokens.
+          {
+            Sid: "LimitsTable",
+            Effect: "Allow",
+            Action: ["dynamodb:UpdateItem", "dynamodb:GetItem"],
+            Resource: args.limits.table.arn,
+          },
+        ],
+        // A flood of token requests takes at most this much of the account's concurrency.
+        ...(settings.reservedConcurrency !== undefined && { reservedConcurrency: settings.reservedConcurrency }),
       });
       this.tokenUrl = this.createTokenUrl(
         name,
@@ -120,14 +126,7 @@ export class ChatAuth extends pulumi.ComponentResource {
         settings.allowedOrigins ?? (args.pageOrigin ? [args.pageOrigin] : ["*"]),
       );
     } else {
-      environment = {
-        AUTH_MODE: "oidc",
-        OIDC_ISSUER: settings.issuer,
-        OIDC_AUDIENCE: settings.audience,
-        ...(settings.nameClaim && { OIDC_NAME_CLAIM: settings.nameClaim }),
-        ...(settings.jwksUri && { OIDC_JWKS_URI: settings.jwksUri }),
-        ...(settings.algorithms && { OIDC_ALGORITHMS: settings.algorithms.join(",") }),
-      };
+      environment = oidcAuthorizerEnvironment(settings);
     }
 
     // Nothing but its own logs: the public key is in its environment, an issuer's keys are public.
@@ -205,11 +204,15 @@ export class ChatAuth extends pulumi.ComponentResource {
 }
 
 /** Checks the settings AWS would reject only at deploy time (or never), so a bad value fails the preview. */
-export function validateAuthSettings(auth: ChatAuthSettings): void {
+export function validateAuthSettings(auth: AuthSettings): void {
   if (auth.mode === "guest") {
     const ttl = auth.tokenTtlSeconds;
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 30 || ttl > 86_400)) {
       throw new Error(`tokenTtlSeconds must be an integer from 30 to 86400, got ${ttl}`);
+    }
+    const reserved = auth.reservedConcurrency;
+    if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1 || reserved > 1000)) {
+      throw new Error(`tokenReservedConcurrency must be an integer from 1 to 1000, got ${reserved}`);
     }
     for (const origin of auth.allowedOrigins ?? []) {
       if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
@@ -227,7 +230,39 @@ export function validateAuthSettings(auth: ChatAuthSettings): void {
     if (refused.length > 0) {
       throw new Error(`oidcAlgorithms may name ${ALLOWED_ALGORITHMS.join(", ")}; got ${refused.join(", ")}`);
     }
+    validatePageSignIn(auth);
   } else if (auth.mode !== "none") {
     throw new Error(`auth must be guest, oidc or none, got ${JSON.stringify((auth as { mode: unknown }).mode)}`);
+  }
+}
+
+/** The page's sign-in: both endpoints or neither, each an https URL; scopes that bring an ID token. */
+function validatePageSignIn(auth: OidcAuthSettings): void {
+  const { authorizationEndpoint, tokenEndpoint, scope } = auth;
+  if ((authorizationEndpoint === undefined) !== (tokenEndpoint === undefined)) {
+    throw new Error(
+      "oidcAuthorizationEndpoint and oidcTokenEndpoint go together: set both for the page's sign-in, or neither",
+    );
+  }
+  for (const [key, value] of [
+    ["oidcAuthorizationEndpoint", authorizationEndpoint],
+    ["oidcTokenEndpoint", tokenEndpoint],
+  ] as const) {
+    if (value !== undefined && !isHttpsUrl(value)) {
+      throw new Error(`${key} must be an https URL, got ${JSON.stringify(value)}`);
+    }
+  }
+  // Without `openid` an issuer answers no ID token (Cognito: "only returned if openid scope is requested").
+  if (scope !== undefined && !scope.split(" ").includes("openid")) {
+    throw new Error(`oidcScope must include openid (space-separated scopes), got ${JSON.stringify(scope)}`);
+  }
+}
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" && url.hash === "" && !/\s/.test(value);
+  } catch {
+    return false;
   }
 }

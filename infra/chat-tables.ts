@@ -1,58 +1,51 @@
+/**
+ * The chat's tables as Pulumi declares them, rendered from their one description
+ * (`functions/chat/tables.ts`): on-demand billing for bursty chat traffic, TTL for rows
+ * `$disconnect` missed and messages past their history.
+ */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../functions/chat/connection";
-import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../functions/chat/message";
-import { ROOM_INDEX, ROOM_INDEX_ATTRIBUTES, ROOM_INDEX_KEY } from "../functions/chat/room";
+import type { TableDescription } from "../dal/table-description";
+import { CONNECTIONS_TABLE, LIMITS_TABLE, MESSAGES_TABLE } from "../functions/chat/tables";
 
 /**
- * The chat's two tables. `deletionProtection` guards the messages (a room's history is the data
+ * The chat's tables. `deletionProtection` guards the messages (a room's history is the data
  * that matters): DynamoDB then refuses to delete the table, whoever asks, until it is turned off.
  */
 export function createChatTables(
   parent: pulumi.Resource,
   name: string,
   { deletionProtection }: { deletionProtection: boolean },
-): { connections: aws.dynamodb.Table; messages: aws.dynamodb.Table } {
-  // One row per open connection; on-demand billing for bursty chat traffic, TTL for rows
-  // `$disconnect` missed. The `byRoom` index lists a room's connections, shard by shard, with
-  // just what `who` shows and the TTL that hides lingering rows.
-  const connections = new aws.dynamodb.Table(
-    `${name}-connections`,
-    {
-      attributes: [
-        { name: CONNECTION_KEY, type: "S" },
-        { name: ROOM_INDEX_KEY, type: "S" },
-      ],
-      hashKey: CONNECTION_KEY,
-      billingMode: "PAY_PER_REQUEST",
-      ttl: { attributeName: CONNECTION_TTL_ATTRIBUTE, enabled: true },
-      globalSecondaryIndexes: [
-        {
-          name: ROOM_INDEX,
-          hashKey: ROOM_INDEX_KEY,
-          rangeKey: CONNECTION_KEY,
-          projectionType: "INCLUDE",
-          nonKeyAttributes: [...ROOM_INDEX_ATTRIBUTES],
-        },
-      ],
-    },
-    { parent },
-  );
-  // A room's history: its partition, messages in the order they were handled, TTL to forget them.
+): { connections: aws.dynamodb.Table; messages: aws.dynamodb.Table; limits: aws.dynamodb.Table } {
+  const connections = new aws.dynamodb.Table(`${name}-connections`, tableArgs(CONNECTIONS_TABLE), { parent });
   const messages = new aws.dynamodb.Table(
     `${name}-messages`,
-    {
-      attributes: [
-        { name: MESSAGES_PARTITION_KEY, type: "S" },
-        { name: MESSAGES_RANGE_KEY, type: "S" },
-      ],
-      hashKey: MESSAGES_PARTITION_KEY,
-      rangeKey: MESSAGES_RANGE_KEY,
-      billingMode: "PAY_PER_REQUEST",
-      ttl: { attributeName: MESSAGES_TTL_ATTRIBUTE, enabled: true },
-      deletionProtectionEnabled: deletionProtection,
-    },
+    { ...tableArgs(MESSAGES_TABLE), deletionProtectionEnabled: deletionProtection },
     { parent },
   );
-  return { connections, messages };
+  const limits = new aws.dynamodb.Table(`${name}-limits`, tableArgs(LIMITS_TABLE), { parent });
+  return { connections, messages, limits };
+}
+
+/** An on-demand table of `description`'s shape. */
+function tableArgs({ hashKey, rangeKey, index, ttlAttribute }: TableDescription): aws.dynamodb.TableArgs {
+  const keys = new Set([hashKey, rangeKey, index?.hashKey, index?.rangeKey].filter((key) => key !== undefined));
+  return {
+    attributes: [...keys].map((key) => ({ name: key, type: "S" })),
+    hashKey,
+    ...(rangeKey && { rangeKey }),
+    billingMode: "PAY_PER_REQUEST",
+    ...(ttlAttribute && { ttl: { attributeName: ttlAttribute, enabled: true } }),
+    ...(index && {
+      globalSecondaryIndexes: [
+        {
+          name: index.name,
+          hashKey: index.hashKey,
+          rangeKey: index.rangeKey,
+          projectionType: "INCLUDE",
+          nonKeyAttributes: [...index.attributes],
+        },
+      ],
+    }),
+  };
 }

@@ -25,10 +25,12 @@ export interface FunctionBundle {
 export const BUNDLE_HANDLER = "__index.handler";
 
 /**
- * What the runtime needs to name the sources in stack traces: Node maps them with the bundle's map.
- * https://nodejs.org/api/cli.html#--enable-source-maps
+ * What the runtime needs to name the sources in stack traces: Node maps them with the bundle's map
+ * (https://nodejs.org/api/cli.html#--enable-source-maps), and keeps 30 frames, not 10: Pulumi's
+ * serialized classes add two frames a constructor, and a repository's error (three classes deep)
+ * used up the ten before reaching the handler that awaited it.
  */
-export const BUNDLE_ENVIRONMENT = { NODE_OPTIONS: "--enable-source-maps" } as const;
+export const BUNDLE_ENVIRONMENT = { NODE_OPTIONS: "--enable-source-maps --stack-trace-limit=30" } as const;
 
 /**
  * Packages in `dependencies` for the deploy alone: Pulumi loads this program through tsx and

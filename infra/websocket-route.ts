@@ -1,7 +1,12 @@
+/**
+ * One route of the WebSocket API as Pulumi declares it: its function, least-privilege role,
+ * integration, route (and route response) and invoke permission.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
 import { ROOM_INDEX } from "../functions/chat/room";
+import { limitedHandler } from "../functions/limits/limited-route";
 import type { DataResource, RouteDefinition, TableAction } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
 import {
@@ -16,10 +21,11 @@ import { createInlineFunction, type FunctionDefaults } from "./inline-function";
 
 /**
  * The Lambda entry point of `route`: runs once per cold start, reads the function's environment,
- * builds the real clients and hands over to the route's handler factory. Kept to one line so the
- * serialized closure stays small; the logic and its tests live in `functions/`. It captures only
- * the clients and telemetry the route uses (chosen here, at deploy time), so its bundle holds no
- * other: `sendmessage` alone fans out and records broadcast metrics.
+ * builds the real clients and hands over to the route's handler factory, behind the route's budget.
+ * Kept to a few lines, naming no module that holds the route table, so the serialized closure stays
+ * small; the logic and its tests live in `functions/`. It captures only the clients and telemetry
+ * the route uses (chosen here, at deploy time), so its bundle holds no other: only the routes that
+ * fan out invoke the broadcast worker and record broadcast metrics.
  */
 export function handlerFactory(route: RouteDefinition): aws.lambda.CallbackFactory<WebSocketEvent, WebSocketResult> {
   const clients: ClientFactories = {
@@ -31,7 +37,8 @@ export function handlerFactory(route: RouteDefinition): aws.lambda.CallbackFacto
   const build = buildHandlerDependencies;
   return () => {
     const telemetry = telemetryOf();
-    const handler = route.createHandler(build(readFunctionConfig(), { telemetry }, clients));
+    const deps = build(readFunctionConfig(), { telemetry }, clients);
+    const handler = limitedHandler(route, route.createHandler(deps), deps);
     return lambdaHandler(route.routeKey, telemetry.logger, handler);
   };
 }
@@ -41,8 +48,11 @@ export interface WebSocketRouteArgs {
   api: aws.apigatewayv2.Api;
   /** The entry of the route table this component deploys. */
   route: RouteDefinition;
-  /** The tables: their names go to `TABLE_NAME` and `MESSAGES_TABLE_NAME`, their ARNs scope the permissions. */
-  tables: Record<"connections" | "messages", { name: pulumi.Input<string>; arn: pulumi.Input<string> }>;
+  /**
+   * The tables: their names go to `TABLE_NAME`, `MESSAGES_TABLE_NAME` and `LIMITS_TABLE_NAME`, their
+   * ARNs scope the permissions.
+   */
+  tables: Record<"connections" | "messages" | "limits", { name: pulumi.Input<string>; arn: pulumi.Input<string> }>;
   /** The stage the API is deployed to; scopes `execute-api` permissions. */
   stageName: string;
   /** The Lambda function's physical name; its log group is `/aws/lambda/{functionName}`. */
@@ -166,9 +176,13 @@ export class WebSocketRoute extends pulumi.ComponentResource {
   }
 }
 
-/** Where a function finds the tables: `TABLE_NAME` and `MESSAGES_TABLE_NAME`. */
+/** Where a function finds the tables: `TABLE_NAME`, `MESSAGES_TABLE_NAME` and `LIMITS_TABLE_NAME`. */
 export function tableEnvironment(tables: WebSocketRouteArgs["tables"]): Record<string, pulumi.Input<string>> {
-  return { TABLE_NAME: tables.connections.name, MESSAGES_TABLE_NAME: tables.messages.name };
+  return {
+    TABLE_NAME: tables.connections.name,
+    MESSAGES_TABLE_NAME: tables.messages.name,
+    LIMITS_TABLE_NAME: tables.limits.name,
+  };
 }
 
 /**
@@ -191,17 +205,18 @@ function routeStatements({ route, tables, api, stageName, broadcastWorker }: Web
 
 /**
  * `actions` on each table or index (an index is its own resource, `{tableArn}/index/{name}`);
- * `messagesKeySuffix` limits the messages table to items whose partition key ends so.
+ * `messagesKeyPrefix` limits the messages table to items whose partition key begins so.
  */
 export function dataStatements(
   actions: Partial<Record<DataResource, readonly TableAction[]>>,
   tables: WebSocketRouteArgs["tables"],
-  messagesKeySuffix?: string,
+  messagesKeyPrefix?: string,
 ): object[] {
   const resources: Record<DataResource, { sid: string; arn: pulumi.Input<string> }> = {
     connections: { sid: "ConnectionsTable", arn: tables.connections.arn },
     roomIndex: { sid: "RoomIndex", arn: pulumi.interpolate`${tables.connections.arn}/index/${ROOM_INDEX}` },
     messages: { sid: "MessagesTable", arn: tables.messages.arn },
+    limits: { sid: "LimitsTable", arn: tables.limits.arn },
   };
   const statements: object[] = [];
   for (const [resource, granted] of Object.entries(actions) as [DataResource, TableAction[]][]) {
@@ -214,8 +229,8 @@ export function dataStatements(
       Resource: arn,
       // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
       ...(resource === "messages" &&
-        messagesKeySuffix && {
-          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`*${messagesKeySuffix}`] } },
+        messagesKeyPrefix && {
+          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${messagesKeyPrefix}*`] } },
         }),
     });
   }

@@ -1,12 +1,12 @@
 /**
- * `npm run local`: the gateway started from the environment (`./config.ts`), its addresses printed,
+ * `npm run local`: the gateway started from the environment (`./cli-settings.ts`), its addresses printed,
  * and a clean stop on Ctrl-C, SIGTERM, SIGHUP, or when the process that started it is gone (an IDE's
  * stop button or a process manager signals npm, which exits without passing the signal on).
  * Loaded by `express-server.ts` when that is run directly.
  */
 import { tokenEndpoint } from "../functions/routes";
 import type { LocalAuthOptions } from "./chat/sign-in";
-import { readLocalConfig } from "./cli-settings";
+import { readCliSettings } from "./cli-settings";
 import { startLocalGateway } from "./express-server";
 
 /** How often the server checks that its parent (npm) still runs. */
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   // Without credentials the SDK would end its search by asking the instance-metadata address.
   process.env.AWS_EC2_METADATA_DISABLED ??= "true";
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const options = readLocalConfig();
+  const options = readCliSettings();
   const started = Date.now();
   console.log(
     options.dynamodbEndpoint

@@ -4,22 +4,25 @@
  * `$disconnect` however a connection ends) and its `@connections` management API, and runs the
  * handlers of the route table exactly as Lambda would. A library first (`startLocalGateway`), and
  * the command behind `npm run local` (`./cli.ts`) when run directly.
+ *
+ * Started in named steps: the settings, the tables, the HTTP server, the Lambda runtime (functions,
+ * their dependencies, sign-in), the WebSocket API, the HTTP routes.
  */
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express from "express";
-import expressWs from "express-ws";
+import { pageContentSecurityPolicy } from "../functions/auth/page-config";
+import { limitedHandler } from "../functions/limits/limited-route";
 import { broadcastWorker, routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
+import type { HandlerDependencies } from "../functions/runtime/handler-dependencies";
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
-import { type ApiInfo, type ConnectionInfo, disconnectEvent } from "./api-gateway/event-builders";
-import { handshake } from "./api-gateway/handshake";
+import type { ApiInfo } from "./api-gateway/event-builders";
 import { newApiId } from "./api-gateway/ids";
-import { Integrations } from "./api-gateway/integrations";
 import { managementRouter } from "./api-gateway/management-api";
-import { socketSession } from "./api-gateway/socket-session";
 import { StageThrottle } from "./api-gateway/stage-throttling";
+import { serveWebSocketApi } from "./api-gateway/websocket-api";
 import { localHandlerDependencies } from "./chat/function-dependencies";
 import { startLocalAuth } from "./chat/sign-in";
 import { startTableUpkeep, type TableUpkeep } from "./chat/table-upkeep";
@@ -32,204 +35,90 @@ import { LocalFunction } from "./lambda/lambda-function";
 export type { LocalGateway, LocalGatewayLimits, LocalGatewayOptions } from "./gateway-options";
 export { API_GATEWAY_LIMITS } from "./gateway-options";
 
-const PUBLIC_DIR = path.join(__dirname, "..", "page");
+const PAGE_DIR = path.join(__dirname, "..", "page");
 
 /** Starts the gateway; resolves once it listens and the connections table is ready. */
 export async function startLocalGateway(options: LocalGatewayOptions = {}): Promise<LocalGateway> {
-  const stage = options.stage ?? "dev";
-  const host = options.host ?? "127.0.0.1";
-  const limits = {
-    ...API_GATEWAY_LIMITS,
-    // The guard follows a function timeout set by the caller unless set too.
-    behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 5,
-    ...options.limits,
-  };
-  const routeTable = options.routes ?? defaultRoutes;
-  const log = options.log ?? ((line: string) => console.log(line));
-  const tableName = options.tableName ?? "websocket-chat-connections";
-  const messagesTableName = options.messagesTableName ?? "websocket-chat-messages";
-  const region = options.region ?? "us-east-1";
-
+  const settings = gatewaySettings(options);
   const embedded = options.dynamodbEndpoint ? undefined : await startEmbeddedDynamoDB();
   const dynamodbEndpoint = options.dynamodbEndpoint ?? (embedded?.endpoint as string);
-
   const app = express();
   app.disable("x-powered-by");
   const server = createServer(app);
-  const registry = new ConnectionRegistry(limits);
-  const pendingConnects = new WeakMap<IncomingMessage, ConnectionInfo>();
-  const inFlight = new Set<Promise<unknown>>();
+  const work = new WorkInFlight();
+  const registry = new ConnectionRegistry(settings.limits);
   let upkeep: TableUpkeep | undefined;
-  let closing: Promise<void> | undefined;
-  const track = <T>(work: Promise<T>): Promise<T> => {
-    inFlight.add(work);
-    const done = () => inFlight.delete(work);
-    work.then(done, done);
-    return work;
-  };
-
   try {
-    // The functions' settings, as Lambda's environment variables hold them (the management
-    // endpoint once the port is known).
-    const lambdaEnvironment = {
-      ...options.functionEnvironment,
-      TABLE_NAME: tableName,
-      MESSAGES_TABLE_NAME: messagesTableName,
-      AWS_REGION: region,
-      DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
-      CONNECT_TIMEOUT_MS: String(limits.integrationTimeoutMs),
-      ...(routeTable.some((route) => route.fansOut) && { BROADCAST_FUNCTION_NAME: broadcastWorker.name }),
-    };
-    const tableConfig = readFunctionConfig(lambdaEnvironment);
-    const gatewayId = newApiId();
-    // The table is ready before the port opens: no handshake can arrive before its route can run.
+    const apiId = newApiId();
+    const environment = lambdaEnvironment(settings, dynamodbEndpoint);
+    // The tables are ready before the port opens: no handshake can arrive before its route can run.
     upkeep = await startTableUpkeep({
-      config: tableConfig,
-      gatewayId,
-      leaseRenewMs: limits.leaseRenewMs,
-      ttlSweepMs: limits.ttlSweepMs,
+      config: readFunctionConfig(environment),
+      gatewayId: apiId,
+      leaseRenewMs: settings.limits.leaseRenewMs,
+      ttlSweepMs: settings.limits.ttlSweepMs,
       // Their rows are gone with the table: closed, they reconnect and are stored again, not deaf.
       closeLostConnections: () => {
         const open = registry.all();
         for (const connection of open) registry.close(connection, GOING_AWAY.code, GOING_AWAY.reason);
         return open.length;
       },
-      log,
+      log: settings.log,
     });
-    if (upkeep.removed > 0) log(`removed ${upkeep.removed} connection rows left by gateways no longer running`);
-
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port ?? 8080, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    const port = await listen(server, options.port ?? 8080, settings.host);
     // From here to the routes nothing awaits: the first request finds them all in place.
-    const port = (server.address() as AddressInfo).port;
-    const origin = `127.0.0.1:${port}`;
-    const api: ApiInfo = { apiId: gatewayId, stage, domainName: origin };
-    const managementUrl = `http://${origin}/${stage}`;
-    const config = readFunctionConfig({ ...lambdaEnvironment, MANAGEMENT_ENDPOINT_URL: managementUrl });
-    const managementOptions = {
+    const api: ApiInfo = { apiId, stage: settings.stage, domainName: `127.0.0.1:${port}` };
+    const managementUrl = `http://${api.domainName}/${settings.stage}`;
+    const lambda = startLambda(
+      settings,
+      api,
+      { ...environment, MANAGEMENT_ENDPOINT_URL: managementUrl },
       registry,
-      region,
-      maxPayloadBytes: limits.managementMaxPayloadBytes,
-      latencyMs: options.managementLatencyMs ?? 0,
-    };
-    const asyncInvocations = new AsyncInvocations({ log, track });
-    const dependencies = localHandlerDependencies(config, options, limits.functionTimeoutMs, {
-      management: managementOptions,
-      lambda: asyncInvocations,
-    });
-    const stageThrottle = options.throttling && new StageThrottle(options.throttling);
-    const concurrency = new ConcurrencyLimit({
-      limit: limits.concurrentExecutions,
-      behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
-      behindAtBusy: 20,
-    });
-    const functions = {
-      functionTimeoutMs: limits.functionTimeoutMs,
-      callerTimeoutMs: limits.integrationTimeoutMs,
-      concurrency,
-      track,
-    };
-    const auth = startLocalAuth(options.auth ?? { mode: "none" }, { api, region, functions, log });
-    const workerDefinition = options.broadcastWorker ?? broadcastWorker;
-    const worker = new LocalFunction(
-      workerDefinition.name,
-      (environment) => workerDefinition.createHandler(dependencies(environment)),
-      functions,
+      work,
     );
-    asyncInvocations.register(workerDefinition.name, worker as LocalFunction<unknown, unknown>, workerDefinition);
-    const integrations = new Integrations({
+    serveWebSocketApi(app, server, {
       api,
       registry,
-      routes: routeTable,
-      dependencies,
+      routes: settings.routes,
+      dependencies: lambda.dependencies,
       routeSelectionExpression: options.routeSelectionExpression ?? ROUTE_SELECTION_EXPRESSION,
-      functionTimeoutMs: limits.functionTimeoutMs,
-      integrationTimeoutMs: limits.integrationTimeoutMs,
-      stageThrottle,
-      concurrency,
-      log,
-      track,
+      limits: settings.limits,
+      functionTimeoutMs: settings.limits.functionTimeoutMs,
+      integrationTimeoutMs: settings.limits.integrationTimeoutMs,
+      stageThrottle: options.throttling && new StageThrottle(options.throttling),
+      concurrency: lambda.concurrency,
+      authorizer: lambda.auth.authorizer,
+      closing: () => work.closing !== undefined,
+      log: settings.log,
+      track: work.track,
     });
-
-    const disconnect = (info: ConnectionInfo, code: number, reason: string) =>
-      track(integrations.invoke("$disconnect", disconnectEvent(api, info, code, reason, Date.now())));
-
-    const wsPaths = new Set([`/${stage}`, `/${stage}/`, "/ws", "/ws/"]);
-    const { app: wsApp } = expressWs(app, server, {
-      wsOptions: {
-        maxPayload: limits.maxMessageBytes + 1,
-        ...handshake({
-          paths: wsPaths,
-          api,
-          integrations,
-          accepted: pendingConnects,
-          disconnect: (connection, code, reason) => void disconnect(connection, code, reason),
-          stageThrottle,
-          authorizer: auth.authorizer,
-          closing: () => closing !== undefined,
-          track,
-          log,
-        }),
-      },
-    });
-
-    const onSocket = socketSession({
-      accepted: pendingConnects,
-      registry,
-      integrations,
-      limits,
-      disconnect: (connection, code, reason) => void disconnect(connection, code, reason),
-      track,
-    });
-    for (const wsPath of wsPaths) wsApp.ws(wsPath, onSocket);
-    app.use(
-      `/${stage}`,
-      managementRouter({
-        ...managementOptions,
-        allowRemote: options.allowRemoteManagement ?? false,
-        log,
-      }),
-    );
-    if (auth.tokenRoute) app.use(auth.tokenRoute);
-    if (options.servePage ?? true) {
-      // The page builds its default WebSocket URL from the stage, ws(s)://{host}/{stage}, and signs in as told.
-      app.get("/config.json", (_request, response) => {
-        response.json({ stage, ...auth.page });
-      });
-      app.use(express.static(PUBLIC_DIR));
-    }
-
+    serveHttpRoutes(app, settings, lambda);
+    const tables = upkeep;
     const close = () => {
-      closing ??= (async () => {
+      work.closing ??= (async () => {
         server.close();
-        asyncInvocations.close();
-        // Handshakes whose $connect is still running are refused when it returns (`closing` below);
+        lambda.asyncInvocations.close();
+        // Handshakes whose $connect is still running are refused when it returns (`closing`);
         // until none is left, close what is open and wait for what runs.
-        while (registry.size > 0 || inFlight.size > 0) {
+        while (registry.size > 0 || work.running.size > 0) {
           await registry.closeAll(GOING_AWAY.code, GOING_AWAY.reason);
-          await Promise.allSettled([...inFlight]);
+          await Promise.allSettled([...work.running]);
         }
-        await upkeep?.stop();
+        await tables.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await embedded?.close();
       })();
-      return closing;
+      return work.closing;
     };
-
     return {
-      url: `ws://${origin}/${stage}`,
+      url: `ws://${api.domainName}/${settings.stage}`,
       managementUrl,
       port,
-      apiId: api.apiId,
+      apiId,
       dynamodbEndpoint,
-      tableName,
-      messagesTableName,
+      tableName: settings.tableName,
+      messagesTableName: settings.messagesTableName,
       connectionCount: () => registry.size,
       close,
     };
@@ -239,6 +128,139 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     await upkeep?.stop();
     await embedded?.close();
     throw error;
+  }
+}
+
+type GatewaySettings = ReturnType<typeof gatewaySettings>;
+
+/** The options with their defaults: AWS's limits, the project's routes and tables. */
+function gatewaySettings(options: LocalGatewayOptions) {
+  return {
+    options,
+    stage: options.stage ?? "dev",
+    host: options.host ?? "127.0.0.1",
+    limits: {
+      ...API_GATEWAY_LIMITS,
+      // The guard follows a function timeout set by the caller unless set too.
+      behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 2,
+      ...options.limits,
+    },
+    // Each route behind its budget, as Lambda runs it in the cloud.
+    routes: (options.routes ?? defaultRoutes).map((route) => ({
+      ...route,
+      createHandler: (deps: HandlerDependencies) => limitedHandler(route, route.createHandler(deps), deps),
+    })),
+    log: options.log ?? ((line: string) => console.log(line)),
+    tableName: options.tableName ?? "websocket-chat-connections",
+    messagesTableName: options.messagesTableName ?? "websocket-chat-messages",
+    limitsTableName: options.limitsTableName ?? "websocket-chat-limits",
+    region: options.region ?? "us-east-1",
+  };
+}
+
+/** The gateway's work in flight (invocations, handshakes), so that closing waits for it. */
+class WorkInFlight {
+  readonly running = new Set<Promise<unknown>>();
+  closing: Promise<void> | undefined;
+  readonly track = <T>(work: Promise<T>): Promise<T> => {
+    this.running.add(work);
+    const done = () => this.running.delete(work);
+    work.then(done, done);
+    return work;
+  };
+}
+
+/** The functions' settings, as Lambda's environment variables hold them. */
+function lambdaEnvironment(settings: GatewaySettings, dynamodbEndpoint: string): Record<string, string | undefined> {
+  return {
+    ...settings.options.functionEnvironment,
+    TABLE_NAME: settings.tableName,
+    MESSAGES_TABLE_NAME: settings.messagesTableName,
+    LIMITS_TABLE_NAME: settings.limitsTableName,
+    AWS_REGION: settings.region,
+    DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
+    CONNECT_TIMEOUT_MS: String(settings.limits.integrationTimeoutMs),
+    ...(settings.routes.some((route) => route.fansOut) && { BROADCAST_FUNCTION_NAME: broadcastWorker.name }),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+type LambdaRuntime = ReturnType<typeof startLambda>;
+
+/** Lambda: the account's concurrency, the functions' dependencies, the broadcast worker and sign-in. */
+function startLambda(
+  settings: GatewaySettings,
+  api: ApiInfo,
+  environment: Record<string, string | undefined>,
+  registry: ConnectionRegistry,
+  work: WorkInFlight,
+) {
+  const { options, limits, log, region } = settings;
+  const management = {
+    registry,
+    region,
+    maxPayloadBytes: limits.managementMaxPayloadBytes,
+    latencyMs: options.managementLatencyMs ?? 0,
+  };
+  const asyncInvocations = new AsyncInvocations({ log, track: work.track });
+  const dependencies = localHandlerDependencies(readFunctionConfig(environment), options, limits.functionTimeoutMs, {
+    management,
+    lambda: asyncInvocations,
+  });
+  const concurrency = new ConcurrencyLimit({
+    limit: limits.concurrentExecutions,
+    behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
+    behindAtBusy: 20,
+  });
+  const functions = {
+    functionTimeoutMs: limits.functionTimeoutMs,
+    callerTimeoutMs: limits.integrationTimeoutMs,
+    concurrency,
+    track: work.track,
+  };
+  const workerDefinition = options.broadcastWorker ?? broadcastWorker;
+  const worker = new LocalFunction(
+    workerDefinition.name,
+    (state) => workerDefinition.createHandler(dependencies(state)),
+    functions,
+  );
+  asyncInvocations.register(workerDefinition.name, worker as LocalFunction<unknown, unknown>, workerDefinition);
+  const auth = startLocalAuth(options.auth ?? { mode: "none" }, { api, region, functions, environment, log });
+  return { management, asyncInvocations, dependencies, concurrency, auth };
+}
+
+/** HTTP: the `@connections` API under the stage, the token endpoint, the page and its config. */
+function serveHttpRoutes(app: express.Express, settings: GatewaySettings, lambda: LambdaRuntime): void {
+  const { options, stage, log } = settings;
+  app.use(
+    `/${stage}`,
+    managementRouter({ ...lambda.management, allowRemote: options.allowRemoteManagement ?? false, log }),
+  );
+  if (lambda.auth.tokenRoute) app.use(lambda.auth.tokenRoute);
+  if (options.servePage ?? true) {
+    const page = lambda.auth.page;
+    // The page builds its default WebSocket URL from the stage, ws://{host}/{stage}, and signs in as told.
+    app.get("/config.json", (_request, response) => {
+      response.json({ stage, ...page });
+    });
+    // It may connect to this gateway, under the host it was loaded from, and to its issuer's token endpoint.
+    const issuer = page.oidc ? [new URL(page.oidc.tokenEndpoint).origin] : [];
+    app.use((request, response, next) => {
+      // A host and port and nothing else: a Host header cannot write the policy.
+      const host = request.headers.host ?? "";
+      const own = /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host) ? [`ws://${host}`] : [];
+      response.set("content-security-policy", pageContentSecurityPolicy([...own, ...issuer]));
+      next();
+    }, express.static(PAGE_DIR));
   }
 }
 

@@ -15,7 +15,7 @@ export interface TokenSigner {
   sign(data: Uint8Array): Promise<Uint8Array>;
 }
 
-export interface GuestClaims {
+interface GuestClaims {
   iss: string;
   aud: string;
   /** The guest's id: `guest-{uuid}`, the authorizer's `principalId`. */
@@ -59,7 +59,8 @@ export function kmsTokenSigner(client: Pick<KMSClient, "send">, keyId: string): 
 }
 
 export function createKmsTokenSigner(keyId: string, region?: string): TokenSigner {
-  return kmsTokenSigner(new KMSClient({ region }), keyId);
+  // One retry at most: a throttled KMS (its request quota is the account's) is not retried into a storm.
+  return kmsTokenSigner(new KMSClient({ region, maxAttempts: 2 }), keyId);
 }
 
 /** Signs with an RSA private key held in this process (the local gateway's). */

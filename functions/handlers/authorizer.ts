@@ -8,44 +8,16 @@
 
 import type { AuthorizerConfig } from "../auth/auth-config";
 import { createTokenVerifier, TokenRefusedError, type TokenVerifier } from "../auth/token-verification";
-import type { WebSocketRequestContext } from "../runtime/lambda-events";
+import type { AuthorizerEvent, AuthorizerResult } from "../runtime/lambda-events";
 
 /** The query string parameter that carries the token: `wss://.../dev?token=...`. */
-export const TOKEN_QUERY_PARAMETER = "token";
+const TOKEN_QUERY_PARAMETER = "token";
 /** The authorizer's identity source, in API Gateway's syntax. */
 export const IDENTITY_SOURCE = `route.request.querystring.${TOKEN_QUERY_PARAMETER}`;
 
-/** The event API Gateway sends a WebSocket REQUEST authorizer. */
-export interface AuthorizerEvent {
-  type: "REQUEST";
-  /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect` */
-  methodArn: string;
-  headers?: Record<string, string>;
-  multiValueHeaders?: Record<string, string[]>;
-  queryStringParameters?: Record<string, string>;
-  multiValueQueryStringParameters?: Record<string, string[]>;
-  stageVariables?: Record<string, string>;
-  requestContext: WebSocketRequestContext;
-}
-
-/** Context values API Gateway passes on: strings, numbers and booleans only. */
-export type AuthorizerContext = Record<string, string | number | boolean>;
-
-export interface PolicyStatement {
-  Action: string | string[];
-  Effect: "Allow" | "Deny";
-  Resource: string | string[];
-}
-
-export interface AuthorizerResult {
-  principalId: string;
-  policyDocument: { Version: string; Statement: PolicyStatement[] };
-  context?: AuthorizerContext;
-}
-
 export type AuthorizerHandler = (event: AuthorizerEvent) => Promise<AuthorizerResult>;
 
-export interface AuthorizerDependencies {
+interface AuthorizerDependencies {
   verifyToken: TokenVerifier;
   logger: Pick<Console, "warn">;
 }

@@ -1,3 +1,7 @@
+/**
+ * What the handlers depend on, built once per cold start (Lambda) or per execution environment
+ * (the local gateway): the repositories, the `@connections` client, the broadcast worker's client.
+ */
 import {
   ApiGatewayManagementApiClient,
   type ApiGatewayManagementApiClientConfig,
@@ -6,13 +10,16 @@ import { InvokeCommand, LambdaClient, type LambdaClientConfig } from "@aws-sdk/c
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient, type DynamoDBClientOptions } from "../../dal/dynamodb-client";
 import { DynamoDBRepository } from "../../dal/dynamodb-repository";
+import { DynamoDBLimitsStore, type LimitsStore } from "../../dal/limits-table";
 import type { Repository } from "../../dal/repository";
 import { makeConfigFast } from "../../dal/sdk-client-config";
 import type { BroadcastMetrics, Telemetry } from "../broadcast/broadcast-metrics";
 import type { BroadcastWorkerClient, FanoutClaim } from "../broadcast/fanout";
 import { CONNECTION_KEY, type Connection } from "../chat/connection";
+import type { Membership } from "../chat/membership";
 import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, type StoredMessage } from "../chat/message";
-import { ApiGatewayConnectionManager, type ConnectionManagerFactory } from "./connection-manager";
+import { ApiGatewayConnectionManager } from "./api-gateway-connection-manager";
+import type { ConnectionManagerFactory } from "./connection-manager";
 import { ConfigError, type FunctionConfig } from "./function-config";
 import type { HandlerLogger } from "./telemetry";
 
@@ -20,6 +27,8 @@ import type { HandlerLogger } from "./telemetry";
 export interface HandlerDependencies {
   config: FunctionConfig;
   connections: Repository<Connection>;
+  /** Each connection's place in each room: items of the connections table. */
+  memberships: Repository<Membership>;
   messages: Repository<StoredMessage>;
   /** Slices of fan-outs claimed by broadcast workers (in the messages table). */
   claims: Repository<FanoutClaim>;
@@ -30,9 +39,11 @@ export interface HandlerDependencies {
   logger: HandlerLogger;
   /** Broadcasts' figures as CloudWatch metrics; absent locally. */
   metrics?: BroadcastMetrics;
+  /** Each identity's budgets; absent without `LIMITS_TABLE_NAME` (no limits). */
+  limits?: LimitsStore;
 }
 
-export interface ClientOverrides {
+interface ClientOverrides {
   /** DynamoDB timeouts other than the defaults, which suit AWS's DynamoDB from Lambda. */
   dynamodbTimeouts?: Pick<DynamoDBClientOptions, "connectionTimeoutMs" | "requestTimeoutMs">;
   /** The deployed functions' logger, and the metrics of those that broadcast (`./telemetry.ts`); the console otherwise. */
@@ -69,15 +80,11 @@ export function buildHandlerDependencies(
   overrides: ClientOverrides,
   factories: ClientFactories,
 ): HandlerDependencies {
-  const client = createDocumentClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-    ...overrides.dynamodbTimeouts,
-  });
+  const client = tablesClient(config, overrides.dynamodbTimeouts);
   return {
     config,
     ...chatRepositories(client, config),
+    ...(config.limitsTableName && { limits: new DynamoDBLimitsStore(client, config.limitsTableName) }),
     managementApi: factories.managementApi?.(config) ?? noManagementApi,
     ...(config.broadcastFunctionName &&
       factories.broadcastWorker && { broadcastWorker: factories.broadcastWorker(config) }),
@@ -92,14 +99,32 @@ function noManagementApi(): never {
   throw new ConfigError("this function has no @connections client: its route manages no connections");
 }
 
-/** The connections and messages tables' repositories over one document client. */
+/** The document client of the DynamoDB `config` names, in its region, with its credentials. */
+export function tablesClient(
+  config: Pick<FunctionConfig, "region" | "dynamodbEndpoint" | "credentials">,
+  timeouts?: ClientOverrides["dynamodbTimeouts"],
+): DynamoDBDocumentClient {
+  return createDocumentClient({
+    region: config.region,
+    endpoint: config.dynamodbEndpoint,
+    credentials: config.credentials,
+    ...timeouts,
+  });
+}
+
+/** The connections and messages tables' repositories (and the memberships among the connections) over one document client. */
 export function chatRepositories(
   client: DynamoDBDocumentClient,
   config: Pick<FunctionConfig, "tableName" | "messagesTableName">,
-): Pick<HandlerDependencies, "connections" | "messages" | "claims"> {
+): Pick<HandlerDependencies, "connections" | "memberships" | "messages" | "claims"> {
   const messageKeys = [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY] as const;
   return {
     connections: new DynamoDBRepository<Connection>({
+      client,
+      tableName: config.tableName,
+      keyAttributes: [CONNECTION_KEY],
+    }),
+    memberships: new DynamoDBRepository<Membership>({
       client,
       tableName: config.tableName,
       keyAttributes: [CONNECTION_KEY],

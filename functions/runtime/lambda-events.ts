@@ -1,6 +1,6 @@
 /**
- * The events API Gateway's WebSocket API passes to a Lambda proxy integration, and what the
- * integration returns. Field by field as AWS sends them:
+ * The events Lambda passes the functions (API Gateway's WebSocket events, its REQUEST authorizer's,
+ * a function URL's) and what each returns. Field by field as AWS sends them:
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html
  */
 
@@ -46,20 +46,20 @@ export interface LambdaAuthorizerContext {
   [key: string]: string | number | null | undefined;
 }
 
-export interface WebSocketEvent {
+/** The handshake's request, as `$connect` and its authorizer see it (CONNECT only; absent on later events). */
+export interface HandshakeRequest {
+  headers?: Record<string, string>;
+  multiValueHeaders?: Record<string, string[]>;
+  queryStringParameters?: Record<string, string>;
+  multiValueQueryStringParameters?: Record<string, string[]>;
+  stageVariables?: Record<string, string>;
+}
+
+export interface WebSocketEvent extends HandshakeRequest {
   requestContext: WebSocketRequestContext;
   /** MESSAGE only: the frame, base64 when `isBase64Encoded`. */
   body?: string;
   isBase64Encoded: boolean;
-  /** CONNECT only. */
-  headers?: Record<string, string>;
-  /** CONNECT only. */
-  multiValueHeaders?: Record<string, string[]>;
-  /** CONNECT only. */
-  queryStringParameters?: Record<string, string>;
-  /** CONNECT only. */
-  multiValueQueryStringParameters?: Record<string, string[]>;
-  stageVariables?: Record<string, string>;
 }
 
 /** What a Lambda proxy integration returns; on `$connect` a non-2xx status rejects the handshake. */
@@ -70,10 +70,13 @@ export interface WebSocketResult {
   isBase64Encoded?: boolean;
 }
 
-/** The parts of Lambda's context object that handlers may use. */
+/** The parts of Lambda's context object that handlers and the logger use. */
 export interface LambdaContext {
   awsRequestId: string;
   functionName: string;
+  functionVersion?: string;
+  invokedFunctionArn?: string;
+  memoryLimitInMB?: string | number;
   getRemainingTimeInMillis(): number;
 }
 
@@ -109,3 +112,26 @@ export interface HttpResult {
 }
 
 export type HttpHandler = (event: HttpRequestEvent) => Promise<HttpResult>;
+
+/** The event API Gateway sends a WebSocket REQUEST authorizer. */
+export interface AuthorizerEvent extends HandshakeRequest {
+  type: "REQUEST";
+  /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect` */
+  methodArn: string;
+  requestContext: WebSocketRequestContext;
+}
+
+/** Context values API Gateway passes on: strings, numbers and booleans only. */
+type AuthorizerContext = Record<string, string | number | boolean>;
+
+export interface PolicyStatement {
+  Action: string | string[];
+  Effect: "Allow" | "Deny";
+  Resource: string | string[];
+}
+
+export interface AuthorizerResult {
+  principalId: string;
+  policyDocument: { Version: string; Statement: PolicyStatement[] };
+  context?: AuthorizerContext;
+}

@@ -1,11 +1,12 @@
 /**
  * The deployed functions' logs: JSON lines through Powertools' Logger, each carrying the route,
- * the connection and API Gateway's request id (`./broadcast-metrics.ts` has the metrics). Lambda's
+ * the connection and API Gateway's request id (`../broadcast/broadcast-metrics.ts` has the metrics). Lambda's
  * JSON log format passes a line that is JSON already as it is, and filters it by its `level`:
  * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html
  * The local gateway keeps the console, and its one line per invocation.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { LambdaContext } from "./lambda-events";
 
 /** Where a handler's warnings and errors go. */
 export type HandlerLogger = Pick<Console, "info" | "warn" | "error">;
@@ -16,15 +17,6 @@ export type HandlerLogger = Pick<Console, "info" | "warn" | "error">;
  */
 export function cloudLogger(): Logger {
   return new Logger();
-}
-
-/** The part of Lambda's context the logger reads. */
-export interface LambdaContext {
-  awsRequestId: string;
-  functionName: string;
-  functionVersion?: string;
-  invokedFunctionArn?: string;
-  memoryLimitInMB?: string | number;
 }
 
 /**

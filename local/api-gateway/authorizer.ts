@@ -15,19 +15,24 @@
  *   (numbers and booleans as strings, null kept) and `integrationLatency` in ms, as captured from
  *   API Gateway, and the connection carries it on every later event.
  */
-import type { AuthorizerEvent, AuthorizerResult, PolicyStatement } from "../../functions/handlers/authorizer";
-import type { LambdaAuthorizerContext, WebSocketEvent } from "../../functions/runtime/lambda-events";
+import type {
+  AuthorizerEvent,
+  AuthorizerResult,
+  LambdaAuthorizerContext,
+  PolicyStatement,
+  WebSocketEvent,
+} from "../../functions/runtime/lambda-events";
 import type { Invocation, LocalFunction } from "../lambda/lambda-function";
 import type { ApiInfo } from "./event-builders";
 
 /** The account id in the ARNs the local gateway makes (LocalStack's too). */
-export const LOCAL_ACCOUNT_ID = "000000000000";
+const LOCAL_ACCOUNT_ID = "000000000000";
 
-export type AuthorizerDecision =
+type AuthorizerDecision =
   | { allowed: true; authorizer: LambdaAuthorizerContext }
   | { allowed: false; status: 401 | 403 | 500; why: string };
 
-export interface ConnectAuthorizerOptions {
+interface ConnectAuthorizerOptions {
   /** API Gateway's identity sources: `route.request.querystring.{name}`, `route.request.header.{name}`. */
   identitySources: readonly string[];
   function: LocalFunction<AuthorizerEvent, AuthorizerResult>;

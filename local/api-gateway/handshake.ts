@@ -15,6 +15,7 @@
  */
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { ServerOptions, VerifyClientCallbackAsync } from "ws";
+import { executionLogLine } from "../execution-log";
 import { outcomeStatus } from "../lambda/invoke";
 import type { ConnectAuthorizer } from "./authorizer";
 import { type ApiInfo, type ConnectionInfo, connectEvent } from "./event-builders";
@@ -22,7 +23,7 @@ import { apiGatewayId } from "./ids";
 import type { Integrations } from "./integrations";
 import type { StageThrottle } from "./stage-throttling";
 
-export interface HandshakeOptions {
+interface HandshakeOptions {
   /** URL paths of the API (`/{stage}`, `/ws`). */
   paths: ReadonlySet<string>;
   api: ApiInfo;
@@ -59,7 +60,13 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
     };
     if (options.stageThrottle && !options.stageThrottle.take("$connect")) {
       options.log(
-        `${new Date().toISOString()} (${apiGatewayId()}) $connect connection=${connection.connectionId} status=429 throttled by the stage`,
+        executionLogLine({
+          requestId: apiGatewayId(),
+          what: "$connect",
+          connectionId: connection.connectionId,
+          status: 429,
+          note: "throttled by the stage",
+        }),
       );
       accept(false, 429, STATUS_CODES[429]);
       return;
@@ -70,7 +77,14 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
         const decision = await options.authorizer.authorize(event);
         const { invocation } = decision;
         options.log(
-          `${new Date().toISOString()} (${event.requestContext.requestId}) $connect authorizer connection=${connection.connectionId} status=${decision.allowed ? 200 : decision.status}${invocation ? ` ${invocation.ms.toFixed(1)} ms${invocation.coldStart ? " (cold start)" : ""}` : ""}${decision.allowed ? "" : ` ${decision.why}${invocation ? "" : " (authorizer not invoked)"}`}`,
+          executionLogLine({
+            requestId: event.requestContext.requestId,
+            what: "$connect authorizer",
+            connectionId: connection.connectionId,
+            status: decision.allowed ? 200 : decision.status,
+            invocation,
+            note: decision.allowed ? undefined : `${decision.why}${invocation ? "" : " (authorizer not invoked)"}`,
+          }),
         );
         if (!decision.allowed) {
           accept(false, decision.status, STATUS_CODES[decision.status]);

@@ -8,6 +8,7 @@
 import type { RouteDefinition } from "../../functions/routes";
 import type { HandlerDependencies } from "../../functions/runtime/handler-dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../../functions/runtime/lambda-events";
+import { executionLogLine } from "../execution-log";
 import type { ConcurrencyLimit } from "../lambda/concurrency";
 import type { EnvironmentState } from "../lambda/execution-environments";
 import { failureNote, type InvocationOutcome, outcomeStatus } from "../lambda/invoke";
@@ -32,7 +33,7 @@ export interface IntegrationOptions {
   concurrency: ConcurrencyLimit;
   log: (line: string) => void;
   /** Receives every handler run, so a closing server can wait for them. */
-  track: (run: Promise<unknown>) => void;
+  track: <T>(work: Promise<T>) => Promise<T>;
 }
 
 export class Integrations {
@@ -74,7 +75,14 @@ export class Integrations {
         : invocation.outcome;
     const { requestId, connectionId } = event.requestContext;
     this.options.log(
-      `${new Date().toISOString()} (${requestId}) ${routeKey} connection=${connectionId} status=${outcomeStatus(outcome)} ${invocation.ms.toFixed(1)} ms${invocation.coldStart ? " (cold start)" : ""}${failureNote(outcome)}`,
+      executionLogLine({
+        requestId,
+        what: routeKey,
+        connectionId,
+        status: outcomeStatus(outcome),
+        invocation,
+        note: failureNote(outcome),
+      }),
     );
     return outcome;
   }
@@ -89,15 +97,13 @@ export class Integrations {
     const reply = (message: string) =>
       registry.send(connection, Buffer.from(errorFrame(message, connectionId, requestId)));
     if (!routeKey) {
-      this.options.log(
-        `${new Date().toISOString()} (${requestId}) no route matched connection=${connectionId} status=403`,
-      );
+      this.options.log(executionLogLine({ requestId, what: "no route matched", connectionId, status: 403 }));
       reply("Forbidden");
       return;
     }
     if (this.options.stageThrottle && !this.options.stageThrottle.take(routeKey)) {
       this.options.log(
-        `${new Date().toISOString()} (${requestId}) ${routeKey} connection=${connectionId} status=429 throttled by the stage`,
+        executionLogLine({ requestId, what: routeKey, connectionId, status: 429, note: "throttled by the stage" }),
       );
       reply(THROTTLED_MESSAGE);
       return;

@@ -28,7 +28,7 @@ export interface ManagementApiOptions {
   latencyMs: number;
 }
 
-export interface ManagementResponse {
+interface ManagementResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer;

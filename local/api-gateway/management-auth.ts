@@ -16,7 +16,7 @@ export interface Refusal {
 }
 
 /** The parts of a request the check reads: a header by its lower-case name, a query parameter. */
-export interface SignedRequest {
+interface SignedRequest {
   header(name: string): string | undefined;
   query(name: string): string | undefined;
 }

@@ -6,13 +6,9 @@
  * "for individual routes" (developer guide, "Protect your WebSocket APIs", throttling). A throttled
  * handshake is refused with 429. What a throttled message gets is not documented: here the error
  * frame API Gateway uses for its other refusals, with the 429's reason, and the connection stays.
- * The limits are the dev stack's own, read from `Pulumi.<stack>.yaml`, so what the stage would
+ * `npm run local` sets the limits the stack deploys (`../stack-file.ts`), so what the stage would
  * throttle in the cloud is throttled locally too.
  */
-
-import { STAGE_THROTTLING_DEFAULTS } from "../../functions/routes";
-import { ConfigError } from "../../functions/runtime/function-config";
-import { readStackSettings } from "../stack-file";
 
 export interface StageThrottling {
   /** Bucket size: requests a route accepts at once. */
@@ -40,21 +36,4 @@ export class StageThrottle {
     bucket.tokens -= 1;
     return true;
   }
-}
-
-/** The stack's throttling settings (the program's own defaults for what it does not set), as `pulumi up` would deploy them. */
-export function readStackThrottling(projectDir: string, stack: string): StageThrottling {
-  const settings = readStackSettings(projectDir, stack);
-  const number = (key: "throttlingBurstLimit" | "throttlingRateLimit", fallback: number) => {
-    const value = settings.get(key);
-    if (value === undefined) return fallback;
-    const parsed = Number(value);
-    if (!Number.isFinite(parsed) || parsed < 0)
-      throw new ConfigError(`${settings.file}: ${key} must be a number of at least 0, got ${JSON.stringify(value)}`);
-    return parsed;
-  };
-  return {
-    burstLimit: number("throttlingBurstLimit", STAGE_THROTTLING_DEFAULTS.burstLimit),
-    rateLimit: number("throttlingRateLimit", STAGE_THROTTLING_DEFAULTS.rateLimit),
-  };
 }

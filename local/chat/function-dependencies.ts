@@ -6,6 +6,7 @@
  * environment's calls.
  */
 
+import type { LimitsStore } from "../../dal/limits-table";
 import type { BroadcastJob, BroadcastWorkerClient } from "../../functions/broadcast/fanout";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
 import {
@@ -21,6 +22,7 @@ import {
   type EnvironmentState,
   environmentManagementApi,
   environmentRepository,
+  refuseIfStopped,
 } from "../lambda/execution-environments";
 
 export function localHandlerDependencies(
@@ -46,13 +48,31 @@ export function localHandlerDependencies(
   return (environment) => ({
     ...shared,
     connections: environmentRepository(shared.connections, environment),
+    memberships: environmentRepository(shared.memberships, environment),
     claims: environmentRepository(shared.claims, environment),
+    ...(shared.limits && { limits: environmentLimits(shared.limits, environment) }),
     ...(config.broadcastFunctionName && { broadcastWorker: lazyWorkerClient(config, lambda, environment) }),
     managementApi: environmentManagementApi(
       createManagementApi(config, inProcessRequestHandler(management, environment)),
       environment,
     ),
   });
+}
+
+/** The limits table, refused to an environment Lambda has stopped, as its repositories are. */
+function environmentLimits(limits: LimitsStore, environment: EnvironmentState): LimitsStore {
+  const refused =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A) => {
+      refuseIfStopped(environment);
+      return call(...args);
+    };
+  return {
+    take: refused(limits.take.bind(limits)),
+    addCapped: refused(limits.addCapped.bind(limits)),
+    remove: refused(limits.remove.bind(limits)),
+    members: refused(limits.members.bind(limits)),
+  };
 }
 
 /** A Lambda client for `environment`, built on its first hand-off: most routes never make one. */

@@ -6,58 +6,63 @@
  * configured through the same environment variables.
  */
 import type express from "express";
-import { readAuthorizerConfig, readTokenEndpointConfig } from "../../functions/auth/auth-config";
+import { DynamoDBLimitsStore } from "../../dal/limits-table";
+import {
+  type AuthSettings,
+  type GuestAuthSettings,
+  oidcAuthorizerEnvironment,
+  readAuthorizerConfig,
+  readTokenEndpointConfig,
+} from "../../functions/auth/auth-config";
+import { type PageOidcConfig, pageOidcConfig } from "../../functions/auth/page-config";
 import { signingKey } from "../../functions/auth/token-signing";
 import { type AuthorizerHandler, createAuthorizerDependencies } from "../../functions/handlers/authorizer";
 import { createTokenEndpointDependencies } from "../../functions/handlers/token-endpoint";
 import { connectAuthorizer, tokenEndpoint } from "../../functions/routes";
+import { readFunctionConfig } from "../../functions/runtime/function-config";
+import { tablesClient } from "../../functions/runtime/handler-dependencies";
 import { ConnectAuthorizer } from "../api-gateway/authorizer";
 import type { ApiInfo } from "../api-gateway/event-builders";
 import { functionUrlRoute } from "../lambda/function-url";
 import { LocalFunction, type LocalFunctionOptions } from "../lambda/lambda-function";
 
+/** Who may connect: as a stack sets it, and what only the local gateway can be told. */
 export type LocalAuthOptions =
-  | { mode: "none" }
-  | {
-      mode: "guest";
-      /** How long a token admits its holder (`TOKEN_TTL_SECONDS`, default 900). */
-      tokenTtlSeconds?: number;
+  | Exclude<AuthSettings, GuestAuthSettings>
+  | (GuestAuthSettings & {
       /** An RSA private key (PEM) to sign with, so tokens outlive a restart; default: one made at start. */
       privateKeyPem?: string;
-    }
+    })
   | {
       /** An authorizer of the caller's in place of the project's (tests, or a library user's own). */
       mode: "custom";
       createHandler: () => AuthorizerHandler;
       /** Default: the project's, `route.request.querystring.token`. */
       identitySources?: readonly string[];
-    }
-  | {
-      mode: "oidc";
-      issuer: string;
-      /** The app client id ID tokens are issued to. */
-      audience: string;
-      jwksUri?: string;
-      nameClaim?: string;
-      /** Comma-separated, default `RS256`. */
-      algorithms?: string;
     };
 
 /** The issuer of the local gateway's guest tokens (a deployed stack's: `websocket-chat/{stack}`). */
 export const LOCAL_TOKEN_ISSUER = "websocket-chat/local";
 
-export interface LocalAuth {
+interface LocalAuth {
   mode: LocalAuthOptions["mode"];
   authorizer?: ConnectAuthorizer;
   /** The token endpoint's route (guest only). */
   tokenRoute?: express.Router;
-  /** What the page is told: how to sign in. */
-  page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string };
+  /** What the page is told: how to sign in (`functions/auth/page-config.ts`). */
+  page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string; oidc?: PageOidcConfig };
 }
 
 export function startLocalAuth(
   options: LocalAuthOptions,
-  context: { api: ApiInfo; region: string; functions: LocalFunctionOptions; log: (line: string) => void },
+  context: {
+    api: ApiInfo;
+    region: string;
+    functions: LocalFunctionOptions;
+    /** The functions' environment, as Lambda's would hold it: where the tables are, the limits. */
+    environment: Record<string, string | undefined>;
+    log: (line: string) => void;
+  },
 ): LocalAuth {
   if (options.mode === "none") return { mode: "none", page: { auth: "none" } };
   const { api, region, functions, log } = context;
@@ -85,27 +90,32 @@ export function startLocalAuth(
   };
 
   if (options.mode === "oidc") {
+    const oidc = pageOidcConfig(options);
     return {
       mode: "oidc",
-      authorizer: authorizer({
-        AUTH_MODE: "oidc",
-        OIDC_ISSUER: options.issuer,
-        OIDC_AUDIENCE: options.audience,
-        OIDC_JWKS_URI: options.jwksUri,
-        OIDC_NAME_CLAIM: options.nameClaim,
-        OIDC_ALGORITHMS: options.algorithms,
-      }),
-      page: { auth: "oidc" },
+      authorizer: authorizer(oidcAuthorizerEnvironment(options)),
+      page: { auth: "oidc", ...(oidc && { oidc }) },
     };
   }
 
   // Tokens of this gateway admit to this gateway alone: its API id is their audience.
   const { signer, publicKeyPem } = signingKey(options.privateKeyPem);
   const tokens = { TOKEN_ISSUER: LOCAL_TOKEN_ISSUER, TOKEN_AUDIENCE: api.apiId };
-  const tokenConfig = readTokenEndpointConfig({ ...tokens, TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString() });
+  const { environment } = context;
+  const tokenConfig = readTokenEndpointConfig({
+    ...tokens,
+    TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString(),
+    RATE_LIMITS: environment.RATE_LIMITS,
+    LIMITS_TABLE_NAME: environment.LIMITS_TABLE_NAME,
+  });
+  // The gateway's limits table, where its DynamoDB is.
+  const limits =
+    tokenConfig.limitsTableName &&
+    new DynamoDBLimitsStore(tablesClient(readFunctionConfig(environment)), tokenConfig.limitsTableName);
   const tokenFunction = new LocalFunction(
     tokenEndpoint.name,
-    () => tokenEndpoint.createHandler(createTokenEndpointDependencies(tokenConfig, signer)),
+    () =>
+      tokenEndpoint.createHandler(createTokenEndpointDependencies(tokenConfig, { signer, ...(limits && { limits }) })),
     functions,
   );
   return {

@@ -1,3 +1,7 @@
+/**
+ * The embedded DynamoDB (dynalite, in memory) that `npm run local` and the tests start when no
+ * DynamoDB is named, on a free port of the loopback address.
+ */
 import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";

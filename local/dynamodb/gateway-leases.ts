@@ -7,11 +7,11 @@
  */
 import { hostname } from "node:os";
 import { ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
-import { createDocumentClient } from "../../dal/dynamodb-client";
 import { DynamoDBRepository } from "../../dal/dynamodb-repository";
 import { ObjectNotFoundError, RepositoryError } from "../../dal/errors";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
-import { adminClient, DynamoDBUnreachableError, ensureTable } from "../chat/tables";
+import { tablesClient } from "../../functions/runtime/handler-dependencies";
+import { adminClient, DynamoDBUnreachableError, ensureTable } from "./tables";
 
 interface Lease {
   apiId: string;
@@ -25,7 +25,7 @@ interface Lease {
 export const LEASE_LAPSE_MS = 30_000;
 const RENEW_EVERY_MS = 10_000;
 
-export interface LeaseOptions {
+interface LeaseOptions {
   /** Milliseconds between renewals (default 10 s). */
   renewEveryMs?: number;
   /**
@@ -35,7 +35,7 @@ export interface LeaseOptions {
   onTablesLost?: () => Promise<void>;
 }
 
-export interface GatewayLease {
+interface GatewayLease {
   /** API ids of the gateways alive now, this one included. */
   liveGateways(): Promise<Set<string>>;
   /** Stops renewing and gives the lease up. */
@@ -66,11 +66,7 @@ export async function takeGatewayLease(
 ): Promise<GatewayLease> {
   const tableName = leaseTableName(config.tableName);
   await createLeaseTable(config, tableName);
-  const client = createDocumentClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: config.credentials,
-  });
+  const client = tablesClient(config);
   const leases = new DynamoDBRepository<Lease>({ client, tableName, keyAttributes: ["apiId"] });
   const renew = () => leases.put({ apiId, host: hostname(), pid: process.pid, renewedAt: Date.now() });
   await renew();

@@ -14,6 +14,7 @@
  * Each run writes one line to the execution log, as a route's invocation does.
  */
 import { randomUUID } from "node:crypto";
+import { executionLogLine } from "../execution-log";
 import { type EnvironmentState, refuseIfStopped } from "./execution-environments";
 import { failureNote } from "./invoke";
 import type { LocalFunction } from "./lambda-function";
@@ -132,7 +133,13 @@ export class AsyncInvocations {
       const { outcome, ms, coldStart } = await fn.invoke(event, false);
       const status = outcome.kind === "result" ? 200 : outcome.kind === "throttled" ? 429 : 502;
       this.options.log(
-        `${new Date().toISOString()} (${requestId}) ${name} asynchronous status=${status} ${ms.toFixed(1)} ms${coldStart ? " (cold start)" : ""}${failureNote(outcome)}`,
+        executionLogLine({
+          requestId,
+          what: `${name} asynchronous`,
+          status,
+          invocation: { ms, coldStart },
+          note: failureNote(outcome),
+        }),
       );
       if (outcome.kind === "result") return;
       let wait: number;

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import express, { type Request, type Response } from "express";
 import type { HttpRequestEvent, HttpResult } from "../../functions/runtime/lambda-events";
 import { commonLogFormatTime } from "../api-gateway/event-builders";
+import { executionLogLine } from "../execution-log";
 import type { LocalFunction } from "./lambda-function";
 
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)\b)|\+(json|xml)\b/i;
@@ -33,7 +34,13 @@ export function functionUrlRoute(
       response.status(status).json({ Message: status === 429 ? "Rate Exceeded." : "Internal Server Error" });
     }
     log(
-      `${new Date().toISOString()} (${event.requestContext.requestId}) ${request.method} ${path} function=${fn.name} status=${status} ${ms.toFixed(1)} ms${coldStart ? " (cold start)" : ""}${outcome.kind === "result" ? "" : ` ${outcome.kind}`}`,
+      executionLogLine({
+        requestId: event.requestContext.requestId,
+        what: `${request.method} ${path} function=${fn.name}`,
+        status,
+        invocation: { ms, coldStart },
+        note: outcome.kind === "result" ? undefined : outcome.kind,
+      }),
     );
   });
   return router;

@@ -15,7 +15,7 @@ export type InvocationOutcome<R = WebSocketResult> =
   /** Lambda refused the invocation: the concurrency limit is reached (429 TooManyRequestsException). */
   | { kind: "throttled"; reason: string };
 
-export interface InvokeOptions {
+interface InvokeOptions {
   functionName: string;
   functionTimeoutMs: number;
   integrationTimeoutMs: number;
@@ -90,17 +90,17 @@ export function outcomeStatus(outcome: InvocationOutcome): number {
 }
 
 /** What the execution log adds to an invocation's line when it did not return a result. */
-export function failureNote(outcome: InvocationOutcome<unknown>): string {
+export function failureNote(outcome: InvocationOutcome<unknown>): string | undefined {
   switch (outcome.kind) {
     case "result":
-      return "";
+      return undefined;
     case "error": {
       const { error } = outcome;
-      return ` error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+      return `error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
     }
     case "throttled":
-      return ` throttled: ${outcome.reason}`;
+      return `throttled: ${outcome.reason}`;
     default:
-      return ` ${outcome.kind}`;
+      return outcome.kind;
   }
 }

@@ -43,6 +43,9 @@ export function recordingMocks(): { mocks: pulumi.runtime.Mocks; resources: Regi
     call({ token, inputs }) {
       // KMS's public half of an asymmetric key, as `aws.kms.getPublicKey` returns it.
       if (token === "aws:kms/getPublicKey:getPublicKey") return { ...inputs, publicKeyPem: MOCK_PUBLIC_KEY_PEM };
+      // The account the stack deploys to, as `aws.getCallerIdentity` reads it.
+      if (token === "aws:index/getCallerIdentity:getCallerIdentity")
+        return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, id: ACCOUNT, userId: "AIDAEXAMPLE" };
       return inputs;
     },
   };
@@ -65,6 +68,7 @@ function answer(type: string, name: string, inputs: Record<string, any>): { id: 
         state: {
           apiEndpoint: `wss://${API_ID}.execute-api.${REGION}.amazonaws.com`,
           executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`,
+          region: REGION,
         },
       };
     case "aws:lambda/function:Function": {
@@ -131,7 +135,7 @@ export function functionEnvironment(serviceName: string): Record<string, string>
   return {
     POWERTOOLS_SERVICE_NAME: serviceName,
     POWERTOOLS_METRICS_NAMESPACE: "WebSocketChat",
-    NODE_OPTIONS: "--enable-source-maps",
+    NODE_OPTIONS: "--enable-source-maps --stack-trace-limit=30",
   };
 }
 

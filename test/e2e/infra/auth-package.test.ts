@@ -5,10 +5,10 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import anyTest, { type TestFn } from "ava";
 import { type Factory, invokePacked, measure, type Packages, packFunctions } from "../../../bench/deployed-packages";
-import { type AuthorizerResult, createAuthorizerHandler } from "../../../functions/handlers/authorizer";
+import { createAuthorizerHandler } from "../../../functions/handlers/authorizer";
 import { createTokenHandler, type TokenResponse } from "../../../functions/handlers/token-endpoint";
 import { connectAuthorizer, tokenEndpoint } from "../../../functions/routes";
-import type { HttpResult } from "../../../functions/runtime/lambda-events";
+import type { AuthorizerResult, HttpResult } from "../../../functions/runtime/lambda-events";
 import { authorizerFactory, tokenEndpointFactory } from "../../../infra/chat-auth";
 import { authorizerEvent, functionUrlEvent, METHOD_ARN } from "../../support/function-fixtures";
 import { rsaKeyPair } from "../../support/tokens";
@@ -197,9 +197,17 @@ test("each identity function's bundle holds only what it uses: its init loads no
     );
     return (t.context.packages.bundled.get(name) ?? []).filter((pkg) => dependencies.includes(pkg));
   };
-  // Powertools' logger only: neither broadcasts, so neither holds the metrics; the authorizer no SDK client.
+  // Powertools' logger only: neither broadcasts, so neither holds the metrics; the authorizer no SDK
+  // client; the token endpoint KMS's and DynamoDB's (each address's budget of tokens, in the limits table).
   t.deepEqual(bundled("authorizer"), ["@aws-lambda-powertools/logger", "jose"]);
-  t.deepEqual(bundled("token"), ["@aws-lambda-powertools/logger", "@aws-sdk/client-kms", "jose"]);
+  t.deepEqual(bundled("token"), [
+    "@aws-lambda-powertools/logger",
+    "@aws-sdk/client-dynamodb",
+    "@aws-sdk/client-kms",
+    "@aws-sdk/lib-dynamodb",
+    "@aws-sdk/util-dynamodb",
+    "jose",
+  ]);
   // One handler for cloud and local: the route table's entries are the functions packed here.
   t.is(connectAuthorizer.createHandler, createAuthorizerHandler);
   t.is(tokenEndpoint.createHandler, createTokenHandler);

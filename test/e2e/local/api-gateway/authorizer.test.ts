@@ -11,8 +11,8 @@
  *   protocol Apis").
  */
 import test from "ava";
-import type { AuthorizerEvent, AuthorizerHandler, AuthorizerResult } from "../../../../functions/handlers/authorizer";
-import type { WebSocketEvent } from "../../../../functions/runtime/lambda-events";
+import type { AuthorizerHandler } from "../../../../functions/handlers/authorizer";
+import type { AuthorizerEvent, AuthorizerResult, WebSocketEvent } from "../../../../functions/runtime/lambda-events";
 import type { LocalAuthOptions } from "../../../../local/chat/sign-in";
 import { chatGateway } from "../../../support/chat";
 import { recordingRoute } from "../../../support/routes";

@@ -68,8 +68,8 @@ test("each guest gets a user id of its own, even under the same name", async (t)
 });
 
 const badRequests: Array<[string, HttpRequestEvent, number, RegExp]> = [
-  ["no body", request(undefined), 400, /must be JSON/],
-  ["not JSON", request("name=Ada"), 400, /must be JSON/],
+  ["no body", request(undefined), 400, /not valid JSON/],
+  ["not JSON", request("name=Ada"), 400, /not valid JSON/],
   ["a JSON string", request('"Ada"'), 400, /must be a JSON object/],
   ["an array", request('["Ada"]'), 400, /must be a JSON object/],
   ["no name", request("{}"), 400, /"name" must be a string/],

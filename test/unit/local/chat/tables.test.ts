@@ -16,15 +16,11 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import test from "ava";
 import sinon from "sinon";
+import { CONNECTIONS_TABLE } from "../../../../functions/chat/tables";
 import { readFunctionConfig } from "../../../../functions/runtime/function-config";
-import {
-  adminClient,
-  CONNECTIONS_TABLE,
-  enableTimeToLive,
-  ensureChatTables,
-  ensureTable,
-} from "../../../../local/chat/tables";
+import { ensureChatTables } from "../../../../local/chat/tables";
 import { startEmbeddedDynamoDB } from "../../../../local/dynamodb/embedded-dynamodb";
+import { adminClient, enableTimeToLive, ensureTable } from "../../../../local/dynamodb/tables";
 
 const BY_ROOM = {
   IndexName: "byRoom",
@@ -111,7 +107,7 @@ function stubClient(describe: unknown, update: () => Promise<unknown> = async ()
 
 test("TTL disabled: it is turned on for expiresAt", async (t) => {
   const { client, send } = stubClient({ TimeToLiveDescription: { TimeToLiveStatus: "DISABLED" } });
-  t.true(await enableTimeToLive(client, "connections"));
+  t.true(await enableTimeToLive(client, "connections", "expiresAt"));
   const update = send.getCalls().find((call) => call.args[0] instanceof UpdateTimeToLiveCommand);
   t.deepEqual((update?.args[0] as UpdateTimeToLiveCommand | undefined)?.input, {
     TableName: "connections",
@@ -122,7 +118,7 @@ test("TTL disabled: it is turned on for expiresAt", async (t) => {
 test("TTL already on (or being turned on): left as it is", async (t) => {
   for (const status of ["ENABLED", "ENABLING"]) {
     const { client, send } = stubClient({ TimeToLiveDescription: { TimeToLiveStatus: status } });
-    t.true(await enableTimeToLive(client, "connections"));
+    t.true(await enableTimeToLive(client, "connections", "expiresAt"));
     t.is(send.callCount, 1, `${status}: no UpdateTimeToLive`);
   }
 });
@@ -132,7 +128,7 @@ test("a DynamoDB without UpdateTimeToLive (the embedded one): false, so the gate
   const { client } = stubClient({ TimeToLiveDescription: { TimeToLiveStatus: "DISABLED" } }, async () => {
     throw unknown;
   });
-  t.false(await enableTimeToLive(client, "connections"));
+  t.false(await enableTimeToLive(client, "connections", "expiresAt"));
 });
 
 test("any other failure of UpdateTimeToLive is not taken for a missing feature", async (t) => {
@@ -140,5 +136,5 @@ test("any other failure of UpdateTimeToLive is not taken for a missing feature",
   const { client } = stubClient({ TimeToLiveDescription: { TimeToLiveStatus: "DISABLED" } }, async () => {
     throw denied;
   });
-  await t.throwsAsync(enableTimeToLive(client, "connections"), { is: denied });
+  await t.throwsAsync(enableTimeToLive(client, "connections", "expiresAt"), { is: denied });
 });

@@ -5,10 +5,11 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import test from "ava";
+import { CONNECTIONS_TABLE } from "../../../../functions/chat/tables";
 import { readFunctionConfig } from "../../../../functions/runtime/function-config";
 import { createHandlerDependencies } from "../../../../functions/runtime/handler-dependencies";
-import { adminClient, ensureConnectionsTable } from "../../../../local/chat/tables";
 import { startEmbeddedDynamoDB } from "../../../../local/dynamodb/embedded-dynamodb";
+import { adminClient, ensureTable } from "../../../../local/dynamodb/tables";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -24,7 +25,7 @@ test("scans between writes and deletes leave nothing behind: memory for array bu
     DYNAMODB_ENDPOINT_URL: dynamodb.endpoint,
   });
   const admin = adminClient(config);
-  await ensureConnectionsTable(admin, config.tableName);
+  await ensureTable(admin, config.tableName, CONNECTIONS_TABLE);
   admin.destroy();
   const { connections } = createHandlerDependencies(config);
   const padding = "x".repeat(5 * 1024);
