@@ -102,6 +102,8 @@ export async function sandbox(
     if (result.initError) throw new Error(`${name} failed to start: ${result.initError}`);
     if (sandbox.invocations.length === 0) sandbox.initMs = result.initMs;
     for (const run of result.invocations) {
+      // A handler that threw delivered nothing: a broken benchmark, not a slow sample.
+      if (run.error) throw new Error(`${name} failed: ${run.error}`);
       sandbox.invocations.push({
         ...run,
         readUnits: model.proxy.readUnits(run.startedAt, run.startedAt + run.durationMs),
@@ -177,6 +179,8 @@ export function sendEvent(sender: string, i: number): WebSocketEvent {
       domainName: "bench.local",
       routeKey: "sendmessage",
       eventType: "MESSAGE",
+      // As API Gateway sends every event: the budgets are taken per source address.
+      identity: { sourceIp: "203.0.113.7" },
     },
     body: JSON.stringify({ action: "sendmessage", data: "hello, everyone" }),
     isBase64Encoded: false,
