@@ -20,7 +20,7 @@ const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-const DEFAULT_LAMBDA_MEMORY_MB = 256;
+export const DEFAULT_LAMBDA_MEMORY_MB = 256;
 const DEFAULT_LAMBDA_TIMEOUT_SECONDS = FUNCTION_TIMEOUT_SECONDS;
 /** API Gateway stops waiting for an integration after 29 s; a longer Lambda timeout buys nothing. */
 const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;

@@ -36,7 +36,7 @@ export class ChatApi extends pulumi.ComponentResource {
   readonly api: aws.apigatewayv2.Api;
   readonly routes: WebSocketRoute[];
   /** Posts to one slice of a large room; `sendmessage` invokes it asynchronously. */
-  readonly broadcastWorker: InlineFunction<unknown, unknown> & { invokeConfig: aws.lambda.FunctionEventInvokeConfig };
+  readonly broadcastWorker: InlineFunction & { invokeConfig: aws.lambda.FunctionEventInvokeConfig };
   readonly stage: aws.apigatewayv2.Stage;
   /** `wss://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: where clients connect. */
   readonly url: pulumi.Output<string>;

@@ -66,17 +66,17 @@ interface ChatAuthArgs {
  * alone may `kms:Sign` with it.
  */
 export class ChatAuth extends pulumi.ComponentResource {
-  readonly authorizerFunction: InlineFunction<AuthorizerEvent, AuthorizerResult>;
+  readonly authorizerFunction: InlineFunction;
   readonly authorizer: aws.apigatewayv2.Authorizer;
   readonly authorizerPermission: aws.lambda.Permission;
   readonly signingKey?: aws.kms.Key;
-  readonly tokenFunction?: InlineFunction<HttpRequestEvent, HttpResult>;
+  readonly tokenFunction?: InlineFunction;
   readonly tokenUrl?: aws.lambda.FunctionUrl;
 
   constructor(name: string, args: ChatAuthArgs, opts?: pulumi.ComponentResourceOptions) {
     super("websocket-chat:index:ChatAuth", name, {}, opts);
     const { settings, api } = args;
-    const inline = { memorySize: 256, timeoutSeconds: 10, defaults: args.defaults };
+    const inline = { timeoutSeconds: 10, defaults: args.defaults };
     // Guest tokens of this stack admit to this API alone: its id is their audience.
     const guestTokens = { TOKEN_ISSUER: `websocket-chat/${pulumi.getStack()}`, TOKEN_AUDIENCE: api.id };
 
@@ -96,6 +96,7 @@ export class ChatAuth extends pulumi.ComponentResource {
       environment = { AUTH_MODE: "guest", ...guestTokens, TOKEN_PUBLIC_KEY: publicKey.publicKeyPem };
       this.tokenFunction = createInlineFunction(this, `${name}-token`, {
         ...inline,
+        memorySize: tokenEndpoint.memorySize,
         functionName: `${args.functionNamePrefix}-${tokenEndpoint.name}`,
         description: "Guest tokens for the WebSocket chat",
         callbackFactory: tokenEndpointFactory(),
@@ -131,6 +132,7 @@ export class ChatAuth extends pulumi.ComponentResource {
     // Nothing but its own logs: the public key is in its environment, an issuer's keys are public.
     this.authorizerFunction = createInlineFunction(this, `${name}-authorizer`, {
       ...inline,
+      memorySize: connectAuthorizer.memorySize,
       functionName: `${args.functionNamePrefix}-${connectAuthorizer.name}`,
       description: "Authorizes $connect of the WebSocket chat",
       callbackFactory: authorizerFactory(),
@@ -170,7 +172,7 @@ export class ChatAuth extends pulumi.ComponentResource {
    */
   private createTokenUrl(
     name: string,
-    fn: InlineFunction<HttpRequestEvent, HttpResult>,
+    fn: InlineFunction,
     allowedOrigins: pulumi.Input<string>[],
   ): aws.lambda.FunctionUrl {
     const url = new aws.lambda.FunctionUrl(

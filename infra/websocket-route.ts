@@ -9,21 +9,35 @@ import { ROOM_INDEX } from "../functions/chat/room";
 import { limitedHandler } from "../functions/limits/limited-route";
 import type { DataResource, RouteDefinition, TableAction } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
-import { createHandlerDependencies } from "../functions/runtime/handler-dependencies";
+import {
+  buildHandlerDependencies,
+  type ClientFactories,
+  createBroadcastWorkerClient,
+  createManagementApi,
+} from "../functions/runtime/handler-dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../functions/runtime/lambda-events";
-import { lambdaHandler } from "../functions/runtime/telemetry";
+import { cloudLogger, lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults } from "./inline-function";
 
 /**
  * The Lambda entry point of `route`: runs once per cold start, reads the function's environment,
  * builds the real clients and hands over to the route's handler factory, behind the route's budget.
- * Kept to a few lines, naming no module that holds the route table, so the
- * serialized closure stays small; the logic and its tests live in `functions/`.
+ * Kept to a few lines, naming no module that holds the route table, so the serialized closure stays
+ * small; the logic and its tests live in `functions/`. It captures only the clients and telemetry
+ * the route uses (chosen here, at deploy time), so its bundle holds no other: only the routes that
+ * fan out invoke the broadcast worker and record broadcast metrics.
  */
 export function handlerFactory(route: RouteDefinition): aws.lambda.CallbackFactory<WebSocketEvent, WebSocketResult> {
+  const clients: ClientFactories = {
+    ...(route.manageConnections && { managementApi: createManagementApi }),
+    ...(route.fansOut && { broadcastWorker: createBroadcastWorkerClient }),
+  };
+  const telemetryOf = route.fansOut ? cloudTelemetry : () => ({ logger: cloudLogger() });
+  // The function itself: through its module, Pulumi would serialize every export (and client) of it.
+  const build = buildHandlerDependencies;
   return () => {
-    const telemetry = cloudTelemetry();
-    const deps = createHandlerDependencies(readFunctionConfig(), { telemetry });
+    const telemetry = telemetryOf();
+    const deps = build(readFunctionConfig(), { telemetry }, clients);
     const handler = limitedHandler(route, route.createHandler(deps), deps);
     return lambdaHandler(route.routeKey, telemetry.logger, handler);
   };
@@ -64,7 +78,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly role: aws.iam.Role;
   readonly rolePolicy: aws.iam.RolePolicy;
-  readonly function: aws.lambda.CallbackFunction<WebSocketEvent, WebSocketResult>;
+  readonly function: aws.lambda.Function;
   readonly permission: aws.lambda.Permission;
   readonly integration: aws.apigatewayv2.Integration;
   readonly route: aws.apigatewayv2.Route;

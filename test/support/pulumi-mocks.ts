@@ -130,9 +130,13 @@ function answer(type: string, name: string, inputs: Record<string, any>): { id: 
   }
 }
 
-/** What every function's environment holds for Powertools: the stack's service name and the metrics' namespace. */
-export function powertoolsEnvironment(serviceName: string): Record<string, string> {
-  return { POWERTOOLS_SERVICE_NAME: serviceName, POWERTOOLS_METRICS_NAMESPACE: "WebSocketChat" };
+/** What every function's environment holds: Powertools' settings, and source-mapped stack traces. */
+export function functionEnvironment(serviceName: string): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: serviceName,
+    POWERTOOLS_METRICS_NAMESPACE: "WebSocketChat",
+    NODE_OPTIONS: "--enable-source-maps --stack-trace-limit=30",
+  };
 }
 
 /** The value of an output, once the mocks have resolved it. */
