@@ -21,15 +21,33 @@ export type TableAction =
 /** What the handlers read and write: the connections table, its `byRoom` index, the messages table. */
 export type DataResource = "connections" | "roomIndex" | "messages";
 
+/**
+ * What a function's role allows besides writing its logs: the cloud's policy grants exactly this,
+ * and the local gateway refuses anything else (`./permissions.ts` renders it for both).
+ */
+export interface FunctionPermissions {
+  /** The DynamoDB actions the function performs, on each table or index it uses. */
+  tableActions?: Partial<Record<DataResource, readonly TableAction[]>>;
+  /** Of the messages table, only items whose partition key ends in this (`dynamodb:LeadingKeys`). */
+  messagesKeySuffix?: string;
+  /** Posts to connections (`execute-api:ManageConnections` on the stage's `POST/@connections/*`). */
+  manageConnections?: boolean;
+  /**
+   * Hands a large room's broadcast to {@link broadcastWorker}: may invoke it
+   * (`lambda:InvokeFunction`), and finds it in `BROADCAST_FUNCTION_NAME`.
+   */
+  fansOut?: boolean;
+  /** Signs guest tokens with the stack's KMS key (`kms:Sign`). */
+  signsTokens?: boolean;
+}
+
 /** One route of the WebSocket API: `infra/` deploys it, `local/` dispatches to it. */
-export interface RouteDefinition {
+export interface RouteDefinition extends FunctionPermissions {
   /** API Gateway's route key: `$connect`, `$disconnect`, `$default` or a value of `action`. */
   routeKey: string;
   /** Resource and function name suffix (letters, digits, dashes). */
   name: string;
-  /** The DynamoDB actions the handler performs, on each table or index it uses. */
   tableActions: Partial<Record<DataResource, readonly TableAction[]>>;
-  /** Whether the handler posts to or closes connections (`execute-api:ManageConnections`). */
   manageConnections: boolean;
   /** Two-way route: the handler's `body` goes back to the caller as a frame. */
   routeResponse?: boolean;
@@ -38,11 +56,6 @@ export interface RouteDefinition {
    * gives CPU in proportion to memory (1,769 MB is one vCPU).
    */
   memorySize?: number;
-  /**
-   * Hands a large room's broadcast to {@link broadcastWorker}: may invoke it
-   * (`lambda:InvokeFunction`), and finds it in `BROADCAST_FUNCTION_NAME`.
-   */
-  fansOut?: boolean;
   createHandler(deps: HandlerDependencies): WebSocketHandler;
 }
 
@@ -51,8 +64,8 @@ export const routes: readonly RouteDefinition[] = [
   {
     routeKey: "$connect",
     name: "onconnect",
-    // Joins the room, and tells it.
-    tableActions: { connections: ["dynamodb:PutItem"], roomIndex: ["dynamodb:Query"] },
+    // Joins the room, and tells it: members whose notice answers 410 are removed.
+    tableActions: { connections: ["dynamodb:PutItem", "dynamodb:DeleteItem"], roomIndex: ["dynamodb:Query"] },
     manageConnections: true,
     createHandler: createConnectHandler,
   },
@@ -112,7 +125,7 @@ export const broadcastWorker = {
     roomIndex: ["dynamodb:Query"],
     messages: ["dynamodb:PutItem"],
   } satisfies RouteDefinition["tableActions"],
-  /** Of the messages table, it may write claims only: partition keys ending in this. */
+  // Of the messages table, it may write claims only.
   messagesKeySuffix: FANOUT_CLAIM_SUFFIX,
   manageConnections: true,
   // As `sendmessage`: at one vCPU a worker's posts were bound by the posts in flight, not its CPU,
@@ -129,6 +142,8 @@ export const connectAuthorizer = {
   name: "authorizer",
   /** Where API Gateway finds the identity; missing or empty, it answers 401 without invoking. */
   identitySource: IDENTITY_SOURCE,
+  // Nothing but its logs: the public key is in its environment, an issuer's keys are public.
+  tableActions: {},
   createHandler: createAuthorizerHandler,
 } as const;
 
@@ -137,6 +152,7 @@ export const tokenEndpoint = {
   name: "token",
   /** The local gateway's path; the deployed function URL answers on any path. */
   localPath: "/auth/token",
+  signsTokens: true,
   createHandler: createTokenHandler,
 } as const;
 

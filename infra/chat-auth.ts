@@ -9,6 +9,7 @@ import {
 } from "../functions/auth/auth-config";
 import { createAuthorizerDependencies, createAuthorizerHandler } from "../functions/handlers/authorizer";
 import { createTokenEndpointDependencies, createTokenHandler } from "../functions/handlers/token-endpoint";
+import { permissionStatements } from "../functions/permissions";
 import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
 import type {
   AuthorizerEvent,
@@ -97,7 +98,7 @@ export class ChatAuth extends pulumi.ComponentResource {
           TOKEN_KMS_KEY_ID: this.signingKey.arn,
           ...(settings.tokenTtlSeconds !== undefined && { TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds) }),
         },
-        statements: [{ Sid: "SignGuestTokens", Effect: "Allow", Action: "kms:Sign", Resource: this.signingKey.arn }],
+        statements: permissionStatements(tokenEndpoint, { signingKey: this.signingKey.arn }),
       });
       this.tokenUrl = this.createTokenUrl(
         name,
@@ -108,14 +109,13 @@ export class ChatAuth extends pulumi.ComponentResource {
       environment = oidcAuthorizerEnvironment(settings);
     }
 
-    // Nothing but its own logs: the public key is in its environment, an issuer's keys are public.
     this.authorizerFunction = createInlineFunction(this, `${name}-authorizer`, {
       ...inline,
       functionName: `${args.functionNamePrefix}-${connectAuthorizer.name}`,
       description: "Authorizes $connect of the WebSocket chat",
       callbackFactory: authorizerFactory(),
       environment,
-      statements: [],
+      statements: permissionStatements(connectAuthorizer, {}),
     });
     // No result TTL: API Gateway refuses one for WebSocket APIs; every $connect is authorized anew.
     this.authorizer = new aws.apigatewayv2.Authorizer(

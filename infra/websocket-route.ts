@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
 import { ROOM_INDEX } from "../functions/chat/room";
-import type { DataResource, RouteDefinition, TableAction } from "../functions/routes";
+import { type PermissionTargets, permissionStatements } from "../functions/permissions";
+import type { RouteDefinition } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
 import { createHandlerDependencies } from "../functions/runtime/handler-dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../functions/runtime/lambda-events";
@@ -81,7 +82,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
         ...args.environment,
         ...(args.route.fansOut && args.broadcastWorker && { BROADCAST_FUNCTION_NAME: args.broadcastWorker.name }),
       },
-      statements: routeStatements(args),
+      statements: permissionStatements(args.route, permissionTargets(args)),
     }));
     this.permission = this.createPermission(name, args);
     this.integration = this.createIntegration(name, args);
@@ -158,62 +159,20 @@ export function tableEnvironment(tables: WebSocketRouteArgs["tables"]): Record<s
 }
 
 /**
- * The route's permissions: its actions on each table or index it uses, posting to clients if it
- * does, invoking the broadcast worker if it fans out.
+ * The IAM targets of a function of this API: its tables and index, posting to this stage's
+ * connections, and the broadcast worker if given.
  */
-function routeStatements({ route, tables, api, stageName, broadcastWorker }: WebSocketRouteArgs): object[] {
-  const statements = dataStatements(route.tableActions, tables);
-  if (route.manageConnections) statements.push(postToConnectionsStatement(api, stageName));
-  if (route.fansOut && broadcastWorker) {
-    statements.push({
-      Sid: "InvokeBroadcastWorker",
-      Effect: "Allow",
-      Action: "lambda:InvokeFunction",
-      Resource: broadcastWorker.arn,
-    });
-  }
-  return statements;
-}
-
-/**
- * `actions` on each table or index (an index is its own resource, `{tableArn}/index/{name}`);
- * `messagesKeySuffix` limits the messages table to items whose partition key ends so.
- */
-export function dataStatements(
-  actions: Partial<Record<DataResource, readonly TableAction[]>>,
-  tables: WebSocketRouteArgs["tables"],
-  messagesKeySuffix?: string,
-): object[] {
-  const resources: Record<DataResource, { sid: string; arn: pulumi.Input<string> }> = {
-    connections: { sid: "ConnectionsTable", arn: tables.connections.arn },
-    roomIndex: { sid: "RoomIndex", arn: pulumi.interpolate`${tables.connections.arn}/index/${ROOM_INDEX}` },
-    messages: { sid: "MessagesTable", arn: tables.messages.arn },
-  };
-  const statements: object[] = [];
-  for (const [resource, granted] of Object.entries(actions) as [DataResource, TableAction[]][]) {
-    const { sid, arn } = resources[resource];
-    if (granted.length === 0) continue;
-    statements.push({
-      Sid: sid,
-      Effect: "Allow",
-      Action: [...granted],
-      Resource: arn,
-      // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
-      ...(resource === "messages" &&
-        messagesKeySuffix && {
-          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`*${messagesKeySuffix}`] } },
-        }),
-    });
-  }
-  return statements;
-}
-
-/** `ManageConnections` on this stage's `@connections` API. */
-export function postToConnectionsStatement(api: aws.apigatewayv2.Api, stageName: string): object {
+export function permissionTargets(
+  args: Pick<WebSocketRouteArgs, "tables" | "api" | "stageName" | "broadcastWorker">,
+): PermissionTargets<pulumi.Input<string>> {
+  const { tables, api, stageName, broadcastWorker } = args;
   return {
-    Sid: "PostToConnections",
-    Effect: "Allow",
-    Action: "execute-api:ManageConnections",
-    Resource: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
+    data: {
+      connections: tables.connections.arn,
+      roomIndex: pulumi.interpolate`${tables.connections.arn}/index/${ROOM_INDEX}`,
+      messages: tables.messages.arn,
+    },
+    connectionsApi: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
+    ...(broadcastWorker && { broadcastWorker: broadcastWorker.arn }),
   };
 }
