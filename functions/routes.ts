@@ -152,6 +152,8 @@ export const tokenEndpoint = {
   name: "token",
   /** The local gateway's path; the deployed function URL answers on any path. */
   localPath: "/auth/token",
+  /** The function URL's CORS, besides the origins allowed (the page's, or `tokenAllowedOrigins`). */
+  cors: { allowMethods: ["POST"], allowHeaders: ["content-type"], maxAge: 3600 },
   signsTokens: true,
   createHandler: createTokenHandler,
 } as const;

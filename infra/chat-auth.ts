@@ -158,7 +158,12 @@ export class ChatAuth extends pulumi.ComponentResource {
       {
         functionName: fn.function.name,
         authorizationType: "NONE",
-        cors: { allowOrigins: allowedOrigins, allowMethods: ["POST"], allowHeaders: ["content-type"], maxAge: 3600 },
+        cors: {
+          allowOrigins: allowedOrigins,
+          allowMethods: [...tokenEndpoint.cors.allowMethods],
+          allowHeaders: [...tokenEndpoint.cors.allowHeaders],
+          maxAge: tokenEndpoint.cors.maxAge,
+        },
       },
       { parent: this },
     );

@@ -9,7 +9,7 @@
  * their dependencies, sign-in), the WebSocket API, the HTTP routes.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, isIP } from "node:net";
 import path from "node:path";
 import express from "express";
 import { broadcastWorker, routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
@@ -20,11 +20,16 @@ import { newApiId } from "./api-gateway/ids";
 import { managementRouter } from "./api-gateway/management-api";
 import { StageThrottle } from "./api-gateway/stage-throttling";
 import { serveWebSocketApi } from "./api-gateway/websocket-api";
+import { browserGuard } from "./browser-guard";
 import { localHandlerDependencies } from "./chat/function-dependencies";
+import { chatFunctionRoles } from "./chat/function-roles";
 import { startLocalAuth } from "./chat/sign-in";
 import { startTableUpkeep, type TableUpkeep } from "./chat/table-upkeep";
+import { dynamodbAuthorization } from "./dynamodb/dynamodb-authorization";
 import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
 import { API_GATEWAY_LIMITS, type LocalGateway, type LocalGatewayOptions } from "./gateway-options";
+import { LocalIam } from "./iam/local-iam";
+import { LocalKms } from "./kms/kms-signing";
 import { AsyncInvocations } from "./lambda/async-invocations";
 import { ConcurrencyLimit } from "./lambda/concurrency";
 import { LocalFunction } from "./lambda/lambda-function";
@@ -37,7 +42,11 @@ const PAGE_DIR = path.join(__dirname, "..", "page");
 /** Starts the gateway; resolves once it listens and the connections table is ready. */
 export async function startLocalGateway(options: LocalGatewayOptions = {}): Promise<LocalGateway> {
   const settings = gatewaySettings(options);
-  const embedded = options.dynamodbEndpoint ? undefined : await startEmbeddedDynamoDB();
+  // Who may do what: a role per function, and the operator (this gateway's own calls, the user's tools).
+  const iam = new LocalIam(settings.region, options.credentials);
+  const embedded = options.dynamodbEndpoint
+    ? undefined
+    : await startEmbeddedDynamoDB({ gate: dynamodbAuthorization(iam, settings.log), log: settings.log });
   const dynamodbEndpoint = options.dynamodbEndpoint ?? (embedded?.endpoint as string);
   const app = express();
   app.disable("x-powered-by");
@@ -50,7 +59,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const environment = lambdaEnvironment(settings, dynamodbEndpoint);
     // The tables are ready before the port opens: no handshake can arrive before its route can run.
     upkeep = await startTableUpkeep({
-      config: readFunctionConfig(environment),
+      config: { ...readFunctionConfig(environment), credentials: iam.operator.credentials },
       gatewayId: apiId,
       leaseRenewMs: settings.limits.leaseRenewMs,
       ttlSweepMs: settings.limits.ttlSweepMs,
@@ -69,9 +78,12 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const lambda = startLambda(
       settings,
       api,
+      iam,
       { ...environment, MANAGEMENT_ENDPOINT_URL: managementUrl },
-      registry,
-      work,
+      {
+        registry,
+        work,
+      },
     );
     serveWebSocketApi(app, server, {
       api,
@@ -85,6 +97,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       stageThrottle: options.throttling && new StageThrottle(options.throttling),
       concurrency: lambda.concurrency,
       authorizer: lambda.auth.authorizer,
+      browserGuard: settings.browserGuard,
       closing: () => work.closing !== undefined,
       log: settings.log,
       track: work.track,
@@ -113,6 +126,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       managementUrl,
       port,
       apiId,
+      region: settings.region,
+      credentials: iam.operator.credentials,
       dynamodbEndpoint,
       tableName: settings.tableName,
       messagesTableName: settings.messagesTableName,
@@ -132,10 +147,11 @@ type GatewaySettings = ReturnType<typeof gatewaySettings>;
 
 /** The options with their defaults: AWS's limits, the project's routes and tables. */
 function gatewaySettings(options: LocalGatewayOptions) {
+  const host = options.host ?? "127.0.0.1";
   return {
     options,
     stage: options.stage ?? "dev",
-    host: options.host ?? "127.0.0.1",
+    host,
     limits: {
       ...API_GATEWAY_LIMITS,
       // The guard follows a function timeout set by the caller unless set too.
@@ -147,6 +163,11 @@ function gatewaySettings(options: LocalGatewayOptions) {
     tableName: options.tableName ?? "websocket-chat-connections",
     messagesTableName: options.messagesTableName ?? "websocket-chat-messages",
     region: options.region ?? "us-east-1",
+    browserGuard: {
+      // The address it listens on, when that is a name (`HOST=devbox.local`), is the machine's too.
+      allowedHosts: [...(options.allowedHosts ?? []), ...(isIP(host) ? [] : [host])].map((name) => name.toLowerCase()),
+      allowedOrigins: options.allowedOrigins ?? [],
+    },
   };
 }
 
@@ -191,19 +212,38 @@ type LambdaRuntime = ReturnType<typeof startLambda>;
 function startLambda(
   settings: GatewaySettings,
   api: ApiInfo,
+  iam: LocalIam,
   environment: Record<string, string | undefined>,
-  registry: ConnectionRegistry,
-  work: WorkInFlight,
+  { registry, work }: { registry: ConnectionRegistry; work: WorkInFlight },
 ) {
   const { options, limits, log, region } = settings;
   const management = {
     registry,
     region,
+    api,
+    iam,
     maxPayloadBytes: limits.managementMaxPayloadBytes,
     latencyMs: options.managementLatencyMs ?? 0,
+    log,
   };
-  const asyncInvocations = new AsyncInvocations({ log, track: work.track });
+  const workerDefinition = options.broadcastWorker ?? broadcastWorker;
+  const roles = chatFunctionRoles(
+    iam,
+    [...settings.routes, workerDefinition],
+    {
+      region,
+      apiId: api.apiId,
+      stage: api.stage,
+      tableName: settings.tableName,
+      messagesTableName: settings.messagesTableName,
+      broadcastWorker: workerDefinition.name,
+    },
+    options.permissions,
+  );
+  const asyncInvocations = new AsyncInvocations({ iam, log, track: work.track });
   const dependencies = localHandlerDependencies(readFunctionConfig(environment), options, limits.functionTimeoutMs, {
+    credentials: roles.credentials,
+    operator: iam.operator.credentials,
     management,
     lambda: asyncInvocations,
   });
@@ -218,24 +258,29 @@ function startLambda(
     concurrency,
     track: work.track,
   };
-  const workerDefinition = options.broadcastWorker ?? broadcastWorker;
   const worker = new LocalFunction(
     workerDefinition.name,
-    (state) => workerDefinition.createHandler(dependencies(state)),
+    (state) => workerDefinition.createHandler(dependencies(workerDefinition.name, state)),
     functions,
   );
   asyncInvocations.register(workerDefinition.name, worker as LocalFunction<unknown, unknown>, workerDefinition);
-  const auth = startLocalAuth(options.auth ?? { mode: "none" }, { api, region, functions, log });
+  const auth = startLocalAuth(options.auth ?? { mode: "none" }, {
+    api,
+    region,
+    functions,
+    log,
+    kms: new LocalKms({ iam, log }),
+    role: roles.role,
+    allowedOrigins: settings.browserGuard.allowedOrigins,
+  });
   return { management, asyncInvocations, dependencies, concurrency, auth };
 }
 
 /** HTTP: the `@connections` API under the stage, the token endpoint, the page and its config. */
 function serveHttpRoutes(app: express.Express, settings: GatewaySettings, lambda: LambdaRuntime): void {
   const { options, stage, log } = settings;
-  app.use(
-    `/${stage}`,
-    managementRouter({ ...lambda.management, allowRemote: options.allowRemoteManagement ?? false, log }),
-  );
+  app.use(browserGuard(settings.browserGuard, log));
+  app.use(`/${stage}`, managementRouter({ ...lambda.management, allowRemote: options.allowRemoteManagement ?? false }));
   if (lambda.auth.tokenRoute) app.use(lambda.auth.tokenRoute);
   if (options.servePage ?? true) {
     // The page builds its default WebSocket URL from the stage, ws(s)://{host}/{stage}, and signs in as told.

@@ -4,7 +4,7 @@
  * milliseconds.
  */
 
-import type { broadcastWorker, RouteDefinition } from "../functions/routes";
+import type { broadcastWorker, FunctionPermissions, RouteDefinition } from "../functions/routes";
 import {
   API_GATEWAY_INTEGRATION_TIMEOUT_MS,
   API_GATEWAY_MAX_MESSAGE_BYTES,
@@ -14,6 +14,7 @@ import {
 import type { HandlerDependencies } from "../functions/runtime/handler-dependencies";
 import type { StageThrottling } from "./api-gateway/stage-throttling";
 import type { LocalAuthOptions } from "./chat/sign-in";
+import type { Credentials } from "./iam/local-iam";
 
 /** API Gateway's quotas; each can be lowered so tests run them in milliseconds. */
 export interface LocalGatewayLimits {
@@ -95,6 +96,26 @@ export interface LocalGatewayOptions {
   auth?: LocalAuthOptions;
   /** Let non-loopback callers use the management API. Default `false`. */
   allowRemoteManagement?: boolean;
+  /**
+   * Host names a request may name besides `localhost`, IP addresses and `host` (`ALLOWED_HOSTS`);
+   * any other is refused, as a DNS-rebinding page's would be.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Origins whose pages may connect and get tokens besides the gateway's own page
+   * (`ALLOWED_ORIGINS`); a page of any other origin is refused.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * The operator's credentials: the gateway's own calls and the user's tools (`@connections`, the
+   * embedded DynamoDB) sign with these, and may do anything. Default: made at start.
+   */
+  credentials?: Credentials;
+  /**
+   * What a function's role allows, by function name, in place of what the route table declares:
+   * take a permission away to see its function fail as it would in AWS. Default: the declarations.
+   */
+  permissions?: Readonly<Record<string, FunctionPermissions>>;
   /** Extra milliseconds each `@connections` call takes, to model AWS's round trip (benchmarks). Default 0. */
   managementLatencyMs?: number;
   /** Serve the chat page at `/`. Default `true`. */
@@ -111,6 +132,12 @@ export interface LocalGateway {
   port: number;
   /** The API id this gateway reports in its events (its own, like a deployed API's). */
   apiId: string;
+  region: string;
+  /**
+   * The operator's credentials: sign your own `@connections` calls and DynamoDB requests with
+   * these, for `execute-api` or `dynamodb` in `region`.
+   */
+  credentials: Credentials;
   /** The DynamoDB the handlers use. */
   dynamodbEndpoint: string;
   tableName: string;

@@ -22,8 +22,8 @@ export interface IntegrationOptions {
   api: ApiInfo;
   registry: ConnectionRegistry;
   routes: readonly RouteDefinition[];
-  /** The dependencies a new execution environment's handler is built with. */
-  dependencies: (environment: EnvironmentState) => HandlerDependencies;
+  /** The dependencies a new execution environment of a function (by name) is built with. */
+  dependencies: (functionName: string, environment: EnvironmentState) => HandlerDependencies;
   routeSelectionExpression: string;
   functionTimeoutMs: number;
   integrationTimeoutMs: number;
@@ -47,7 +47,7 @@ export class Integrations {
     for (const route of options.routes) {
       const handler = new LocalFunction(
         route.name,
-        (environment) => route.createHandler(options.dependencies(environment)),
+        (environment) => route.createHandler(options.dependencies(route.name, environment)),
         {
           functionTimeoutMs: options.functionTimeoutMs,
           callerTimeoutMs: options.integrationTimeoutMs,

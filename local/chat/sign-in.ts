@@ -1,10 +1,12 @@
 /**
- * Identity for the local gateway, as the stack deploys it: with `guest` a signing key made at
- * start (nothing to configure), the token endpoint at `POST /auth/token` and the `$connect`
- * authorizer that verifies its tokens; with `oidc` the authorizer alone, verifying an external
- * issuer's ID tokens; with `none` neither, the open chat. The functions are the deployed ones,
- * configured through the same environment variables.
+ * Identity for the local gateway, as the stack deploys it: with `guest` a KMS signing key made at
+ * start (nothing to configure), the token endpoint at `POST /auth/token` signing with it through
+ * the SDK's KMS client as in the cloud, and the `$connect` authorizer that verifies its tokens;
+ * with `oidc` the authorizer alone, verifying an external issuer's ID tokens; with `none` neither,
+ * the open chat. The functions are the deployed ones, configured through the same environment
+ * variables; the token endpoint's role allows what the route table declares, `kms:Sign` on its key.
  */
+import { KMSClient } from "@aws-sdk/client-kms";
 import type express from "express";
 import {
   type AuthSettings,
@@ -13,12 +15,14 @@ import {
   readAuthorizerConfig,
   readTokenEndpointConfig,
 } from "../../functions/auth/auth-config";
-import { signingKey } from "../../functions/auth/token-signing";
+import { kmsTokenSigner } from "../../functions/auth/token-signing";
 import { type AuthorizerHandler, createAuthorizerDependencies } from "../../functions/handlers/authorizer";
 import { createTokenEndpointDependencies } from "../../functions/handlers/token-endpoint";
-import { connectAuthorizer, tokenEndpoint } from "../../functions/routes";
+import { connectAuthorizer, type FunctionPermissions, tokenEndpoint } from "../../functions/routes";
 import { ConnectAuthorizer } from "../api-gateway/authorizer";
 import type { ApiInfo } from "../api-gateway/event-builders";
+import type { Credentials } from "../iam/local-iam";
+import type { LocalKms } from "../kms/kms-signing";
 import { functionUrlRoute } from "../lambda/function-url";
 import { LocalFunction, type LocalFunctionOptions } from "../lambda/lambda-function";
 
@@ -49,10 +53,19 @@ export interface LocalAuth {
   page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string };
 }
 
-export function startLocalAuth(
-  options: LocalAuthOptions,
-  context: { api: ApiInfo; region: string; functions: LocalFunctionOptions; log: (line: string) => void },
-): LocalAuth {
+export interface LocalAuthContext {
+  api: ApiInfo;
+  region: string;
+  functions: LocalFunctionOptions;
+  log: (line: string) => void;
+  kms: LocalKms;
+  /** Makes a function's role allowing `permissions` (naming the signing key as given); its credentials. */
+  role: (functionName: string, permissions: FunctionPermissions, signingKeyArn: string) => Credentials;
+  /** Origins besides the page's own whose pages may get tokens: the function URL's CORS. */
+  allowedOrigins: readonly string[];
+}
+
+export function startLocalAuth(options: LocalAuthOptions, context: LocalAuthContext): LocalAuth {
   if (options.mode === "none") return { mode: "none", page: { auth: "none" } };
   const { api, region, functions, log } = context;
   const replay = (
@@ -87,18 +100,33 @@ export function startLocalAuth(
   }
 
   // Tokens of this gateway admit to this gateway alone: its API id is their audience.
-  const { signer, publicKeyPem } = signingKey(options.privateKeyPem);
+  const key = context.kms.createSigningKey(options.privateKeyPem);
   const tokens = { TOKEN_ISSUER: LOCAL_TOKEN_ISSUER, TOKEN_AUDIENCE: api.apiId };
-  const tokenConfig = readTokenEndpointConfig({ ...tokens, TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString() });
+  const tokenConfig = readTokenEndpointConfig({
+    ...tokens,
+    TOKEN_KMS_KEY_ID: key.arn,
+    TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString(),
+  });
+  const kms = {
+    region,
+    credentials: context.role(tokenEndpoint.name, tokenEndpoint, key.arn),
+    requestHandler: context.kms.requestHandler(),
+  };
   const tokenFunction = new LocalFunction(
     tokenEndpoint.name,
-    () => tokenEndpoint.createHandler(createTokenEndpointDependencies(tokenConfig, signer)),
+    () =>
+      tokenEndpoint.createHandler(
+        createTokenEndpointDependencies(tokenConfig, kmsTokenSigner(new KMSClient(kms), key.arn)),
+      ),
     functions,
   );
   return {
     mode: "guest",
-    authorizer: authorizer({ AUTH_MODE: "guest", ...tokens, TOKEN_PUBLIC_KEY: publicKeyPem }),
-    tokenRoute: functionUrlRoute(tokenEndpoint.localPath, tokenFunction, log),
+    authorizer: authorizer({ AUTH_MODE: "guest", ...tokens, TOKEN_PUBLIC_KEY: key.publicKeyPem }),
+    tokenRoute: functionUrlRoute(tokenEndpoint.localPath, tokenFunction, log, {
+      ...tokenEndpoint.cors,
+      allowOrigins: context.allowedOrigins,
+    }),
     page: { auth: "guest", tokenUrl: tokenEndpoint.localPath },
   };
 }

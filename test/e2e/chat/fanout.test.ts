@@ -8,9 +8,8 @@ import test from "ava";
 import type { BroadcastJob } from "../../../functions/broadcast/fanout";
 import { roomShardKey, shardOf } from "../../../functions/chat/room";
 import { broadcastWorker } from "../../../functions/routes";
-import { readFunctionConfig } from "../../../functions/runtime/function-config";
 import { createHandlerDependencies } from "../../../functions/runtime/handler-dependencies";
-import { chatGateway, messagesAt, say, whoAmI } from "../../support/chat";
+import { chatGateway, messagesAt, operatorConfig, say, whoAmI } from "../../support/chat";
 import { connect, eventually, type TestClient } from "../../support/websocket";
 
 const SMALL_SLICES = { FANOUT_SHARD_THRESHOLD: "3", FANOUT_SLICE_SIZE: "4" };
@@ -43,13 +42,7 @@ function workerWith(before: (job: BroadcastJob) => Promise<unknown>): typeof bro
 
 /** Rows of connections that are gone without `$disconnect`: their posts answer 410. */
 async function ghosts(gw: Awaited<ReturnType<typeof chatGateway>>, room: string, count: number): Promise<string[]> {
-  const { connections } = createHandlerDependencies(
-    readFunctionConfig({
-      TABLE_NAME: gw.tableName,
-      MESSAGES_TABLE_NAME: gw.messagesTableName,
-      DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
-    }),
-  );
+  const { connections } = createHandlerDependencies(operatorConfig(gw));
   const ids = Array.from({ length: count }, (_, i) => `GHOST${String(i).padStart(10, "0")}=`);
   const address = { apiId: gw.apiId, stage: "dev", room };
   for (const connectionId of ids) {
@@ -184,12 +177,7 @@ test("Lambda delivering a job twice: the real worker on the embedded DynamoDB po
   const gw = await chatGateway();
   t.teardown(() => gw.close());
   const members = await joinMany(gw.url, "stadium", 6);
-  const config = readFunctionConfig({
-    TABLE_NAME: gw.tableName,
-    MESSAGES_TABLE_NAME: gw.messagesTableName,
-    DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
-    MANAGEMENT_ENDPOINT_URL: gw.managementUrl,
-  });
+  const config = operatorConfig(gw, { MANAGEMENT_ENDPOINT_URL: gw.managementUrl });
   const worker = broadcastWorker.createHandler(createHandlerDependencies(config));
   const frame = {
     type: "message",
