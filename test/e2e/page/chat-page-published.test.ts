@@ -14,15 +14,24 @@ import { startLocalGateway } from "../../../local/express-server";
 import { launchBrowser, openChat, say, shownMessages } from "../../support/browser";
 import { connect, eventually } from "../../support/websocket";
 
-/** A static origin holding exactly the published objects, as a bucket behind CloudFront would. */
-async function publishedOrigin(config: object): Promise<{ server: Server; url: string }> {
+/**
+ * A static origin holding exactly the published objects, as a bucket behind CloudFront would;
+ * `publish` adds the `config.json` a deploy writes.
+ */
+async function publishedOrigin(): Promise<{
+  server: Server;
+  url: string;
+  origin: string;
+  publish(config: object): void;
+}> {
   const objects = new Map(
     pageFiles().map(({ file, contentType }) => [`/${file}`, { body: readFileSync(join(PAGE_DIR, file)), contentType }]),
   );
-  objects.set("/config.json", {
-    body: Buffer.from(JSON.stringify(config)),
-    contentType: CONTENT_TYPES[".json"] as string,
-  });
+  const publish = (config: object) =>
+    objects.set("/config.json", {
+      body: Buffer.from(JSON.stringify(config)),
+      contentType: CONTENT_TYPES[".json"] as string,
+    });
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://origin").pathname;
     const object = objects.get(path === "/" ? "/index.html" : path);
@@ -33,14 +42,22 @@ async function publishedOrigin(config: object): Promise<{ server: Server; url: s
     response.writeHead(200, { "content-type": object.contentType }).end(object.body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { server, url: `${origin}/`, origin, publish };
 }
 
 test("the published page, on an origin of its own, connects to the URL in config.json and chats", async (t) => {
-  const gw = await startLocalGateway({ port: 0, log: () => {}, servePage: false, auth: { mode: "none" } });
-  t.teardown(() => gw.close());
-  const origin = await publishedOrigin({ url: gw.url, auth: "none" });
+  const origin = await publishedOrigin();
   t.teardown(() => new Promise<void>((resolve) => origin.server.close(() => resolve())));
+  const gw = await startLocalGateway({
+    port: 0,
+    log: () => {},
+    servePage: false,
+    auth: { mode: "none" },
+    allowedOrigins: [origin.origin],
+  });
+  t.teardown(() => gw.close());
+  origin.publish({ url: gw.url, auth: "none" });
   const browser = await launchBrowser();
   t.teardown(() => browser.close());
   const listener = await connect(gw.url);
