@@ -9,6 +9,7 @@ import {
   tokenEndpoint,
 } from "../functions/routes";
 import {
+  DEFAULT_ACCOUNT_CONCURRENCY,
   DEFAULT_CONNECTION_MESSAGE_LIMIT,
   DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
   FUNCTION_TIMEOUT_SECONDS,
@@ -44,6 +45,12 @@ export interface ChatApiArgs {
   architecture?: FunctionDefaults["architecture"];
   /** `BROADCAST_CONCURRENCY` of the functions; the handlers' default when omitted. */
   broadcastConcurrency?: number;
+  /**
+   * The account's concurrent Lambda executions in the region (default 1,000, AWS's default quota;
+   * a new account has less): checked against the account's quota at deploy, and a large room's
+   * fan-out takes at most a fifth of it.
+   */
+  lambdaConcurrency?: number;
   /** Memory in MB of each function whose route names none (default {@link DEFAULT_LAMBDA_MEMORY_MB}). */
   lambdaMemorySize?: number;
   /** Timeout of each function in seconds (default {@link DEFAULT_LAMBDA_TIMEOUT_SECONDS}). */
@@ -75,11 +82,32 @@ export interface ChatApiArgs {
 export type RouteSettings = Pick<
   ConstructorParameters<typeof WebSocketRoute>[1],
   "stageName" | "defaults" | "memorySize" | "timeoutSeconds" | "environment"
-> & { customDomain?: CustomDomainSettings };
+> & { customDomain?: CustomDomainSettings; lambdaConcurrency: number };
 
 /** The physical name of a function; the stack name keeps stacks in one account apart. */
 export function functionName(name: string, route: { name: string }): string {
   return `${name}-${pulumi.getStack()}-${route.name}`;
+}
+
+/**
+ * Lambda's rule for a function name given alone: 1 to 64 letters, digits, `-` and `_`
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html). Pulumi allows `.` in a
+ * stack name, which is in every function's name: refused here, at preview, not by Lambda mid-deploy.
+ */
+function checkFunctionName(physicalName: string): void {
+  const stack = pulumi.getStack();
+  if (/[^A-Za-z0-9_-]/.test(stack)) {
+    throw new Error(
+      `stack name ${JSON.stringify(stack)} cannot be part of a Lambda function name (${physicalName}): Lambda ` +
+        `allows only letters, digits, - and _ there; use a stack named like ${stack.replace(/[^A-Za-z0-9_-]/g, "-")}`,
+    );
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(physicalName)) {
+    throw new Error(`Lambda function name ${physicalName} may hold only letters, digits, - and _`);
+  }
+  if (physicalName.length > 64) {
+    throw new Error(`Lambda function name ${physicalName} is longer than 64 characters: shorten the component name`);
+  }
 }
 
 function checkMemorySize(label: string, memorySize: number): void {
@@ -95,11 +123,7 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
     functionNames.push(functionName(name, connectAuthorizer));
     if (args.auth.mode === "guest") functionNames.push(functionName(name, tokenEndpoint));
   }
-  for (const physicalName of functionNames) {
-    if (physicalName.length > 64) {
-      throw new Error(`Lambda function name ${physicalName} is longer than 64 characters: shorten the component name`);
-    }
-  }
+  for (const physicalName of functionNames) checkFunctionName(physicalName);
   for (const route of args.routes ?? routeTable) {
     if (route.memorySize !== undefined) checkMemorySize(`memorySize of route ${route.routeKey}`, route.memorySize);
   }
@@ -121,6 +145,10 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
   }
   if (!Number.isFinite(args.throttlingRateLimit) || args.throttlingRateLimit < 0) {
     throw new Error(`throttlingRateLimit must be a number of requests per second, got ${args.throttlingRateLimit}`);
+  }
+  const lambdaConcurrency = args.lambdaConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY;
+  if (!Number.isInteger(lambdaConcurrency) || lambdaConcurrency < 1 || lambdaConcurrency > 1_000_000) {
+    throw new Error(`lambdaConcurrency must be an integer from 1 to 1000000, got ${lambdaConcurrency}`);
   }
   const concurrency = args.broadcastConcurrency;
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
@@ -168,6 +196,7 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
     },
     memorySize,
     timeoutSeconds,
+    lambdaConcurrency,
     ...(customDomain && { customDomain }),
     environment: {
       CONNECTION_MESSAGE_LIMIT: String(limit),

@@ -21,6 +21,13 @@ import { cloudLogger, lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
 
 /**
+ * The error an authorizer throws to refuse a token: API Gateway answers 401. Lambda counts it in
+ * `Errors` like any failure, and its runtime logs it at ERROR, so the alarms leave it out.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html
+ */
+export const AUTHORIZER_REFUSAL = "Unauthorized";
+
+/**
  * The authorizer's entry point: its settings read and its verifier built once per cold start. It
  * names the handler's module directly, not the route table: the serialized closure then requires
  * jose alone, not every client the table's routes use (their init would be the authorizer's too).
@@ -30,7 +37,8 @@ export function authorizerFactory(): aws.lambda.CallbackFactory<AuthorizerEvent,
   return () => {
     const logger = cloudLogger();
     const handler = createAuthorizerHandler(createAuthorizerDependencies(readAuthorizerConfig(), logger));
-    return lambdaHandler<AuthorizerEvent, AuthorizerResult>("authorizer", logger, handler);
+    const refusal = (error: unknown) => error instanceof Error && error.message === AUTHORIZER_REFUSAL;
+    return lambdaHandler<AuthorizerEvent, AuthorizerResult>("authorizer", logger, handler, refusal);
   };
 }
 
@@ -146,7 +154,12 @@ export class ChatAuth extends pulumi.ComponentResource {
   /**
    * A public function URL: anyone may ask for a guest token, as anyone may open the chat. Since
    * October 2025 a new URL needs both `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction`
-   * (the latter only through the URL); https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
+   * (the latter only through the URL; https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html),
+   * and with auth `NONE` the provider adds both statements itself when it makes the URL
+   * (`FunctionURLAllowPublicAccess`, `FunctionURLAllowInvokeAction`: @pulumi/aws 7.48's FunctionUrl,
+   * hashicorp/terraform-provider-aws#44858): declaring them again only duplicated them. The provider
+   * does not remove them with the URL (#38260); both are conditioned on a URL's invocation, so
+   * without one they open nothing, and they go with the function.
    */
   private createTokenUrl(
     name: string,
@@ -165,21 +178,6 @@ export class ChatAuth extends pulumi.ComponentResource {
           maxAge: tokenEndpoint.cors.maxAge,
         },
       },
-      { parent: this },
-    );
-    new aws.lambda.Permission(
-      `${name}-token-url-permission`,
-      {
-        action: "lambda:InvokeFunctionUrl",
-        function: fn.function.name,
-        principal: "*",
-        functionUrlAuthType: "NONE",
-      },
-      { parent: this },
-    );
-    new aws.lambda.Permission(
-      `${name}-token-invoke-permission`,
-      { action: "lambda:InvokeFunction", function: fn.function.name, principal: "*", invokedViaFunctionUrl: true },
       { parent: this },
     );
     return url;

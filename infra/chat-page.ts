@@ -19,6 +19,9 @@ export const CONTENT_TYPES: Record<string, string> = {
 
 // CloudFront's managed policies: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+// TTLs of 0: CachingOptimized keeps even a `no-cache` object its minimum TTL, a second
+// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html).
+const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-response-headers-policies.html
 const SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03";
 
@@ -117,6 +120,19 @@ export class ChatPage extends pulumi.ComponentResource {
           cachePolicyId: CACHING_OPTIMIZED,
           responseHeadersPolicyId: SECURITY_HEADERS,
         },
+        // The stack's settings for the page: a deploy shows at the next load, never a cached one.
+        orderedCacheBehaviors: [
+          {
+            pathPattern: "/config.json",
+            targetOriginId: "page",
+            viewerProtocolPolicy: "redirect-to-https",
+            allowedMethods: ["GET", "HEAD"],
+            cachedMethods: ["GET", "HEAD"],
+            compress: true,
+            cachePolicyId: CACHING_DISABLED,
+            responseHeadersPolicyId: SECURITY_HEADERS,
+          },
+        ],
         restrictions: { geoRestriction: { restrictionType: "none" } },
         // The default certificate fixes the minimum TLS version itself (a custom one would set it).
         viewerCertificate: { cloudfrontDefaultCertificate: true },
@@ -148,7 +164,7 @@ export class ChatPage extends pulumi.ComponentResource {
     this.registerOutputs({ pageUrl: this.pageUrl });
   }
 
-  /** `config.json`, read by the page on every load (never cached for long: a deploy shows at once). */
+  /** `config.json`, read by the page on every load, cached nowhere (CloudFront: CachingDisabled; browsers: no-cache). */
   publishConfig(config: PageConfig): aws.s3.BucketObjectv2 {
     this.config = new aws.s3.BucketObjectv2(
       `${this.name}-config.json`,

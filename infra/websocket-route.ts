@@ -43,6 +43,8 @@ export interface WebSocketRouteArgs {
   authorizerId?: pulumi.Input<string>;
   /** The broadcast worker a route that fans out invokes. */
   broadcastWorker?: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+  /** The account's concurrent executions (checked against its quota), which bound a route's fan-out. */
+  accountConcurrency?: pulumi.Input<string>;
 }
 
 /**
@@ -80,7 +82,11 @@ export class WebSocketRoute extends pulumi.ComponentResource {
       environment: {
         ...tableEnvironment(args.tables),
         ...args.environment,
-        ...(args.route.fansOut && args.broadcastWorker && { BROADCAST_FUNCTION_NAME: args.broadcastWorker.name }),
+        ...(args.route.fansOut &&
+          args.broadcastWorker && {
+            BROADCAST_FUNCTION_NAME: args.broadcastWorker.name,
+            ...(args.accountConcurrency && { ACCOUNT_CONCURRENCY: args.accountConcurrency }),
+          }),
       },
       statements: permissionStatements(args.route, permissionTargets(args)),
     }));

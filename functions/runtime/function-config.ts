@@ -45,6 +45,11 @@ export interface FunctionConfig {
   /** `FANOUT_SLICE_SIZE`: members per broadcast worker (default 1,000). */
   fanoutSliceSize: number;
   /**
+   * `ACCOUNT_CONCURRENCY`: the account's concurrent Lambda executions (default 1,000, AWS's
+   * default quota; the stack's `lambdaConcurrency`), which bounds a message's fan-out.
+   */
+  accountConcurrency: number;
+  /**
    * `CONNECTION_MESSAGE_LIMIT`: messages one connection may send per window; 0 (the default when
    * unset, as in the local gateway's tests) means no limit. The stack sets 20.
    */
@@ -64,6 +69,8 @@ export const FUNCTION_TIMEOUT_SECONDS = 10;
 // Chosen with `npm run bench:lambda` (README, "Fan-out to large rooms").
 export const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
 export const DEFAULT_FANOUT_SLICE_SIZE = 1000;
+/** Lambda's default quota of concurrent executions per account and region. */
+export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 /** What the stack gives a connection: 20 messages in 10 s, a fast typist's burst, 2 a second sustained. */
 export const DEFAULT_CONNECTION_MESSAGE_LIMIT = 20;
 export const DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS = 10;
@@ -93,6 +100,7 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
     broadcastFunctionName: env.BROADCAST_FUNCTION_NAME?.trim() || undefined,
     fanoutShardThreshold: integer("FANOUT_SHARD_THRESHOLD", DEFAULT_FANOUT_SHARD_THRESHOLD, 1, 100_000),
     fanoutSliceSize: integer("FANOUT_SLICE_SIZE", DEFAULT_FANOUT_SLICE_SIZE, 1, 1_000_000),
+    accountConcurrency: integer("ACCOUNT_CONCURRENCY", DEFAULT_ACCOUNT_CONCURRENCY, 1, 1_000_000),
     connectionMessageLimit: integer("CONNECTION_MESSAGE_LIMIT", 0, 0, 10_000),
     connectionMessageWindowSeconds: integer(
       "CONNECTION_MESSAGE_WINDOW_SECONDS",

@@ -60,14 +60,14 @@ const refused = ({ status, type, message }: Refusal) => errorResponse(status, ty
 /** What API Gateway answers for a path or method it has no route for. */
 const missingAuthenticationToken = () => refused(missingAuthentication());
 
-/** `/{stage}/@connections/{id}`'s id, decoded; `undefined` for any other path. */
+/** `/{stage}/@connections/{id}`'s id, decoded (as sent, if it cannot be); `undefined` for any other path. */
 function connectionIdOf(path: string): string | undefined {
   const match = /\/@connections\/([^/?]+)$/.exec(path.split("?")[0] as string);
   if (!match) return undefined;
   try {
     return decodeURIComponent(match[1] as string);
   } catch {
-    return undefined;
+    return match[1];
   }
 }
 

@@ -103,7 +103,7 @@ test("every function logs JSON lines at INFO to its own log group, on arm64, the
   );
 });
 
-test("prod: alarms on every function, the API, DynamoDB and broadcasts notify one topic, mailed when set", async (t) => {
+test("prod: alarms on every function, the API, DynamoDB and broadcasts notify one topic, mailed when set; none for what clients cause", async (t) => {
   const prod = await stacks.prodWithDomain;
   const topic = only(prod, "aws:sns/topic:Topic");
   t.like(only(prod, "aws:sns/topicSubscription:TopicSubscription").inputs, {
@@ -127,16 +127,27 @@ test("prod: alarms on every function, the API, DynamoDB and broadcasts notify on
     ({ inputs }) => `${inputs.namespace} ${inputs.metricName} ${JSON.stringify(inputs.dimensions)}`,
   );
   const functions = ofType(prod, "aws:lambda/function:Function").map((fn) => fn.inputs.name as string);
+  const authorizer = "websocket-chat-prod-authorizer";
   for (const name of functions) {
-    t.true(watched.includes(`AWS/Lambda Errors {"FunctionName":"${name}"}`), name);
+    // The authorizer's refusals (Unauthorized) are Lambda Errors: its failures are read from its log instead.
+    t.is(watched.includes(`AWS/Lambda Errors {"FunctionName":"${name}"}`), name !== authorizer, name);
     t.true(watched.includes(`AWS/Lambda Throttles {"FunctionName":"${name}"}`), name);
   }
+  const filter = only(prod, "aws:cloudwatch/logMetricFilter:LogMetricFilter");
+  t.deepEqual(filter.inputs, {
+    logGroupName: `/aws/lambda/${authorizer}`,
+    pattern: '{ ($.level = "ERROR") && ($.errorMessage != "Unauthorized") }',
+    metricTransformation: { namespace: "WebSocketChat/websocket-chat-prod", name: "authorizerFailures", value: "1" },
+  });
+  t.true(watched.includes("WebSocketChat/websocket-chat-prod authorizerFailures undefined"));
+  // Events Lambda dropped (throttled past their minute): a large room's slice missed a message.
+  t.true(watched.includes('AWS/Lambda AsyncEventsDropped {"FunctionName":"websocket-chat-prod-broadcast"}'));
   const stage = JSON.stringify({ ApiId: API_ID, Stage: "prod" });
   const connections = "websocket-chat-connections-7f3a9c1";
   const messages = "websocket-chat-messages-7f3a9c1";
-  t.deepEqual(watched.filter((line) => !line.startsWith("AWS/Lambda")).sort(), [
+  // No IntegrationError: it counts the 400 and 429 the handlers answer on purpose.
+  t.deepEqual(watched.filter((line) => !line.startsWith("AWS/Lambda") && !line.includes("Failures")).sort(), [
     `AWS/ApiGateway ExecutionError ${stage}`,
-    `AWS/ApiGateway IntegrationError ${stage}`,
     `AWS/DynamoDB ReadThrottleEvents {"GlobalSecondaryIndexName":"byRoom","TableName":"${connections}"}`,
     `AWS/DynamoDB ReadThrottleEvents {"TableName":"${connections}"}`,
     `AWS/DynamoDB ReadThrottleEvents {"TableName":"${messages}"}`,
@@ -147,6 +158,7 @@ test("prod: alarms on every function, the API, DynamoDB and broadcasts notify on
     'WebSocketChat BroadcastHandOffsFailed {"service":"websocket-chat-prod"}',
   ]);
   t.is(alarms.length, functions.length * 2 + 10);
+  t.is(alarms.length, 26, "as the cost table counts them");
   t.is((await stacks.prod).outputs.alarmTopicArn, topic.state.arn);
 });
 
@@ -175,6 +187,34 @@ test("prod: the stage writes a JSON access log to a group with retention, throug
   );
   t.is(only(prod, "aws:apigateway/account:Account").inputs.cloudwatchRoleArn, role.state.arn);
   t.deepEqual(ofType(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
+});
+
+test("a stack name Lambda's function names cannot hold (a dot) stops the preview, saying what to name it", async (t) => {
+  const error = await t.throwsAsync(loadStack(install, "prod.eu", stackConfig("dev")));
+  t.regex(
+    error?.message ?? "",
+    /stack name "prod\.eu" cannot be part of a Lambda function name \(websocket-chat-prod\.eu-onconnect\): Lambda allows only letters, digits, - and _ there; use a stack named like prod-eu/,
+  );
+});
+
+test("lambdaConcurrency: checked against the account's quota at deploy, and what sendmessage sizes its fan-out by", async (t) => {
+  const newAccount = { MOCK_LAMBDA_CONCURRENCY: "10" };
+  const refused = await t.throwsAsync(loadStack(install, "dev", stackConfig("dev"), newAccount));
+  t.regex(
+    refused?.message ?? "",
+    /lambdaConcurrency is 1000, but this account runs at most 10 Lambda executions at once in us-east-1 \(Service Quotas L-B99A9384\): set lambdaConcurrency to 10/,
+  );
+  const fitted = await loadStack(
+    install,
+    "dev",
+    { ...stackConfig("dev"), "websocket-chat:lambdaConcurrency": "10" },
+    newAccount,
+  );
+  const env = (name: string) =>
+    only(fitted, "aws:lambda/function:Function", `websocket-chat-${name}-function`).inputs.environment.variables;
+  t.is(env("sendmessage").ACCOUNT_CONCURRENCY, "10");
+  t.is(env("who").ACCOUNT_CONCURRENCY, undefined, "only what fans out needs it");
+  t.is(env("sendmessage").BROADCAST_FUNCTION_NAME, "websocket-chat-dev-broadcast");
 });
 
 test("dev: no alarms, no access log and no account-wide role unless the stack asks; history unprotected", async (t) => {
@@ -225,6 +265,10 @@ test("the page: the local server's files in a private bucket, read only by Cloud
   t.is(cdn.defaultRootObject, "index.html");
   t.like(cdn.origins[0], { domainName: bucket.state.bucketRegionalDomainName, originAccessControlId: oac.id });
   t.like(cdn.defaultCacheBehavior, { viewerProtocolPolicy: "redirect-to-https", allowedMethods: ["GET", "HEAD"] });
+  // config.json cached nowhere: CachingOptimized would keep even a no-cache object its minimum TTL.
+  t.like(cdn.orderedCacheBehaviors, [
+    { pathPattern: "/config.json", cachePolicyId: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", targetOriginId: "page" },
+  ]);
   const policy = JSON.parse(only(dev, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
   t.deepEqual(policy.Statement, [
     {

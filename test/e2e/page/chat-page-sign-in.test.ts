@@ -161,7 +161,8 @@ test("pointed at a deployed stack by ?url= and ?tokenUrl=, the page signs in the
   // passed on to the stack's real endpoint from outside the page.
   const served = await startLocalGateway({ port: 0, log: () => {}, auth: { mode: "none" } });
   t.teardown(() => served.close());
-  const stack = await guestGateway(t);
+  // A page of another origin: the local "stack" takes it only when told to (a deployed one checks no Origin).
+  const stack = await guestGateway(t, { allowedOrigins: [origin(served)] });
   // https, as a function URL is (the page's CSP lets it connect to https: origins).
   const tokenUrl = "https://abcdefgh.lambda-url.us-east-1.on.aws/";
   const context = await t.context.browser.newContext();

@@ -74,7 +74,15 @@ const setup = (async () => {
   };
   const echo = new ChatApi(
     "echo",
-    { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 7, routes: [echoRoute] },
+    {
+      stageName: "dev",
+      throttlingBurstLimit: 10,
+      throttlingRateLimit: 5,
+      logRetentionDays: 7,
+      routes: [echoRoute],
+      accessLogs: true,
+      apiGatewayAccountRole: true,
+    },
     { transformations: [recordOptions] },
   );
   await settled(chat);
@@ -197,7 +205,8 @@ test("every route of the table gets a function, integration, route and scoped pe
         MESSAGES_TABLE_NAME: messages.state.name,
         BROADCAST_CONCURRENCY: "20",
         HISTORY_TTL_SECONDS: "3600",
-        ...(route.fansOut && { BROADCAST_FUNCTION_NAME: "chat-test-broadcast" }),
+        // The account's concurrency, as Service Quotas answered (AWS's default): what a fan-out is sized by.
+        ...(route.fansOut && { BROADCAST_FUNCTION_NAME: "chat-test-broadcast", ACCOUNT_CONCURRENCY: "1000" }),
       },
     });
 
@@ -448,6 +457,15 @@ test("a two-way route gets a route response and a role with only its logs", asyn
   t.is(ofType("aws:apigatewayv2/routeResponse:RouteResponse", "echo").length, 1);
 });
 
+test("the account's API Gateway logging setting, its role and policy outlive pulumi destroy: other APIs of the region log with them", async (t) => {
+  const { echo } = await setup;
+  await resolved(pulumi.all([echo.accessLog?.account?.urn]));
+  for (const name of ["echo-apigateway-account", "echo-apigateway-logs-role", "echo-apigateway-logs-policy"]) {
+    t.true(options.get(name)?.retainOnDelete, name);
+  }
+  t.falsy(options.get("echo-access-logs")?.retainOnDelete, "the stage's own log group goes with the stack");
+});
+
 test("arguments AWS would reject fail before anything is registered", async (t) => {
   const { ChatApi, routes } = await setup;
   const valid = { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 14 };
@@ -458,6 +476,7 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
   t.throws(() => new ChatApi("bad4", { ...valid, broadcastConcurrency: 0 }), { message: /broadcastConcurrency/ });
   t.throws(() => new ChatApi("bad5", { ...valid, throttlingBurstLimit: -1 }), { message: /throttlingBurstLimit/ });
   t.throws(() => new ChatApi("a".repeat(60), valid), { message: /longer than 64/ });
+  t.throws(() => new ChatApi("bad.name", valid), { message: /may hold only letters, digits, - and _/ });
   t.throws(() => new ChatApi("bad6", { ...valid, lambdaMemorySize: 64 }), { message: /lambdaMemorySize/ });
   t.throws(() => new ChatApi("bad8", { ...valid, historyTtlSeconds: 30 }), { message: /historyTtlSeconds must be/ });
   const refused: [Partial<ChatApiArgs>, RegExp][] = [
@@ -466,6 +485,8 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
     [{ connectionMessageWindowSeconds: 0 }, /connectionMessageWindowSeconds must be/],
     [{ alarms: true, alarmEmail: "not an address" }, /alarmEmail must be an e-mail address/],
     [{ alarmEmail: "oncall@example.com" }, /alarmEmail is set but alarms is off/],
+    [{ lambdaConcurrency: 0 }, /lambdaConcurrency must be an integer from 1/],
+    [{ lambdaConcurrency: 10.5 }, /lambdaConcurrency must be an integer from 1/],
     [{ apiGatewayAccountRole: true }, /apiGatewayAccountRole is only needed with accessLogs/],
     [{ customDomain: { domainName: "chat.example.com" } }, /set both or neither/],
     [{ customDomain: { domainName: "Chat Example", certificateArn: CERTIFICATE_ARN } }, /customDomainName must be/],
