@@ -44,23 +44,15 @@ export function stackConfig(stack: string): Record<string, string> {
   return config;
 }
 
-/**
- * Runs the program in `dir` as `stack` with `config`, under mocks, the way Pulumi.yaml loads it
- * (through tsx); `mocks` tells the mocks what to answer (`MOCK_LAMBDA_CONCURRENCY`: the account's quota).
- */
-export function loadStack(
-  dir: string,
-  stack: string,
-  config: Record<string, string>,
-  mocks: Record<string, string> = {},
-): Promise<LoadedStack> {
+/** Runs the program in `dir` as `stack` with `config`, under mocks, the way Pulumi.yaml loads it (through tsx). */
+export function loadStack(dir: string, stack: string, config: Record<string, string>): Promise<LoadedStack> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       ["--import", "tsx", join("test", "support", "load-stack.ts"), stack],
       {
         cwd: dir,
-        env: { PATH: process.env.PATH ?? "", STACK_CONFIG: JSON.stringify(config), ...mocks },
+        env: { PATH: process.env.PATH ?? "", STACK_CONFIG: JSON.stringify(config) },
         maxBuffer: 256 * 1024 * 1024,
         timeout: 100_000,
       },

@@ -197,26 +197,6 @@ test("a stack name Lambda's function names cannot hold (a dot) stops the preview
   );
 });
 
-test("lambdaConcurrency: checked against the account's quota at deploy, and what sendmessage sizes its fan-out by", async (t) => {
-  const newAccount = { MOCK_LAMBDA_CONCURRENCY: "10" };
-  const refused = await t.throwsAsync(loadStack(install, "dev", stackConfig("dev"), newAccount));
-  t.regex(
-    refused?.message ?? "",
-    /lambdaConcurrency is 1000, but this account runs at most 10 Lambda executions at once in us-east-1 \(Service Quotas L-B99A9384\): set lambdaConcurrency to 10/,
-  );
-  const fitted = await loadStack(
-    install,
-    "dev",
-    { ...stackConfig("dev"), "websocket-chat:lambdaConcurrency": "10" },
-    newAccount,
-  );
-  const env = (name: string) =>
-    only(fitted, "aws:lambda/function:Function", `websocket-chat-${name}-function`).inputs.environment.variables;
-  t.is(env("sendmessage").ACCOUNT_CONCURRENCY, "10");
-  t.is(env("who").ACCOUNT_CONCURRENCY, undefined, "only what fans out needs it");
-  t.is(env("sendmessage").BROADCAST_FUNCTION_NAME, "websocket-chat-dev-broadcast");
-});
-
 test("dev: no alarms, no access log and no account-wide role unless the stack asks; history unprotected", async (t) => {
   const dev = await stacks.dev;
   t.deepEqual(ofType(dev, "aws:cloudwatch/metricAlarm:MetricAlarm"), []);

@@ -80,7 +80,10 @@ test("stack config reaches the stage, the log groups and the functions", async (
         TABLE_NAME: "websocket-chat-connections-7f3a9c1",
         MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
         BROADCAST_CONCURRENCY: "100",
-        ...(route === "sendmessage" && { BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast" }),
+        ...(route === "sendmessage" && {
+          BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast",
+          ACCOUNT_CONCURRENCY: "1000",
+        }),
       },
     });
   }
