@@ -9,10 +9,10 @@
  * their dependencies, sign-in), the WebSocket API, the HTTP routes.
  */
 import { createServer, type Server } from "node:http";
-import { type AddressInfo, isIP } from "node:net";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express from "express";
-import { broadcastWorker, routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
+import { broadcastWorker, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
@@ -27,7 +27,13 @@ import { startLocalAuth } from "./chat/sign-in";
 import { startTableUpkeep, type TableUpkeep } from "./chat/table-upkeep";
 import { dynamodbAuthorization } from "./dynamodb/dynamodb-authorization";
 import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
-import { API_GATEWAY_LIMITS, type LocalGateway, type LocalGatewayOptions } from "./gateway-options";
+import {
+  type GatewaySettings,
+  gatewaySettings,
+  type LocalGateway,
+  type LocalGatewayOptions,
+  lambdaEnvironment,
+} from "./gateway-options";
 import { LocalIam } from "./iam/local-iam";
 import { LocalKms } from "./kms/kms-signing";
 import { AsyncInvocations } from "./lambda/async-invocations";
@@ -143,34 +149,6 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   }
 }
 
-type GatewaySettings = ReturnType<typeof gatewaySettings>;
-
-/** The options with their defaults: AWS's limits, the project's routes and tables. */
-function gatewaySettings(options: LocalGatewayOptions) {
-  const host = options.host ?? "127.0.0.1";
-  return {
-    options,
-    stage: options.stage ?? "dev",
-    host,
-    limits: {
-      ...API_GATEWAY_LIMITS,
-      // The guard follows a function timeout set by the caller unless set too.
-      behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 5,
-      ...options.limits,
-    },
-    routes: options.routes ?? defaultRoutes,
-    log: options.log ?? ((line: string) => console.log(line)),
-    tableName: options.tableName ?? "websocket-chat-connections",
-    messagesTableName: options.messagesTableName ?? "websocket-chat-messages",
-    region: options.region ?? "us-east-1",
-    browserGuard: {
-      // The address it listens on, when that is a name (`HOST=devbox.local`), is the machine's too.
-      allowedHosts: [...(options.allowedHosts ?? []), ...(isIP(host) ? [] : [host])].map((name) => name.toLowerCase()),
-      allowedOrigins: options.allowedOrigins ?? [],
-    },
-  };
-}
-
 /** The gateway's work in flight (invocations, handshakes), so that closing waits for it. */
 class WorkInFlight {
   readonly running = new Set<Promise<unknown>>();
@@ -180,19 +158,6 @@ class WorkInFlight {
     const done = () => this.running.delete(work);
     work.then(done, done);
     return work;
-  };
-}
-
-/** The functions' settings, as Lambda's environment variables hold them. */
-function lambdaEnvironment(settings: GatewaySettings, dynamodbEndpoint: string): Record<string, string | undefined> {
-  return {
-    ...settings.options.functionEnvironment,
-    TABLE_NAME: settings.tableName,
-    MESSAGES_TABLE_NAME: settings.messagesTableName,
-    AWS_REGION: settings.region,
-    DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
-    CONNECT_TIMEOUT_MS: String(settings.limits.integrationTimeoutMs),
-    ...(settings.routes.some((route) => route.fansOut) && { BROADCAST_FUNCTION_NAME: broadcastWorker.name }),
   };
 }
 

@@ -1,10 +1,16 @@
 /**
- * What the local gateway can be told (its options and API Gateway's and Lambda's limits) and what
- * it hands back. The limits are AWS's by default; each can be lowered so tests run them in
- * milliseconds.
+ * What the local gateway can be told (its options and API Gateway's and Lambda's limits), the
+ * settings it runs with (the options and their defaults, the functions' environment), and what it
+ * hands back. The limits are AWS's by default; each can be lowered so tests run them in milliseconds.
  */
 
-import type { broadcastWorker, FunctionPermissions, RouteDefinition } from "../functions/routes";
+import { isIP } from "node:net";
+import {
+  broadcastWorker,
+  routes as defaultRoutes,
+  type FunctionPermissions,
+  type RouteDefinition,
+} from "../functions/routes";
 import {
   API_GATEWAY_INTEGRATION_TIMEOUT_MS,
   API_GATEWAY_MAX_MESSAGE_BYTES,
@@ -146,4 +152,52 @@ export interface LocalGateway {
   connectionCount(): number;
   /** Closes every connection with 1001, runs their `$disconnect`, stops the server (and the embedded DynamoDB). */
   close(): Promise<void>;
+}
+
+export type GatewaySettings = ReturnType<typeof gatewaySettings>;
+
+/** The options with their defaults: AWS's limits, the project's routes and tables. */
+export function gatewaySettings(options: LocalGatewayOptions) {
+  const host = options.host ?? "127.0.0.1";
+  return {
+    options,
+    stage: options.stage ?? "dev",
+    host,
+    limits: {
+      ...API_GATEWAY_LIMITS,
+      // The guard follows a function timeout set by the caller unless set too.
+      behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 5,
+      ...options.limits,
+    },
+    routes: options.routes ?? defaultRoutes,
+    log: options.log ?? ((line: string) => console.log(line)),
+    tableName: options.tableName ?? "websocket-chat-connections",
+    messagesTableName: options.messagesTableName ?? "websocket-chat-messages",
+    region: options.region ?? "us-east-1",
+    browserGuard: {
+      // The address it listens on, when that is a name (`HOST=devbox.local`), is the machine's too.
+      allowedHosts: [...(options.allowedHosts ?? []), ...(isIP(host) ? [] : [host])].map((name) => name.toLowerCase()),
+      allowedOrigins: options.allowedOrigins ?? [],
+    },
+  };
+}
+
+/** The functions' settings, as Lambda's environment variables hold them. */
+export function lambdaEnvironment(
+  settings: GatewaySettings,
+  dynamodbEndpoint: string,
+): Record<string, string | undefined> {
+  return {
+    ...settings.options.functionEnvironment,
+    TABLE_NAME: settings.tableName,
+    MESSAGES_TABLE_NAME: settings.messagesTableName,
+    AWS_REGION: settings.region,
+    DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
+    CONNECT_TIMEOUT_MS: String(settings.limits.integrationTimeoutMs),
+    // As the stack sets them for the routes that fan out: the worker, and Lambda's concurrency bounding its slices.
+    ...(settings.routes.some((route) => route.fansOut) && {
+      BROADCAST_FUNCTION_NAME: broadcastWorker.name,
+      ACCOUNT_CONCURRENCY: String(settings.limits.concurrentExecutions),
+    }),
+  };
 }
