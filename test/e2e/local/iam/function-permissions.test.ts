@@ -144,6 +144,39 @@ test("the broadcast worker without execute-api:ManageConnections: @connections a
   );
 });
 
+test("the broadcast worker may write claims to the messages table, and nothing else there: its LeadingKeys condition holds locally", async (t) => {
+  // Prepare: a worker that, besides its job, tries to write into a room's history.
+  let refused: unknown;
+  const worker: typeof broadcastWorker = {
+    ...broadcastWorker,
+    createHandler: (deps) => {
+      const real = broadcastWorker.createHandler(deps);
+      return async (job) => {
+        const history = { roomKey: `${job.address.apiId}#dev#crowd`, id: "forged", room: "crowd", data: "x" };
+        refused ??= await deps.claims.put(history as never).then(
+          () => "written",
+          (error: unknown) => error,
+        );
+        return real(job);
+      };
+    },
+  };
+  const gw = await chatGateway({ ...FAN_OUT, broadcastWorker: worker });
+  t.teardown(() => gw.close());
+  const members = await crowd(gw.url, 12);
+
+  // Act
+  say(members[0] as TestClient, "to the crowd");
+  await eventually(() => members.every((member) => messagesAt(member).length === 1));
+
+  // Assess: every member got the message (the claims went through), the history write did not.
+  t.regex(
+    String(refused),
+    /AccessDeniedException: User: .*broadcast-role\/broadcast is not authorized to perform: dynamodb:PutItem/,
+  );
+  t.regex(gw.log.join("\n"), denial("broadcast", "dynamodb:PutItem", MESSAGES));
+});
+
 test("sendmessage without lambda:InvokeFunction: Lambda answers 403 AccessDeniedException, the slices are not handed off", async (t) => {
   const gw = await gatewayWhere("sendmessage", { ...declared("sendmessage"), fansOut: false }, FAN_OUT);
   t.teardown(() => gw.close());
