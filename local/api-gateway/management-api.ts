@@ -11,12 +11,11 @@
  */
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { executionLogLine } from "../execution-log";
 import type { LocalIam } from "../iam/local-iam";
 import type { SignedRequest } from "../iam/sigv4";
 import { type EnvironmentState, refuseIfStopped } from "../lambda/execution-environments";
 import type { ConnectionRegistry } from "./connection-registry";
-import { authorizeManagementCall, missingAuthentication, type Refusal } from "./management-auth";
+import { connectionIdOf, managementRefusal, missingAuthentication, type Refusal } from "./management-auth";
 
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
@@ -60,45 +59,16 @@ const refused = ({ status, type, message }: Refusal) => errorResponse(status, ty
 /** What API Gateway answers for a path or method it has no route for. */
 const missingAuthenticationToken = () => refused(missingAuthentication());
 
-/** `/{stage}/@connections/{id}`'s id, decoded (as sent, if it cannot be); `undefined` for any other path. */
-function connectionIdOf(path: string): string | undefined {
-  const match = /\/@connections\/([^/?]+)$/.exec(path.split("?")[0] as string);
-  if (!match) return undefined;
-  try {
-    return decodeURIComponent(match[1] as string);
-  } catch {
-    return match[1];
-  }
-}
-
-/**
- * The call's refusal, if API Gateway would refuse it (its signature, then ManageConnections on
- * the connection); a refusal by IAM is written to the execution log, naming action and resource.
- */
+/** The call's refusal as API Gateway answers it, if it would refuse it. */
 async function authorization(
   options: ManagementApiOptions,
   request: SignedRequest,
   recompute: boolean,
 ): Promise<ManagementResponse | undefined> {
-  const connectionId = connectionIdOf(request.path);
-  // A path API Gateway has no resource for is refused as unsigned, whatever its signature.
-  if (connectionId === undefined) return missingAuthenticationToken();
-  const decision = await authorizeManagementCall(request, connectionId, { ...options, recompute });
-  if (!("refusal" in decision)) return undefined;
-  const { refusal } = decision;
-  if (refusal.denied) {
-    options.log(
-      executionLogLine({
-        requestId: randomUUID(),
-        what: `@connections ${request.method}`,
-        connectionId,
-        status: refusal.status,
-        note: refusal.denied,
-      }),
-    );
-  }
-  return refused(refusal);
+  const refusal = await managementRefusal(request, { ...options, recompute });
+  return refusal && refused(refusal);
 }
+
 const payloadTooLarge = (maxPayloadBytes: number) =>
   errorResponse(413, "PayloadTooLargeException", `Request payload is larger than ${maxPayloadBytes} bytes`);
 

@@ -13,6 +13,8 @@
  * masked but its last four digits and the literal `{connectionId}`, and gives no reason (boto3 and
  * the PHP and JS SDKs show it so: aws/aws-cdk#18410 for DELETE).
  */
+import { randomUUID } from "node:crypto";
+import { executionLogLine } from "../execution-log";
 import { deniedNote, LOCAL_ACCOUNT_ID, type LocalIam, notAuthorizedMessage, type Principal } from "../iam/local-iam";
 import { authenticate, missingAuthenticationToken, type SignedRequest } from "../iam/sigv4";
 
@@ -39,8 +41,42 @@ export interface ManagementAuthorization {
 
 export const missingAuthentication = (): Refusal => ({ status: 403, ...missingAuthenticationToken() });
 
+/** `/{stage}/@connections/{id}`'s id, decoded (as sent, if it cannot be); `undefined` for any other path. */
+export function connectionIdOf(path: string): string | undefined {
+  const match = /\/@connections\/([^/?]+)$/.exec(path.split("?")[0] as string);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1] as string);
+  } catch {
+    return match[1];
+  }
+}
+
+/**
+ * Why API Gateway would refuse the call, if it would: a path it has no resource for (refused as
+ * unsigned, whatever the signature), the signature, then ManageConnections on the connection; a
+ * refusal by IAM is written to the execution log, naming action and resource.
+ */
+export async function managementRefusal(
+  request: SignedRequest,
+  options: ManagementAuthorization & { log: (line: string) => void },
+): Promise<Refusal | undefined> {
+  const connectionId = connectionIdOf(request.path);
+  if (connectionId === undefined) return missingAuthentication();
+  const decision = await authorizeManagementCall(request, connectionId, options);
+  if (!("refusal" in decision)) return undefined;
+  const { refusal } = decision;
+  if (refusal.denied) {
+    const what = `@connections ${request.method}`;
+    options.log(
+      executionLogLine({ requestId: randomUUID(), what, connectionId, status: refusal.status, note: refusal.denied }),
+    );
+  }
+  return refusal;
+}
+
 /** Who may make this management call, or why API Gateway would refuse it. */
-export async function authorizeManagementCall(
+async function authorizeManagementCall(
   request: SignedRequest,
   connectionId: string,
   { iam, region, api, recompute }: ManagementAuthorization,

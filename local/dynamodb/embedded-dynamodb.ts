@@ -83,7 +83,11 @@ export async function startEmbeddedDynamoDB(options: EmbeddedDynamoDBOptions = {
   const [dynaliteHandler] = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners("request");
   server.on("request", (request: IncomingMessage, response: ServerResponse) => {
-    void guarded(request, response, dynaliteHandler as NonNullable<typeof dynaliteHandler>, options);
+    guarded(request, response, dynaliteHandler as NonNullable<typeof dynaliteHandler>, options).catch(() => {
+      // The client went away mid-body, or the gate failed: end the answer (so closing need not wait for it).
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
   });
   // Requests whose response has not been ended yet. dynalite finishes a request even when its
   // client has gone, and a database closed under it throws where nothing can catch it.
