@@ -91,15 +91,16 @@ function signatureRefusal({ type, message }: SignatureRefusal): GateAnswer {
 }
 
 function signedRequest(request: BufferedRequest) {
-  const url = new URL(request.url, "http://localhost");
+  const [path = "/", search] = request.url.split("?");
   const query: Record<string, string | string[]> = {};
-  for (const [name, value] of url.searchParams) {
+  // The SDK posts to `/`: a query string is a presigned request's.
+  for (const [name, value] of new URLSearchParams(search ?? "")) {
     const had = query[name];
     query[name] = had === undefined ? value : [...[had].flat(), value];
   }
   return {
     method: request.method,
-    path: request.url.split("?")[0] as string,
+    path,
     query,
     header: (name: string) => [request.headers[name]].flat()[0],
     body: request.body,

@@ -157,17 +157,11 @@ async function guarded(
     response.writeHead(403, { "content-type": "text/plain" }).end("Forbidden");
     return;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_REQUEST_BYTES) {
-      response.writeHead(413).end();
-      return;
-    }
-    chunks.push(chunk);
+  const body = await readBody(request);
+  if (!body) {
+    response.writeHead(413).end();
+    return;
   }
-  const body = Buffer.concat(chunks);
   const refused =
     gate && (await gate({ method: request.method ?? "GET", url: request.url ?? "/", headers: request.headers, body }));
   if (refused) {
@@ -188,6 +182,20 @@ async function guarded(
   }) as unknown as IncomingMessage;
   dynaliteHandler(replay, response);
   (replay as unknown as PassThrough).end(body);
+}
+
+/** The request's body, or `undefined` past dynalite's limit. */
+function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
+    });
+    request.once("end", () => resolve(size > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks, size)));
+    request.once("error", reject);
+  });
 }
 
 /** DynamoDB's request ids: 52 characters of upper-case letters and digits. */

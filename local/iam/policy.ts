@@ -62,7 +62,7 @@ export function checkPolicy(statements: readonly PolicyStatement[]): void {
 
 /** What IAM decides for `request` under `statements`. */
 export function evaluate(statements: readonly PolicyStatement[], request: AuthorizationRequest): Decision {
-  const context = lowerCaseKeys(request.context ?? {});
+  const context = request.context ? lowerCaseKeys(request.context) : {};
   let allowed = false;
   for (const statement of statements) {
     const applies =

@@ -185,12 +185,7 @@ async function recomputedSignature(
   // A payload hash the client declares must be the body's: the signature covers the header, not the body.
   const declared = headers["x-amz-content-sha256"];
   if (declared !== undefined && declared !== createHash("sha256").update(body).digest("hex")) return undefined;
-  const signer = new SignatureV4({
-    service: check.service,
-    region: check.region,
-    credentials: principal.credentials,
-    sha256: Hash.bind(null, "sha256"),
-  });
+  const signer = signerOf(principal, check);
   const { "X-Amz-Signature": _signature, ...query } = request.query;
   const unsigned = {
     method: request.method,
@@ -211,6 +206,25 @@ async function recomputedSignature(
   }
   const signed = await signer.sign(unsigned, { signingDate, signableHeaders });
   return FIELD_PATTERNS.Signature.exec(String(signed.headers.authorization))?.[1];
+}
+
+/** One signer per principal, service and region: the SDK's signer is made once, as a client makes its own. */
+const signers = new WeakMap<Principal, Map<string, SignatureV4>>();
+
+function signerOf(principal: Principal, { service, region }: SignatureCheck): SignatureV4 {
+  let own = signers.get(principal);
+  if (!own) {
+    own = new Map();
+    signers.set(principal, own);
+  }
+  const key = `${service} ${region}`;
+  let signer = own.get(key);
+  if (!signer) {
+    const sha256 = Hash.bind(null, "sha256");
+    signer = new SignatureV4({ service, region, credentials: principal.credentials, sha256 });
+    own.set(key, signer);
+  }
+  return signer;
 }
 
 function sameHex(expected: string, given: string): boolean {
