@@ -20,7 +20,7 @@ export interface PermissionTargets<A> {
 }
 
 /** One statement of an identity-based policy. */
-export interface PermissionStatement<A> {
+interface PermissionStatement<A> {
   Sid: string;
   Effect: "Allow";
   Action: string | string[];

@@ -39,7 +39,7 @@ export function hostAllowed(host: string | undefined, options: BrowserGuardOptio
  * Whether a page at `origin` may use the gateway reached at `host`: no origin (not a browser),
  * the same origin (`http://{host}`, the page it serves), or one allowed.
  */
-export function originAllowed(origin: string | undefined, host: string | undefined, options: BrowserGuardOptions = {}) {
+function originAllowed(origin: string | undefined, host: string | undefined, options: BrowserGuardOptions = {}) {
   if (origin === undefined) return true;
   if (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`)) return true;
   return (options.allowedOrigins ?? []).includes(origin);

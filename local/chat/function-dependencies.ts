@@ -24,7 +24,7 @@ import {
   environmentRepository,
 } from "../lambda/execution-environments";
 
-export interface LocalDependencyOptions {
+interface LocalDependencyOptions {
   /** A function's role's credentials, by function name. */
   credentials: (functionName: string) => Credentials;
   /** The operator's: what a caller's own dependencies sign with. */
@@ -34,7 +34,7 @@ export interface LocalDependencyOptions {
 }
 
 /** A function's dependencies in a new execution environment of it. */
-export type LocalDependencies = (functionName: string, environment: EnvironmentState) => HandlerDependencies;
+type LocalDependencies = (functionName: string, environment: EnvironmentState) => HandlerDependencies;
 
 export function localHandlerDependencies(
   config: FunctionConfig,

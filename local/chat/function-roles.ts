@@ -22,7 +22,7 @@ export interface LocalResources {
 }
 
 /** The ARNs the chat's permissions name, in this gateway's account and region. */
-export function localPermissionTargets(resources: LocalResources): PermissionTargets<string> {
+function localPermissionTargets(resources: LocalResources): PermissionTargets<string> {
   const { region, apiId, stage } = resources;
   const table = (name: string) => `arn:aws:dynamodb:${region}:${LOCAL_ACCOUNT_ID}:table/${name}`;
   return {
@@ -40,7 +40,7 @@ export function localPermissionTargets(resources: LocalResources): PermissionTar
 }
 
 /** Makes `functionName`'s role allowing `permissions` on this gateway's resources; returns its credentials. */
-export function functionRole(
+function functionRole(
   iam: LocalIam,
   functionName: string,
   permissions: FunctionPermissions,

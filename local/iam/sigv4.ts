@@ -37,7 +37,7 @@ export interface SignatureRefusal {
   message: string;
 }
 
-export interface SignatureCheck {
+interface SignatureCheck {
   /** `execute-api`, `dynamodb`, `lambda`, `kms`: the credential scope's service. */
   service: string;
   region: string;

@@ -23,7 +23,7 @@ interface SdkRequest {
   body?: unknown;
 }
 
-export interface LocalSigningKey {
+interface LocalSigningKey {
   /** `arn:aws:kms:{region}:{account}:key/{id}`: `KeyId` in `Sign`, the resource IAM decides on. */
   arn: string;
   publicKeyPem: string;
