@@ -42,15 +42,19 @@ const coral = (type: string) => `com.amazon.coral.service#${type}`;
 export function dynamodbAuthorization(iam: LocalIam, log: (line: string) => void): RequestGate {
   // Partition keys of each table and index, learnt as they are created: what LeadingKeys reads.
   const partitionKeys = new Map<string, string>();
+  // The key each keep-alive connection has proved with a signature recomputed: the SDK's pools
+  // reuse their connections, so most requests need no second computation.
+  const proved = new WeakMap<object, string>();
   return async (request) => {
     const signed = await authenticate(signedRequest(request), {
       service: "dynamodb",
       region: iam.region,
       iam,
       maxSkewMinutes: 15,
-      recompute: true,
+      recompute: (accessKeyId) => proved.get(request.socket) !== accessKeyId,
     });
     if ("refusal" in signed) return signatureRefusal(signed.refusal);
+    proved.set(request.socket, signed.principal.credentials.accessKeyId);
     const operation = /^DynamoDB_20120810\.(\w+)$/.exec(String(request.headers["x-amz-target"] ?? ""))?.[1];
     let body: DynamoDBRequest;
     try {

@@ -9,7 +9,6 @@ import { randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { crc32 } from "node:zlib";
 import dynalite from "dynalite";
 import { hostAllowed } from "../browser-guard";
@@ -32,6 +31,8 @@ export interface BufferedRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** The connection it came on (the same object for every request of a keep-alive connection). */
+  socket: object;
 }
 
 /** A gate's answer to a request it refuses: a status, DynamoDB's JSON error (`__type`, message). */
@@ -163,7 +164,14 @@ async function guarded(
     return;
   }
   const refused =
-    gate && (await gate({ method: request.method ?? "GET", url: request.url ?? "/", headers: request.headers, body }));
+    gate &&
+    (await gate({
+      method: request.method ?? "GET",
+      url: request.url ?? "/",
+      headers: request.headers,
+      body,
+      socket: request.socket,
+    }));
   if (refused) {
     const json = JSON.stringify(refused.body);
     response.writeHead(refused.status, {
@@ -175,13 +183,10 @@ async function guarded(
     response.end(json);
     return;
   }
-  const replay = Object.assign(new PassThrough(), {
-    method: request.method,
-    url: request.url,
-    headers: request.headers,
-  }) as unknown as IncomingMessage;
-  dynaliteHandler(replay, response);
-  (replay as unknown as PassThrough).end(body);
+  // dynalite reads the body from `data` and `end` events: the request's own, told again.
+  dynaliteHandler(request, response);
+  if (body.length > 0) request.emit("data", body);
+  request.emit("end");
 }
 
 /** The request's body, or `undefined` past dynalite's limit. */

@@ -9,7 +9,9 @@
  *
  * A request that never left this process (an SDK client's transport the gateway built for one
  * function, with that function's keys) is not recomputed: its key names its principal, and nothing
- * else can reach that transport. Every request that comes over a socket is.
+ * else can reach that transport. A request over a socket is, unless an earlier request on the same
+ * connection proved the same key (`recompute` says which keys to check): only the process that
+ * opened a connection can write to it, and it knew the secret.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Hash } from "@smithy/hash-node";
@@ -44,8 +46,8 @@ interface SignatureCheck {
   iam: LocalIam;
   /** How far `X-Amz-Date` may be from now (API Gateway: 5 minutes; most services: 15). */
   maxSkewMinutes: number;
-  /** Recompute the signature (a request over a socket), or trust the in-process transport. */
-  recompute: boolean;
+  /** Recompute the signature of a request by this key (over a socket), or trust the in-process transport. */
+  recompute: boolean | ((accessKeyId: string) => boolean);
   now?: number;
 }
 
@@ -116,7 +118,7 @@ export async function authenticate(
   if (!principal) {
     return refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
   }
-  if (check.recompute) {
+  if (typeof check.recompute === "function" ? check.recompute(accessKeyId) : check.recompute) {
     const expected = await recomputedSignature(request, principal, check, { signedHeaders, signedAt, presigned });
     if (expected === undefined || !sameHex(expected, signature)) return refuse("InvalidSignatureException", MISMATCH);
   }

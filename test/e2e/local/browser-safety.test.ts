@@ -4,6 +4,8 @@
  * AWS itself checks (the signature of `@connections` calls and DynamoDB requests) checked for real.
  */
 import { request as httpRequest } from "node:http";
+import { Hash } from "@smithy/hash-node";
+import { SignatureV4 } from "@smithy/signature-v4";
 import test from "ava";
 import { chatGateway, signIn, whoAmI } from "../../support/chat";
 import { rawRequest, upgradeRequest } from "../../support/raw-http";
@@ -152,6 +154,22 @@ test("@connections: a forged signature in the query string posts nothing and clo
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.deepEqual(ada.received, [], "nothing was posted");
   t.is(ada.socket.readyState, ada.socket.OPEN, "nor was the connection closed");
+
+  // The same query string signed for real, with the operator's keys, is delivered.
+  const signer = new SignatureV4({
+    service: "execute-api",
+    region: "us-east-1",
+    credentials: gw.credentials,
+    sha256: Hash.bind(null, "sha256"),
+  });
+  const presigned = await signer.presign(
+    { method: "POST", protocol: "http:", hostname: "127.0.0.1", path, query: {}, headers: host, body: "signed" },
+    { expiresIn: 300 },
+  );
+  const query = new URLSearchParams(presigned.query as Record<string, string>).toString();
+  const real = await send(gw.port, { method: "POST", path: `${path}?${query}`, headers: host, body: "signed" });
+  t.is(real.status, 200);
+  t.is(await ada.next(), "signed");
 });
 
 test("the embedded DynamoDB refuses browsers: no CORS, no preflight, no Scan with a fake signature, no health answer to find it by", async (t) => {
