@@ -85,8 +85,8 @@ export type RouteSettings = Pick<
 > & { customDomain?: CustomDomainSettings; lambdaConcurrency: number };
 
 /** The physical name of a function; the stack name keeps stacks in one account apart. */
-export function functionName(name: string, route: { name: string }): string {
-  return `${name}-${pulumi.getStack()}-${route.name}`;
+export function functionName(name: string, route: { name: string }, stack = pulumi.getStack()): string {
+  return `${name}-${stack}-${route.name}`;
 }
 
 /**
@@ -94,8 +94,7 @@ export function functionName(name: string, route: { name: string }): string {
  * (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html). Pulumi allows `.` in a
  * stack name, which is in every function's name: refused here, at preview, not by Lambda mid-deploy.
  */
-function checkFunctionName(physicalName: string): void {
-  const stack = pulumi.getStack();
+function checkFunctionName(physicalName: string, stack: string): void {
   if (/[^A-Za-z0-9_-]/.test(stack)) {
     throw new Error(
       `stack name ${JSON.stringify(stack)} cannot be part of a Lambda function name (${physicalName}): Lambda ` +
@@ -116,14 +115,17 @@ function checkMemorySize(label: string, memorySize: number): void {
   }
 }
 
-/** Checks the arguments AWS would reject only at deploy time, so a bad value fails the preview. */
-export function validate(name: string, args: ChatApiArgs): RouteSettings {
-  const functionNames = [...(args.routes ?? routeTable), broadcastWorker].map((route) => functionName(name, route));
+/**
+ * Checks the arguments AWS would reject only at deploy time, so a bad value fails the preview;
+ * `stack` is the stack's name, part of every function's.
+ */
+export function validate(name: string, args: ChatApiArgs, stack = pulumi.getStack()): RouteSettings {
+  const functions: { name: string }[] = [...(args.routes ?? routeTable), broadcastWorker];
   if (args.auth && args.auth.mode !== "none") {
-    functionNames.push(functionName(name, connectAuthorizer));
-    if (args.auth.mode === "guest") functionNames.push(functionName(name, tokenEndpoint));
+    functions.push(connectAuthorizer);
+    if (args.auth.mode === "guest") functions.push(tokenEndpoint);
   }
-  for (const physicalName of functionNames) checkFunctionName(physicalName);
+  for (const fn of functions) checkFunctionName(functionName(name, fn, stack), stack);
   for (const route of args.routes ?? routeTable) {
     if (route.memorySize !== undefined) checkMemorySize(`memorySize of route ${route.routeKey}`, route.memorySize);
   }

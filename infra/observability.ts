@@ -229,7 +229,8 @@ interface Metric {
  */
 function failureMetric(parent: pulumi.Resource, name: string, fn: WatchedFunction, targets: AlarmTargets): Metric {
   const { logGroupName, answer } = fn.failuresFromLog as NonNullable<WatchedFunction["failuresFromLog"]>;
-  const metric = { namespace: `${METRICS_NAMESPACE}/${targets.serviceName}`, name: `${fn.id}Failures` };
+  const pascal = `${fn.id.charAt(0).toUpperCase()}${fn.id.slice(1)}`;
+  const metric = { namespace: `${METRICS_NAMESPACE}/${targets.serviceName}`, name: `${pascal}Failures` };
   new aws.cloudwatch.LogMetricFilter(
     `${name}-${fn.id}-failures`,
     {

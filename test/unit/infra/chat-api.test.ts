@@ -466,6 +466,17 @@ test("the account's API Gateway logging setting, its role and policy outlive pul
   t.falsy(options.get("echo-access-logs")?.retainOnDelete, "the stage's own log group goes with the stack");
 });
 
+test("a stack name Lambda's function names cannot hold (a dot, which Pulumi allows) fails the preview, saying what to name it", async (t) => {
+  await setup;
+  const { validate } = require("../../../infra/chat-api-settings") as typeof import("../../../infra/chat-api-settings");
+  const valid = { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 14 };
+  t.throws(() => validate("websocket-chat", valid, "prod.eu"), {
+    message:
+      'stack name "prod.eu" cannot be part of a Lambda function name (websocket-chat-prod.eu-onconnect): Lambda allows only letters, digits, - and _ there; use a stack named like prod-eu',
+  });
+  t.notThrows(() => validate("websocket-chat", valid, "prod-eu_2"));
+});
+
 test("arguments AWS would reject fail before anything is registered", async (t) => {
   const { ChatApi, routes } = await setup;
   const valid = { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 14 };
