@@ -12,10 +12,16 @@
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { LocalIam } from "../iam/local-iam";
-import type { SignedRequest } from "../iam/sigv4";
+import { type SignedRequest, signedHttpRequest } from "../iam/sigv4";
 import { type EnvironmentState, refuseIfStopped } from "../lambda/execution-environments";
 import type { ConnectionRegistry } from "./connection-registry";
-import { connectionIdOf, managementRefusal, missingAuthentication, type Refusal } from "./management-auth";
+import {
+  connectionIdOf,
+  type ManagementAuthorization,
+  managementRefusal,
+  missingAuthentication,
+  type Refusal,
+} from "./management-auth";
 
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
@@ -63,9 +69,13 @@ const missingAuthenticationToken = () => refused(missingAuthentication());
 async function authorization(
   options: ManagementApiOptions,
   request: SignedRequest,
-  recompute: boolean,
+  over: "in process" | ManagementAuthorization["connection"],
 ): Promise<ManagementResponse | undefined> {
-  const refusal = await managementRefusal(request, { ...options, recompute });
+  const refusal = await managementRefusal(request, {
+    ...options,
+    recompute: over !== "in process",
+    ...(over !== "in process" && { connection: over }),
+  });
   return refusal && refused(refusal);
 }
 
@@ -149,23 +159,12 @@ export function managementRouter(
   });
   // The body first: the signature covers it.
   router.use(express.raw({ type: () => true, limit: options.maxPayloadBytes }));
+  // The key each keep-alive connection has proved, so that its later calls are not recomputed.
+  const proved = new WeakMap<object, string>();
   router.use(async (req, res, next) => {
-    const query: Record<string, string | string[]> = {};
-    for (const [name, value] of new URLSearchParams(req.originalUrl.split("?")[1] ?? "")) {
-      const had = query[name];
-      query[name] = had === undefined ? value : [...[had].flat(), value];
-    }
-    const refusal = await authorization(
-      options,
-      {
-        method: req.method,
-        path: req.originalUrl.split("?")[0] as string,
-        query,
-        header: (name) => [req.headers[name]].flat()[0],
-        ...(Buffer.isBuffer(req.body) && { body: req.body }),
-      },
-      true,
-    );
+    const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+    const request = signedHttpRequest(req.method, req.originalUrl, req.headers, body);
+    const refusal = await authorization(options, request, { socket: req.socket, proved });
     if (refusal) {
       reply(res, refusal);
       return;
@@ -239,7 +238,7 @@ export function inProcessRequestHandler(options: ManagementApiOptions, environme
           header: (name) => first(request.headers[name] ?? lowerCaseLookup(request.headers, name)),
           ...(body && { body }),
         },
-        false,
+        "in process",
       );
       const response = refusal ?? managementCall(options, request.method, connectionIdOf(request.path) as string, body);
       return {

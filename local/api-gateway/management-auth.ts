@@ -37,6 +37,8 @@ export interface ManagementAuthorization {
   api: { apiId: string; stage: string };
   /** Recompute the signature: a call over a socket. In process, the transport vouches for its client. */
   recompute: boolean;
+  /** A call over a socket: its connection, and the keys connections have proved (recomputed once each). */
+  connection?: { socket: object; proved: WeakMap<object, string> };
 }
 
 export const missingAuthentication = (): Refusal => ({ status: 403, ...missingAuthenticationToken() });
@@ -79,9 +81,10 @@ export async function managementRefusal(
 async function authorizeManagementCall(
   request: SignedRequest,
   connectionId: string,
-  { iam, region, api, recompute }: ManagementAuthorization,
+  { iam, region, api, recompute, connection }: ManagementAuthorization,
 ): Promise<{ principal: Principal } | { refusal: Refusal }> {
-  const signed = await authenticate(request, { service: "execute-api", region, iam, maxSkewMinutes: 5, recompute });
+  const check = { service: "execute-api", region, iam, maxSkewMinutes: 5, recompute, connection };
+  const signed = await authenticate(request, check);
   if ("refusal" in signed) return { refusal: { status: 403, ...signed.refusal } };
   const action = "execute-api:ManageConnections";
   const arn = (account: string, id: string) =>

@@ -13,8 +13,8 @@ import { randomUUID } from "node:crypto";
 import { executionLogLine } from "../execution-log";
 import { deniedNote, LOCAL_ACCOUNT_ID, type LocalIam, notAuthorizedMessage } from "../iam/local-iam";
 import type { RequestContext } from "../iam/policy";
-import { authenticate, type SignatureRefusal } from "../iam/sigv4";
-import type { BufferedRequest, GateAnswer, RequestGate } from "./embedded-dynamodb";
+import { authenticate, type SignatureRefusal, signedHttpRequest } from "../iam/sigv4";
+import type { GateAnswer, RequestGate } from "./embedded-dynamodb";
 
 type AttributeValue = { S?: string; N?: string; B?: string };
 type Item = Record<string, AttributeValue>;
@@ -46,15 +46,15 @@ export function dynamodbAuthorization(iam: LocalIam, log: (line: string) => void
   // reuse their connections, so most requests need no second computation.
   const proved = new WeakMap<object, string>();
   return async (request) => {
-    const signed = await authenticate(signedRequest(request), {
+    const signed = await authenticate(signedHttpRequest(request.method, request.url, request.headers, request.body), {
       service: "dynamodb",
       region: iam.region,
       iam,
       maxSkewMinutes: 15,
-      recompute: (accessKeyId) => proved.get(request.socket) !== accessKeyId,
+      recompute: true,
+      connection: { socket: request.socket, proved },
     });
     if ("refusal" in signed) return signatureRefusal(signed.refusal);
-    proved.set(request.socket, signed.principal.credentials.accessKeyId);
     const operation = /^DynamoDB_20120810\.(\w+)$/.exec(String(request.headers["x-amz-target"] ?? ""))?.[1];
     let body: DynamoDBRequest;
     try {
@@ -92,23 +92,6 @@ export function dynamodbAuthorization(iam: LocalIam, log: (line: string) => void
 function signatureRefusal({ type, message }: SignatureRefusal): GateAnswer {
   const text = type === "MissingAuthenticationTokenException" ? "Request is missing Authentication Token" : message;
   return { status: 400, body: { __type: coral(type), message: text } };
-}
-
-function signedRequest(request: BufferedRequest) {
-  const [path = "/", search] = request.url.split("?");
-  const query: Record<string, string | string[]> = {};
-  // The SDK posts to `/`: a query string is a presigned request's.
-  for (const [name, value] of new URLSearchParams(search ?? "")) {
-    const had = query[name];
-    query[name] = had === undefined ? value : [...[had].flat(), value];
-  }
-  return {
-    method: request.method,
-    path,
-    query,
-    header: (name: string) => [request.headers[name]].flat()[0],
-    body: request.body,
-  };
 }
 
 const tableArn = (region: string, table: string) => `arn:aws:dynamodb:${region}:${LOCAL_ACCOUNT_ID}:table/${table}`;

@@ -30,6 +30,22 @@ export interface SignedRequest {
   body?: Uint8Array;
 }
 
+/** An HTTP request as the check reads it: `url` as sent (path and query still encoded), headers by lower-case name. */
+export function signedHttpRequest(
+  method: string,
+  url: string,
+  headers: Record<string, string | string[] | undefined>,
+  body?: Uint8Array,
+): SignedRequest {
+  const [path = "/", search] = url.split("?");
+  const query: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(search ?? "")) {
+    const had = query[name];
+    query[name] = had === undefined ? value : [...[had].flat(), value];
+  }
+  return { method, path, query, header: (name) => [headers[name]].flat()[0], ...(body && { body }) };
+}
+
 export interface SignatureRefusal {
   type:
     | "MissingAuthenticationTokenException"
@@ -46,8 +62,13 @@ interface SignatureCheck {
   iam: LocalIam;
   /** How far `X-Amz-Date` may be from now (API Gateway: 5 minutes; most services: 15). */
   maxSkewMinutes: number;
-  /** Recompute the signature of a request by this key (over a socket), or trust the in-process transport. */
-  recompute: boolean | ((accessKeyId: string) => boolean);
+  /** Recompute the signature (a request over a socket), or trust the in-process transport. */
+  recompute: boolean;
+  /**
+   * The connection a request came on, and the keys connections have proved: a key proved on a
+   * connection is not recomputed again there.
+   */
+  connection?: { socket: object; proved: WeakMap<object, string> };
   now?: number;
 }
 
@@ -118,9 +139,11 @@ export async function authenticate(
   if (!principal) {
     return refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
   }
-  if (typeof check.recompute === "function" ? check.recompute(accessKeyId) : check.recompute) {
+  const { connection } = check;
+  if (check.recompute && connection?.proved.get(connection.socket) !== accessKeyId) {
     const expected = await recomputedSignature(request, principal, check, { signedHeaders, signedAt, presigned });
     if (expected === undefined || !sameHex(expected, signature)) return refuse("InvalidSignatureException", MISMATCH);
+    connection?.proved.set(connection.socket, accessKeyId);
   }
   return { principal };
 }
