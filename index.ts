@@ -1,3 +1,7 @@
+/**
+ * The Pulumi program: the stack's settings read, the chat declared under one AWS provider, and what
+ * `pulumi stack output` shows.
+ */
 import { ChatApi } from "./infra/chat-api";
 import { awsProvider, readStackSettings } from "./infra/stack-settings";
 

@@ -24,7 +24,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { PRESENCE_ROOM_LIMIT } from "../functions/broadcast/room-broadcast";
-import { DEFAULT_CONNECTION_MESSAGE_LIMIT } from "../functions/runtime/function-config";
+import { DEFAULT_RATE_LIMITS } from "../functions/limits/rate-limits";
 
 const PRICES = {
   lambdaRequest: 0.2 / 1e6,
@@ -138,7 +138,9 @@ function main(): void {
         (row) =>
           `${row.connections}: ${row.gbSeconds.toFixed(3)} GB-s, ${row.readUnits.toFixed(1)} RRU, ${row.slices} workers`,
       )
-      .join("; ")}; each connection may send ${DEFAULT_CONNECTION_MESSAGE_LIMIT} messages in 10 s`,
+      .join(
+        "; ",
+      )}; each user may send ${DEFAULT_RATE_LIMITS.messages.perUser} messages in ${DEFAULT_RATE_LIMITS.messages.seconds} s`,
   );
 }
 

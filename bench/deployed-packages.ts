@@ -1,3 +1,7 @@
+/**
+ * The functions' packages as deployed, laid out on disk and run in a fresh Node process the way
+ * Lambda's runtime runs them: what the package tests and the cold-start benchmarks start.
+ */
 import { spawn } from "node:child_process";
 import {
   cpSync,

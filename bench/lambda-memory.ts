@@ -11,7 +11,6 @@
  * --broadcasts B (6, the first cold) --memory 256,512,1024,1769
  */
 import { parseArgs } from "node:util";
-import { roomShardKey, shardOf } from "../functions/chat/room";
 import { createSendMessageHandler } from "../functions/handlers/sendmessage";
 import { readFunctionConfig } from "../functions/runtime/function-config";
 import { createHandlerDependencies, createManagementApi } from "../functions/runtime/handler-dependencies";
@@ -19,6 +18,7 @@ import type { LambdaContext, WebSocketEvent } from "../functions/runtime/lambda-
 import { prepareConnectionsTable } from "../local/chat/tables";
 import { startEmbeddedDynamoDB } from "../local/dynamodb/embedded-dynamodb";
 import { ONE_VCPU_MB, runWithLambdaCpu } from "./cpu-quota";
+import { memberItems } from "./room-members";
 
 const TABLE = "lambda-memory-bench";
 
@@ -95,16 +95,8 @@ async function main(): Promise<void> {
     const deps = createHandlerDependencies(readFunctionConfig(functionEnvironment(db.endpoint)));
     await prepareConnectionsTable(deps.config, deps.connections, new Set());
     for (let i = 0; i < connections; i++) {
-      await deps.connections.put({
-        connectionId: `c${i}`,
-        apiId: "local",
-        stage: "dev",
-        room: "lobby",
-        roomKey: roomShardKey({ apiId: "local", stage: "dev", room: "lobby" }, shardOf(`c${i}`)),
-        connectedAt: Date.now(),
-        sourceIp: "127.0.0.1",
-        expiresAt: 4_000_000_000,
-      });
+      const [row, membership] = memberItems({ apiId: "local", stage: "dev", room: "lobby" }, `c${i}`);
+      await Promise.all([deps.connections.put(row), deps.memberships.put(membership)]);
       if ((i + 1) % 500 === 0 || i + 1 === connections) process.stderr.write(`\rtable: ${i + 1}/${connections} rows`);
     }
     process.stderr.write("\n");

@@ -20,7 +20,7 @@ export interface SandboxRequest {
   timeoutMs: number;
 }
 
-export interface SandboxInvocation {
+interface SandboxInvocation {
   durationMs: number;
   /** `[connectionId, ms after the invocation began]` of each completed post. */
   posts: [string, number][];

@@ -1,6 +1,7 @@
 /**
- * What one chat message costs in DynamoDB, measured: the real `sendmessage` handler and SDK clients
- * against the embedded DynamoDB, every request asked for its ConsumedCapacity, for rooms of a few
+ * What one chat message costs in DynamoDB, measured: the real `sendmessage` handler behind its
+ * budgets (the user's and the address's, as deployed) and the real SDK clients against the
+ * embedded DynamoDB, every request asked for its ConsumedCapacity, for rooms of a few
  * sizes with and without thousands online in other rooms. The baseline, measured in the same run
  * on the same table, is the design before rooms: a Scan of every connection for each message.
  *
@@ -14,15 +15,17 @@
  * npm run bench:cost [-- --json]
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { CONNECTION_KEY, type Connection } from "../functions/chat/connection";
-import { roomShardKey, shardOf } from "../functions/chat/room";
+import { DynamoDBLimitsStore } from "../dal/limits-table";
 import { createSendMessageHandler } from "../functions/handlers/sendmessage";
+import { limitedHandler } from "../functions/limits/limited-route";
+import { type RouteDefinition, routes } from "../functions/routes";
 import type { ConnectionManager } from "../functions/runtime/connection-manager";
 import { readFunctionConfig } from "../functions/runtime/function-config";
 import { chatRepositories, tablesClient } from "../functions/runtime/handler-dependencies";
 import type { WebSocketEvent } from "../functions/runtime/lambda-events";
 import { ensureChatTables } from "../local/chat/tables";
 import { startEmbeddedDynamoDB } from "../local/dynamodb/embedded-dynamodb";
+import { memberItems } from "./room-members";
 
 const ROOM_SIZES = [2, 10, 100, 1000];
 const OTHERS_ONLINE = [0, 5000];
@@ -41,13 +44,15 @@ async function main(): Promise<void> {
     const config = readFunctionConfig({
       TABLE_NAME: "cost-connections",
       MESSAGES_TABLE_NAME: "cost-messages",
+      LIMITS_TABLE_NAME: "cost-limits",
+      RATE_LIMITS: "{}",
       DYNAMODB_ENDPOINT_URL: db.endpoint,
       MANAGEMENT_ENDPOINT_URL: "http://127.0.0.1:9/dev",
     });
     await ensureChatTables(config);
     // The handler's own client and repositories, as `createHandlerDependencies` builds them.
     const client = tablesClient(config);
-    const { connections, messages } = chatRepositories(client, config);
+    const { connections, memberships, messages } = chatRepositories(client, config);
     // Every request asks for its capacity; each answer's is added to the running count.
     let consumed: Consumed = { reads: 0, writes: 0, requests: 0 };
     client.middlewareStack.add(
@@ -71,14 +76,18 @@ async function main(): Promise<void> {
       },
       disconnect: async () => {},
     };
-    const handler = createSendMessageHandler({
+    const deps = {
       config,
       connections,
+      memberships,
       messages,
+      limits: new DynamoDBLimitsStore(client, "cost-limits"),
       managementApi: () => manager,
       now: Date.now,
       logger: console,
-    });
+    };
+    const route = routes.find((candidate) => candidate.routeKey === "sendmessage") as RouteDefinition;
+    const handler = limitedHandler(route, createSendMessageHandler(deps), deps);
 
     const rows: string[][] = [];
     const results: object[] = [];
@@ -89,7 +98,13 @@ async function main(): Promise<void> {
         const room = `room-${size}`;
         const sender = `${room}-0`;
         const event = {
-          requestContext: { connectionId: sender, requestId: `r${size}${others}=`, apiId: API.apiId, stage: API.stage },
+          requestContext: {
+            connectionId: sender,
+            requestId: `r${size}${others}=`,
+            apiId: API.apiId,
+            stage: API.stage,
+            identity: { sourceIp: "198.51.100.7" },
+          },
           body: JSON.stringify({ action: "sendmessage", data: "Hello, room! This is a message of a usual length." }),
           isBase64Encoded: false,
         } as WebSocketEvent;
@@ -136,20 +151,16 @@ async function main(): Promise<void> {
 
 /** Makes `room` hold `count` connection rows (ids `{room}-{i}`). */
 async function fill(client: DynamoDBDocumentClient, room: string, count: number): Promise<void> {
-  const items: Connection[] = [];
+  const items: object[] = [];
   for (let i = 0; i < count; i++) {
-    const connectionId = `${room}-${i}`;
-    items.push({
-      [CONNECTION_KEY]: connectionId,
-      ...API,
-      room,
-      roomKey: roomShardKey({ ...API, room }, shardOf(connectionId)),
-      name: `Member ${i}`,
-      connectedAt: Date.now() - 60_000,
-      sourceIp: "198.51.100.7",
-      userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-      expiresAt: Math.floor(Date.now() / 1000) + 7200,
-    });
+    items.push(
+      ...memberItems({ ...API, room }, `${room}-${i}`, {
+        name: `Member ${i}`,
+        sourceIp: "198.51.100.7",
+        userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+        expiresAt: Math.floor(Date.now() / 1000) + 7200,
+      }),
+    );
   }
   for (let i = 0; i < items.length; i += 25) {
     await client.send(

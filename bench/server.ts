@@ -39,6 +39,8 @@ export interface ServerSample {
   /** Invocations per route key, and those that did not answer 200, from the execution log. */
   invocations: Record<string, number>;
   failures: number;
+  /** The failures by what the log says of them: `throttled`, `function-timeout`, `error`, ... */
+  failureKinds: Record<string, number>;
   /** The last few failed invocations' log lines, to say what went wrong. */
   failureLines: string[];
 }
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
   const handlerMs: number[] = [];
   const invocations: Record<string, number> = {};
   const failureLines: string[] = [];
+  const failureKinds: Record<string, number> = {};
   let failures = 0;
   const started = process.cpuUsage();
   const server: RunningServer =
@@ -112,6 +115,8 @@ async function main(): Promise<void> {
             invocations[route] = (invocations[route] ?? 0) + 1;
             if (invocation[2] !== "200") {
               failures++;
+              const kind = / ms(?: \(cold start\))? ([\w-]+)/.exec(line)?.[1] ?? "other";
+              failureKinds[kind] = (failureKinds[kind] ?? 0) + 1;
               // Bounded: a soak may log thousands of these.
               failureLines.push(line);
               if (failureLines.length > 5) failureLines.shift();
@@ -138,6 +143,7 @@ async function main(): Promise<void> {
         ...(server.credentials && { credentials: server.credentials }),
         invocations,
         failures,
+        failureKinds,
         failureLines,
       };
       process.send?.(sample);

@@ -9,7 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { ServerRequest, ServerSample } from "./server";
 
-export interface SoakServer {
+interface SoakServer {
   url: string;
   sample(): Promise<ServerSample>;
   /** Rows in the gateway's connections table right now. */

@@ -14,7 +14,7 @@ import {
   type Tally,
 } from "./soak-clients";
 
-export interface SoakOptions {
+interface SoakOptions {
   minutes: number;
   clients: number;
   rate: number;
@@ -83,7 +83,9 @@ export function report(
     `expected: sent >= ${OPEN_MARGIN_MS} ms after the client's open and, for a client that closed, at every steady client >= ${DONE_MARGIN_MS} ms before it began closing`,
   );
   for (const [event, count] of ledger.events) console.log(`  ${count}× ${event}`);
-  console.log(`gateway invocations ${JSON.stringify(final.invocations)}, ${final.failures} not 200`);
+  console.log(
+    `gateway invocations ${JSON.stringify(final.invocations)}, ${final.failures} not 200 ${JSON.stringify(final.failureKinds)}`,
+  );
   for (const line of final.failureLines) console.log(`  ${line}`);
   console.log(
     `after closing every client: ${rowsLeft} rows left in the table, ${final.connectionCount} gateway connections`,
@@ -115,6 +117,7 @@ export function report(
       connectionCount: final.connectionCount,
       invocations: final.invocations,
       failures: final.failures,
+      failureKinds: final.failureKinds,
     };
     console.log(
       JSON.stringify({

@@ -1,3 +1,7 @@
+/**
+ * The DynamoDB document client, built in one place with timeouts that suit Lambda: a DynamoDB
+ * that does not answer fails a request in seconds, inside the function's timeout.
+ */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { makeConfigFast } from "./sdk-client-config";

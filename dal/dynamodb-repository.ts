@@ -1,4 +1,7 @@
-import { randomUUID } from "node:crypto";
+/**
+ * The repository over one DynamoDB table with the AWS SDK v3: the SDK's errors become this
+ * project's typed ones, scans and queries are paginated, conditions are DynamoDB's own.
+ */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -7,27 +10,19 @@ import {
   PutCommand,
   paginateQuery,
   paginateScan,
+  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
-import type {
-  DeleteOptions,
-  Key,
-  PutOptions,
-  QueryOptions,
-  Repository,
-  ScanOptions,
-  WindowCounter,
-} from "./repository";
+import type { DeleteOptions, Key, PutOptions, QueryOptions, QueryPage, Repository, ScanOptions } from "./repository";
+import { type ItemUpdate, updateExpression } from "./update-expression";
 
-export interface DynamoDBRepositoryOptions {
+interface DynamoDBRepositoryOptions {
   /** The document client (see `createDocumentClient`). */
   client: DynamoDBDocumentClient;
   tableName: string;
   /** Key attribute names: the hash key, then the range key if the table has one. */
   keyAttributes: readonly [string] | readonly [string, string];
-  /** Give items without a hash key a random UUID on `put`. Default `false`. */
-  autoAssignKeys?: boolean;
 }
 
 /** {@link Repository} over one DynamoDB table. */
@@ -35,33 +30,30 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
   readonly tableName: string;
   private readonly client: DynamoDBDocumentClient;
   private readonly keyAttributes: readonly string[];
-  private readonly autoAssignKeys: boolean;
 
   constructor(options: DynamoDBRepositoryOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.keyAttributes = options.keyAttributes;
-    this.autoAssignKeys = options.autoAssignKeys ?? false;
   }
 
   async put(item: T, options: PutOptions = {}): Promise<T> {
-    const stored = this.withKey(item);
     const hashKey = this.keyAttributes[0] as string;
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: stored,
+          Item: item,
           ...(options.overwrite === false && {
             ConditionExpression: "attribute_not_exists(#hashKey)",
             ExpressionAttributeNames: { "#hashKey": hashKey },
           }),
         }),
       );
-      return stored;
+      return item;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        throw new ObjectExistsError(this.tableName, this.keyOf(stored, "put"), { cause: error });
+        throw new ObjectExistsError(this.tableName, this.keyOf(item, "put"), { cause: error });
       }
       throw this.failure("put", error);
     }
@@ -103,48 +95,21 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
     }
   }
 
-  async countUse(key: Key, counter: WindowCounter<T>): Promise<T | undefined> {
-    const Key = this.keyOf(key, "countUse");
-    const names = { "#window": counter.window, "#count": counter.count, "#hashKey": this.keyAttributes[0] as string };
-    // DynamoDB refuses a value an expression does not use: each update names its own.
-    const update = async (expression: string, condition: string, values: Record<string, number>) => {
-      try {
-        const { Attributes } = await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key,
-            UpdateExpression: expression,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ":start": counter.windowStart, ":one": 1, ...values },
-            ReturnValues: "ALL_NEW",
-          }),
-        );
-        return Attributes as T;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined;
-        throw this.failure("countUse", error);
-      }
-    };
-    const next = () =>
-      update("SET #count = #count + :one", "attribute_exists(#hashKey) AND #window = :start AND #count < :limit", {
-        ":limit": counter.limit,
-      });
-    // The window's next use (one round trip, mostly); else the first of a new window; else, when
-    // another request has just started that window, its next use after all. All keep to an
-    // existing item: a use never brings back a deleted one.
-    const counted =
-      (await next()) ??
-      (await update(
-        "SET #window = :start, #count = :one",
-        "attribute_exists(#hashKey) AND (attribute_not_exists(#window) OR #window < :start)",
-        {},
-      )) ??
-      (await next());
-    if (counted) return counted;
-    // Over the limit, or no item: the read that tells them apart is paid by the one over it.
-    await this.get(key);
-    return undefined;
+  async update(key: Key, update: ItemUpdate<T>): Promise<T | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.keyOf(key, "update"),
+          ...updateExpression(update, this.keyAttributes[0] as string),
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return Attributes as T;
+    } catch (error) {
+      if (update.condition && error instanceof ConditionalCheckFailedException) return undefined;
+      throw this.failure("update", error);
+    }
   }
 
   scan(options: ScanOptions<T> = {}): AsyncIterable<T[]> {
@@ -163,6 +128,27 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
   }
 
   query(options: QueryOptions<T>): AsyncIterable<T[]> {
+    const pages = paginateQuery({ client: this.client, pageSize: options.pageSize }, this.queryInput(options));
+    return itemPages<T>(pages, (error) => this.failure("query", error));
+  }
+
+  async queryPage(options: QueryOptions<T> & { startKey?: Key }): Promise<QueryPage<T>> {
+    try {
+      const { Items, LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({
+          ...this.queryInput(options),
+          Limit: options.pageSize,
+          ExclusiveStartKey: options.startKey,
+        }),
+      );
+      return { items: (Items ?? []) as T[], ...(LastEvaluatedKey && { lastKey: LastEvaluatedKey as Key }) };
+    } catch (error) {
+      throw this.failure("query", error);
+    }
+  }
+
+  /** The Query's parameters but its page size and start. */
+  private queryInput(options: QueryOptions<T>) {
     const names: Record<string, string> = { "#p": options.partition.attribute };
     const values: Record<string, unknown> = { ":p": options.partition.value };
     let keyCondition = "#p = :p";
@@ -187,28 +173,17 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
       names["#f"] = options.above.attribute;
       values[":f"] = options.above.value;
     }
-    const pages = paginateQuery(
-      { client: this.client, pageSize: options.pageSize },
-      {
-        TableName: this.tableName,
-        IndexName: options.index,
-        KeyConditionExpression: keyCondition,
-        ScanIndexForward: !options.descending,
-        ConsistentRead: options.consistent,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ...(attributes.length > 0 && { ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", ") }),
-        ...(options.above && { FilterExpression: "#f > :f" }),
-      },
-    );
-    return itemPages<T>(pages, (error) => this.failure("query", error));
-  }
-
-  private withKey(item: T): T {
-    const hashKey = this.keyAttributes[0] as string;
-    const record = item as Record<string, unknown>;
-    if (record[hashKey] !== undefined || !this.autoAssignKeys) return item;
-    return { ...item, [hashKey]: randomUUID() };
+    return {
+      TableName: this.tableName,
+      IndexName: options.index,
+      KeyConditionExpression: keyCondition,
+      ScanIndexForward: !options.descending,
+      ConsistentRead: options.consistent,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ...(attributes.length > 0 && { ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", ") }),
+      ...(options.above && { FilterExpression: "#f > :f" }),
+    };
   }
 
   private keyOf(item: object, operation: string): Key {
@@ -229,16 +204,7 @@ export class DynamoDBRepository<T extends object> implements Repository<T> {
   }
 
   private failure(operation: string, error: unknown): RepositoryError {
-    if (error instanceof RepositoryError) return error;
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return new RepositoryError(
-      `DynamoDB ${operation} on table ${this.tableName} failed: ${reason}`,
-      this.tableName,
-      operation,
-      {
-        cause: error,
-      },
-    );
+    return RepositoryError.of(this.tableName, operation, error);
   }
 }
 

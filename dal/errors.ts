@@ -34,6 +34,15 @@ export class RepositoryError extends ProjectError {
   override get name(): string {
     return "RepositoryError";
   }
+
+  /** The SDK's `error` of `operation` on `table`, as a RepositoryError (one already is kept). */
+  static of(table: string, operation: string, error: unknown): RepositoryError {
+    if (error instanceof RepositoryError) return error;
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return new RepositoryError(`DynamoDB ${operation} on table ${table} failed: ${reason}`, table, operation, {
+      cause: error,
+    });
+  }
 }
 
 /** A `get` found no item under the key. */

@@ -1,4 +1,9 @@
+/**
+ * The repository interface the handlers talk to: items by key, conditional writes, paginated
+ * scans and queries. One implementation (DynamoDB); tests stub it.
+ */
 import type { ObjectExistsError, ObjectNotFoundError, RepositoryError } from "./errors";
+import type { ItemUpdate } from "./update-expression";
 
 /** An item's key: the hash key attribute (and the range key, if the table has one). */
 export type Key = Record<string, string | number>;
@@ -16,18 +21,8 @@ export interface DeleteOptions<T> {
   onlyIfBelow?: { attribute: keyof T & string; value: number };
 }
 
-/** A fixed window's counter on an item: `count` uses in the window that started at `windowStart`. */
-export interface WindowCounter<T> {
-  /** The numeric attribute holding the window's start (any unit; later windows are larger). */
-  window: keyof T & string;
-  /** The numeric attribute counting the window's uses. */
-  count: keyof T & string;
-  windowStart: number;
-  limit: number;
-}
-
 /** A condition on the range key of a query (one at most). */
-export type RangeCondition =
+type RangeCondition =
   | { below: string | number }
   | { above: string | number }
   | { atLeast: string | number }
@@ -50,6 +45,12 @@ export interface QueryOptions<T> {
   above?: { attribute: keyof T & string; value: number };
   /** A strongly consistent read (tables only; an index is always eventually consistent). */
   consistent?: boolean;
+}
+
+/** One page of a query: its items (after any filter) and, when more are left, where they start. */
+export interface QueryPage<T> {
+  items: T[];
+  lastKey?: Key;
 }
 
 export interface ScanOptions<T> {
@@ -75,11 +76,15 @@ export interface Repository<T extends object> {
    */
   delete(key: Key, options?: DeleteOptions<T>): Promise<T | undefined>;
   /**
-   * Counts one use of the item under `key` in the current window, atomically (of callers at once,
-   * only `limit` succeed per window). Resolves the item after the count, or `undefined` when the
-   * window's `limit` was reached; throws {@link ObjectNotFoundError} when there is no item.
+   * Changes the item under `key` in one atomic request (creating it unless the condition asks
+   * that it exist); resolves the item after, or `undefined` when the condition refused it.
    */
-  countUse(key: Key, counter: WindowCounter<T>): Promise<T | undefined>;
+  update(key: Key, update: ItemUpdate<T>): Promise<T | undefined>;
+  /**
+   * One page of a query (one request): its items, and the key to start the next from when the
+   * partition holds more. For readers that choose each page's size from what the last held.
+   */
+  queryPage(options: QueryOptions<T> & { startKey?: Key }): Promise<QueryPage<T>>;
   /** The items of one partition in range-key order, one page at a time (no Scan). */
   query(options: QueryOptions<T>): AsyncIterable<T[]>;
   /** Every item, one page at a time, however many pages the table takes. */

@@ -9,8 +9,11 @@ import type { DataResource, FunctionPermissions } from "./routes";
 
 /** The resources a function may be allowed to act on: those its permissions name must be given. */
 export interface PermissionTargets<A> {
-  /** The connections table, its `byRoom` index (`{tableArn}/index/byRoom`: a resource of its own), the messages table. */
-  data?: Record<DataResource, A>;
+  /**
+   * The connections table, its `byRoom` index (`{tableArn}/index/byRoom`: a resource of its own),
+   * the messages table, the limits table.
+   */
+  data?: Partial<Record<DataResource, A>>;
   /** `{executionArn}/{stage}/POST/@connections/*`: posting to this stage's connections. */
   connectionsApi?: A;
   /** The broadcast worker's function, for the routes that fan out. */
@@ -41,18 +44,19 @@ export function permissionStatements<A>(
     connections: "ConnectionsTable",
     roomIndex: "RoomIndex",
     messages: "MessagesTable",
+    limits: "LimitsTable",
   };
   const statements: PermissionStatement<A>[] = [];
   for (const [resource, granted] of Object.entries(permissions.tableActions ?? {}) as [DataResource, string[]][]) {
     if (granted.length === 0) continue;
-    const suffix = resource === "messages" ? permissions.messagesKeySuffix : undefined;
+    const prefix = resource === "messages" ? permissions.messagesKeyPrefix : undefined;
     statements.push({
       Sid: sids[resource],
       Effect: "Allow",
       Action: [...granted],
       Resource: required(targets.data?.[resource], `the ${resource} table or index`),
       // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
-      ...(suffix && { Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`*${suffix}`] } } }),
+      ...(prefix && { Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${prefix}*`] } } }),
     });
   }
   if (permissions.manageConnections) {

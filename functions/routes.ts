@@ -1,12 +1,21 @@
-import { FANOUT_CLAIM_SUFFIX } from "./broadcast/fanout";
+/**
+ * The map of the chat's functions: every WebSocket route, the authorizer, the token endpoint and the
+ * broadcast worker, each with its handler and exactly the permissions it needs. The Pulumi program
+ * deploys from it and the local gateway dispatches with it, so cloud and local cannot drift.
+ */
+import { FANOUT_CLAIM_PREFIX } from "./broadcast/fanout";
 import { createAuthorizerHandler, IDENTITY_SOURCE } from "./handlers/authorizer";
 import { createBroadcastWorkerHandler } from "./handlers/broadcast-worker";
 import { createHistoryHandler } from "./handlers/history";
+import { createJoinHandler, createLeaveHandler } from "./handlers/join";
+import { createDeleteHandler, createEditHandler } from "./handlers/message-changes";
 import { createConnectHandler } from "./handlers/onconnect";
 import { createDisconnectHandler } from "./handlers/ondisconnect";
 import { createSendMessageHandler } from "./handlers/sendmessage";
 import { createTokenHandler } from "./handlers/token-endpoint";
+import { createTypingHandler } from "./handlers/typing";
 import { createWhoHandler } from "./handlers/who";
+import type { RateLimitClass } from "./limits/limited-route";
 import type { HandlerDependencies } from "./runtime/handler-dependencies";
 import type { WebSocketHandler } from "./runtime/lambda-events";
 
@@ -18,8 +27,11 @@ export type TableAction =
   | "dynamodb:GetItem"
   | "dynamodb:Query";
 
-/** What the handlers read and write: the connections table, its `byRoom` index, the messages table. */
-export type DataResource = "connections" | "roomIndex" | "messages";
+/**
+ * What the handlers read and write: the connections table, its `byRoom` index, the messages table,
+ * and the limits table (each identity's budgets).
+ */
+export type DataResource = "connections" | "roomIndex" | "messages" | "limits";
 
 /**
  * What a function's role allows besides writing its logs: the cloud's policy grants exactly this,
@@ -28,8 +40,8 @@ export type DataResource = "connections" | "roomIndex" | "messages";
 export interface FunctionPermissions {
   /** The DynamoDB actions the function performs, on each table or index it uses. */
   tableActions?: Partial<Record<DataResource, readonly TableAction[]>>;
-  /** Of the messages table, only items whose partition key ends in this (`dynamodb:LeadingKeys`). */
-  messagesKeySuffix?: string;
+  /** Of the messages table, only items whose partition key begins with this (`dynamodb:LeadingKeys`). */
+  messagesKeyPrefix?: string;
   /** Posts to connections (`execute-api:ManageConnections` on the stage's `POST/@connections/*`). */
   manageConnections?: boolean;
   /**
@@ -49,6 +61,12 @@ export interface RouteDefinition extends FunctionPermissions {
   name: string;
   tableActions: Partial<Record<DataResource, readonly TableAction[]>>;
   manageConnections: boolean;
+  /**
+   * The budget each request is taken from before the handler runs (`limitedHandler` of
+   * `./limits/limited-route.ts`, wherever the route is run): every route a client can call has
+   * one. Needs `UpdateItem` and `GetItem` on the limits table.
+   */
+  rateLimit: RateLimitClass;
   /** Two-way route: the handler's `body` goes back to the caller as a frame. */
   routeResponse?: boolean;
   /**
@@ -59,35 +77,52 @@ export interface RouteDefinition extends FunctionPermissions {
   createHandler(deps: HandlerDependencies): WebSocketHandler;
 }
 
+/** What taking from a budget does to the limits table. */
+const LIMIT_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:GetItem"] as const;
+
 /** The API's routes: one line each, read by both the cloud program and the local server. */
 export const routes: readonly RouteDefinition[] = [
   {
     routeKey: "$connect",
     name: "onconnect",
-    // Joins the room, and tells it: members whose notice answers 410 are removed.
-    tableActions: { connections: ["dynamodb:PutItem", "dynamodb:DeleteItem"], roomIndex: ["dynamodb:Query"] },
+    // Its row and first room written, the room told (members found gone forgotten); its user's
+    // open connections checked against their rows.
+    tableActions: {
+      connections: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
     manageConnections: true,
+    rateLimit: "connects",
     createHandler: createConnectHandler,
   },
   {
     routeKey: "$disconnect",
     name: "ondisconnect",
-    // Leaves the room, and tells it.
-    tableActions: { connections: ["dynamodb:DeleteItem"], roomIndex: ["dynamodb:Query"] },
+    // Forgets its row and rooms, tells each room; and its user's open connections.
+    tableActions: {
+      connections: ["dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: ["dynamodb:UpdateItem"],
+    },
     manageConnections: true,
+    rateLimit: "none",
     createHandler: createDisconnectHandler,
   },
   {
     routeKey: "sendmessage",
     name: "sendmessage",
-    // The sender's room (its message counted against its limit), the message stored, the room
-    // read and posted to, gone members removed.
+    // The sender's rooms, the room's count moved on, the message stored, the room read and posted
+    // to, gone members forgotten.
     tableActions: {
-      connections: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
       roomIndex: ["dynamodb:Query"],
-      messages: ["dynamodb:PutItem"],
+      messages: ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+      limits: LIMIT_ACTIONS,
     },
     manageConnections: true,
+    routeResponse: true,
+    rateLimit: "messages",
     // A broadcast is CPU-bound, one SDK command per connection (`npm run bench:lambda`): to 2,000
     // connections, 3.3 s warm and 9.2 to 9.6 s cold at 256 MB, near the 10 s timeout; 0.8 s warm
     // and 2.2 s cold at 1,024 MB, for the same GB-seconds.
@@ -98,24 +133,83 @@ export const routes: readonly RouteDefinition[] = [
   {
     routeKey: "who",
     name: "who",
-    tableActions: { connections: ["dynamodb:GetItem"], roomIndex: ["dynamodb:Query"] },
+    tableActions: { connections: ["dynamodb:GetItem"], roomIndex: ["dynamodb:Query"], limits: LIMIT_ACTIONS },
     manageConnections: false,
     routeResponse: true,
+    rateLimit: "reads",
     createHandler: createWhoHandler,
   },
   {
     routeKey: "history",
     name: "history",
-    tableActions: { connections: ["dynamodb:GetItem"], messages: ["dynamodb:Query"] },
+    tableActions: { connections: ["dynamodb:GetItem"], messages: ["dynamodb:Query"], limits: LIMIT_ACTIONS },
     manageConnections: false,
     routeResponse: true,
+    rateLimit: "reads",
     createHandler: createHistoryHandler,
   },
+  {
+    routeKey: "join",
+    name: "join",
+    // Its rooms counted, its membership written, the room told, a direct room's other user invited.
+    tableActions: {
+      connections: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
+    manageConnections: true,
+    routeResponse: true,
+    rateLimit: "messages",
+    createHandler: createJoinHandler,
+  },
+  {
+    routeKey: "leave",
+    name: "leave",
+    tableActions: {
+      connections: ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
+    manageConnections: true,
+    routeResponse: true,
+    rateLimit: "messages",
+    createHandler: createLeaveHandler,
+  },
+  {
+    routeKey: "typing",
+    name: "typing",
+    tableActions: {
+      connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+      roomIndex: ["dynamodb:Query"],
+      limits: LIMIT_ACTIONS,
+    },
+    manageConnections: true,
+    rateLimit: "typing",
+    createHandler: createTypingHandler,
+  },
+  ...(["edit", "delete"] as const).map(
+    (routeKey): RouteDefinition => ({
+      routeKey,
+      name: routeKey,
+      // The author's message changed in one conditional write, and the room told, as a message is.
+      tableActions: {
+        connections: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+        roomIndex: ["dynamodb:Query"],
+        messages: ["dynamodb:UpdateItem"],
+        limits: LIMIT_ACTIONS,
+      },
+      manageConnections: true,
+      routeResponse: true,
+      rateLimit: "messages",
+      fansOut: true,
+      createHandler: routeKey === "edit" ? createEditHandler : createDeleteHandler,
+    }),
+  ),
 ];
 
 /**
  * The broadcast worker: posts a message to one slice of a large room, invoked asynchronously by
- * `sendmessage` (`./fanout.ts`), deployed with the routes and replayed by the local gateway.
+ * `sendmessage` (`./broadcast/fanout.ts`), deployed with the routes and replayed by the local gateway.
  */
 export const broadcastWorker = {
   name: "broadcast",
@@ -125,8 +219,8 @@ export const broadcastWorker = {
     roomIndex: ["dynamodb:Query"],
     messages: ["dynamodb:PutItem"],
   } satisfies RouteDefinition["tableActions"],
-  // Of the messages table, it may write claims only.
-  messagesKeySuffix: FANOUT_CLAIM_SUFFIX,
+  /** Of the messages table, it may write claims only: partition keys beginning with this. */
+  messagesKeyPrefix: FANOUT_CLAIM_PREFIX,
   manageConnections: true,
   // As `sendmessage`: at one vCPU a worker's posts were bound by the posts in flight, not its CPU,
   // and cost 41% more per delivery than the single function; at 1,024 MB 17% less (`npm run bench:lambda`).
@@ -154,6 +248,8 @@ export const tokenEndpoint = {
   localPath: "/auth/token",
   /** The function URL's CORS, besides the origins allowed (the page's, or `tokenAllowedOrigins`). */
   cors: { allowMethods: ["POST"], allowHeaders: ["content-type"], maxAge: 3600 },
+  // Each source address's budget of tokens.
+  tableActions: { limits: LIMIT_ACTIONS },
   signsTokens: true,
   createHandler: createTokenHandler,
 } as const;
@@ -161,7 +257,7 @@ export const tokenEndpoint = {
 /**
  * The stage's throttling when the stack sets none, per route, in the cloud and locally: the
  * README's cost table's busiest load (20 messages a second) 25 times over, and 10,000 clients
- * reconnecting within 20 s. One client's share is limited apart (`connectionMessageLimit`).
+ * reconnecting within 20 s. One identity's share is limited apart (`rateLimits`).
  */
 export const STAGE_THROTTLING_DEFAULTS = { burstLimit: 1000, rateLimit: 500 } as const;
 

@@ -1,3 +1,7 @@
+/**
+ * The broadcast worker of large rooms as Pulumi declares it: its function, role and asynchronous
+ * invocation settings.
+ */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
@@ -9,7 +13,7 @@ import { lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
 import { permissionTargets, tableEnvironment, type WebSocketRouteArgs } from "./websocket-route";
 
-export interface BroadcastWorkerArgs {
+interface BroadcastWorkerArgs {
   api: aws.apigatewayv2.Api;
   stageName: string;
   tables: WebSocketRouteArgs["tables"];
@@ -20,7 +24,7 @@ export interface BroadcastWorkerArgs {
 }
 
 /**
- * The broadcast worker (`functions/fanout.ts`): its function, with a role that may read the room
+ * The broadcast worker (`functions/broadcast/fanout.ts`): its function, with a role that may read the room
  * index, post to this stage's connections, remove the gone ones and write fan-out claims, nothing
  * else; and its asynchronous invocation settings (no retries, a minute's event age).
  */

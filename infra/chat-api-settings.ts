@@ -1,6 +1,7 @@
 /** What a ChatApi's arguments must be, checked before anything is declared, and the names it gives. */
 import * as pulumi from "@pulumi/pulumi";
 import type { AuthSettings } from "../functions/auth/auth-config";
+import { checkRateLimits, type DeepPartial, type RateLimits, withDefaults } from "../functions/limits/rate-limits";
 import {
   broadcastWorker,
   connectAuthorizer,
@@ -10,8 +11,6 @@ import {
 } from "../functions/routes";
 import {
   DEFAULT_ACCOUNT_CONCURRENCY,
-  DEFAULT_CONNECTION_MESSAGE_LIMIT,
-  DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
   FUNCTION_TIMEOUT_SECONDS,
   MAX_HISTORY_TTL_SECONDS,
 } from "../functions/runtime/function-config";
@@ -21,14 +20,14 @@ import { ARCHITECTURES, type FunctionDefaults, LOG_LEVELS, type LogLevel } from 
 import type { WebSocketRoute } from "./websocket-route";
 
 /** Retention periods CloudWatch Logs accepts, in days. */
-export const LOG_RETENTION_DAYS = [
+const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-export const DEFAULT_LAMBDA_MEMORY_MB = 256;
-export const DEFAULT_LAMBDA_TIMEOUT_SECONDS = FUNCTION_TIMEOUT_SECONDS;
+const DEFAULT_LAMBDA_MEMORY_MB = 256;
+const DEFAULT_LAMBDA_TIMEOUT_SECONDS = FUNCTION_TIMEOUT_SECONDS;
 /** API Gateway stops waiting for an integration after 29 s; a longer Lambda timeout buys nothing. */
-export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
+const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
 
 export interface ChatApiArgs {
   /** The stage clients connect to: `wss://{apiId}.execute-api.{region}.amazonaws.com/{stageName}`. */
@@ -61,9 +60,10 @@ export interface ChatApiArgs {
   auth?: AuthSettings;
   /** How long a room's messages are kept, in seconds (default: the handlers', a day). */
   historyTtlSeconds?: number;
-  /** Messages one connection may send per window (default 20; 0: no limit) and the window (default 10 s). */
-  connectionMessageLimit?: number;
-  connectionMessageWindowSeconds?: number;
+  /** Rooms one connection may be in at once (default: the handlers', 10). */
+  roomsPerConnection?: number;
+  /** What one user and one source address may do (each budget over the defaults; 0: no limit). */
+  rateLimits?: DeepPartial<RateLimits>;
   /** The stage's access log, one JSON line per request (default off: it needs the account's role). */
   accessLogs?: boolean;
   /** Make the account's (and region's) role API Gateway writes logs with: for an account without one. */
@@ -82,7 +82,7 @@ export interface ChatApiArgs {
 export type RouteSettings = Pick<
   ConstructorParameters<typeof WebSocketRoute>[1],
   "stageName" | "defaults" | "memorySize" | "timeoutSeconds" | "environment"
-> & { customDomain?: CustomDomainSettings; lambdaConcurrency: number };
+> & { customDomain?: CustomDomainSettings; lambdaConcurrency: number; rateLimits: string };
 
 /** The physical name of a function; the stack name keeps stacks in one account apart. */
 export function functionName(name: string, route: { name: string }, stack = pulumi.getStack()): string {
@@ -152,22 +152,28 @@ export function validate(name: string, args: ChatApiArgs, stack = pulumi.getStac
   if (!Number.isInteger(lambdaConcurrency) || lambdaConcurrency < 1 || lambdaConcurrency > 1_000_000) {
     throw new Error(`lambdaConcurrency must be an integer from 1 to 1000000, got ${lambdaConcurrency}`);
   }
+  // Lambda reserves concurrency only while 100 executions stay unreserved
+  // (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html): a new account's cannot.
+  const reserved = args.auth?.mode === "guest" ? args.auth.reservedConcurrency : undefined;
+  if (reserved !== undefined && reserved > lambdaConcurrency - 100) {
+    throw new Error(
+      `tokenReservedConcurrency ${reserved} would leave fewer than the 100 unreserved executions Lambda keeps ` +
+        `of lambdaConcurrency ${lambdaConcurrency}: lower it, or leave it unset on an account with less than 101`,
+    );
+  }
   const concurrency = args.broadcastConcurrency;
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
     throw new Error(`broadcastConcurrency must be an integer from 1 to 1000, got ${concurrency}`);
+  }
+  const rooms = args.roomsPerConnection;
+  if (rooms !== undefined && (!Number.isInteger(rooms) || rooms < 1 || rooms > 100)) {
+    throw new Error(`roomsPerConnection must be an integer from 1 to 100, got ${rooms}`);
   }
   const history = args.historyTtlSeconds;
   if (history !== undefined && (!Number.isInteger(history) || history < 60 || history > MAX_HISTORY_TTL_SECONDS)) {
     throw new Error(`historyTtlSeconds must be an integer from 60 to ${MAX_HISTORY_TTL_SECONDS}, got ${history}`);
   }
-  const limit = args.connectionMessageLimit ?? DEFAULT_CONNECTION_MESSAGE_LIMIT;
-  if (!Number.isInteger(limit) || limit < 0 || limit > 10_000) {
-    throw new Error(`connectionMessageLimit must be an integer from 0 (no limit) to 10000, got ${limit}`);
-  }
-  const window = args.connectionMessageWindowSeconds ?? DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS;
-  if (!Number.isInteger(window) || window < 1 || window > 3600) {
-    throw new Error(`connectionMessageWindowSeconds must be an integer from 1 to 3600, got ${window}`);
-  }
+  const rateLimits = checkRateLimits(withDefaults(args.rateLimits), "rateLimits");
   if (args.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(args.alarmEmail)) {
     throw new Error(`alarmEmail must be an e-mail address, got ${JSON.stringify(args.alarmEmail)}`);
   }
@@ -200,11 +206,12 @@ export function validate(name: string, args: ChatApiArgs, stack = pulumi.getStac
     timeoutSeconds,
     lambdaConcurrency,
     ...(customDomain && { customDomain }),
+    rateLimits: JSON.stringify(rateLimits),
     environment: {
-      CONNECTION_MESSAGE_LIMIT: String(limit),
-      CONNECTION_MESSAGE_WINDOW_SECONDS: String(window),
+      RATE_LIMITS: JSON.stringify(rateLimits),
       ...(concurrency !== undefined && { BROADCAST_CONCURRENCY: String(concurrency) }),
       ...(history !== undefined && { HISTORY_TTL_SECONDS: String(history) }),
+      ...(rooms !== undefined && { ROOMS_PER_CONNECTION: String(rooms) }),
     },
   };
 }

@@ -1,5 +1,10 @@
+/**
+ * The chat as a Pulumi component: the WebSocket API, its stage, routes and tables, identity, and what
+ * watches it; the composition of the other modules of `infra/`.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { pageOidcConfig } from "../functions/auth/page-config";
 import {
   broadcastWorker,
   connectAuthorizer,
@@ -11,11 +16,8 @@ import {
 import { checkedAccountConcurrency } from "./account-concurrency";
 import { createBroadcastWorker } from "./broadcast-worker";
 import { type ChatApiArgs, functionName, type RouteSettings, validate } from "./chat-api-settings";
-
-export { type ChatApiArgs, DEFAULT_LAMBDA_MEMORY_MB, LOG_RETENTION_DAYS } from "./chat-api-settings";
-
 import { AUTHORIZER_REFUSAL, ChatAuth } from "./chat-auth";
-import { ChatPage } from "./chat-page";
+import { ChatPage, pageConnectSources } from "./chat-page";
 import { createChatTables } from "./chat-tables";
 import { createCustomDomain } from "./custom-domain";
 import type { InlineFunction } from "./inline-function";
@@ -30,6 +32,8 @@ import { WebSocketRoute } from "./websocket-route";
 export class ChatApi extends pulumi.ComponentResource {
   readonly table: aws.dynamodb.Table;
   readonly messagesTable: aws.dynamodb.Table;
+  /** Each user's and source address's budgets. */
+  readonly limitsTable: aws.dynamodb.Table;
   readonly api: aws.apigatewayv2.Api;
   readonly routes: WebSocketRoute[];
   /** Posts to one slice of a large room; `sendmessage` invokes it asynchronously. */
@@ -58,12 +62,23 @@ export class ChatApi extends pulumi.ComponentResource {
   constructor(name: string, args: ChatApiArgs, opts?: pulumi.ComponentResourceOptions) {
     const settings = validate(name, args);
     super("websocket-chat:index:ChatApi", name, {}, opts);
-    ({ connections: this.table, messages: this.messagesTable } = createChatTables(this, name, {
+    ({
+      connections: this.table,
+      messages: this.messagesTable,
+      limits: this.limitsTable,
+    } = createChatTables(this, name, {
       deletionProtection: args.deletionProtection ?? false,
     }));
     this.api = this.createApi(name);
     // Made before the token endpoint: by default its CORS admits the page's origin alone.
-    if (args.publishPage ?? true) this.page = new ChatPage(`${name}-page`, { parent: this });
+    if (args.publishPage ?? true) {
+      const connectSources = pageConnectSources({
+        api: this.api,
+        customDomainName: settings.customDomain?.domainName,
+        auth: args.auth,
+      });
+      this.page = new ChatPage(`${name}-page`, { connectSources }, { parent: this });
+    }
     if (args.auth && args.auth.mode !== "none") {
       this.auth = new ChatAuth(
         `${name}-auth`,
@@ -71,6 +86,7 @@ export class ChatApi extends pulumi.ComponentResource {
           settings: args.auth,
           ...(this.page && { pageOrigin: this.page.origin }),
           api: this.api,
+          limits: { table: this.tables().limits, rateLimits: settings.rateLimits },
           functionNamePrefix: `${name}-${pulumi.getStack()}`,
           defaults: settings.defaults,
         },
@@ -115,10 +131,14 @@ export class ChatApi extends pulumi.ComponentResource {
       this.customDomainTarget = domain.targetDomainName;
     }
     if (this.page) {
+      const oidc = args.auth?.mode === "oidc" ? pageOidcConfig(args.auth) : undefined;
       this.page.publishConfig({
         url: this.customDomainUrl ?? this.url,
+        // Beside a custom domain, the API's own address is the stack's too: a link may choose it.
+        ...(this.customDomainUrl && { urls: [this.url] }),
         auth: args.auth?.mode ?? "none",
         ...(this.tokenUrl && { tokenUrl: this.tokenUrl }),
+        ...(oidc && { oidc }),
       });
       this.pageUrl = this.page.pageUrl;
     }
@@ -178,6 +198,7 @@ export class ChatApi extends pulumi.ComponentResource {
     return {
       connections: { name: this.table.name, arn: this.table.arn },
       messages: { name: this.messagesTable.name, arn: this.messagesTable.arn },
+      limits: { name: this.limitsTable.name, arn: this.limitsTable.arn },
     };
   }
 

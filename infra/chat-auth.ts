@@ -1,8 +1,13 @@
+/**
+ * Identity in the cloud: the `$connect` authorizer, and for guests the KMS key that signs their
+ * tokens and the token endpoint's function URL.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
   ALLOWED_ALGORITHMS,
   type AuthSettings,
+  type OidcAuthSettings,
   oidcAuthorizerEnvironment,
   readAuthorizerConfig,
   readTokenEndpointConfig,
@@ -46,12 +51,12 @@ export function authorizerFactory(): aws.lambda.CallbackFactory<AuthorizerEvent,
 export function tokenEndpointFactory(): aws.lambda.CallbackFactory<HttpRequestEvent, HttpResult> {
   return () => {
     const logger = cloudLogger();
-    const deps = createTokenEndpointDependencies(readTokenEndpointConfig(), undefined, logger);
+    const deps = createTokenEndpointDependencies(readTokenEndpointConfig(), {}, logger);
     return lambdaHandler<HttpRequestEvent, HttpResult>("token", logger, createTokenHandler(deps));
   };
 }
 
-export interface ChatAuthArgs {
+interface ChatAuthArgs {
   settings: Exclude<AuthSettings, { mode: "none" }>;
   api: aws.apigatewayv2.Api;
   /** Physical function names: `{prefix}-authorizer`, `{prefix}-token`. */
@@ -59,6 +64,8 @@ export interface ChatAuthArgs {
   defaults: FunctionDefaults;
   /** The published page's origin: the token endpoint's CORS admits it alone unless `allowedOrigins` says otherwise. */
   pageOrigin?: pulumi.Input<string>;
+  /** Where the token endpoint keeps each address's budget, and the budgets (`RATE_LIMITS`). */
+  limits: { table: { name: pulumi.Input<string>; arn: pulumi.Input<string> }; rateLimits: string };
 }
 
 /**
@@ -105,8 +112,15 @@ export class ChatAuth extends pulumi.ComponentResource {
           ...guestTokens,
           TOKEN_KMS_KEY_ID: this.signingKey.arn,
           ...(settings.tokenTtlSeconds !== undefined && { TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds) }),
+          RATE_LIMITS: args.limits.rateLimits,
+          LIMITS_TABLE_NAME: args.limits.table.name,
         },
-        statements: permissionStatements(tokenEndpoint, { signingKey: this.signingKey.arn }),
+        statements: permissionStatements(tokenEndpoint, {
+          signingKey: this.signingKey.arn,
+          data: { limits: args.limits.table.arn },
+        }),
+        // A flood of token requests takes at most this much of the account's concurrency.
+        ...(settings.reservedConcurrency !== undefined && { reservedConcurrency: settings.reservedConcurrency }),
       });
       this.tokenUrl = this.createTokenUrl(
         name,
@@ -191,6 +205,10 @@ export function validateAuthSettings(auth: AuthSettings): void {
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 30 || ttl > 86_400)) {
       throw new Error(`tokenTtlSeconds must be an integer from 30 to 86400, got ${ttl}`);
     }
+    const reserved = auth.reservedConcurrency;
+    if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1 || reserved > 1000)) {
+      throw new Error(`tokenReservedConcurrency must be an integer from 1 to 1000, got ${reserved}`);
+    }
     for (const origin of auth.allowedOrigins ?? []) {
       if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
         throw new Error(
@@ -207,7 +225,39 @@ export function validateAuthSettings(auth: AuthSettings): void {
     if (refused.length > 0) {
       throw new Error(`oidcAlgorithms may name ${ALLOWED_ALGORITHMS.join(", ")}; got ${refused.join(", ")}`);
     }
+    validatePageSignIn(auth);
   } else if (auth.mode !== "none") {
     throw new Error(`auth must be guest, oidc or none, got ${JSON.stringify((auth as { mode: unknown }).mode)}`);
+  }
+}
+
+/** The page's sign-in: both endpoints or neither, each an https URL; scopes that bring an ID token. */
+function validatePageSignIn(auth: OidcAuthSettings): void {
+  const { authorizationEndpoint, tokenEndpoint, scope } = auth;
+  if ((authorizationEndpoint === undefined) !== (tokenEndpoint === undefined)) {
+    throw new Error(
+      "oidcAuthorizationEndpoint and oidcTokenEndpoint go together: set both for the page's sign-in, or neither",
+    );
+  }
+  for (const [key, value] of [
+    ["oidcAuthorizationEndpoint", authorizationEndpoint],
+    ["oidcTokenEndpoint", tokenEndpoint],
+  ] as const) {
+    if (value !== undefined && !isHttpsUrl(value)) {
+      throw new Error(`${key} must be an https URL, got ${JSON.stringify(value)}`);
+    }
+  }
+  // Without `openid` an issuer answers no ID token (Cognito: "only returned if openid scope is requested").
+  if (scope !== undefined && !scope.split(" ").includes("openid")) {
+    throw new Error(`oidcScope must include openid (space-separated scopes), got ${JSON.stringify(scope)}`);
+  }
+}
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" && url.hash === "" && !/\s/.test(value);
+  } catch {
+    return false;
   }
 }

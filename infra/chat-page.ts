@@ -1,7 +1,13 @@
+/**
+ * The chat page in the cloud: the files of `page/` in a private S3 bucket behind CloudFront, with the
+ * stack's `config.json` and a Content-Security-Policy that lets the page connect to the stack alone.
+ */
 import { readdirSync } from "node:fs";
 import { extname, join } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { AuthSettings } from "../functions/auth/auth-config";
+import { type PageOidcConfig, pageContentSecurityPolicy } from "../functions/auth/page-config";
 
 /** The page's files: the very ones the local server serves. */
 export const PAGE_DIR = join(__dirname, "..", "page");
@@ -22,8 +28,6 @@ const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 // TTLs of 0: CachingOptimized keeps even a `no-cache` object its minimum TTL, a second
 // (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html).
 const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
-// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-response-headers-policies.html
-const SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03";
 
 /** The objects the page is published as: each file of {@link PAGE_DIR}, with its content type. */
 export function pageFiles(): { file: string; contentType: string }[] {
@@ -37,17 +41,48 @@ export function pageFiles(): { file: string; contentType: string }[] {
     });
 }
 
-/** What `config.json` tells the page: where to connect, and how to sign in. */
-export interface PageConfig {
+/** What `config.json` tells the page: where it may connect, and how to sign in. */
+interface PageConfig {
+  /** The WebSocket URL the page opens. */
   url: pulumi.Input<string>;
+  /** Others a link (`?url=`) may choose instead: the API's own address beside a custom domain. */
+  urls?: pulumi.Input<string>[];
   auth: string;
+  /** Guests: the token endpoint. */
   tokenUrl?: pulumi.Input<string>;
+  /** OIDC: the issuer's sign-in; the page's address is the redirect URI. */
+  oidc?: PageOidcConfig;
+}
+
+interface ChatPageArgs {
+  /** The origins the page may connect to (its policy's `connect-src`): {@link pageConnectSources}. */
+  connectSources: pulumi.Input<string>[];
+}
+
+/**
+ * Where the page may connect: the API under each of its hosts, and where the page gets tokens.
+ * A guest's token endpoint is a function URL whose host is known only once it exists, and it is
+ * made after the page (its CORS names the page's origin, this distribution's): the policy names the
+ * region's function URLs, and the page narrows that to its own endpoint once it has read config.json.
+ */
+export function pageConnectSources(args: {
+  api: aws.apigatewayv2.Api;
+  customDomainName?: string;
+  auth?: AuthSettings;
+}): pulumi.Input<string>[] {
+  const { api, customDomainName, auth } = args;
+  const sources: pulumi.Input<string>[] = [api.apiEndpoint];
+  if (customDomainName) sources.push(`wss://${customDomainName}`);
+  if (auth?.mode === "guest") sources.push(pulumi.interpolate`https://*.lambda-url.${api.region}.on.aws`);
+  if (auth?.mode === "oidc" && auth.tokenEndpoint) sources.push(new URL(auth.tokenEndpoint).origin);
+  return sources;
 }
 
 /**
  * The chat page in the cloud: a private bucket (no public access, objects owned by the bucket)
  * that only this CloudFront distribution may read, through origin access control, served over
- * HTTPS only. `publishConfig` adds the `config.json` that points the page at the stack's API.
+ * HTTPS only with the page's security headers. `publishConfig` adds the `config.json` that points
+ * the page at the stack's API.
  * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
  */
 export class ChatPage extends pulumi.ComponentResource {
@@ -62,6 +97,7 @@ export class ChatPage extends pulumi.ComponentResource {
 
   constructor(
     private readonly name: string,
+    args: ChatPageArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("websocket-chat:index:ChatPage", name, {}, opts);
@@ -96,6 +132,15 @@ export class ChatPage extends pulumi.ComponentResource {
       },
       { parent },
     );
+    // Every path alike but for how long CloudFront keeps it.
+    const behavior = {
+      targetOriginId: "page",
+      viewerProtocolPolicy: "redirect-to-https",
+      allowedMethods: ["GET", "HEAD"],
+      cachedMethods: ["GET", "HEAD"],
+      compress: true,
+      responseHeadersPolicyId: this.createHeadersPolicy(args.connectSources).id,
+    };
     this.distribution = new aws.cloudfront.Distribution(
       `${name}-cdn`,
       {
@@ -111,28 +156,9 @@ export class ChatPage extends pulumi.ComponentResource {
             originAccessControlId: accessControl.id,
           },
         ],
-        defaultCacheBehavior: {
-          targetOriginId: "page",
-          viewerProtocolPolicy: "redirect-to-https",
-          allowedMethods: ["GET", "HEAD"],
-          cachedMethods: ["GET", "HEAD"],
-          compress: true,
-          cachePolicyId: CACHING_OPTIMIZED,
-          responseHeadersPolicyId: SECURITY_HEADERS,
-        },
+        defaultCacheBehavior: { ...behavior, cachePolicyId: CACHING_OPTIMIZED },
         // The stack's settings for the page: a deploy shows at the next load, never a cached one.
-        orderedCacheBehaviors: [
-          {
-            pathPattern: "/config.json",
-            targetOriginId: "page",
-            viewerProtocolPolicy: "redirect-to-https",
-            allowedMethods: ["GET", "HEAD"],
-            cachedMethods: ["GET", "HEAD"],
-            compress: true,
-            cachePolicyId: CACHING_DISABLED,
-            responseHeadersPolicyId: SECURITY_HEADERS,
-          },
-        ],
+        orderedCacheBehaviors: [{ ...behavior, pathPattern: "/config.json", cachePolicyId: CACHING_DISABLED }],
         restrictions: { geoRestriction: { restrictionType: "none" } },
         // The default certificate fixes the minimum TLS version itself (a custom one would set it).
         viewerCertificate: { cloudfrontDefaultCertificate: true },
@@ -164,20 +190,51 @@ export class ChatPage extends pulumi.ComponentResource {
     this.registerOutputs({ pageUrl: this.pageUrl });
   }
 
-  /** `config.json`, read by the page on every load, cached nowhere (CloudFront: CachingDisabled; browsers: no-cache). */
+  /**
+   * `config.json`, read by the page on every load, cached nowhere (CloudFront: CachingDisabled;
+   * browsers: no-cache), so a deploy shows at once. An issuer sends the browser back to the page's
+   * address, the redirect URI registered with it.
+   */
   publishConfig(config: PageConfig): aws.s3.BucketObjectv2 {
+    const content = config.oidc ? { ...config, oidc: { ...config.oidc, redirectUri: this.pageUrl } } : config;
     this.config = new aws.s3.BucketObjectv2(
       `${this.name}-config.json`,
       {
         bucket: this.bucket.id,
         key: "config.json",
-        content: pulumi.jsonStringify(config),
+        content: pulumi.jsonStringify(content),
         contentType: CONTENT_TYPES[".json"],
         cacheControl: "no-cache",
       },
       { parent: this },
     );
     return this.config;
+  }
+
+  /**
+   * The page's headers, in place of CloudFront's managed SecurityHeadersPolicy, which has no
+   * Content-Security-Policy: connections only to `connectSources`, no inline script, HTTPS only for
+   * a year, no MIME sniffing, never framed, no referrer (an issuer's code is in the address once).
+   * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-response-headers-policies.html
+   */
+  private createHeadersPolicy(connectSources: pulumi.Input<string>[]): aws.cloudfront.ResponseHeadersPolicy {
+    return new aws.cloudfront.ResponseHeadersPolicy(
+      `${this.name}-headers`,
+      {
+        comment: `${this.name}: the chat page's security headers`,
+        securityHeadersConfig: {
+          contentSecurityPolicy: {
+            contentSecurityPolicy: pulumi.all(connectSources).apply(pageContentSecurityPolicy),
+            override: true,
+          },
+          contentTypeOptions: { override: true },
+          frameOptions: { frameOption: "DENY", override: true },
+          referrerPolicy: { referrerPolicy: "no-referrer", override: true },
+          strictTransportSecurity: { accessControlMaxAgeSec: 31_536_000, override: true },
+        },
+      },
+      { parent: this },
+    );
   }
 
   private putObject(file: string, contentType: string): aws.s3.BucketObjectv2 {

@@ -6,24 +6,25 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { TableDescription } from "../dal/table-description";
-import { CONNECTIONS_TABLE, MESSAGES_TABLE } from "../functions/chat/tables";
+import { CONNECTIONS_TABLE, LIMITS_TABLE, MESSAGES_TABLE } from "../functions/chat/tables";
 
 /**
- * The chat's two tables. `deletionProtection` guards the messages (a room's history is the data
+ * The chat's tables. `deletionProtection` guards the messages (a room's history is the data
  * that matters): DynamoDB then refuses to delete the table, whoever asks, until it is turned off.
  */
 export function createChatTables(
   parent: pulumi.Resource,
   name: string,
   { deletionProtection }: { deletionProtection: boolean },
-): { connections: aws.dynamodb.Table; messages: aws.dynamodb.Table } {
+): { connections: aws.dynamodb.Table; messages: aws.dynamodb.Table; limits: aws.dynamodb.Table } {
   const connections = new aws.dynamodb.Table(`${name}-connections`, tableArgs(CONNECTIONS_TABLE), { parent });
   const messages = new aws.dynamodb.Table(
     `${name}-messages`,
     { ...tableArgs(MESSAGES_TABLE), deletionProtectionEnabled: deletionProtection },
     { parent },
   );
-  return { connections, messages };
+  const limits = new aws.dynamodb.Table(`${name}-limits`, tableArgs(LIMITS_TABLE), { parent });
+  return { connections, messages, limits };
 }
 
 /** An on-demand table of `description`'s shape. */

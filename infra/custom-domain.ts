@@ -1,3 +1,6 @@
+/**
+ * A domain of one's own for the WebSocket API: its regional domain name and the mapping to the stage.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 

@@ -1,3 +1,7 @@
+/**
+ * A Lambda function written inline (`aws.lambda.CallbackFunction`) as every function of the stack is
+ * made: its role with exactly the statements given, its log group, level and format, its settings.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -22,10 +26,10 @@ export interface FunctionDefaults {
   serviceName: string;
 }
 
-/** The metrics' CloudWatch namespace (`functions/observability.ts` writes them). */
+/** The metrics' CloudWatch namespace (`functions/broadcast/broadcast-metrics.ts` writes them). */
 export const METRICS_NAMESPACE = "WebSocketChat";
 
-export interface InlineFunctionArgs<E, R> {
+interface InlineFunctionArgs<E, R> {
   /** The function's physical name; its log group is `/aws/lambda/{functionName}`. */
   functionName: string;
   description: string;
@@ -37,6 +41,8 @@ export interface InlineFunctionArgs<E, R> {
   environment: Record<string, pulumi.Input<string>>;
   /** What the function may do besides writing its own logs: IAM statements, each with a Sid. */
   statements: object[];
+  /** Concurrent executions set aside for the function, and its most: a public endpoint's bound. */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -107,6 +113,7 @@ export function createInlineFunction<E, R>(
       memorySize: args.memorySize,
       timeout: args.timeoutSeconds,
       architectures: [args.defaults.architecture],
+      ...(args.reservedConcurrency !== undefined && { reservedConcurrentExecutions: args.reservedConcurrency }),
       // JSON lines, filtered by level in Lambda: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html
       loggingConfig: {
         logFormat: "JSON",

@@ -53,14 +53,25 @@ export function createAccessLog(
     `${name}-apigateway-logs-role`,
     {
       description: "API Gateway writes this account's API logs to CloudWatch Logs with this role",
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
+      // API Gateway acting for this account alone (the confused-deputy guard of IAM's user guide).
+      assumeRolePolicy: aws.getCallerIdentityOutput({}, { parent }).accountId.apply((account) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "apigateway.amazonaws.com" },
+              Action: "sts:AssumeRole",
+              Condition: { StringEquals: { "aws:SourceAccount": account } },
+            },
+          ],
+        }),
+      ),
     },
     { parent, retainOnDelete: true },
   );
-  // What the managed AmazonAPIGatewayPushToCloudWatchLogs grants, inline like every role here.
+  // What the managed AmazonAPIGatewayPushToCloudWatchLogs grants to write logs, inline like every
+  // role here, without its reads (GetLogEvents, FilterLogEvents): API Gateway writes, nothing reads.
   const policy = new aws.iam.RolePolicy(
     `${name}-apigateway-logs-policy`,
     {
@@ -77,8 +88,6 @@ export function createAccessLog(
               "logs:DescribeLogGroups",
               "logs:DescribeLogStreams",
               "logs:PutLogEvents",
-              "logs:GetLogEvents",
-              "logs:FilterLogEvents",
             ],
             Resource: "*",
           },
@@ -111,7 +120,7 @@ export interface WatchedFunction {
   asynchronous?: boolean;
 }
 
-export interface AlarmTargets {
+interface AlarmTargets {
   functions: WatchedFunction[];
   apiId: pulumi.Input<string>;
   stageName: string;

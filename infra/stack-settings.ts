@@ -1,8 +1,12 @@
+/**
+ * The stack's settings read from Pulumi's config (and nowhere else) into the component's typed
+ * arguments, and the AWS provider every resource is made with.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AUTH_MODES, type AuthSettings } from "../functions/auth/auth-config";
 import { STAGE_THROTTLING_DEFAULTS } from "../functions/routes";
-import type { ChatApiArgs } from "./chat-api";
+import type { ChatApiArgs } from "./chat-api-settings";
 import { ARCHITECTURES, LOG_LEVELS } from "./inline-function";
 
 /**
@@ -25,8 +29,8 @@ export function readStackSettings(config = new pulumi.Config()): ChatApiArgs {
     lambdaConcurrency: config.getNumber("lambdaConcurrency"),
     auth: authSettings(config),
     historyTtlSeconds: config.getNumber("historyTtlSeconds"),
-    connectionMessageLimit: config.getNumber("connectionMessageLimit"),
-    connectionMessageWindowSeconds: config.getNumber("connectionMessageWindowSeconds"),
+    roomsPerConnection: config.getNumber("roomsPerConnection"),
+    rateLimits: config.getObject("rateLimits"),
     accessLogs: config.getBoolean("accessLogs"),
     apiGatewayAccountRole: config.getBoolean("apiGatewayAccountRole"),
     alarms: config.getBoolean("alarms"),
@@ -49,6 +53,7 @@ function authSettings(config: pulumi.Config): AuthSettings {
       mode,
       tokenTtlSeconds: config.getNumber("tokenTtlSeconds"),
       allowedOrigins: config.getObject<string[]>("tokenAllowedOrigins"),
+      reservedConcurrency: config.getNumber("tokenReservedConcurrency"),
     };
   }
   return {
@@ -61,6 +66,9 @@ function authSettings(config: pulumi.Config): AuthSettings {
       .get("oidcAlgorithms")
       ?.split(",")
       .map((name) => name.trim()),
+    authorizationEndpoint: config.get("oidcAuthorizationEndpoint"),
+    tokenEndpoint: config.get("oidcTokenEndpoint"),
+    scope: config.get("oidcScope"),
   };
 }
 

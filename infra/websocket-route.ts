@@ -1,7 +1,12 @@
+/**
+ * One route of the WebSocket API as Pulumi declares it: its function, least-privilege role,
+ * integration, route (and route response) and invoke permission.
+ */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
 import { ROOM_INDEX } from "../functions/chat/room";
+import { limitedHandler } from "../functions/limits/limited-route";
 import { type PermissionTargets, permissionStatements } from "../functions/permissions";
 import type { RouteDefinition } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
@@ -12,13 +17,15 @@ import { createInlineFunction, type FunctionDefaults } from "./inline-function";
 
 /**
  * The Lambda entry point of `route`: runs once per cold start, reads the function's environment,
- * builds the real clients and hands over to the route's handler factory. Kept to one line so the
+ * builds the real clients and hands over to the route's handler factory, behind the route's budget.
+ * Kept to a few lines, naming no module that holds the route table, so the
  * serialized closure stays small; the logic and its tests live in `functions/`.
  */
 export function handlerFactory(route: RouteDefinition): aws.lambda.CallbackFactory<WebSocketEvent, WebSocketResult> {
   return () => {
     const telemetry = cloudTelemetry();
-    const handler = route.createHandler(createHandlerDependencies(readFunctionConfig(), { telemetry }));
+    const deps = createHandlerDependencies(readFunctionConfig(), { telemetry });
+    const handler = limitedHandler(route, route.createHandler(deps), deps);
     return lambdaHandler(route.routeKey, telemetry.logger, handler);
   };
 }
@@ -28,8 +35,11 @@ export interface WebSocketRouteArgs {
   api: aws.apigatewayv2.Api;
   /** The entry of the route table this component deploys. */
   route: RouteDefinition;
-  /** The tables: their names go to `TABLE_NAME` and `MESSAGES_TABLE_NAME`, their ARNs scope the permissions. */
-  tables: Record<"connections" | "messages", { name: pulumi.Input<string>; arn: pulumi.Input<string> }>;
+  /**
+   * The tables: their names go to `TABLE_NAME`, `MESSAGES_TABLE_NAME` and `LIMITS_TABLE_NAME`, their
+   * ARNs scope the permissions.
+   */
+  tables: Record<"connections" | "messages" | "limits", { name: pulumi.Input<string>; arn: pulumi.Input<string> }>;
   /** The stage the API is deployed to; scopes `execute-api` permissions. */
   stageName: string;
   /** The Lambda function's physical name; its log group is `/aws/lambda/{functionName}`. */
@@ -159,9 +169,13 @@ export class WebSocketRoute extends pulumi.ComponentResource {
   }
 }
 
-/** Where a function finds the tables: `TABLE_NAME` and `MESSAGES_TABLE_NAME`. */
+/** Where a function finds the tables: `TABLE_NAME`, `MESSAGES_TABLE_NAME` and `LIMITS_TABLE_NAME`. */
 export function tableEnvironment(tables: WebSocketRouteArgs["tables"]): Record<string, pulumi.Input<string>> {
-  return { TABLE_NAME: tables.connections.name, MESSAGES_TABLE_NAME: tables.messages.name };
+  return {
+    TABLE_NAME: tables.connections.name,
+    MESSAGES_TABLE_NAME: tables.messages.name,
+    LIMITS_TABLE_NAME: tables.limits.name,
+  };
 }
 
 /**
@@ -177,6 +191,7 @@ export function permissionTargets(
       connections: tables.connections.arn,
       roomIndex: pulumi.interpolate`${tables.connections.arn}/index/${ROOM_INDEX}`,
       messages: tables.messages.arn,
+      limits: tables.limits.arn,
     },
     connectionsApi: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
     ...(broadcastWorker && { broadcastWorker: broadcastWorker.arn }),

@@ -5,12 +5,8 @@
  */
 import path from "node:path";
 import { AUTH_MODES } from "../functions/auth/auth-config";
-import {
-  ConfigError,
-  DEFAULT_CONNECTION_MESSAGE_LIMIT,
-  DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
-  environmentReader,
-} from "../functions/runtime/function-config";
+import { withDefaults } from "../functions/limits/rate-limits";
+import { ConfigError, environmentReader } from "../functions/runtime/function-config";
 import type { LocalAuthOptions } from "./chat/sign-in";
 import type { LocalGatewayOptions } from "./gateway-options";
 import { readStackFile, type StackFile, stackThrottling } from "./stack-file";
@@ -21,6 +17,7 @@ const FUNCTION_VARIABLES = [
   "MAX_MESSAGE_BYTES",
   "CONNECTION_TTL_SECONDS",
   "HISTORY_TTL_SECONDS",
+  "ROOMS_PER_CONNECTION",
   "FANOUT_SHARD_THRESHOLD",
   "FANOUT_SLICE_SIZE",
 ] as const;
@@ -31,9 +28,9 @@ export function readCliSettings(env: Record<string, string | undefined> = proces
   const concurrency = integer("LAMBDA_CONCURRENCY", 0, 1, 999_999);
   const throttling = oneOf("THROTTLING", ["on", "off"], "on") === "on";
   const stack = readStackFile(path.join(__dirname, ".."), read("STACK") ?? "dev");
-  // The stack's per-connection message limit, as its functions get it; off with the stage's throttling.
-  const messageLimit = (variable: string, key: string, fallback: number) =>
-    read(variable) ?? (throttling ? String(stack.get(key) ?? fallback) : undefined);
+  // What one user and one address may do, as the stack's functions get it; off with the stage's throttling.
+  const rateLimits =
+    read("RATE_LIMITS") ?? (throttling ? JSON.stringify(withDefaults(stackRateLimits(stack))) : undefined);
   return {
     port: integer("WS_PORT", 8080, 0, 65_535),
     // The stage's limits as the stack deploys them; off for load tests and benchmarks.
@@ -67,16 +64,7 @@ export function readCliSettings(env: Record<string, string | undefined> = proces
     ...(concurrency > 0 && { limits: { concurrentExecutions: concurrency } }),
     functionEnvironment: {
       ...Object.fromEntries(FUNCTION_VARIABLES.map((name) => [name, env[name]])),
-      CONNECTION_MESSAGE_LIMIT: messageLimit(
-        "CONNECTION_MESSAGE_LIMIT",
-        "connectionMessageLimit",
-        DEFAULT_CONNECTION_MESSAGE_LIMIT,
-      ),
-      CONNECTION_MESSAGE_WINDOW_SECONDS: messageLimit(
-        "CONNECTION_MESSAGE_WINDOW_SECONDS",
-        "connectionMessageWindowSeconds",
-        DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
-      ),
+      RATE_LIMITS: rateLimits,
     },
   };
 }
@@ -87,6 +75,18 @@ function list(value: string | undefined): string[] {
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry !== "");
+}
+
+/** The stack's `rateLimits`, as Pulumi's config holds an object: JSON text, or parsed already. */
+function stackRateLimits(stack: StackFile): object | undefined {
+  const value = stack.get("rateLimits");
+  if (value === undefined) return undefined;
+  if (typeof value === "object" && value !== null) return value;
+  try {
+    return JSON.parse(String(value)) as object;
+  } catch {
+    throw new ConfigError(`${stack.file}: rateLimits must be an object, got ${JSON.stringify(value)}`);
+  }
 }
 
 /**
@@ -112,6 +112,11 @@ function readLocalAuth(env: Record<string, string | undefined>, stack: StackFile
       `AUTH=oidc needs OIDC_ISSUER and OIDC_AUDIENCE (or oidcIssuer and oidcAudience in ${stack.file})`,
     );
   }
+  // The page's sign-in (authorization code with PKCE); without both endpoints the page cannot sign in.
+  const endpoints = environmentReader({
+    OIDC_AUTHORIZATION_ENDPOINT: setting("OIDC_AUTHORIZATION_ENDPOINT", "oidcAuthorizationEndpoint"),
+    OIDC_TOKEN_ENDPOINT: setting("OIDC_TOKEN_ENDPOINT", "oidcTokenEndpoint"),
+  });
   return {
     mode,
     issuer,
@@ -121,5 +126,8 @@ function readLocalAuth(env: Record<string, string | undefined>, stack: StackFile
     algorithms: setting("OIDC_ALGORITHMS", "oidcAlgorithms")
       ?.split(",")
       .map((name) => name.trim()),
+    authorizationEndpoint: endpoints.url("OIDC_AUTHORIZATION_ENDPOINT"),
+    tokenEndpoint: endpoints.url("OIDC_TOKEN_ENDPOINT"),
+    scope: setting("OIDC_SCOPE", "oidcScope"),
   };
 }

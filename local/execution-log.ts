@@ -6,7 +6,7 @@
  */
 
 /** One request as the execution log records it. */
-export interface ExecutionLogEntry {
+interface ExecutionLogEntry {
   requestId: string;
   /** What ran: a route key, `$connect authorizer`, a function URL's method and path, ... */
   what: string;

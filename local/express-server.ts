@@ -12,6 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express from "express";
+import { pageContentSecurityPolicy } from "../functions/auth/page-config";
 import { broadcastWorker, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
@@ -201,6 +202,7 @@ function startLambda(
       stage: api.stage,
       tableName: settings.tableName,
       messagesTableName: settings.messagesTableName,
+      limitsTableName: settings.limitsTableName,
       broadcastWorker: workerDefinition.name,
     },
     options.permissions,
@@ -233,6 +235,7 @@ function startLambda(
     api,
     region,
     functions,
+    environment,
     log,
     kms: new LocalKms({ iam, log }),
     role: roles.role,
@@ -248,11 +251,20 @@ function serveHttpRoutes(app: express.Express, settings: GatewaySettings, lambda
   app.use(`/${stage}`, managementRouter({ ...lambda.management, allowRemote: options.allowRemoteManagement ?? false }));
   if (lambda.auth.tokenRoute) app.use(lambda.auth.tokenRoute);
   if (options.servePage ?? true) {
-    // The page builds its default WebSocket URL from the stage, ws(s)://{host}/{stage}, and signs in as told.
+    const page = lambda.auth.page;
+    // The page builds its default WebSocket URL from the stage, ws://{host}/{stage}, and signs in as told.
     app.get("/config.json", (_request, response) => {
-      response.json({ stage, ...lambda.auth.page });
+      response.json({ stage, ...page });
     });
-    app.use(express.static(PAGE_DIR));
+    // It may connect to this gateway, under the host it was loaded from, and to its issuer's token endpoint.
+    const issuer = page.oidc ? [new URL(page.oidc.tokenEndpoint).origin] : [];
+    app.use((request, response, next) => {
+      // A host and port and nothing else: a Host header cannot write the policy.
+      const host = request.headers.host ?? "";
+      const own = /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host) ? [`ws://${host}`] : [];
+      response.set("content-security-policy", pageContentSecurityPolicy([...own, ...issuer]));
+      next();
+    }, express.static(PAGE_DIR));
   }
 }
 

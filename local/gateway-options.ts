@@ -5,6 +5,7 @@
  */
 
 import { isIP } from "node:net";
+import { limitedHandler } from "../functions/limits/limited-route";
 import {
   broadcastWorker,
   routes as defaultRoutes,
@@ -41,9 +42,9 @@ export interface LocalGatewayLimits {
   /** Lambda's concurrent executions, all routes together (1,000); past it invocations are throttled. */
   concurrentExecutions: number;
   /**
-   * Local only: once 20 or more executions are busy and the oldest has run this long, or they would
-   * take this long at the rate executions finish, new ones are throttled until this machine catches
-   * up (default a fifth of the function timeout; 0: never).
+   * Local only: once 20 or more executions are busy and the oldest has run this long, or 100 or
+   * more would take two thirds of it at the rate this machine has been measured to finish them, new
+   * ones are throttled until it catches up (default half the function timeout; 0: never).
    */
   behindAfterMs: number;
   /** How often expired rows are deleted where the DynamoDB has no TTL of its own (the embedded one). */
@@ -61,7 +62,7 @@ export const API_GATEWAY_LIMITS: LocalGatewayLimits = {
   integrationTimeoutMs: API_GATEWAY_INTEGRATION_TIMEOUT_MS,
   managementMaxPayloadBytes: API_GATEWAY_MAX_MESSAGE_BYTES,
   concurrentExecutions: 1000,
-  behindAfterMs: (FUNCTION_TIMEOUT_SECONDS * 1000) / 5,
+  behindAfterMs: (FUNCTION_TIMEOUT_SECONDS * 1000) / 2,
   ttlSweepMs: 60_000,
   leaseRenewMs: 10_000,
 };
@@ -78,6 +79,8 @@ export interface LocalGatewayOptions {
   tableName?: string;
   /** The messages table (rooms' history). Default `websocket-chat-messages`. */
   messagesTableName?: string;
+  /** The limits table (each user's and address's budgets). Default `websocket-chat-limits`. */
+  limitsTableName?: string;
   /** Use this DynamoDB (LocalStack: `http://localhost:4566`) instead of starting an embedded one. */
   dynamodbEndpoint?: string;
   /** Routes to serve. Default: the project's route table. */
@@ -96,7 +99,7 @@ export interface LocalGatewayOptions {
    */
   throttling?: StageThrottling;
   /**
-   * Who may connect (`./auth.ts`): `guest` tokens from `POST /auth/token`, an `oidc` issuer's ID
+   * Who may connect (`./chat/sign-in.ts`): `guest` tokens from `POST /auth/token`, an `oidc` issuer's ID
    * tokens, or `none`. Default `none`, so a library user opts in; `npm run local` takes the stack's.
    */
   auth?: LocalAuthOptions;
@@ -166,13 +169,18 @@ export function gatewaySettings(options: LocalGatewayOptions) {
     limits: {
       ...API_GATEWAY_LIMITS,
       // The guard follows a function timeout set by the caller unless set too.
-      behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 5,
+      behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 2,
       ...options.limits,
     },
-    routes: options.routes ?? defaultRoutes,
+    // Each route behind its budget, as Lambda runs it in the cloud.
+    routes: (options.routes ?? defaultRoutes).map((route) => ({
+      ...route,
+      createHandler: (deps: HandlerDependencies) => limitedHandler(route, route.createHandler(deps), deps),
+    })),
     log: options.log ?? ((line: string) => console.log(line)),
     tableName: options.tableName ?? "websocket-chat-connections",
     messagesTableName: options.messagesTableName ?? "websocket-chat-messages",
+    limitsTableName: options.limitsTableName ?? "websocket-chat-limits",
     region: options.region ?? "us-east-1",
     browserGuard: {
       // The address it listens on, when that is a name (`HOST=devbox.local`), is the machine's too.
@@ -191,6 +199,7 @@ export function lambdaEnvironment(
     ...settings.options.functionEnvironment,
     TABLE_NAME: settings.tableName,
     MESSAGES_TABLE_NAME: settings.messagesTableName,
+    LIMITS_TABLE_NAME: settings.limitsTableName,
     AWS_REGION: settings.region,
     DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
     CONNECT_TIMEOUT_MS: String(settings.limits.integrationTimeoutMs),

@@ -1,8 +1,10 @@
 /*
  * The chat page: where to connect and how to sign in (told by `/config.json`, the local gateway's
- * or the one a stack publishes beside the page, or by `?url=` and `?tokenUrl=`), the room
- * (`?room=`), the composer, and the wiring of the connection, the sign-in, the message list and who is online.
+ * or the one a stack publishes beside the page; a link's `?url=` and `?tokenUrl=` may choose only
+ * among what it names), the room (`?room=`), the composer, and the wiring of the connection, the
+ * sign-in, the message list and who is online.
  */
+import { followLink, loadConfig, refusal } from "./config.mjs";
 import { createConnection } from "./connection.mjs";
 import { createMessageList } from "./messages.mjs";
 import { createPeople } from "./people.mjs";
@@ -23,32 +25,11 @@ const hint = $("composer-hint");
 const sendButton = $("send");
 const encoder = new TextEncoder();
 
-/** `?url=` (and `?tokenUrl=` for guest sign-in) first; else what the local gateway reports. */
-async function readConfig() {
-  const query = new URLSearchParams(location.search);
-  const url = query.get("url");
-  if (url) {
-    const tokenUrl = query.get("tokenUrl");
-    return { url, auth: query.get("auth") ?? (tokenUrl ? "guest" : "none"), tokenUrl };
-  }
-  if (!location.host) return { url: "", auth: "none" };
-  let config = {};
-  try {
-    const response = await fetch("/config.json", { cache: "no-store" });
-    if (response.ok) config = await response.json();
-  } catch {
-    // Served by something other than the local gateway: the default stage, no sign-in.
-  }
-  const tokenUrl = config.tokenUrl ? new URL(config.tokenUrl, location.href).href : undefined;
-  // Published by the stack, `config.json` names the API's URL; the local gateway's, only its stage.
-  if (config.url) return { url: config.url, auth: config.auth ?? "none", tokenUrl };
-  const stage = config.stage || "dev";
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return { url: `${scheme}://${location.host}/${encodeURIComponent(stage)}`, auth: config.auth ?? "none", tokenUrl };
-}
-
-const config = await readConfig();
-const signIn = createSignIn(config);
+// config.json first: where the page may connect. Then an issuer's answer, which puts the address
+// back as it was before the sign-in; then the link's choice of URL and room, read from that address.
+const config = await loadConfig();
+const signIn = await createSignIn(config, $("sign-in"));
+const linkRefused = followLink(config);
 const messages = createMessageList($("messages"), signIn);
 const people = createPeople({ summary: $("online"), list: $("members") }, signIn);
 const picker = createRoomPicker({ form: $("room-form"), input: $("room"), hint: $("room-hint") }, () => {
@@ -125,10 +106,11 @@ function onFrame(raw) {
 connectionForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const url = urlInput.value.trim();
+  const refused = refusal(config, url);
   if (connection.isLive(url)) {
     connection.disconnect();
-  } else if (!/^wss?:\/\/./i.test(url)) {
-    connection.setStatus("closed", "The URL must start with ws:// or wss://");
+  } else if (refused) {
+    connection.setStatus("closed", refused);
   } else {
     connection.open(url);
   }
@@ -230,7 +212,14 @@ try {
   // No storage: start without a name.
 }
 if (config.auth === "guest") nameInput.placeholder = "Your name (to join)";
+if (config.auth === "oidc") {
+  // The name is the issuer's.
+  nameInput.readOnly = true;
+  nameInput.value = signIn.user?.name ?? "";
+  nameInput.placeholder = "Your name (from your sign-in)";
+}
 urlInput.value = config.url;
 joinedAs = nameInput.value.trim();
-if (config.url) connection.open(config.url);
+if (linkRefused) connection.setStatus("closed", linkRefused);
+else if (config.url) connection.open(config.url);
 else connection.setStatus("idle", "Enter the WebSocket URL and connect");

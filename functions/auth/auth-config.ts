@@ -1,11 +1,16 @@
-import { ConfigError, environmentReader } from "../runtime/function-config";
+/**
+ * Identity settings: who may connect (the stack's `auth`), and what the `$connect` authorizer and the
+ * token endpoint read from their environment, checked once per cold start.
+ */
+import type { RateLimits } from "../limits/rate-limits";
+import { ConfigError, environmentReader, rateLimitSettings } from "../runtime/function-config";
 
 /**
  * Who may connect: `guest` (a display name, vouched for by a short-lived token from the token
  * endpoint), `oidc` (an ID token from an external issuer: a Cognito user pool, Auth0, ...) or
  * `none` (anyone, under any name they give: the open chat).
  */
-export type AuthMode = "guest" | "oidc" | "none";
+type AuthMode = "guest" | "oidc" | "none";
 export const AUTH_MODES: readonly AuthMode[] = ["guest", "oidc", "none"];
 
 /** Who may connect, as a stack sets it (`auth`, `tokenTtlSeconds`, `oidc*`); the local gateway takes the same. */
@@ -17,13 +22,19 @@ export interface GuestAuthSettings {
   tokenTtlSeconds?: number;
   /** Origins whose pages may call the token endpoint (CORS); default: the page's own. */
   allowedOrigins?: string[];
+  /**
+   * The token endpoint's reserved concurrency: its share of the account's, and its most, so a
+   * flood cannot take the concurrency the chat's routes need. Default: none reserved (an account
+   * below its default quota may have none to reserve).
+   */
+  reservedConcurrency?: number;
 }
 
 export interface OidcAuthSettings {
   mode: "oidc";
   /** The issuer's URL, as its tokens' `iss` names it. */
   issuer: string;
-  /** The app client id ID tokens are issued to. */
+  /** The app client id ID tokens are issued to (and the one the page signs in as). */
   audience: string;
   /** The claim shown as the display name (default `name`). */
   nameClaim?: string;
@@ -31,6 +42,14 @@ export interface OidcAuthSettings {
   jwksUri?: string;
   /** Signature algorithms accepted (default `RS256`). */
   algorithms?: string[];
+  /**
+   * The page's sign-in, the authorization-code flow with PKCE: the issuer's `authorization_endpoint`
+   * and `token_endpoint` (its discovery document names them). Without them the page cannot sign in.
+   */
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  /** The scopes the page asks for (default `openid profile`; `openid` is what brings an ID token). */
+  scope?: string;
 }
 
 /** The `$connect` authorizer's environment for an OIDC issuer, in the cloud and locally. */
@@ -77,11 +96,14 @@ export interface TokenEndpointConfig {
   /** `TOKEN_KMS_KEY_ID`: the asymmetric KMS key that signs (the cloud; locally a key made at start). */
   kmsKeyId?: string;
   region?: string;
+  /** `RATE_LIMITS` (its `tokens` budget) and `LIMITS_TABLE_NAME`: how many tokens one address may ask for. */
+  rateLimits?: RateLimits;
+  limitsTableName?: string;
 }
 
 /** Guest tokens: RS256 (RSASSA-PKCS1-v1_5 with SHA-256), what KMS signs with an RSA key. */
 export const GUEST_TOKEN_ALGORITHM = "RS256";
-export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
+const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
 /** Asymmetric algorithms only: a shared secret (HS256) would let the verifier mint tokens too. */
 export const ALLOWED_ALGORITHMS = [
   "RS256",
@@ -132,6 +154,7 @@ export function readTokenEndpointConfig(env: Record<string, string | undefined> 
     ttlSeconds: integer("TOKEN_TTL_SECONDS", DEFAULT_TOKEN_TTL_SECONDS, 30, 24 * 60 * 60),
     kmsKeyId: env.TOKEN_KMS_KEY_ID?.trim() || undefined,
     region: env.AWS_REGION?.trim() || undefined,
+    ...rateLimitSettings(env),
   };
 }
 

@@ -17,7 +17,7 @@ import { validateDisplayName } from "../chat/display-name";
 import { type AuthorizerConfig, GUEST_TOKEN_ALGORITHM } from "./auth-config";
 
 /** Who a valid token says its holder is. */
-export interface VerifiedIdentity {
+interface VerifiedIdentity {
   /** `sub`: `guest-{uuid}` for a guest, the issuer's user id for an account. */
   userId: string;
   name: string;
@@ -33,7 +33,7 @@ export class TokenRefusedError extends ProjectError {
 export type TokenVerifier = (token: string) => Promise<VerifiedIdentity>;
 
 /** Tokens longer than this are refused unread: no issuer's ID token comes near it. */
-export const MAX_TOKEN_LENGTH = 8 * 1024;
+const MAX_TOKEN_LENGTH = 8 * 1024;
 const CLOCK_TOLERANCE_SECONDS = 30;
 
 export function createTokenVerifier(config: AuthorizerConfig): TokenVerifier {

@@ -10,7 +10,7 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { cloudLogger } from "../runtime/telemetry";
 
 /** What one broadcast did: posts delivered, found gone, failed; Lambda hand-offs refused. */
-export interface BroadcastFigures {
+interface BroadcastFigures {
   delivered: number;
   gone: number;
   failed: number;

@@ -1,6 +1,6 @@
 /**
  * Fan-out: a large room's broadcast split across parallel invocations of the broadcast worker
- * (`./broadcast-worker.ts`), each posting to one slice of the room, a range of connection ids
+ * (`../handlers/broadcast-worker.ts`), each posting to one slice of the room, a range of connection ids
  * within one shard (the `byRoom` index's range key is the connection id, so a slice is one Query).
  *
  * `sendmessage` reads the first `fanoutShardThreshold + 1` members of each shard, all four at once,
@@ -21,23 +21,32 @@
  *   first claims its slice with a conditional put, and a second copy posts nothing.
  */
 
-import type { ChatMessageFrame } from "../chat/message";
 import { ROOM_SHARDS, type RoomAddress } from "../chat/room";
 import type { ConnectionManager } from "../runtime/connection-manager";
 import type { FunctionConfig } from "../runtime/function-config";
+import { sliceRanges } from "./id-space";
 import type { BroadcastDependencies, BroadcastOutcome } from "./room-broadcast";
 import { broadcastToRoom, describe } from "./room-broadcast";
 import { type IdRange, type Member, roomReader } from "./room-reader";
+
+/** A frame for everyone in a room: a message, or a change to one. */
+export interface RoomFrame {
+  type: string;
+  room: string;
+  id?: string;
+}
 
 /** What `sendmessage` hands a broadcast worker: one slice of a room, and the frame to post. */
 export interface BroadcastJob {
   /** The `@connections` endpoint of the API and stage the message came in on. */
   endpoint: string;
   address: RoomAddress;
-  frame: ChatMessageFrame;
+  frame: RoomFrame;
+  /** The broadcast's own id (the request's): with the slice, the slice's claim. */
+  delivery: string;
   shard: number;
   range: IdRange;
-  /** `{shard}.{index}`: with the message id, the slice's claim. */
+  /** `{shard}.{index}`: with the delivery, the slice's claim. */
   slice: string;
 }
 
@@ -71,55 +80,6 @@ export function maxSlices(accountConcurrency: number): number {
 }
 
 /**
- * The characters of API Gateway's connection ids (base64url and `=`) in DynamoDB's order (by
- * UTF-8 bytes). Slice bounds are made of them; any other character still sorts, by its neighbours.
- */
-export const ID_ALPHABET = "-0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-/** Characters of a slice bound: 65³ (274,625) places to cut. */
-const BOUND_LENGTH = 3;
-
-/** Where `id` falls in the id space, from 0 to 1, by its first characters. */
-export function idPosition(id: string): number {
-  let position = 0;
-  let scale = 1;
-  for (let i = 0; i < BOUND_LENGTH; i++) {
-    scale /= ID_ALPHABET.length;
-    const char = id[i];
-    if (char === undefined) break;
-    let rank = 0;
-    while (rank < ID_ALPHABET.length && (ID_ALPHABET[rank] as string) < char) rank++;
-    position += rank * scale;
-  }
-  return position;
-}
-
-/** The bound at `position` (0 to 1) of the id space. */
-export function idAt(position: number): string {
-  const base = ID_ALPHABET.length;
-  let n = Math.min(base ** BOUND_LENGTH - 1, Math.floor(position * base ** BOUND_LENGTH));
-  let bound = "";
-  for (let i = 0; i < BOUND_LENGTH; i++) {
-    bound = (ID_ALPHABET[n % base] as string) + bound;
-    n = Math.floor(n / base);
-  }
-  return bound;
-}
-
-/**
- * Cuts a shard whose first `read` members (in id order) end at `lastId` into ranges of about
- * `sliceSize` members each, estimating the shard's size from how far `lastId` is into the id space.
- */
-export function sliceRanges(read: number, lastId: string, sliceSize: number, maxSlices: number): IdRange[] {
-  const reached = Math.max(idPosition(lastId), ID_ALPHABET.length ** -BOUND_LENGTH);
-  const count = Math.min(maxSlices, Math.max(1, Math.ceil(read / reached / sliceSize)));
-  const bounds = [...new Set(Array.from({ length: count - 1 }, (_, i) => idAt((i + 1) / count)))];
-  return Array.from({ length: bounds.length + 1 }, (_, i) => ({
-    ...(i > 0 && { from: bounds[i - 1] }),
-    ...(i < bounds.length && { to: bounds[i] }),
-  }));
-}
-
-/**
  * Posts `frame` to its room: inline when the room is small, else through broadcast workers for
  * its large shards (and inline to its small ones).
  */
@@ -128,16 +88,19 @@ export async function broadcastMessage(
   manager: ConnectionManager,
   endpoint: string,
   address: RoomAddress,
-  frame: ChatMessageFrame,
+  frame: RoomFrame,
   label: string,
+  delivery: string,
 ): Promise<FanoutOutcome> {
   const { broadcastWorker } = deps;
   if (!broadcastWorker)
     return { ...(await broadcastToRoom(deps, manager, address, frame, { label })), slices: 0, handOffsFailed: 0 };
+  // 1. Each shard's first members, all shards at once.
   const threshold = deps.config.fanoutShardThreshold;
   const firstMembers = await Promise.all(
     Array.from({ length: ROOM_SHARDS }, (_, shard) => readUpTo(deps, address, shard, threshold + 1)),
   );
+  // 2. A shard that ended within them is posted to here; one that goes on is cut into slices.
   const jobs: BroadcastJob[] = [];
   const inline: Member[] = [];
   firstMembers.forEach((members, shard) => {
@@ -148,9 +111,10 @@ export async function broadcastMessage(
     const last = members.at(-1) as Member;
     const perShard = Math.floor(maxSlices(deps.config.accountConcurrency) / ROOM_SHARDS);
     sliceRanges(members.length, last.connectionId, deps.config.fanoutSliceSize, perShard).forEach((range, i) => {
-      jobs.push({ endpoint, address, frame, shard, range, slice: `${shard}.${i}` });
+      jobs.push({ endpoint, address, frame, delivery, shard, range, slice: `${shard}.${i}` });
     });
   });
+  // 3. The slices handed to workers while this function posts to the rest.
   const [handOffs, outcome] = await Promise.all([
     Promise.allSettled(jobs.map((job) => broadcastWorker.invoke(job))),
     broadcastToRoom(deps, manager, address, frame, { label, recipients: inline }),
@@ -187,13 +151,16 @@ async function readUpTo(
 
 /** A slice claimed by the worker posting it: an item of the messages table, off every room's history. */
 export interface FanoutClaim {
-  /** `{room's history partition}#fanout`: no room's own (a room name has no `#`). */
+  /**
+   * `#fanout#{room's history partition}`: no room's own, since a room's partition begins with its
+   * API's id, never with `#`; so a policy can grant the worker these partitions alone.
+   */
   roomKey: string;
-  /** `{message id}#{slice}`. */
+  /** `{delivery}#{slice}`: the broadcast's request id and the slice. */
   id: string;
   /** Epoch seconds: kept past any retry Lambda could make (events live at most 6 hours). */
   expiresAt: number;
 }
 
-export const FANOUT_CLAIM_SUFFIX = "#fanout";
+export const FANOUT_CLAIM_PREFIX = "#fanout#";
 export const FANOUT_CLAIM_TTL_SECONDS = 6 * 60 * 60 + 60;

@@ -1,12 +1,13 @@
 /**
  * Posting a frame to everyone in a room: the room's connections read shard by shard from the
  * `byRoom` index (a Query each, the first page of every shard asked for at once), at most
- * `broadcastConcurrency` posts in flight. A connection that answers 410 is removed unless it may
- * still be connecting, and the room is told it left; any other failure does not stop the rest.
+ * `broadcastConcurrency` posts in flight. A connection that answers 410 is forgotten unless it may
+ * still be connecting, and each room it was in is told it left; any other failure does not stop the rest.
  * Presence notices go to small rooms only (`PRESENCE_ROOM_LIMIT`).
  */
 import type { Repository } from "../../dal/repository";
-import { CONNECTION_KEY, type Connection, connectingWindowMs } from "../chat/connection";
+import { type Connection, connectingWindowMs } from "../chat/connection";
+import { addressOfMembership, forgetConnection, type Membership, memberConnectionId } from "../chat/membership";
 import type { RoomAddress } from "../chat/room";
 import {
   ConnectionGoneError,
@@ -19,10 +20,10 @@ import type { WebSocketEvent } from "../runtime/lambda-events";
 import type { BroadcastMetrics } from "./broadcast-metrics";
 import { listSource, type Member, type MemberSource, type RoomReaderOptions, roomReader } from "./room-reader";
 
-export type { Member } from "./room-reader";
-
 export interface BroadcastDependencies {
   connections: Repository<Connection>;
+  /** The same table's membership items, read through the `byRoom` index. */
+  memberships: Repository<Membership>;
   managementApi: ConnectionManagerFactory;
   config: Pick<FunctionConfig, "region" | "managementEndpoint" | "broadcastConcurrency" | "connectTimeoutMs">;
   now: () => number;
@@ -53,23 +54,26 @@ export interface PresenceFrame {
   at: string;
 }
 
-export function presenceFrame(event: PresenceFrame["event"], connection: Connection, at: number): PresenceFrame {
+export function presenceFrame(event: PresenceFrame["event"], membership: Membership, at: number): PresenceFrame {
   return {
     type: "presence",
     event,
-    room: connection.room,
-    connectionId: connection.connectionId,
-    ...(connection.userId !== undefined && { userId: connection.userId }),
-    ...(connection.name !== undefined && { name: connection.name }),
+    room: membership.room,
+    connectionId: memberConnectionId(membership.connectionId),
+    ...(membership.userId !== undefined && { userId: membership.userId }),
+    ...(membership.name !== undefined && { name: membership.name }),
     at: new Date(at).toISOString(),
   };
 }
 
+/** The `@connections` endpoint of the API and stage that sent `event`. */
+export function endpointFor(deps: Pick<BroadcastDependencies, "config">, event: WebSocketEvent): string {
+  return deps.config.managementEndpoint ?? managementEndpoint(event.requestContext, deps.config.region);
+}
+
 /** The `@connections` client for the API and stage that sent `event`. */
 export function managerFor(deps: BroadcastDependencies, event: WebSocketEvent): ConnectionManager {
-  return deps.managementApi(
-    deps.config.managementEndpoint ?? managementEndpoint(event.requestContext, deps.config.region),
-  );
+  return deps.managementApi(endpointFor(deps, event));
 }
 
 /** `name: message` of an error, without its stack. */
@@ -90,7 +94,7 @@ export const PRESENCE_ROOM_LIMIT = 100;
  * `undefined`.
  */
 export async function smallRoomMembers(
-  deps: Pick<BroadcastDependencies, "connections" | "now">,
+  deps: Pick<BroadcastDependencies, "memberships" | "now">,
   address: RoomAddress,
   except?: string,
 ): Promise<Member[] | undefined> {
@@ -148,11 +152,11 @@ export async function broadcastToRoom(
     }
   }
   const removed = await postAll(deps, manager, source, Buffer.from(JSON.stringify(frame)), { outcome, failures });
-  // Each one gone is removed exactly once (the delete returns it to one caller), so this ends.
+  // Each one gone is forgotten exactly once (the delete returns it to one caller), so this ends.
   for (let next = removed.shift(); next !== undefined; next = removed.shift()) {
     if (next.quiet) continue;
     const leave = Buffer.from(JSON.stringify(presenceFrame("leave", next, deps.now())));
-    const others = await smallRoomMembers(deps, address);
+    const others = await smallRoomMembers(deps, addressOfMembership(next));
     if (!others) continue;
     const counts: BroadcastOutcome = { delivered: 0, gone: 0, failed: 0, leaveNotices: 0 };
     removed.push(...(await postAll(deps, manager, listSource(others), leave, { outcome: counts, failures })));
@@ -168,7 +172,7 @@ export async function broadcastToRoom(
 
 /**
  * Posts `frame` to every member of `source`, `broadcastConcurrency` workers each taking the next
- * when its post ends; resolves the connections it removed as gone.
+ * when its post ends; resolves the memberships of the connections it forgot as gone.
  */
 async function postAll(
   deps: BroadcastDependencies,
@@ -176,8 +180,8 @@ async function postAll(
   source: MemberSource,
   frame: Uint8Array,
   { outcome, failures }: { outcome: BroadcastOutcome; failures: string[] },
-): Promise<Connection[]> {
-  const removed: Connection[] = [];
+): Promise<Membership[]> {
+  const removed: Membership[] = [];
   // A 410 from a connection whose `$connect` began within the window may mean it is still
   // connecting: deleting its row would leave it open and deaf for good.
   const connectingSince = deps.now() - connectingWindowMs(deps.config.connectTimeoutMs);
@@ -195,11 +199,7 @@ async function postAll(
       // Still connecting, as far as anyone can tell: the conditional delete would fail, and cost a write.
       if (connectedAt >= connectingSince) return;
       try {
-        const row = await deps.connections.delete(
-          { [CONNECTION_KEY]: connectionId },
-          { onlyIfBelow: { attribute: "connectedAt", value: connectingSince } },
-        );
-        if (row) removed.push(row);
+        removed.push(...((await forgetConnection(deps, connectionId, connectingSince)) ?? []));
       } catch (deleteError) {
         failures.push(`removing gone connection ${connectionId}: ${describe(deleteError)}`);
       }

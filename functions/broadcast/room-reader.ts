@@ -4,9 +4,10 @@
  */
 import type { Repository } from "../../dal/repository";
 import { CONNECTION_KEY, type Connection } from "../chat/connection";
+import { type Membership, memberConnectionId } from "../chat/membership";
 import { ROOM_INDEX, ROOM_INDEX_KEY, ROOM_SHARDS, type RoomAddress, roomShardKey } from "../chat/room";
 
-/** A member as a broadcast reads it from the index. */
+/** A member as a broadcast reads it from the index: the connection to post to. */
 export type Member = Pick<Connection, "connectionId" | "connectedAt">;
 
 /** Connection ids from `from` (inclusive) to `to` (exclusive); either end open when absent. */
@@ -48,7 +49,7 @@ export function listSource(members: Member[]): MemberSource {
  * their shard's members run out. `except` is left out.
  */
 export function roomReader(
-  deps: { connections: Repository<Connection>; now: () => number },
+  deps: { memberships: Repository<Membership>; now: () => number },
   address: RoomAddress,
   except: string | undefined,
   options: RoomReaderOptions = {},
@@ -61,7 +62,7 @@ export function roomReader(
   const rangeCondition = keyCondition(range);
   // A paginator sends nothing until its first page is asked for.
   const shards = shardNumbers.map((shard) =>
-    deps.connections
+    deps.memberships
       .query({
         index: ROOM_INDEX,
         partition: { attribute: ROOM_INDEX_KEY, value: roomShardKey(address, shard) },
@@ -74,10 +75,10 @@ export function roomReader(
   );
   // `between` takes the upper end in; it belongs to the next range.
   const keep = (row: Member) =>
-    row.connectionId !== except && (range?.to === undefined || row.connectionId !== range.to);
-  const firstPages: Promise<IteratorResult<Connection[]>>[] = [];
+    memberConnectionId(row.connectionId) !== except && (range?.to === undefined || row.connectionId !== range.to);
+  const firstPages: Promise<IteratorResult<Membership[]>>[] = [];
   const askFirstPages = (from: number) => {
-    for (let i = from; i < shards.length; i++) firstPages[i] ??= (shards[i] as AsyncIterator<Connection[]>).next();
+    for (let i = from; i < shards.length; i++) firstPages[i] ??= (shards[i] as AsyncIterator<Membership[]>).next();
   };
   if (prefetch === "all") askFirstPages(0);
   let shard = 0;
@@ -85,10 +86,10 @@ export function roomReader(
   let members: Member[] = [];
   let next = 0;
   let reading: Promise<boolean> | undefined;
-  let ahead: Promise<IteratorResult<Connection[]>> | undefined;
+  let ahead: Promise<IteratorResult<Membership[]>> | undefined;
   const readPage = async (): Promise<boolean> => {
     while (shard < shards.length) {
-      const iterator = shards[shard] as AsyncIterator<Connection[]>;
+      const iterator = shards[shard] as AsyncIterator<Membership[]>;
       // The first shard's page alone, or (past it) every later shard's at once.
       if (!started && shard === 0) firstPages[0] ??= iterator.next();
       else if (!started) askFirstPages(shard);
@@ -101,7 +102,9 @@ export function roomReader(
           // Awaited when its turn comes (or settled by `close`): no unhandled rejection meanwhile.
           ahead.catch(() => {});
         }
-        members = page.value.filter(keep);
+        members = page.value
+          .filter(keep)
+          .map((row) => ({ connectionId: memberConnectionId(row.connectionId), connectedAt: row.connectedAt }));
         next = 0;
         return true;
       }

@@ -1,4 +1,4 @@
-/** One row of the connections table. */
+/** One row of the connections table: the connection itself (its rooms are memberships, `./membership.ts`). */
 export interface Connection {
   connectionId: string;
   /**
@@ -7,11 +7,15 @@ export interface Connection {
    */
   apiId: string;
   stage: string;
-  /** The room it joined when it connected (`./room.ts`). */
+  /** The room it joined when it connected (`./room.ts`): where a request that names no room goes. */
   room: string;
-  /** The `byRoom` index's key: the room's shard this connection is in. */
-  roomKey: string;
-  /** Joined a room too large for presence notices (`PRESENCE_ROOM_LIMIT`): it leaves untold too. */
+  /** Every room it is in now, the first included unless it left it. */
+  rooms?: Set<string>;
+  /**
+   * Rows written before a connection could be in many rooms (none since) are their room's
+   * membership themselves: in the index under this key, `quiet` if they joined untold.
+   */
+  roomKey?: string;
   quiet?: true;
   /** Epoch milliseconds, from API Gateway's `connectedAt`. */
   connectedAt: number;
@@ -23,9 +27,6 @@ export interface Connection {
   name?: string;
   /** Epoch seconds: DynamoDB's TTL deletes the row after this, in case `$disconnect` never ran. */
   expiresAt: number;
-  /** The per-connection message limit's window: its start (epoch seconds) and messages counted in it. */
-  messageWindow?: number;
-  messageCount?: number;
 }
 
 /** The table's hash key and TTL attribute; `infra/` declares the table with these. */

@@ -14,6 +14,13 @@ export const MAX_NAME_LENGTH = 64;
 const FORBIDDEN = /[\p{Cc}\u2028\u2029\u115F\u1160\u3164\uFFA0]|(?!\u200D)\p{Cf}/u;
 
 /**
+ * A character that shows: a letter, digit, punctuation or symbol, but for the Braille pattern
+ * blank (U+2800), a symbol that draws nothing. A name of spaces, combining marks or blanks alone
+ * would show as no one.
+ */
+const VISIBLE = /(?!\u2800)[\p{L}\p{N}\p{P}\p{S}]/u;
+
+/**
  * The name as it is stored and shown (trimmed, NFC-normalized), or why it is refused: a sentence
  * for the person who typed it, naming the input as `label`. Markup is just text: the page never
  * renders a name as HTML.
@@ -28,5 +35,6 @@ export function validateDisplayName(value: unknown, label = '"name"'): Checked<s
   }
   if (FORBIDDEN.test(name))
     return { error: `${label} must not contain control, invisible or text-direction characters` };
+  if (!VISIBLE.test(name)) return { error: `${label} must have a letter, digit or symbol that shows` };
   return { value: name };
 }

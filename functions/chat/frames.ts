@@ -6,16 +6,39 @@ export interface ErrorFrame {
   type: "error";
   message: string;
   requestId: string;
+  /** The request's own reference, when it gave one. */
+  ref?: string;
+  /** Over a rate limit: when the request would be admitted again. */
+  retryAfterSeconds?: number;
 }
 
-export function errorFrame(message: string, requestId: string): string {
-  const frame: ErrorFrame = { type: "error", message, requestId };
+export function errorFrame(
+  message: string,
+  requestId: string,
+  extra: Pick<ErrorFrame, "ref" | "retryAfterSeconds"> = {},
+): string {
+  const frame: ErrorFrame = {
+    type: "error",
+    message,
+    requestId,
+    ...(extra.ref !== undefined && { ref: extra.ref }),
+    ...(extra.retryAfterSeconds !== undefined && { retryAfterSeconds: extra.retryAfterSeconds }),
+  };
   return JSON.stringify(frame);
 }
 
 /** A two-way route's refusal: the error frame as its response. */
-export function refusal(message: string, requestId: string): { statusCode: number; body: string } {
-  return { statusCode: 400, body: errorFrame(message, requestId) };
+export function refusal(message: string, requestId: string, ref?: string): { statusCode: number; body: string } {
+  return { statusCode: 400, body: errorFrame(message, requestId, { ref }) };
+}
+
+/** `{"type":"ack",...}`: a request done, named by its reference, with what it made or changed. */
+export interface AckFrame {
+  type: "ack";
+  ref?: string;
+  room: string;
+  id?: string;
+  seq?: number;
 }
 
 /**
@@ -31,6 +54,11 @@ export class FrameBudget {
     private readonly maxBytes = API_GATEWAY_MAX_MESSAGE_BYTES,
   ) {
     this.bytes = Buffer.byteLength(JSON.stringify(envelope));
+  }
+
+  /** Bytes the frame may still take. */
+  get left(): number {
+    return this.maxBytes - this.bytes;
   }
 
   /** Takes `item` into the frame if it fits (with its comma); else leaves the budget as it is. */

@@ -1,3 +1,4 @@
+/** Who a connection is, as its `$connect` authorizer verified it and API Gateway passes it on. */
 import type { WebSocketRequestContext } from "../runtime/lambda-events";
 
 /** Who a connection is, as its `$connect` authorizer verified. */

@@ -1,3 +1,8 @@
+/**
+ * A connection as a member of the room a request is for: its row found, and the room checked
+ * against the rooms it has joined. A request names its room (`"room"`), or means the room the
+ * connection joined first.
+ */
 import { ObjectNotFoundError } from "../../dal/errors";
 import type { Repository } from "../../dal/repository";
 import type { WebSocketEvent } from "../runtime/lambda-events";
@@ -7,53 +12,34 @@ import type { RoomAddress } from "./room";
 /** What a connection whose row is gone (purged, or never written) is told. */
 export const NOT_IN_A_ROOM = "This connection is in no room (its record is gone): reconnect to join one";
 
-/**
- * The row of the connection that sent `event`, read consistently (it was written by `$connect`
- * moments ago, maybe), or `undefined` when it has none.
- */
-export async function findMember(
-  connections: Repository<Connection>,
-  event: WebSocketEvent,
-): Promise<(Connection & { room: string }) | undefined> {
-  try {
-    const row = await connections.get({ [CONNECTION_KEY]: event.requestContext.connectionId });
-    return typeof row.room === "string" ? row : undefined;
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) return undefined;
-    throw error;
-  }
-}
-
-/** What a connection over its message limit is told; `retryAfterSeconds` is when its window ends. */
-export function overLimitMessage(limit: number, windowSeconds: number, retryAfterSeconds: number): string {
-  return `Too many messages: at most ${limit} every ${windowSeconds} s from one connection; try again in ${retryAfterSeconds} s`;
+/** The caller's row, and the room its request is for (one it is in). */
+export interface RoomMember {
+  row: Connection;
+  room: string;
+  address: RoomAddress;
 }
 
 /**
- * As {@link findMember}, counting the message against the connection's limit in the same request
- * (a fixed window on its row, updated atomically: of messages sent at once, only `limit` pass).
- * Resolves `{ overLimit }`, the seconds until the window ends, when the connection is over it.
+ * The caller's row, read consistently (`$connect` may have written it moments ago), and `room`
+ * (else its first room) if it is one the connection is in; else why not, a sentence for the caller.
  */
-export async function findCountedMember(
+export async function memberOfRoom(
   connections: Repository<Connection>,
   event: WebSocketEvent,
-  { limit, windowSeconds, nowMs }: { limit: number; windowSeconds: number; nowMs: number },
-): Promise<(Connection & { room: string }) | { overLimit: number } | undefined> {
-  const nowSeconds = Math.floor(nowMs / 1000);
-  const windowStart = nowSeconds - (nowSeconds % windowSeconds);
+  room?: string,
+): Promise<RoomMember | { error: string }> {
+  let row: Connection;
   try {
-    const row = await connections.countUse(
-      { [CONNECTION_KEY]: event.requestContext.connectionId },
-      { window: "messageWindow", count: "messageCount", windowStart, limit },
-    );
-    if (!row) return { overLimit: Math.max(1, windowStart + windowSeconds - nowSeconds) };
-    return typeof row.room === "string" ? row : undefined;
+    row = await connections.get({ [CONNECTION_KEY]: event.requestContext.connectionId });
   } catch (error) {
-    if (error instanceof ObjectNotFoundError) return undefined;
+    if (error instanceof ObjectNotFoundError) return { error: NOT_IN_A_ROOM };
     throw error;
   }
-}
-
-export function addressOf(connection: Pick<Connection, "apiId" | "stage" | "room">): RoomAddress {
-  return { apiId: connection.apiId, stage: connection.stage, room: connection.room };
+  const wanted = room ?? row.room;
+  // Rows written before a connection could be in many rooms list none: their one room is `room`.
+  const rooms = row.rooms ?? new Set([row.room]);
+  if (!rooms.has(wanted)) {
+    return { error: `This connection is not in room ${JSON.stringify(wanted)}: join it first` };
+  }
+  return { row, room: wanted, address: { apiId: row.apiId, stage: row.stage, room: wanted } };
 }

@@ -6,8 +6,10 @@
 /** The frame everyone in the room receives for a message; `history` answers with the same. */
 export interface ChatMessageFrame {
   type: "message";
-  /** `{sentAt}#{requestId}`: unique, and sorts as the messages were handled. */
+  /** `s{seq}`, twelve digits: unique, and sorts as `seq` does. (`{sentAt}#{requestId}` before rooms counted.) */
   id: string;
+  /** The room's count of messages, this one included: one more than the last, so a gap shows. */
+  seq?: number;
   room: string;
   /** The sender's connection id. */
   connectionId: string;
@@ -17,6 +19,12 @@ export interface ChatMessageFrame {
   data: string;
   /** ISO-8601, when the message was handled. */
   sentAt: string;
+  /** ISO-8601, when its author last changed it. */
+  editedAt?: string;
+  /** Its author took it back: `data` is empty, the message keeps its place. */
+  deleted?: true;
+  /** ISO-8601, when it was taken back. */
+  deletedAt?: string;
 }
 
 /** One item of the messages table: the frame as sent, under its room's partition. */
@@ -32,9 +40,24 @@ export const MESSAGES_PARTITION_KEY = "roomKey" satisfies keyof StoredMessage;
 export const MESSAGES_RANGE_KEY = "id" satisfies keyof StoredMessage;
 export const MESSAGES_TTL_ATTRIBUTE = "expiresAt" satisfies keyof StoredMessage;
 
-/** A message id: an ISO-8601 instant in milliseconds, `#`, an API Gateway request id. */
-export const MESSAGE_ID = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[A-Za-z0-9+/=_-]{1,128}$/;
+/**
+ * A message id: `s` and the room's sequence number in twelve digits; or, stored before rooms
+ * counted their messages, an ISO-8601 instant in milliseconds, `#`, an API Gateway request id
+ * (those sort before every `s` id, as they came before).
+ */
+export const MESSAGE_ID = /^(s\d{12}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[A-Za-z0-9+/=_-]{1,128})$/;
 
-export function messageId(sentAt: string, requestId: string): string {
-  return `${sentAt}#${requestId}`;
+export function messageId(seq: number): string {
+  return `s${String(seq).padStart(12, "0")}`;
 }
+
+/** The sequence number of an id (`undefined` for an id from before rooms counted). */
+export function sequenceOf(id: string): number | undefined {
+  return id.startsWith("s") ? Number(id.slice(1)) : undefined;
+}
+
+/**
+ * The room's counter, an item of its own history partition: its range key sorts before every
+ * message's and it has no TTL attribute, so history's TTL filter never answers it.
+ */
+export const SEQUENCE_ITEM_ID = "#seq";

@@ -9,6 +9,7 @@
  * the shards let a crowd join a room that fast several times over, and let a fan-out split a large
  * room across workers, one shard (or a range of connection ids within one) each.
  */
+import { createHash } from "node:crypto";
 import type { Checked } from "../runtime/checked";
 
 export const DEFAULT_ROOM = "lobby";
@@ -24,10 +25,25 @@ export const ROOM_INDEX_ATTRIBUTES = ["userId", "name", "connectedAt", "expiresA
 /** The room asked for, or why the handshake is refused. */
 export function parseRoom(requested: string | undefined): Checked<string> {
   if (requested === undefined) return { value: DEFAULT_ROOM };
+  if (requested.startsWith(DIRECT_ROOM_PREFIX)) {
+    return { error: 'A direct room is joined with the other person\'s user id: {"action":"join","with":"..."}' };
+  }
   if (ROOM_NAME.test(requested)) return { value: requested };
   return {
     error: `The room must be 1 to 64 letters, digits, - or _; got ${JSON.stringify(requested.slice(0, 80))}`,
   };
+}
+
+/** Direct rooms' names begin so; no other room's may. */
+export const DIRECT_ROOM_PREFIX = "dm-";
+
+/**
+ * The room of two users alone: named by a hash of both their ids, so each finds it from the
+ * other's id, and no third user, whose own id goes into what they ask for, can reach it.
+ */
+export function directRoom(userId: string, otherUserId: string): string {
+  const pair = [userId, otherUserId].sort().join("\n");
+  return `${DIRECT_ROOM_PREFIX}${createHash("sha256").update(pair).digest("base64url")}`;
 }
 
 /** A room of one API's stage: rooms of two stages sharing a table never meet. */

@@ -11,13 +11,13 @@ import { createTokenVerifier, TokenRefusedError, type TokenVerifier } from "../a
 import type { AuthorizerEvent, AuthorizerResult } from "../runtime/lambda-events";
 
 /** The query string parameter that carries the token: `wss://.../dev?token=...`. */
-export const TOKEN_QUERY_PARAMETER = "token";
+const TOKEN_QUERY_PARAMETER = "token";
 /** The authorizer's identity source, in API Gateway's syntax. */
 export const IDENTITY_SOURCE = `route.request.querystring.${TOKEN_QUERY_PARAMETER}`;
 
 export type AuthorizerHandler = (event: AuthorizerEvent) => Promise<AuthorizerResult>;
 
-export interface AuthorizerDependencies {
+interface AuthorizerDependencies {
   verifyToken: TokenVerifier;
   logger: Pick<Console, "warn">;
 }

@@ -1,13 +1,13 @@
 /**
  * The broadcast worker: posts one message to one slice of a large room, handed to it by
- * `sendmessage` through an asynchronous invocation (`./fanout.ts` has the design). It claims its
+ * `sendmessage` through an asynchronous invocation (`../broadcast/fanout.ts` has the design). It claims its
  * slice first, so a second delivery of the same event by Lambda's queue posts nothing.
  */
 import { ObjectExistsError } from "../../dal/errors";
 import type { Repository } from "../../dal/repository";
 import {
   type BroadcastJob,
-  FANOUT_CLAIM_SUFFIX,
+  FANOUT_CLAIM_PREFIX,
   FANOUT_CLAIM_TTL_SECONDS,
   type FanoutClaim,
 } from "../broadcast/fanout";
@@ -17,24 +17,24 @@ import { ROOM_SHARDS, roomKey } from "../chat/room";
 /** Members per Query: a short first page starts the posting soon, the next ones are read meanwhile. */
 const WORKER_PAGE_SIZE = 200;
 
-export interface BroadcastWorkerDependencies extends BroadcastDependencies {
+interface BroadcastWorkerDependencies extends BroadcastDependencies {
   claims: Repository<FanoutClaim>;
 }
 
 /** A worker's answer (nobody waits for it: Lambda logs it, tests read it). */
-export type BroadcastWorkerResult = (BroadcastOutcome & { duplicate: false }) | { duplicate: true };
+type BroadcastWorkerResult = (BroadcastOutcome & { duplicate: false }) | { duplicate: true };
 
 export function createBroadcastWorkerHandler(
   deps: BroadcastWorkerDependencies,
 ): (job: BroadcastJob) => Promise<BroadcastWorkerResult> {
   return async (job) => {
     checkJob(job);
-    const label = `fan-out ${job.frame.id} slice ${job.slice}`;
+    const label = `fan-out ${job.delivery} slice ${job.slice}`;
     // The claim and the first page of the slice at once: both are round trips.
     const claimed = deps.claims.put(
       {
-        roomKey: `${roomKey(job.address)}${FANOUT_CLAIM_SUFFIX}`,
-        id: `${job.frame.id}#${job.slice}`,
+        roomKey: `${FANOUT_CLAIM_PREFIX}${roomKey(job.address)}`,
+        id: `${job.delivery}#${job.slice}`,
         expiresAt: Math.floor(deps.now() / 1000) + FANOUT_CLAIM_TTL_SECONDS,
       },
       { overwrite: false },
@@ -67,7 +67,8 @@ function checkJob(job: BroadcastJob): void {
     typeof job.address?.apiId === "string" &&
     typeof job.address.stage === "string" &&
     typeof job.address.room === "string" &&
-    typeof job.frame?.id === "string" &&
+    typeof job.frame?.room === "string" &&
+    typeof job.delivery === "string" &&
     Number.isInteger(job.shard) &&
     job.shard >= 0 &&
     job.shard < ROOM_SHARDS &&

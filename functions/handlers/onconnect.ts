@@ -1,20 +1,15 @@
-import {
-  type BroadcastDependencies,
-  broadcastToRoom,
-  describe,
-  managerFor,
-  presenceFrame,
-  smallRoomMembers,
-} from "../broadcast/room-broadcast";
+/** The `$connect` route's handler: the connection joins its room, and the room is told. */
+import { enterRoom, type PresenceDependencies } from "../broadcast/presence";
 import { CONNECTION_KEY, type Connection } from "../chat/connection";
 import { validateDisplayName } from "../chat/display-name";
 import { verifiedUser } from "../chat/identity";
-import { parseRoom, roomShardKey, shardOf } from "../chat/room";
+import { parseRoom } from "../chat/room";
+import { admitConnection } from "../limits/connection-cap";
 import type { FunctionConfig } from "../runtime/function-config";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
-export interface ConnectHandlerDependencies extends BroadcastDependencies {
-  config: BroadcastDependencies["config"] & Pick<FunctionConfig, "connectionTtlSeconds">;
+interface ConnectHandlerDependencies extends PresenceDependencies {
+  config: PresenceDependencies["config"] & Pick<FunctionConfig, "connectionTtlSeconds">;
 }
 
 /**
@@ -26,7 +21,7 @@ export interface ConnectHandlerDependencies extends BroadcastDependencies {
  */
 export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocketHandler {
   return async (event) => {
-    const { connectionId, apiId, stage, connectedAt, identity, requestId } = event.requestContext;
+    const { connectionId, apiId, stage, connectedAt, identity } = event.requestContext;
     // Given twice, a parameter's last value is the one in queryStringParameters
     // (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#apigateway-multivalue-headers-and-parameters).
     const query = event.queryStringParameters ?? {};
@@ -40,19 +35,15 @@ export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocke
       if ("error" in given) return { statusCode: 400, body: given.error };
       name = given.value;
     }
-    const address = { apiId, stage, room: room.value };
-    // Who is there decides whether the room hears of this one; a failed read only costs the notice.
-    const recipients = await smallRoomMembers(deps, address, connectionId).catch((error: unknown) => {
-      deps.logger.warn(`join ${requestId}: the room was not read, so not told: ${describe(error)}`);
-      return undefined;
-    });
+    // Refused before anything is written or anyone told.
+    const tooMany = await admitConnection(deps, event.requestContext, user);
+    if (tooMany) return { statusCode: 429, body: tooMany };
     const connection: Connection = {
       [CONNECTION_KEY]: connectionId,
       apiId,
       stage,
       room: room.value,
-      roomKey: roomShardKey(address, shardOf(connectionId)),
-      ...(!recipients && { quiet: true as const }),
+      rooms: new Set([room.value]),
       connectedAt,
       sourceIp: identity.sourceIp,
       userAgent: identity.userAgent,
@@ -61,16 +52,7 @@ export function createConnectHandler(deps: ConnectHandlerDependencies): WebSocke
       expiresAt: Math.floor(deps.now() / 1000) + deps.config.connectionTtlSeconds,
     };
     await deps.connections.put(connection);
-    if (recipients && recipients.length > 0) {
-      try {
-        await broadcastToRoom(deps, managerFor(deps, event), address, presenceFrame("join", connection, deps.now()), {
-          recipients,
-          label: `join ${requestId}`,
-        });
-      } catch (error) {
-        deps.logger.warn(`join ${requestId}: the room was not told: ${describe(error)}`);
-      }
-    }
+    await enterRoom(deps, event, connection, room.value);
     return { statusCode: 200 };
   };
 }

@@ -6,9 +6,12 @@
  */
 
 import { randomUUID } from "node:crypto";
+import { createDocumentClient } from "../../dal/dynamodb-client";
+import { DynamoDBLimitsStore, type LimitsStore } from "../../dal/limits-table";
 import type { TokenEndpointConfig } from "../auth/auth-config";
 import { createKmsTokenSigner, issueToken, type TokenSigner } from "../auth/token-signing";
 import { validateDisplayName } from "../chat/display-name";
+import { addressBucket, rateOf } from "../limits/rate-limits";
 import { parseJsonObject } from "../runtime/checked";
 import { ConfigError } from "../runtime/function-config";
 import type { HttpHandler, HttpResult } from "../runtime/lambda-events";
@@ -27,26 +30,35 @@ export interface TokenResponse {
 /** Larger bodies are refused unread: `{"name": ...}` with 64 characters fits many times over. */
 export const MAX_TOKEN_REQUEST_BYTES = 1024;
 
-export interface TokenEndpointDependencies {
+interface TokenEndpointDependencies {
   signer: TokenSigner;
-  config: Pick<TokenEndpointConfig, "issuer" | "audience" | "ttlSeconds">;
+  config: Pick<TokenEndpointConfig, "issuer" | "audience" | "ttlSeconds" | "rateLimits">;
+  /** Each address's budget of tokens; absent, no limit. */
+  limits?: LimitsStore;
   now: () => number;
   logger: Pick<Console, "error">;
 }
 
 /**
- * The token endpoint's real dependencies: KMS signs in the cloud; the local gateway passes the
- * signer of the key it made at start.
+ * The token endpoint's real dependencies: KMS signs in the cloud, and the limits table keeps each
+ * address's budget; the local gateway passes the signer of the key it made at start, and its own
+ * limits table.
  */
 export function createTokenEndpointDependencies(
   config: TokenEndpointConfig,
-  signer?: TokenSigner,
+  local: { signer?: TokenSigner; limits?: LimitsStore } = {},
   logger: TokenEndpointDependencies["logger"] = console,
 ): TokenEndpointDependencies {
-  if (!signer && !config.kmsKeyId) throw new ConfigError("TOKEN_KMS_KEY_ID must be set");
+  if (!local.signer && !config.kmsKeyId) throw new ConfigError("TOKEN_KMS_KEY_ID must be set");
+  const limits =
+    local.limits ??
+    (config.limitsTableName
+      ? new DynamoDBLimitsStore(createDocumentClient({ region: config.region ?? "us-east-1" }), config.limitsTableName)
+      : undefined);
   return {
-    signer: signer ?? createKmsTokenSigner(config.kmsKeyId as string, config.region),
+    signer: local.signer ?? createKmsTokenSigner(config.kmsKeyId as string, { region: config.region }),
     config,
+    ...(limits && { limits }),
     now: Date.now,
     logger,
   };
@@ -54,8 +66,14 @@ export function createTokenEndpointDependencies(
 
 export function createTokenHandler(deps: TokenEndpointDependencies): HttpHandler {
   return async (event) => {
-    const { method } = event.requestContext.http;
+    const { method, sourceIp } = event.requestContext.http;
     if (method !== "POST") return json(405, { message: "Use POST with a JSON body" }, { Allow: "POST" });
+    const waitSeconds = await addressWait(deps, sourceIp);
+    if (waitSeconds > 0) {
+      const { perAddress, seconds } = deps.config.rateLimits?.tokens ?? { perAddress: 0, seconds: 0 };
+      const message = `Too many tokens asked from one address: at most ${perAddress} every ${seconds} s; try again in ${waitSeconds} s`;
+      return json(429, { message }, { "Retry-After": String(waitSeconds) });
+    }
     const body = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
     if (body.length > MAX_TOKEN_REQUEST_BYTES) {
       return json(400, { message: `The body is ${body.length} bytes; the limit is ${MAX_TOKEN_REQUEST_BYTES}` });
@@ -86,6 +104,19 @@ export function createTokenHandler(deps: TokenEndpointDependencies): HttpHandler
     const response: TokenResponse = { token, expiresAt, userId, name: name.value };
     return json(200, response);
   };
+}
+
+/** Seconds until the address may ask again: 0 when it may now (a token taken from its budget). */
+async function addressWait(deps: TokenEndpointDependencies, sourceIp: string): Promise<number> {
+  const budget = deps.config.rateLimits?.tokens;
+  if (!deps.limits || !budget || budget.perAddress === 0) return 0;
+  const scope = { apiId: deps.config.audience, stage: "token" };
+  const waitMs = await deps.limits.take(
+    addressBucket("tokens", scope, sourceIp),
+    rateOf(budget.perAddress, budget.seconds),
+    deps.now(),
+  );
+  return Math.ceil(waitMs / 1000);
 }
 
 function json(statusCode: number, body: object, headers: Record<string, string> = {}): HttpResult {

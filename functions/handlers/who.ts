@@ -1,15 +1,17 @@
-/** `{"action":"who"}` (a two-way route): who is in the caller's room. */
+/** `{"action":"who","room":"kitchen"}` (a two-way route): who is in one of the caller's rooms. */
 import type { Repository } from "../../dal/repository";
 import { CONNECTION_KEY, type Connection } from "../chat/connection";
 import { FrameBudget, refusal } from "../chat/frames";
-import { addressOf, findMember, NOT_IN_A_ROOM } from "../chat/member";
+import { memberOfRoom } from "../chat/member";
+import { type Membership, memberConnectionId } from "../chat/membership";
+import { parseRoomRequest } from "../chat/requests";
 import { ROOM_INDEX, ROOM_INDEX_KEY, roomShardKeys } from "../chat/room";
 import type { WebSocketHandler } from "../runtime/lambda-events";
 
 /** Members listed at most, whatever fits in the frame: a huge room's answer stays one frame. */
 export const MAX_WHO_MEMBERS = 1_000;
 
-export interface WhoMember {
+interface WhoMember {
   connectionId: string;
   userId?: string;
   name?: string;
@@ -20,13 +22,15 @@ export interface WhoMember {
 /** `truncated`: the room has more members than the answer lists. */
 export interface WhoFrame {
   type: "who";
+  ref?: string;
   room: string;
   members: WhoMember[];
   truncated: boolean;
 }
 
-export interface WhoHandlerDependencies {
+interface WhoHandlerDependencies {
   connections: Repository<Connection>;
+  memberships: Repository<Membership>;
   now: () => number;
 }
 
@@ -37,15 +41,24 @@ export interface WhoHandlerDependencies {
 export function createWhoHandler(deps: WhoHandlerDependencies): WebSocketHandler {
   return async (event) => {
     const { requestId } = event.requestContext;
-    const member = await findMember(deps.connections, event);
-    if (!member) return refusal(NOT_IN_A_ROOM, requestId);
-    const frame: WhoFrame = { type: "who", room: member.room, members: [], truncated: false };
+    const request = parseRoomRequest(event.body);
+    if ("error" in request) return refusal(request.error, requestId);
+    const { ref } = request.value;
+    const member = await memberOfRoom(deps.connections, event, request.value.room);
+    if ("error" in member) return refusal(member.error, requestId, ref);
+    const frame: WhoFrame = {
+      type: "who",
+      ...(ref !== undefined && { ref }),
+      room: member.room,
+      members: [],
+      truncated: false,
+    };
     const budget = new FrameBudget({ ...frame, truncated: true });
     const nowSeconds = Math.floor(deps.now() / 1000);
     const members: WhoMember[] = [];
     // Whether the shard's members all fit (no labelled break: Pulumi's serializer cannot read one).
     const listShard = async (shardKey: string): Promise<boolean> => {
-      const pages = deps.connections.query({
+      const pages = deps.memberships.query({
         index: ROOM_INDEX,
         partition: { attribute: ROOM_INDEX_KEY, value: shardKey },
         attributes: [CONNECTION_KEY, "userId", "name", "connectedAt"],
@@ -55,7 +68,7 @@ export function createWhoHandler(deps: WhoHandlerDependencies): WebSocketHandler
       for await (const page of pages) {
         for (const row of page) {
           const listed: WhoMember = {
-            connectionId: row.connectionId,
+            connectionId: memberConnectionId(row.connectionId),
             ...(row.userId !== undefined && { userId: row.userId }),
             ...(row.name !== undefined && { name: row.name }),
             connectedAt: new Date(row.connectedAt).toISOString(),
@@ -66,7 +79,7 @@ export function createWhoHandler(deps: WhoHandlerDependencies): WebSocketHandler
       }
       return true;
     };
-    for (const shardKey of roomShardKeys(addressOf(member))) {
+    for (const shardKey of roomShardKeys(member.address)) {
       if (!(await listShard(shardKey))) {
         frame.truncated = true;
         break;

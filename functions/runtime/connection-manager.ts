@@ -1,3 +1,7 @@
+/**
+ * The `@connections` management API as the handlers use it: post, describe and close a connection,
+ * with API Gateway's 410 GoneException as a typed error.
+ */
 import {
   type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,

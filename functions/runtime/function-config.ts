@@ -1,4 +1,9 @@
+/**
+ * The functions' settings, read from their environment and checked once per cold start, failing with
+ * the variable's name; the environment reader the other settings use too.
+ */
 import { ProjectError } from "../../dal/errors";
+import { checkRateLimits, type RateLimits, withDefaults } from "../limits/rate-limits";
 
 /** A required setting is missing or malformed; the message names the variable. */
 export class ConfigError extends ProjectError {
@@ -23,6 +28,8 @@ export interface FunctionConfig {
   managementEndpoint?: string;
   /** `BROADCAST_CONCURRENCY`: PostToConnection calls in flight at once (default 100). */
   broadcastConcurrency: number;
+  /** `ROOMS_PER_CONNECTION`: rooms one connection may be in at once (default 10). */
+  roomsPerConnection: number;
   /** `MAX_MESSAGE_BYTES`: largest `data` accepted, UTF-8 bytes (default 32768). */
   maxMessageBytes: number;
   /** `CONNECTION_TTL_SECONDS`: how long a row outlives its `$connect` (default 7200, API Gateway's maximum connection duration). */
@@ -50,12 +57,13 @@ export interface FunctionConfig {
    */
   accountConcurrency: number;
   /**
-   * `CONNECTION_MESSAGE_LIMIT`: messages one connection may send per window; 0 (the default when
-   * unset, as in the local gateway's tests) means no limit. The stack sets 20.
+   * `RATE_LIMITS`: what one user and one address may do (JSON, each budget over the defaults;
+   * `functions/limits/rate-limits.ts`). Unset, as in the local gateway's tests: no limits. The
+   * stack sets them.
    */
-  connectionMessageLimit: number;
-  /** `CONNECTION_MESSAGE_WINDOW_SECONDS`: the window of that limit (default 10). */
-  connectionMessageWindowSeconds: number;
+  rateLimits?: RateLimits;
+  /** `LIMITS_TABLE_NAME`: the table the limits are kept in; required with `RATE_LIMITS`. */
+  limitsTableName?: string;
   /**
    * Fixed credentials for a local endpoint when the environment has none, so the SDK never walks
    * its chain to the instance-metadata address.
@@ -67,16 +75,14 @@ export const DEFAULT_BROADCAST_CONCURRENCY = 100;
 /** The deployed functions' timeout; the local gateway fails an invocation after as long. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
 // Chosen with `npm run bench:lambda` (README, "Fan-out to large rooms").
-export const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
-export const DEFAULT_FANOUT_SLICE_SIZE = 1000;
+const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
+const DEFAULT_FANOUT_SLICE_SIZE = 1000;
 /** Lambda's default quota of concurrent executions per account and region. */
 export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
-/** What the stack gives a connection: 20 messages in 10 s, a fast typist's burst, 2 a second sustained. */
-export const DEFAULT_CONNECTION_MESSAGE_LIMIT = 20;
-export const DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS = 10;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
+const DEFAULT_ROOMS_PER_CONNECTION = 10;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
-export const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
+const DEFAULT_HISTORY_TTL_SECONDS = 24 * 60 * 60;
 export const MAX_HISTORY_TTL_SECONDS = 366 * 24 * 60 * 60;
 /** API Gateway's integration timeout for WebSocket APIs: 50 ms to 29 s, 29 s unless set lower. */
 export const API_GATEWAY_INTEGRATION_TIMEOUT_MS = 29_000;
@@ -101,19 +107,32 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
     fanoutShardThreshold: integer("FANOUT_SHARD_THRESHOLD", DEFAULT_FANOUT_SHARD_THRESHOLD, 1, 100_000),
     fanoutSliceSize: integer("FANOUT_SLICE_SIZE", DEFAULT_FANOUT_SLICE_SIZE, 1, 1_000_000),
     accountConcurrency: integer("ACCOUNT_CONCURRENCY", DEFAULT_ACCOUNT_CONCURRENCY, 1, 1_000_000),
-    connectionMessageLimit: integer("CONNECTION_MESSAGE_LIMIT", 0, 0, 10_000),
-    connectionMessageWindowSeconds: integer(
-      "CONNECTION_MESSAGE_WINDOW_SECONDS",
-      DEFAULT_CONNECTION_MESSAGE_WINDOW_SECONDS,
-      1,
-      3600,
-    ),
+    ...rateLimitSettings(env),
+    roomsPerConnection: integer("ROOMS_PER_CONNECTION", DEFAULT_ROOMS_PER_CONNECTION, 1, 100),
     maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),
     connectionTtlSeconds: integer("CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, 1, 366 * 24 * 60 * 60),
     // Up to an hour: the local gateway's integration timeout may be set past AWS's (benchmarks).
     connectTimeoutMs: integer("CONNECT_TIMEOUT_MS", API_GATEWAY_INTEGRATION_TIMEOUT_MS, 1, 3_600_000),
     credentials: local && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: "local", secretAccessKey: "local" } : undefined,
   };
+}
+
+/** `RATE_LIMITS` over the defaults, and the table that keeps them; none when unset. */
+export function rateLimitSettings(
+  env: Record<string, string | undefined>,
+): Pick<FunctionConfig, "rateLimits" | "limitsTableName"> {
+  const { read, required } = environmentReader(env);
+  const json = read("RATE_LIMITS");
+  if (!json) return {};
+  let limits: RateLimits;
+  try {
+    limits = checkRateLimits(withDefaults(JSON.parse(json)), "RATE_LIMITS");
+  } catch (error) {
+    throw new ConfigError(
+      error instanceof RangeError ? error.message : `RATE_LIMITS must be JSON, got ${JSON.stringify(json)}`,
+    );
+  }
+  return { rateLimits: limits, limitsTableName: required("LIMITS_TABLE_NAME") };
 }
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * What the handlers depend on, built once per cold start (Lambda) or per execution environment
+ * (the local gateway): the repositories, the `@connections` client, the broadcast worker's client.
+ */
 import {
   ApiGatewayManagementApiClient,
   type ApiGatewayManagementApiClientConfig,
@@ -6,11 +10,13 @@ import { InvokeCommand, LambdaClient, type LambdaClientConfig } from "@aws-sdk/c
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient, type DynamoDBClientOptions } from "../../dal/dynamodb-client";
 import { DynamoDBRepository } from "../../dal/dynamodb-repository";
+import { DynamoDBLimitsStore, type LimitsStore } from "../../dal/limits-table";
 import type { Repository } from "../../dal/repository";
 import { makeConfigFast } from "../../dal/sdk-client-config";
 import type { BroadcastMetrics, Telemetry } from "../broadcast/broadcast-metrics";
 import type { BroadcastWorkerClient, FanoutClaim } from "../broadcast/fanout";
 import { CONNECTION_KEY, type Connection } from "../chat/connection";
+import type { Membership } from "../chat/membership";
 import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, type StoredMessage } from "../chat/message";
 import { ApiGatewayConnectionManager, type ConnectionManagerFactory } from "./connection-manager";
 import type { FunctionConfig } from "./function-config";
@@ -20,6 +26,8 @@ import type { HandlerLogger } from "./telemetry";
 export interface HandlerDependencies {
   config: FunctionConfig;
   connections: Repository<Connection>;
+  /** Each connection's place in each room: items of the connections table. */
+  memberships: Repository<Membership>;
   messages: Repository<StoredMessage>;
   /** Slices of fan-outs claimed by broadcast workers (in the messages table). */
   claims: Repository<FanoutClaim>;
@@ -30,9 +38,11 @@ export interface HandlerDependencies {
   logger: HandlerLogger;
   /** Broadcasts' figures as CloudWatch metrics; absent locally. */
   metrics?: BroadcastMetrics;
+  /** Each identity's budgets; absent without `LIMITS_TABLE_NAME` (no limits). */
+  limits?: LimitsStore;
 }
 
-export interface ClientOverrides {
+interface ClientOverrides {
   /** DynamoDB timeouts other than the defaults, which suit AWS's DynamoDB from Lambda. */
   dynamodbTimeouts?: Pick<DynamoDBClientOptions, "connectionTimeoutMs" | "requestTimeoutMs">;
   /** The deployed functions' logger and metrics (`./telemetry.ts`); the console otherwise. */
@@ -51,6 +61,7 @@ export function createHandlerDependencies(
   return {
     config,
     ...chatRepositories(client, config),
+    ...(config.limitsTableName && { limits: new DynamoDBLimitsStore(client, config.limitsTableName) }),
     managementApi: createManagementApi(config),
     ...(config.broadcastFunctionName && { broadcastWorker: createBroadcastWorkerClient(config) }),
     now: Date.now,
@@ -72,14 +83,19 @@ export function tablesClient(
   });
 }
 
-/** The connections and messages tables' repositories over one document client. */
+/** The connections and messages tables' repositories (and the memberships among the connections) over one document client. */
 export function chatRepositories(
   client: DynamoDBDocumentClient,
   config: Pick<FunctionConfig, "tableName" | "messagesTableName">,
-): Pick<HandlerDependencies, "connections" | "messages" | "claims"> {
+): Pick<HandlerDependencies, "connections" | "memberships" | "messages" | "claims"> {
   const messageKeys = [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY] as const;
   return {
     connections: new DynamoDBRepository<Connection>({
+      client,
+      tableName: config.tableName,
+      keyAttributes: [CONNECTION_KEY],
+    }),
+    memberships: new DynamoDBRepository<Membership>({
       client,
       tableName: config.tableName,
       keyAttributes: [CONNECTION_KEY],

@@ -46,20 +46,20 @@ export interface LambdaAuthorizerContext {
   [key: string]: string | number | null | undefined;
 }
 
-export interface WebSocketEvent {
+/** The handshake's request, as `$connect` and its authorizer see it (CONNECT only; absent on later events). */
+export interface HandshakeRequest {
+  headers?: Record<string, string>;
+  multiValueHeaders?: Record<string, string[]>;
+  queryStringParameters?: Record<string, string>;
+  multiValueQueryStringParameters?: Record<string, string[]>;
+  stageVariables?: Record<string, string>;
+}
+
+export interface WebSocketEvent extends HandshakeRequest {
   requestContext: WebSocketRequestContext;
   /** MESSAGE only: the frame, base64 when `isBase64Encoded`. */
   body?: string;
   isBase64Encoded: boolean;
-  /** CONNECT only. */
-  headers?: Record<string, string>;
-  /** CONNECT only. */
-  multiValueHeaders?: Record<string, string[]>;
-  /** CONNECT only. */
-  queryStringParameters?: Record<string, string>;
-  /** CONNECT only. */
-  multiValueQueryStringParameters?: Record<string, string[]>;
-  stageVariables?: Record<string, string>;
 }
 
 /** What a Lambda proxy integration returns; on `$connect` a non-2xx status rejects the handshake. */
@@ -114,20 +114,15 @@ export interface HttpResult {
 export type HttpHandler = (event: HttpRequestEvent) => Promise<HttpResult>;
 
 /** The event API Gateway sends a WebSocket REQUEST authorizer. */
-export interface AuthorizerEvent {
+export interface AuthorizerEvent extends HandshakeRequest {
   type: "REQUEST";
   /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect` */
   methodArn: string;
-  headers?: Record<string, string>;
-  multiValueHeaders?: Record<string, string[]>;
-  queryStringParameters?: Record<string, string>;
-  multiValueQueryStringParameters?: Record<string, string[]>;
-  stageVariables?: Record<string, string>;
   requestContext: WebSocketRequestContext;
 }
 
 /** Context values API Gateway passes on: strings, numbers and booleans only. */
-export type AuthorizerContext = Record<string, string | number | boolean>;
+type AuthorizerContext = Record<string, string | number | boolean>;
 
 export interface PolicyStatement {
   Action: string | string[];

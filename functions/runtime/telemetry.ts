@@ -1,6 +1,6 @@
 /**
  * The deployed functions' logs: JSON lines through Powertools' Logger, each carrying the route,
- * the connection and API Gateway's request id (`./broadcast-metrics.ts` has the metrics). Lambda's
+ * the connection and API Gateway's request id (`../broadcast/broadcast-metrics.ts` has the metrics). Lambda's
  * JSON log format passes a line that is JSON already as it is, and filters it by its `level`:
  * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html
  * The local gateway keeps the console, and its one line per invocation.

@@ -26,11 +26,11 @@ import { LOCAL_ACCOUNT_ID } from "../iam/local-iam";
 import type { Invocation, LocalFunction } from "../lambda/lambda-function";
 import type { ApiInfo } from "./event-builders";
 
-export type AuthorizerDecision =
+type AuthorizerDecision =
   | { allowed: true; authorizer: LambdaAuthorizerContext }
   | { allowed: false; status: 401 | 403 | 500; why: string };
 
-export interface ConnectAuthorizerOptions {
+interface ConnectAuthorizerOptions {
   /** API Gateway's identity sources: `route.request.querystring.{name}`, `route.request.header.{name}`. */
   identitySources: readonly string[];
   function: LocalFunction<AuthorizerEvent, AuthorizerResult>;

@@ -15,7 +15,7 @@ export interface LiveConnection extends ConnectionInfo {
   timers: NodeJS.Timeout[];
 }
 
-export interface RegistryLimits {
+interface RegistryLimits {
   idleTimeoutMs: number;
   maxConnectionMs: number;
 }

@@ -6,7 +6,7 @@
  * 40 KB message from a browser is refused by AWS and must be refused here too.)
  */
 
-export type SizeViolation = "frame" | "message";
+type SizeViolation = "frame" | "message";
 
 export class FrameGuard {
   private pending: Buffer = Buffer.alloc(0);

@@ -28,7 +28,7 @@ import { apiGatewayId } from "./ids";
 import type { Integrations } from "./integrations";
 import type { StageThrottle } from "./stage-throttling";
 
-export interface HandshakeOptions {
+interface HandshakeOptions {
   /** URL paths of the API (`/{stage}`, `/ws`). */
   paths: ReadonlySet<string>;
   /** The host names and page origins taken besides this machine's and its own page. */

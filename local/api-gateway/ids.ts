@@ -1,3 +1,4 @@
+/** Ids shaped like API Gateway's: connection and request ids, and API ids. */
 import { randomFillSync, randomInt } from "node:crypto";
 
 const ID_BYTES = 11;

@@ -38,7 +38,7 @@ export interface ManagementApiOptions {
   log: (line: string) => void;
 }
 
-export interface ManagementResponse {
+interface ManagementResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer;

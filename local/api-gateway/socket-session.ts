@@ -9,7 +9,7 @@ import type { ConnectionInfo } from "./event-builders";
 import { FrameGuard } from "./frame-guard";
 import type { Integrations } from "./integrations";
 
-export interface SocketSessionOptions {
+interface SocketSessionOptions {
   /** What the handshake admitted, by request. */
   accepted: WeakMap<IncomingMessage, ConnectionInfo>;
   registry: ConnectionRegistry;

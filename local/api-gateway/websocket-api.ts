@@ -15,7 +15,7 @@ import { handshake } from "./handshake";
 import { type IntegrationOptions, Integrations } from "./integrations";
 import { socketSession } from "./socket-session";
 
-export interface WebSocketApiOptions extends IntegrationOptions {
+interface WebSocketApiOptions extends IntegrationOptions {
   limits: LocalGatewayLimits;
   authorizer?: ConnectAuthorizer;
   /** Host names and page origins taken besides this machine's and its own page. */

@@ -6,6 +6,7 @@
  * socket (outside callers use HTTP); all refuse a stopped environment's calls.
  */
 
+import type { LimitsStore } from "../../dal/limits-table";
 import type { BroadcastJob, BroadcastWorkerClient } from "../../functions/broadcast/fanout";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
 import {
@@ -22,6 +23,7 @@ import {
   type EnvironmentState,
   environmentManagementApi,
   environmentRepository,
+  refuseIfStopped,
 } from "../lambda/execution-environments";
 
 interface LocalDependencyOptions {
@@ -73,7 +75,9 @@ export function localHandlerDependencies(
     return {
       ...own,
       connections: environmentRepository(own.connections, environment),
+      memberships: environmentRepository(own.memberships, environment),
       claims: environmentRepository(own.claims, environment),
+      ...(own.limits && { limits: environmentLimits(own.limits, environment) }),
       ...(config.broadcastFunctionName && {
         broadcastWorker: lazyWorkerClient(own.config, lambda, environment),
       }),
@@ -82,6 +86,22 @@ export function localHandlerDependencies(
         environment,
       ),
     };
+  };
+}
+
+/** The limits table, refused to an environment Lambda has stopped, as its repositories are. */
+function environmentLimits(limits: LimitsStore, environment: EnvironmentState): LimitsStore {
+  const refused =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A) => {
+      refuseIfStopped(environment);
+      return call(...args);
+    };
+  return {
+    take: refused(limits.take.bind(limits)),
+    addCapped: refused(limits.addCapped.bind(limits)),
+    remove: refused(limits.remove.bind(limits)),
+    members: refused(limits.members.bind(limits)),
   };
 }
 

@@ -15,6 +15,8 @@ export interface LocalResources {
   stage: string;
   tableName: string;
   messagesTableName: string;
+  /** Each identity's budgets. */
+  limitsTableName: string;
   /** The broadcast worker's function name, if the routes fan out. */
   broadcastWorker?: string;
   /** The KMS key that signs guest tokens, if there is one. */
@@ -30,6 +32,7 @@ function localPermissionTargets(resources: LocalResources): PermissionTargets<st
       connections: table(resources.tableName),
       roomIndex: `${table(resources.tableName)}/index/${ROOM_INDEX}`,
       messages: table(resources.messagesTableName),
+      limits: table(resources.limitsTableName),
     },
     connectionsApi: `arn:aws:execute-api:${region}:${LOCAL_ACCOUNT_ID}:${apiId}/${stage}/POST/@connections/*`,
     ...(resources.broadcastWorker && {

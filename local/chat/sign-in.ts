@@ -6,8 +6,8 @@
  * the open chat. The functions are the deployed ones, configured through the same environment
  * variables; the token endpoint's role allows what the route table declares, `kms:Sign` on its key.
  */
-import { KMSClient } from "@aws-sdk/client-kms";
 import type express from "express";
+import { DynamoDBLimitsStore } from "../../dal/limits-table";
 import {
   type AuthSettings,
   type GuestAuthSettings,
@@ -15,10 +15,13 @@ import {
   readAuthorizerConfig,
   readTokenEndpointConfig,
 } from "../../functions/auth/auth-config";
-import { kmsTokenSigner } from "../../functions/auth/token-signing";
+import { type PageOidcConfig, pageOidcConfig } from "../../functions/auth/page-config";
+import { createKmsTokenSigner } from "../../functions/auth/token-signing";
 import { type AuthorizerHandler, createAuthorizerDependencies } from "../../functions/handlers/authorizer";
 import { createTokenEndpointDependencies } from "../../functions/handlers/token-endpoint";
 import { connectAuthorizer, type FunctionPermissions, tokenEndpoint } from "../../functions/routes";
+import { readFunctionConfig } from "../../functions/runtime/function-config";
+import { tablesClient } from "../../functions/runtime/handler-dependencies";
 import { ConnectAuthorizer } from "../api-gateway/authorizer";
 import type { ApiInfo } from "../api-gateway/event-builders";
 import type { Credentials } from "../iam/local-iam";
@@ -44,19 +47,21 @@ export type LocalAuthOptions =
 /** The issuer of the local gateway's guest tokens (a deployed stack's: `websocket-chat/{stack}`). */
 export const LOCAL_TOKEN_ISSUER = "websocket-chat/local";
 
-export interface LocalAuth {
+interface LocalAuth {
   mode: LocalAuthOptions["mode"];
   authorizer?: ConnectAuthorizer;
   /** The token endpoint's route (guest only). */
   tokenRoute?: express.Router;
-  /** What the page is told: how to sign in. */
-  page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string };
+  /** What the page is told: how to sign in (`functions/auth/page-config.ts`). */
+  page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string; oidc?: PageOidcConfig };
 }
 
-export interface LocalAuthContext {
+interface LocalAuthContext {
   api: ApiInfo;
   region: string;
   functions: LocalFunctionOptions;
+  /** The functions' environment, as Lambda's would hold it: where the tables are, the limits. */
+  environment: Record<string, string | undefined>;
   log: (line: string) => void;
   kms: LocalKms;
   /** Makes a function's role allowing `permissions` (naming the signing key as given); its credentials. */
@@ -92,31 +97,42 @@ export function startLocalAuth(options: LocalAuthOptions, context: LocalAuthCont
   };
 
   if (options.mode === "oidc") {
+    const oidc = pageOidcConfig(options);
     return {
       mode: "oidc",
       authorizer: authorizer(oidcAuthorizerEnvironment(options)),
-      page: { auth: "oidc" },
+      page: { auth: "oidc", ...(oidc && { oidc }) },
     };
   }
 
   // Tokens of this gateway admit to this gateway alone: its API id is their audience.
   const key = context.kms.createSigningKey(options.privateKeyPem);
   const tokens = { TOKEN_ISSUER: LOCAL_TOKEN_ISSUER, TOKEN_AUDIENCE: api.apiId };
+  const { environment } = context;
   const tokenConfig = readTokenEndpointConfig({
     ...tokens,
     TOKEN_KMS_KEY_ID: key.arn,
     TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString(),
+    RATE_LIMITS: environment.RATE_LIMITS,
+    LIMITS_TABLE_NAME: environment.LIMITS_TABLE_NAME,
   });
-  const kms = {
-    region,
-    credentials: context.role(tokenEndpoint.name, tokenEndpoint, key.arn),
-    requestHandler: context.kms.requestHandler(),
-  };
+  // The token endpoint's clients sign with its role's keys: KMS to sign, the gateway's limits table.
+  const credentials = context.role(tokenEndpoint.name, tokenEndpoint, key.arn);
+  const kms = { region, credentials, requestHandler: context.kms.requestHandler() };
+  const limits =
+    tokenConfig.limitsTableName &&
+    new DynamoDBLimitsStore(
+      tablesClient({ ...readFunctionConfig(environment), credentials }),
+      tokenConfig.limitsTableName,
+    );
   const tokenFunction = new LocalFunction(
     tokenEndpoint.name,
     () =>
       tokenEndpoint.createHandler(
-        createTokenEndpointDependencies(tokenConfig, kmsTokenSigner(new KMSClient(kms), key.arn)),
+        createTokenEndpointDependencies(tokenConfig, {
+          signer: createKmsTokenSigner(key.arn, kms),
+          ...(limits && { limits }),
+        }),
       ),
     functions,
   );

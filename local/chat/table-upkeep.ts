@@ -1,10 +1,12 @@
 /**
- * What the gateway keeps up in its DynamoDB while it runs: its lease (`./gateway-leases.ts`), the
+ * What the gateway keeps up in its DynamoDB while it runs: its lease (`../dynamodb/gateway-leases.ts`), the
  * chat's tables made ready at start with the connection rows of dead gateways removed
- * (`./chat-tables.ts`), DynamoDB's TTL replayed where the DynamoDB has none
- * (`./ttl-replay.ts`), and the tables made again if the DynamoDB comes back without them.
+ * (`./tables.ts`), DynamoDB's TTL replayed where the DynamoDB has none
+ * (`../dynamodb/ttl-replay.ts`), and the tables made again if the DynamoDB comes back without them.
  */
 
+import { DynamoDBRepository } from "../../dal/dynamodb-repository";
+import { LIMITS_KEY, LIMITS_TTL_ATTRIBUTE } from "../../dal/limits-table";
 import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE } from "../../functions/chat/connection";
 import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, MESSAGES_TTL_ATTRIBUTE } from "../../functions/chat/message";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
@@ -13,7 +15,7 @@ import { takeGatewayLease } from "../dynamodb/gateway-leases";
 import { startTtlReplay } from "../dynamodb/ttl-replay";
 import { ensureChatTables, prepareConnectionsTable } from "./tables";
 
-export interface TableUpkeepOptions {
+interface TableUpkeepOptions {
   config: FunctionConfig;
   gatewayId: string;
   leaseRenewMs: number;
@@ -66,6 +68,20 @@ export async function startTableUpkeep(options: TableUpkeepOptions): Promise<Tab
               keyAttributes: [MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY],
               ttlAttribute: MESSAGES_TTL_ATTRIBUTE,
             },
+            ...(config.limitsTableName
+              ? [
+                  {
+                    label: "limit(s)",
+                    repository: new DynamoDBRepository({
+                      client,
+                      tableName: config.limitsTableName,
+                      keyAttributes: [LIMITS_KEY],
+                    }),
+                    keyAttributes: [LIMITS_KEY],
+                    ttlAttribute: LIMITS_TTL_ATTRIBUTE,
+                  },
+                ]
+              : []),
           ],
           options.ttlSweepMs,
           log,

@@ -4,27 +4,30 @@
  * owns.
  */
 import type { Repository } from "../../dal/repository";
+import type { TableDescription } from "../../dal/table-description";
 import { CONNECTION_KEY, type Connection } from "../../functions/chat/connection";
-import { CONNECTIONS_TABLE, MESSAGES_TABLE } from "../../functions/chat/tables";
+import { CONNECTIONS_TABLE, LIMITS_TABLE, MESSAGES_TABLE } from "../../functions/chat/tables";
 import type { FunctionConfig } from "../../functions/runtime/function-config";
 import { adminClient, enableTimeToLive, ensureTable } from "../dynamodb/tables";
 
-export interface PreparedTable {
+interface PreparedTable {
   /** Rows removed because no live gateway owns them. */
   removed: number;
   /** The DynamoDB deletes expired rows itself; when `false` the gateway replays it. */
   expiresItself: boolean;
 }
 
-/** Creates both tables unless they exist and turns TTL on; resolves whether the DynamoDB expires rows itself. */
+/** Creates the tables unless they exist and turns TTL on; resolves whether the DynamoDB expires rows itself. */
 export async function ensureChatTables(config: FunctionConfig): Promise<boolean> {
   const client = adminClient(config);
   try {
     let expiresItself = true;
-    for (const [tableName, description] of [
+    const tables: [string, TableDescription][] = [
       [config.tableName, CONNECTIONS_TABLE],
       [config.messagesTableName, MESSAGES_TABLE],
-    ] as const) {
+      ...(config.limitsTableName ? [[config.limitsTableName, LIMITS_TABLE] as [string, TableDescription]] : []),
+    ];
+    for (const [tableName, description] of tables) {
       await ensureTable(client, tableName, description);
       if (description.ttlAttribute) {
         expiresItself = (await enableTimeToLive(client, tableName, description.ttlAttribute)) && expiresItself;

@@ -1,3 +1,4 @@
+/** Types for dynalite, which ships none: the parts the embedded DynamoDB uses. */
 declare module "dynalite" {
   import type { Server } from "node:http";
 

@@ -25,7 +25,7 @@ interface Lease {
 export const LEASE_LAPSE_MS = 30_000;
 const RENEW_EVERY_MS = 10_000;
 
-export interface LeaseOptions {
+interface LeaseOptions {
   /** Milliseconds between renewals (default 10 s). */
   renewEveryMs?: number;
   /**
@@ -35,7 +35,7 @@ export interface LeaseOptions {
   onTablesLost?: () => Promise<void>;
 }
 
-export interface GatewayLease {
+interface GatewayLease {
   /** API ids of the gateways alive now, this one included. */
   liveGateways(): Promise<Set<string>>;
   /** Stops renewing and gives the lease up. */

@@ -8,13 +8,13 @@
  */
 import type { Key, Repository } from "../../dal/repository";
 
-export interface TtlReplay {
+interface TtlReplay {
   /** Stops sweeping and waits for a sweep under way. */
   stop(): Promise<void>;
 }
 
 /** A table with TTL on: its items' key attributes and their expiry attribute. */
-export interface ExpiringTable {
+interface ExpiringTable {
   label: string;
   // biome-ignore lint/suspicious/noExplicitAny: any item type; only its key and expiry are read.
   repository: Repository<any>;

@@ -46,12 +46,16 @@ export function environmentRepository<T extends object>(
       refuseIfStopped(environment);
       return repository.delete(key, options);
     },
-    countUse: async (key, counter) => {
-      refuseIfStopped(environment);
-      return repository.countUse(key, counter);
-    },
     scan: (options) => refusedOnceStopped(repository.scan(options), environment),
     query: (options) => refusedOnceStopped(repository.query(options), environment),
+    update: async (key, update) => {
+      refuseIfStopped(environment);
+      return repository.update(key, update);
+    },
+    queryPage: async (options) => {
+      refuseIfStopped(environment);
+      return repository.queryPage(options);
+    },
   };
 }
 
@@ -95,7 +99,7 @@ export interface ExecutionEnvironment<H extends Handler<never, unknown> = WebSoc
 }
 
 /** An environment taken for one invocation, with the execution it counts as. */
-export interface Acquired<H extends Handler<never, unknown> = WebSocketHandler> {
+interface Acquired<H extends Handler<never, unknown> = WebSocketHandler> {
   environment: ExecutionEnvironment<H>;
   coldStart: boolean;
   execution: number;

@@ -15,7 +15,7 @@ export type InvocationOutcome<R = WebSocketResult> =
   /** Lambda refused the invocation: the concurrency limit is reached (429 TooManyRequestsException). */
   | { kind: "throttled"; reason: string };
 
-export interface InvokeOptions {
+interface InvokeOptions {
   functionName: string;
   functionTimeoutMs: number;
   integrationTimeoutMs: number;

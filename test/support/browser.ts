@@ -1,14 +1,13 @@
 /**
- * Headless Chromium for the chat page's tests: the system's browser (Debian's `chromium`), driven by
- * playwright-core, which never downloads one.
+ * Headless Chromium for the chat page's tests: the browser the machine has (`./find-browser.ts`),
+ * driven by playwright-core, which never downloads one.
  */
 import { type Browser, chromium, type Page } from "playwright-core";
-
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+import { findBrowser } from "./find-browser";
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: findBrowser(),
     args: [
       "--no-sandbox",
       "--disable-gpu",

@@ -1,10 +1,10 @@
 /** The chat as tests drive it: a gateway with the project's routes, and what its clients say and see. */
-import type { ChatMessageFrame } from "../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../functions/chat/message";
 import type { TokenResponse } from "../../functions/handlers/token-endpoint";
 import { type FunctionConfig, readFunctionConfig } from "../../functions/runtime/function-config";
 import { type LocalGateway, type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
 import { tableReader } from "./dynamodb";
-import type { TestClient } from "./websocket";
+import { eventually, type TestClient } from "./websocket";
 
 /** A gateway with the project's routes, its execution log kept, and a reader of its table (closed with it). */
 export async function chatGateway(options: LocalGatewayOptions = {}) {
@@ -75,3 +75,23 @@ export async function signIn(origin: string, name: string): Promise<TokenRespons
 
 export const say = (client: TestClient, data: string, name?: string) =>
   client.socket.send(JSON.stringify({ action: "sendmessage", data, ...(name && { name }) }));
+
+/**
+ * Resolves once the gateway has logged `count` invocations of `route`: each line is written once
+ * its handler has returned, so after every post it made was handed to its socket.
+ */
+export function invoked(log: readonly string[], route: string, count: number, timeoutMs = 10_000): Promise<void> {
+  const pattern = new RegExp(` ${route.replace("$", "\\$")} connection=`);
+  return eventually(() => log.filter((line) => pattern.test(line)).length >= count, timeoutMs);
+}
+
+/**
+ * Sends a frame no route takes and waits for API Gateway's Forbidden answer: frames on one socket
+ * arrive in order, so every frame handed to the client's socket before has arrived by then.
+ */
+export async function roundTrip(client: TestClient): Promise<void> {
+  const forbidden = () => client.received.filter((frame) => String(frame).startsWith('{"message": "Forbidden"')).length;
+  const before = forbidden();
+  client.socket.send("round trip");
+  await eventually(() => forbidden() > before);
+}

@@ -1,11 +1,16 @@
 /** Reading the connections table behind a local gateway, as a test sees it. */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
 import type { Connection } from "../../functions/chat/connection";
+import type { Membership } from "../../functions/chat/membership";
 
 export interface TableReader {
-  /** Every row of the table, across all scan pages. */
+  /** Every connection's row, across all scan pages (its memberships in rooms left out). */
   rows(): Promise<Connection[]>;
+  /** Every membership of a connection in a room: `{connectionId}#{room}`. */
+  memberships(): Promise<Membership[]>;
+  /** Deletes a row behind the gateway's back, as a `$disconnect` that never ran leaves the table. */
+  remove(connectionId: string): Promise<void>;
   close(): void;
 }
 
@@ -21,13 +26,22 @@ export function tableReader(
   const client = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint, region: "us-east-1", credentials, maxAttempts: 1 }),
   );
+  const scan = async () => {
+    const items: { connectionId: string }[] = [];
+    for await (const page of paginateScan({ client }, { TableName: tableName, ConsistentRead: true })) {
+      items.push(...((page.Items ?? []) as { connectionId: string }[]));
+    }
+    return items;
+  };
   return {
     async rows() {
-      const rows: Connection[] = [];
-      for await (const page of paginateScan({ client }, { TableName: tableName, ConsistentRead: true })) {
-        rows.push(...((page.Items ?? []) as Connection[]));
-      }
-      return rows;
+      return (await scan()).filter((item) => !item.connectionId.includes("#")) as Connection[];
+    },
+    async memberships() {
+      return (await scan()).filter((item) => item.connectionId.includes("#")) as Membership[];
+    },
+    async remove(connectionId) {
+      await client.send(new DeleteCommand({ TableName: tableName, Key: { connectionId } }));
     },
     close: () => client.destroy(),
   };

@@ -4,11 +4,13 @@ import type {
   Key,
   PutOptions,
   QueryOptions,
+  QueryPage,
   Repository,
   ScanOptions,
-  WindowCounter,
 } from "../../dal/repository";
+import type { ItemUpdate } from "../../dal/update-expression";
 import type { Connection } from "../../functions/chat/connection";
+import type { Membership } from "../../functions/chat/membership";
 import type { ConnectionManager } from "../../functions/runtime/connection-manager";
 import type {
   AuthorizerEvent,
@@ -26,9 +28,10 @@ export interface RepositoryStub<T extends object = Connection> extends Repositor
   put: SinonStub<[T, PutOptions?], Promise<T>>;
   get: SinonStub<[Key], Promise<T>>;
   delete: SinonStub<[Key, DeleteOptions<T>?], Promise<T | undefined>>;
-  countUse: SinonStub<[Key, WindowCounter<T>], Promise<T | undefined>>;
   scan: SinonStub<[ScanOptions<T>?], AsyncIterable<T[]>>;
   query: SinonStub<[QueryOptions<T>], AsyncIterable<T[]>>;
+  queryPage: SinonStub<[QueryOptions<T> & { startKey?: Key }], Promise<QueryPage<T>>>;
+  update: SinonStub<[Key, ItemUpdate<T>], Promise<T | undefined>>;
 }
 
 export function stubRepository<T extends object = Connection>(): RepositoryStub<T> {
@@ -36,14 +39,16 @@ export function stubRepository<T extends object = Connection>(): RepositoryStub<
     put: sinon.stub<[T, PutOptions?], Promise<T>>(),
     get: sinon.stub<[Key], Promise<T>>(),
     delete: sinon.stub<[Key, DeleteOptions<T>?], Promise<T | undefined>>(),
-    countUse: sinon.stub<[Key, WindowCounter<T>], Promise<T | undefined>>(),
     scan: sinon.stub<[ScanOptions<T>?], AsyncIterable<T[]>>(),
     query: sinon.stub<[QueryOptions<T>], AsyncIterable<T[]>>(),
+    queryPage: sinon.stub<[QueryOptions<T> & { startKey?: Key }], Promise<QueryPage<T>>>(),
+    update: sinon.stub<[Key, ItemUpdate<T>], Promise<T | undefined>>(),
   };
   repository.put.callsFake(async (item) => item);
   repository.delete.resolves(undefined);
   repository.scan.callsFake(() => pagesOf());
   repository.query.callsFake(() => pagesOf());
+  repository.queryPage.resolves({ items: [] });
   return repository;
 }
 
@@ -91,7 +96,10 @@ export function stubConnectionManager(): ConnectionManagerStub {
   return manager;
 }
 
-/** A stored connection row with the given id, in `room` (shard 0, whatever its id hashes to). */
+/**
+ * A stored connection row with the given id, in `room` (shard 0, whatever its id hashes to), as
+ * rows were when each connection had one room: its own membership, in the index.
+ */
 export function connection(connectionId: string, room = "lobby"): Connection {
   return {
     connectionId,
@@ -204,6 +212,8 @@ export function stubRoomDependencies(now: number, config: { broadcastConcurrency
   const logger = { warn: sinon.stub() };
   return {
     connections,
+    // The same table: its membership items are read and written through the same stub.
+    memberships: connections as unknown as RepositoryStub<Membership>,
     manager,
     managementApi,
     logger,

@@ -18,11 +18,8 @@ const { mocks, resources } = recordingMocks();
     outputs[name] = pulumi.Output.isInstance(value) ? await resolved(value) : value;
   }
   // Some resources register only once the outputs they take resolve (the page's config.json):
-  // wait until no more arrive.
-  for (let seen = -1; seen !== resources.length; ) {
-    seen = resources.length;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // wait for every registration, as the program's end does (Pulumi drains its queue, then closes).
+  await pulumi.runtime.disconnect();
   process.stdout.write(JSON.stringify({ outputs, resources }));
 })().catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

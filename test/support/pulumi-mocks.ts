@@ -52,6 +52,9 @@ export function recordingMocks(): { mocks: pulumi.runtime.Mocks; resources: Regi
           defaultValue: 1000,
         };
       }
+      // The account the stack deploys to, as `aws.getCallerIdentity` reads it.
+      if (token === "aws:index/getCallerIdentity:getCallerIdentity")
+        return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, id: ACCOUNT, userId: "AIDAEXAMPLE" };
       return inputs;
     },
   };
@@ -74,6 +77,7 @@ function answer(type: string, name: string, inputs: Record<string, any>): { id: 
         state: {
           apiEndpoint: `wss://${API_ID}.execute-api.${REGION}.amazonaws.com`,
           executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`,
+          region: REGION,
         },
       };
     case "aws:lambda/function:Function": {

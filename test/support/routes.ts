@@ -15,6 +15,7 @@ export function recordingRoute(
     name: routeKey.replace("$", "") || "default",
     tableActions: {},
     manageConnections: false,
+    rateLimit: "none",
     createHandler: () => async (event) => {
       events.push(event);
       return behaviour ? behaviour(event) : { statusCode: 200 };

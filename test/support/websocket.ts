@@ -32,12 +32,12 @@ export function connect(
     const waiters: Array<{ resolve: (frame: string | Buffer) => void; reject: (error: Error) => void }> = [];
     let closedWith: Closed | undefined;
     let taken = 0;
-    /** Frames `next` hands out: all but the presence notices. */
+    /** Frames `next` hands out: all but the presence notices and the answers to sends (acks). */
     const queue: Array<string | Buffer> = [];
     socket.on("message", (data: Buffer, isBinary: boolean) => {
       const frame = isBinary ? data : data.toString("utf8");
       received.push(frame);
-      if (typeof frame === "string" && frame.startsWith('{"type":"presence"')) return;
+      if (typeof frame === "string" && /^\{"type":"(presence|ack)"/.test(frame)) return;
       queue.push(frame);
       const waiter = waiters.shift();
       if (waiter) {

@@ -15,7 +15,8 @@ import { deferred } from "../../support/function-fixtures";
 import { connect, eventually } from "../../support/websocket";
 
 test("a broadcast during a pending $connect neither reaches nor forgets the connecting client: it gets every later message", async (t) => {
-  // Prepare: $connect of the second client stores its row, then waits until the test lets it go.
+  // Prepare: $connect of the second client stores its row and its membership in the lobby, then
+  // waits until the test lets it go.
   const holdNextConnect = { armed: false, stored: deferred(), release: deferred() };
   const goneAnswers: string[] = [];
   const gw = await chatGateway({
@@ -23,10 +24,10 @@ test("a broadcast during a pending $connect neither reaches nor forgets the conn
       const deps = createHandlerDependencies(config);
       return {
         ...deps,
-        connections: {
-          ...deps.connections,
+        memberships: {
+          ...deps.memberships,
           put: async (item, options) => {
-            const stored = await deps.connections.put(item, options);
+            const stored = await deps.memberships.put(item, options);
             if (holdNextConnect.armed) {
               holdNextConnect.armed = false;
               holdNextConnect.stored.resolve();
@@ -34,10 +35,12 @@ test("a broadcast during a pending $connect neither reaches nor forgets the conn
             }
             return stored;
           },
-          delete: (key, options) => deps.connections.delete(key, options),
-          get: (key) => deps.connections.get(key),
-          scan: (options) => deps.connections.scan(options),
-          query: (options) => deps.connections.query(options),
+          delete: (key, options) => deps.memberships.delete(key, options),
+          get: (key) => deps.memberships.get(key),
+          update: (key, update) => deps.memberships.update(key, update),
+          scan: (options) => deps.memberships.scan(options),
+          query: (options) => deps.memberships.query(options),
+          queryPage: (options) => deps.memberships.queryPage(options),
         },
         managementApi: (endpoint): ConnectionManager => {
           const real = deps.managementApi(endpoint);

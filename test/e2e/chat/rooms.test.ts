@@ -10,12 +10,12 @@
 import test from "ava";
 import { createDocumentClient } from "../../../dal/dynamodb-client";
 import type { PresenceFrame } from "../../../functions/broadcast/room-broadcast";
-import { type ChatMessageFrame, messageId } from "../../../functions/chat/message";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { roomKey, roomShardKey, shardOf } from "../../../functions/chat/room";
 import type { HistoryFrame } from "../../../functions/handlers/history";
 import type { WhoFrame } from "../../../functions/handlers/who";
 import { chatRepositories, createHandlerDependencies } from "../../../functions/runtime/handler-dependencies";
-import { chatGateway, operatorConfig, say, whoAmI, within } from "../../support/chat";
+import { chatGateway, invoked, operatorConfig, roundTrip, say, whoAmI, within } from "../../support/chat";
 import { connect, eventually, type TestClient } from "../../support/websocket";
 
 type Frame = Record<string, unknown> & { type?: string };
@@ -61,7 +61,9 @@ test("two rooms: a message reaches everyone in its room and no one else, and its
   say(dee.client, "in the lobby");
   await eventually(() => ofType(dee.client, "message").length === 1 && ofType(cy.client, "message").length === 1);
   await eventually(() => ofType(bob.client, "message").length === 1 && ofType(ada.client, "message").length === 1);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Nothing more can come: the three broadcasts are done and each socket has carried a round trip.
+  await invoked(gw.log, "sendmessage", 3);
+  for (const { client } of [ada, bob, cy, dee]) await roundTrip(client);
 
   const seen = (client: TestClient) =>
     ofType<ChatMessageFrame>(client, "message").map((frame) => `${frame.room}: ${frame.name}: ${frame.data}`);
@@ -69,9 +71,10 @@ test("two rooms: a message reaches everyone in its room and no one else, and its
   t.deepEqual(seen(bob.client), ["kitchen: Ada: in the kitchen"]);
   t.deepEqual(seen(cy.client), ["garden: Cy: in the garden"]);
   t.deepEqual(seen(dee.client), ["lobby: Dee: in the lobby"], "no ?room= is the lobby");
-  const rows = await gw.table.rows();
+  // Each connection's membership of its room, in the room's shard for its id.
+  const memberships = await gw.table.memberships();
   t.deepEqual(
-    Object.fromEntries(rows.map((row) => [row.connectionId, row.roomKey])),
+    Object.fromEntries(memberships.map((item) => [item.connectionId.split("#")[0], item.roomKey])),
     Object.fromEntries(
       [
         [ada.id, "kitchen"],
@@ -141,7 +144,9 @@ test("a connection that vanished without $disconnect leaves when a post finds it
   say(ada.client, "still there?");
   await eventually(() => ofType(bob.client, "message").length === 2);
   await eventually(() => ofType<PresenceFrame>(bob.client, "presence").some((frame) => frame.event === "leave"));
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Nothing more can come: both broadcasts are done and each socket has carried a round trip.
+  await invoked(gw.log, "sendmessage", 2);
+  for (const { client } of [ada, bob]) await roundTrip(client);
 
   const leaves = (client: TestClient) =>
     ofType<PresenceFrame>(client, "presence")
@@ -240,7 +245,10 @@ test("a flood of joins and leaves: every one is told once, in pairs, and the roo
     }),
   );
   await eventually(() => ofType(watcher.client, "presence").length >= 2 * FLOOD, 30_000);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Nothing more can come: every join and leave is done and the watcher's socket has carried a round trip.
+  await invoked(gw.log, "$connect", FLOOD + 1);
+  await invoked(gw.log, "$disconnect", FLOOD);
+  await roundTrip(watcher.client);
 
   const presence = ofType<PresenceFrame>(watcher.client, "presence");
   const ids = visitors.map((visitor) => visitor.id).sort();
@@ -278,7 +286,8 @@ test("history: messages handled in the same millisecond keep one order, by reque
   for (const requestId of ["ZZZZ=", "MMMM=", "AAAA="]) {
     await messages.put({
       roomKey: roomKey({ apiId: gw.apiId, stage: "dev", room: "ties" }),
-      id: messageId(sentAt, requestId),
+      // Ids as they were before rooms counted messages: a time, then the request id.
+      id: `${sentAt}#${requestId}`,
       room: "ties",
       connectionId: "writer=",
       data: requestId,

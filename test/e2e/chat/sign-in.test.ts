@@ -4,7 +4,7 @@
  * no row written and nothing else disturbed.
  */
 import test from "ava";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { LOCAL_TOKEN_ISSUER } from "../../../local/chat/sign-in";
 import { chatGateway, messagesAt, say, signIn } from "../../support/chat";
 import { badTokens, rsaKeyPair, type TokenSettings } from "../../support/tokens";
@@ -139,4 +139,32 @@ test("a token admits only to the gateway that issued it: another's API id is not
   const token = await signIn(first.origin, "Ada");
   t.is(await refusedWith(connect(`${second.gw.url}?token=${token.token}`)), 401);
   (await connect(`${first.gw.url}?token=${token.token}`)).socket.close();
+});
+
+test("one address asks for tokens within its budget: past it, 429 with Retry-After and no token", async (t) => {
+  const gw = await chatGateway({
+    auth: { mode: "guest" },
+    functionEnvironment: { RATE_LIMITS: JSON.stringify({ tokens: { perAddress: 3, seconds: 3600 } }) },
+  });
+  t.teardown(() => gw.close());
+  const origin = `http://127.0.0.1:${gw.port}`;
+  const ask = () =>
+    fetch(`${origin}/auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"name":"Ada"}',
+    });
+  const statuses = [];
+  for (let i = 0; i < 5; i++) statuses.push(await ask());
+  t.deepEqual(
+    statuses.map((response) => response.status),
+    [200, 200, 200, 429, 429],
+  );
+  const refused = statuses[3] as Response;
+  t.true(Number(refused.headers.get("retry-after")) > 0);
+  const body = (await refused.json()) as { message: string; token?: string };
+  t.regex(body.message, /^Too many tokens asked from one address: at most 3 every 3600 s; try again in \d+ s$/);
+  t.is(body.token, undefined);
+  // A bad name still counts: a flood of garbage is no way around the budget.
+  t.is((await fetch(`${origin}/auth/token`, { method: "POST", body: "x" })).status, 429);
 });

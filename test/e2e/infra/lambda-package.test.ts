@@ -6,6 +6,7 @@ import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import anyTest, { type TestFn } from "ava";
 import { type Factory, measure, type Packages, packFunctions, runPacked } from "../../../bench/deployed-packages";
 import type { BroadcastJob } from "../../../functions/broadcast/fanout";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { shardOf } from "../../../functions/chat/room";
 import { CONNECTIONS_TABLE, MESSAGES_TABLE } from "../../../functions/chat/tables";
 import { broadcastWorker, routes } from "../../../functions/routes";
@@ -361,6 +362,7 @@ test.serial(
     const job: BroadcastJob = {
       endpoint: t.context.managementUrl,
       address: { apiId: "a1b2c3d4e5", stage: STAGE, room: "pkg-room" },
+      delivery: "pkg",
       frame: {
         type: "message",
         id: "2026-12-02T12:00:00.000Z#pkg",
@@ -368,7 +370,7 @@ test.serial(
         connectionId: SENDER,
         data: "fanned out",
         sentAt: "2026-12-02T12:00:00.000Z",
-      },
+      } as ChatMessageFrame,
       shard: shardOf(SENDER),
       range: {},
       slice: `${shardOf(SENDER)}.0`,

@@ -74,6 +74,23 @@ test("every AWS resource of both stacks comes from one provider: the stack's reg
   }
 });
 
+test("no managed policy anywhere in either stack: every role's rights are its own inline policy", async (t) => {
+  // CallbackFunction attaches nine *FullAccess managed policies to a function given no role.
+  for (const [stack, loaded] of [
+    ["prod", await stacks.prodWithDomain],
+    ["dev", await stacks.dev],
+  ] as const) {
+    t.deepEqual(
+      loaded.resources.filter((resource) => /PolicyAttachment|aws:iam\/policy:Policy/.test(resource.type)),
+      [],
+      stack,
+    );
+    for (const role of ofType(loaded, "aws:iam/role:Role")) {
+      t.is(role.inputs.managedPolicyArns, undefined, `${stack} ${role.name}`);
+    }
+  }
+});
+
 test("a stack without a region stops with a clear error before declaring anything", async (t) => {
   const { "aws:region": _region, ...withoutRegion } = stackConfig("dev");
   const error = await t.throwsAsync(loadStack(install, "fresh", withoutRegion));
@@ -83,7 +100,7 @@ test("a stack without a region stops with a clear error before declaring anythin
 test("every function logs JSON lines at INFO to its own log group, on arm64, the metrics' namespace set", async (t) => {
   const prod = await stacks.prod;
   const functions = ofType(prod, "aws:lambda/function:Function");
-  t.is(functions.length, 8);
+  t.is(functions.length, 13);
   for (const fn of functions) {
     t.deepEqual(fn.inputs.architectures, ["arm64"]);
     t.deepEqual(fn.inputs.loggingConfig, {
@@ -99,7 +116,7 @@ test("every function logs JSON lines at INFO to its own log group, on arm64, the
   }
   t.deepEqual(
     ofType(prod, "aws:cloudwatch/logGroup:LogGroup").map((group) => group.inputs.retentionInDays),
-    Array(9).fill(90),
+    Array(14).fill(90),
   );
 });
 
@@ -177,16 +194,32 @@ test("prod: the stage writes a JSON access log to a group with retention, throug
   t.deepEqual(stage.inputs.defaultRouteSettings, { throttlingBurstLimit: 1000, throttlingRateLimit: 500 });
   const role = only(prod, "aws:iam/role:Role", "websocket-chat-apigateway-logs-role");
   t.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement, [
-    { Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" },
+    {
+      Effect: "Allow",
+      Principal: { Service: "apigateway.amazonaws.com" },
+      Action: "sts:AssumeRole",
+      Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
+    },
   ]);
   const policy = JSON.parse(
     only(prod, "aws:iam/rolePolicy:RolePolicy", "websocket-chat-apigateway-logs-policy").inputs.policy,
   );
-  t.true(
-    policy.Statement.every((statement: { Action: string[] }) => statement.Action.every((a) => a.startsWith("logs:"))),
-  );
+  // Writes only: no action that reads a log.
+  t.deepEqual(policy.Statement, [
+    {
+      Sid: "PushApiLogs",
+      Effect: "Allow",
+      Action: [
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+      ],
+      Resource: "*",
+    },
+  ]);
   t.is(only(prod, "aws:apigateway/account:Account").inputs.cloudwatchRoleArn, role.state.arn);
-  t.deepEqual(ofType(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
 });
 
 test("dev: no alarms, no access log and no account-wide role unless the stack asks; history unprotected", async (t) => {
@@ -197,6 +230,14 @@ test("dev: no alarms, no access log and no account-wide role unless the stack as
   t.is(only(dev, "aws:apigatewayv2/stage:Stage").inputs.accessLogSettings, undefined);
   t.false(only(dev, "aws:dynamodb/table:Table", "websocket-chat-messages").inputs.deletionProtectionEnabled);
   t.is(dev.outputs.alarmTopicArn, undefined);
+});
+
+test("prod: the token endpoint has 10 executions reserved, its most; dev reserves none", async (t) => {
+  const [prod, dev] = await Promise.all([stacks.prod, stacks.dev]);
+  const token = (stack: typeof prod) =>
+    only(stack, "aws:lambda/function:Function", "websocket-chat-auth-token-function");
+  t.is(token(prod).inputs.reservedConcurrentExecutions, 10);
+  t.is(token(dev).inputs.reservedConcurrentExecutions, undefined);
 });
 
 test("prod: DynamoDB refuses to delete the messages table; the connections table stays disposable", async (t) => {
@@ -286,7 +327,7 @@ test("a new stack with nothing but a region loads with the defaults: its own sta
     name: "staging",
     defaultRouteSettings: { throttlingBurstLimit: 1000, throttlingRateLimit: 500 },
   });
-  t.is(ofType(fresh, "aws:lambda/function:Function").length, 8);
+  t.is(ofType(fresh, "aws:lambda/function:Function").length, 13);
   t.is(ofType(fresh, "aws:cloudfront/distribution:Distribution").length, 1);
   t.deepEqual(ofType(fresh, "aws:cloudwatch/metricAlarm:MetricAlarm"), []);
   t.truthy(fresh.outputs.pageUrl);

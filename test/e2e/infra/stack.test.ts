@@ -9,6 +9,9 @@ import {
   type RegisteredResource,
   TOKEN_URL_ID,
 } from "../../support/pulumi-mocks";
+import { DEFAULT_RATE_LIMITS } from "../../support/rate-limits";
+
+const DEFAULT_RATE_LIMITS_JSON = JSON.stringify(DEFAULT_RATE_LIMITS);
 
 /**
  * The stacks as `pulumi up` loads them after `npm ci --omit=dev`: the program run through tsx,
@@ -58,29 +61,27 @@ test("stack config reaches the stage, the log groups and the functions", async (
   const logGroups = ofType("aws:cloudwatch/logGroup:LogGroup");
   t.deepEqual(
     logGroups.map((group) => group.inputs.retentionInDays),
-    [14, 14, 14, 14, 14, 14, 14, 14],
+    Array.from({ length: 13 }, () => 14),
   );
   const functions = new Map(ofType("aws:lambda/function:Function").map((fn) => [fn.inputs.name, fn.inputs]));
-  t.deepEqual([...functions.keys()].sort(), [
-    "websocket-chat-dev-authorizer",
-    "websocket-chat-dev-broadcast",
-    "websocket-chat-dev-history",
-    "websocket-chat-dev-onconnect",
-    "websocket-chat-dev-ondisconnect",
-    "websocket-chat-dev-sendmessage",
-    "websocket-chat-dev-token",
-    "websocket-chat-dev-who",
-  ]);
-  for (const route of ["onconnect", "ondisconnect", "sendmessage", "who", "history", "broadcast"]) {
+  const routeFunctions = ["onconnect", "ondisconnect", "sendmessage", "who", "history", "join", "leave", "typing"];
+  const changes = ["edit", "delete"];
+  t.deepEqual(
+    [...functions.keys()].sort(),
+    [...routeFunctions, ...changes, "authorizer", "broadcast", "token"]
+      .map((name) => `websocket-chat-dev-${name}`)
+      .sort(),
+  );
+  for (const route of [...routeFunctions, ...changes, "broadcast"]) {
     t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
       variables: {
         ...powertoolsEnvironment("websocket-chat-dev"),
-        CONNECTION_MESSAGE_LIMIT: "20",
-        CONNECTION_MESSAGE_WINDOW_SECONDS: "10",
+        RATE_LIMITS: DEFAULT_RATE_LIMITS_JSON,
         TABLE_NAME: "websocket-chat-connections-7f3a9c1",
         MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
+        LIMITS_TABLE_NAME: "websocket-chat-limits-7f3a9c1",
         BROADCAST_CONCURRENCY: "100",
-        ...(route === "sendmessage" && {
+        ...(["sendmessage", ...changes].includes(route) && {
           BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast",
           ACCOUNT_CONCURRENCY: "1000",
         }),
@@ -103,14 +104,14 @@ test("stack config reaches the stage, the log groups and the functions", async (
       ...powertoolsEnvironment("websocket-chat-dev"),
       ...guestTokens,
       TOKEN_KMS_KEY_ID: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}`,
+      RATE_LIMITS: DEFAULT_RATE_LIMITS_JSON,
+      LIMITS_TABLE_NAME: "websocket-chat-limits-7f3a9c1",
     },
   });
 });
 
-test("the program creates no managed policy attachment anywhere", async (t) => {
+test("one role and one inline policy for each of the thirteen functions", async (t) => {
   await setup;
-  t.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
-  // One role and one inline policy for each of the eight functions.
-  t.is(ofType("aws:iam/role:Role").length, 8);
-  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 8);
+  t.is(ofType("aws:iam/role:Role").length, 13);
+  t.is(ofType("aws:iam/rolePolicy:RolePolicy").length, 13);
 });

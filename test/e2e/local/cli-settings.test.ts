@@ -24,15 +24,12 @@ for (const value of ["0", "-1", "ten", "1.5", "1e3", "9999999"]) {
 
 test("npm run local throttles as the dev stack's stage does, from Pulumi.dev.yaml; THROTTLING=off lifts it", (t) => {
   t.deepEqual(readCliSettings({}).throttling, { burstLimit: 100, rateLimit: 50 });
-  // And each connection's message limit, as the stack's functions get it (the default: the file sets none).
-  t.like(readCliSettings({}).functionEnvironment, {
-    CONNECTION_MESSAGE_LIMIT: "20",
-    CONNECTION_MESSAGE_WINDOW_SECONDS: "10",
+  // And what one user and one address may do, as the stack's functions get it (the defaults: the file sets none).
+  t.like(JSON.parse(readCliSettings({}).functionEnvironment?.RATE_LIMITS ?? "{}"), {
+    messages: { perUser: 20, perAddress: 100, seconds: 10 },
+    connectionsPerUser: 10,
   });
-  t.like(readCliSettings({ THROTTLING: "off" }).functionEnvironment, {
-    CONNECTION_MESSAGE_LIMIT: undefined,
-    CONNECTION_MESSAGE_WINDOW_SECONDS: undefined,
-  });
+  t.is(readCliSettings({ THROTTLING: "off" }).functionEnvironment?.RATE_LIMITS, undefined);
   t.is(readCliSettings({ THROTTLING: "off" }).throttling, undefined);
   t.deepEqual(
     readCliSettings({ STACK: "no-such-stack" }).throttling,
@@ -97,4 +94,26 @@ test("the shell's AWS keys become the operator's, so its tools sign for the serv
   );
   t.is(readCliSettings({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE" }).credentials, undefined, "a key without its secret");
   t.is(readCliSettings({}).credentials, undefined);
+});
+
+test("AUTH=oidc: OIDC_AUTHORIZATION_ENDPOINT, OIDC_TOKEN_ENDPOINT and OIDC_SCOPE give the page its sign-in; a bad endpoint is named", (t) => {
+  const cognito = "https://my-chat.auth.us-east-1.amazoncognito.com/oauth2";
+  const oidc = {
+    AUTH: "oidc",
+    OIDC_ISSUER: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc123",
+    OIDC_AUDIENCE: "1example23456789",
+  };
+  t.like(
+    readCliSettings({
+      ...oidc,
+      OIDC_AUTHORIZATION_ENDPOINT: `${cognito}/authorize`,
+      OIDC_TOKEN_ENDPOINT: `${cognito}/token`,
+      OIDC_SCOPE: "openid",
+    }).auth,
+    { mode: "oidc", authorizationEndpoint: `${cognito}/authorize`, tokenEndpoint: `${cognito}/token`, scope: "openid" },
+  );
+  t.throws(() => readCliSettings({ ...oidc, OIDC_TOKEN_ENDPOINT: "my-chat/token" }), {
+    instanceOf: ConfigError,
+    message: /^OIDC_TOKEN_ENDPOINT must be an http\(s\) URL/,
+  });
 });

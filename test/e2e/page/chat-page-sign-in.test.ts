@@ -5,7 +5,7 @@
  */
 import anyTest, { type TestFn } from "ava";
 import type { Browser } from "playwright-core";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { LOCAL_TOKEN_ISSUER } from "../../../local/chat/sign-in";
 import { type LocalGateway, type LocalGatewayOptions, startLocalGateway } from "../../../local/express-server";
 import { join, launchBrowser, openChat, say, shownMessages } from "../../support/browser";
@@ -155,37 +155,15 @@ test("a token the authorizer refuses is not offered again: the page gets a new o
   t.is(gw.connectionCount(), 1);
 });
 
-test("pointed at a deployed stack by ?url= and ?tokenUrl=, the page signs in there, not where it was served", async (t) => {
-  // Served by an open-chat gateway; the "stack" is a guest gateway elsewhere. In the cloud the
-  // function URL answers the page's cross-origin POST with CORS; here the browser's request is
-  // passed on to the stack's real endpoint from outside the page.
-  const served = await startLocalGateway({ port: 0, log: () => {}, auth: { mode: "none" } });
-  t.teardown(() => served.close());
-  // A page of another origin: the local "stack" takes it only when told to (a deployed one checks no Origin).
-  const stack = await guestGateway(t, { allowedOrigins: [origin(served)] });
-  // https, as a function URL is (the page's CSP lets it connect to https: origins).
-  const tokenUrl = "https://abcdefgh.lambda-url.us-east-1.on.aws/";
-  const context = await t.context.browser.newContext();
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  // CORS as the stack configures the function URL: any origin, POST, content-type.
-  const cors = { "access-control-allow-origin": "*" };
-  await page.route(tokenUrl, async (route) => {
-    if (route.request().method() === "OPTIONS") {
-      const preflight = { "access-control-allow-methods": "POST", "access-control-allow-headers": "content-type" };
-      return route.fulfill({ status: 204, headers: { ...cors, ...preflight } });
-    }
-    // Once the test is over the stack is gone: an endpoint that cannot be reached.
-    const response = await route.fetch({ url: `${origin(stack)}/auth/token` }).catch(() => undefined);
-    if (!response) return route.abort("connectionrefused");
-    await route.fulfill({ response, headers: { ...response.headers(), ...cors } });
-  });
-  await page.goto(`${origin(served)}/?url=${encodeURIComponent(stack.url)}&tokenUrl=${encodeURIComponent(tokenUrl)}`);
-  await join(page, "Ada");
-  await page.locator("#status[data-state=open]", { hasText: "Connected as Ada" }).waitFor();
-  await say(page, "hello from afar");
-  await page.locator(".message.own", { hasText: "hello from afar" }).waitFor();
-  t.is(stack.connectionCount(), 1);
-  t.is(served.connectionCount(), 0);
-  t.is(await page.inputValue("#url"), stack.url);
+test("the page remembers the display name: the same browser's next visit joins under it without asking", async (t) => {
+  const gw = await guestGateway(t);
+  const first = await openChat(t.context.browser, `${origin(gw)}/`, { name: "Ada", join: true });
+  t.teardown(() => first.context().close());
+
+  const again = await first.context().newPage();
+  await again.goto(`${origin(gw)}/`);
+
+  await again.locator("#status[data-state=open]", { hasText: "Connected as Ada" }).waitFor();
+  t.is(await again.inputValue("#name"), "Ada");
+  t.is(gw.connectionCount(), 2);
 });

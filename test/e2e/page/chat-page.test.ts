@@ -4,7 +4,7 @@
  */
 import anyTest, { type TestFn } from "ava";
 import type { Browser, Page } from "playwright-core";
-import type { ChatMessageFrame } from "../../../functions/handlers/sendmessage";
+import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { routes } from "../../../functions/routes";
 import { type LocalGateway, type LocalGatewayOptions, startLocalGateway } from "../../../local/express-server";
 import { launchBrowser, openChat, say, shownMessages } from "../../support/browser";

@@ -14,7 +14,6 @@ const test = anyTest as TestFn<{ db: EmbeddedDynamoDB; client: DynamoDBDocumentC
 
 const REGION = "us-east-1";
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 interface Item {
   id: string;
@@ -64,9 +63,9 @@ async function createTable(
   return tableName;
 }
 
-async function itemRepository(client: DynamoDBDocumentClient, autoAssignKeys = false) {
+async function itemRepository(client: DynamoDBDocumentClient) {
   const tableName = await createTable(client);
-  return new DynamoDBRepository<Item>({ client, tableName, keyAttributes: ["id"], autoAssignKeys });
+  return new DynamoDBRepository<Item>({ client, tableName, keyAttributes: ["id"] });
 }
 
 async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[][]> {
@@ -218,34 +217,6 @@ test("a delete with onlyIfBelow removes the item only while the attribute is bel
   await t.throwsAsync(repository.get({ id: "old" }), { instanceOf: ObjectNotFoundError });
   t.deepEqual(await repository.get({ id: "young" }), { id: "young", count: 15 });
   t.deepEqual(await repository.get({ id: "uncounted" }), { id: "uncounted", text: "no count" });
-});
-
-test("autoAssignKeys gives an item without a hash key a UUID and returns it", async (t) => {
-  // Prepare
-  const repository = await itemRepository(t.context.client, true);
-
-  // Act
-  const first = await repository.put({ text: "one" } as Item);
-  const second = await repository.put({ text: "two" } as Item);
-
-  // Assess
-  t.regex(first.id, UUID);
-  t.regex(second.id, UUID);
-  t.not(first.id, second.id);
-  t.deepEqual(await repository.get({ id: first.id }), { id: first.id, text: "one" });
-  t.deepEqual(await repository.get({ id: second.id }), { id: second.id, text: "two" });
-});
-
-test("autoAssignKeys keeps a hash key the item already has", async (t) => {
-  // Prepare
-  const repository = await itemRepository(t.context.client, true);
-
-  // Act
-  const stored = await repository.put({ id: "mine", text: "kept" });
-
-  // Assess
-  t.is(stored.id, "mine");
-  t.deepEqual(await repository.get({ id: "mine" }), { id: "mine", text: "kept" });
 });
 
 test("a table with hash and range keys stores, reads and deletes by the full key", async (t) => {
@@ -535,6 +506,9 @@ test("the embedded DynamoDB keeps an idle connection open past Node's 5 s keep-a
     closedAfterMs = performance.now() - idleSince;
   });
 
+  // Nothing may happen here, so the wait is what proves it: the server's timer that would close the
+  // socket is due 5 s after the response ended, in this same process, so it fires before this one
+  // however busy the machine; the reuse below checks it too.
   await new Promise((resolve) => setTimeout(resolve, 6_000));
 
   t.is(closedAfterMs, undefined, "the idle connection was not closed");
@@ -577,36 +551,3 @@ test(unreachable, "get", (repository) => repository.get({ id: "a" }));
 test(unreachable, "delete", (repository) => repository.delete({ id: "a" }));
 test(unreachable, "scan", (repository) => collect(repository.scan()));
 test(unreachable, "query", (repository) => collect(repository.query({ partition: { attribute: "id", value: "a" } })));
-
-test("countUse counts to the window's limit atomically, refuses past it, starts anew in a later window", async (t) => {
-  const repository = await itemRepository(t.context.client);
-  await repository.put({ id: "c1", text: "row" });
-  const counter = (windowStart: number) => ({
-    window: "windowStart" as const,
-    count: "count" as const,
-    windowStart,
-    limit: 20,
-  });
-  type Counted = Item & { windowStart?: number };
-  const counted = repository as unknown as DynamoDBRepository<Counted>;
-  // 30 at once against a limit of 20: the conditional updates let exactly 20 through.
-  const results = await Promise.all(Array.from({ length: 30 }, () => counted.countUse({ id: "c1" }, counter(100))));
-  t.is(results.filter((item) => item !== undefined).length, 20);
-  t.deepEqual(
-    results
-      .filter((item) => item !== undefined)
-      .map((item) => item?.count)
-      .sort((a, b) => (a ?? 0) - (b ?? 0)),
-    Array.from({ length: 20 }, (_, i) => i + 1),
-  );
-  t.is(await counted.countUse({ id: "c1" }, counter(100)), undefined);
-  // A later window: counting starts again, and the rest of the row is untouched.
-  t.like(await counted.countUse({ id: "c1" }, counter(110)), { id: "c1", text: "row", windowStart: 110, count: 1 });
-  // An earlier window (a late request) is refused rather than resetting the count.
-  t.is(await counted.countUse({ id: "c1" }, counter(90)), undefined);
-  await t.throwsAsync(counted.countUse({ id: "nobody" }, counter(100)), { instanceOf: ObjectNotFoundError });
-  // A use never brings back a deleted row.
-  await repository.delete({ id: "c1" });
-  await t.throwsAsync(counted.countUse({ id: "c1" }, counter(120)), { instanceOf: ObjectNotFoundError });
-  await t.throwsAsync(repository.get({ id: "c1" }), { instanceOf: ObjectNotFoundError });
-});

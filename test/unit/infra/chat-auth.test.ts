@@ -13,6 +13,7 @@ import {
   resolved,
   TOKEN_URL_ID,
 } from "../../support/pulumi-mocks";
+import { DEFAULT_RATE_LIMITS } from "../../support/rate-limits";
 
 const EXECUTION_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}`;
 const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}`;
@@ -30,7 +31,15 @@ const setup = (async () => {
   };
   const guest = new ChatApi(
     "guest",
-    { ...base, auth: { mode: "guest", tokenTtlSeconds: 600, allowedOrigins: ["https://chat.example.com"] } },
+    {
+      ...base,
+      auth: {
+        mode: "guest",
+        tokenTtlSeconds: 600,
+        allowedOrigins: ["https://chat.example.com"],
+        reservedConcurrency: 5,
+      },
+    },
     { transformations: [recordOptions] },
   );
   const oidc = new ChatApi(
@@ -110,7 +119,12 @@ test("guest: the token endpoint is a public function URL with CORS for the page'
     TOKEN_AUDIENCE: API_ID,
     TOKEN_KMS_KEY_ID: KEY_ARN,
     TOKEN_TTL_SECONDS: "600",
+    // Each address's budget of tokens, in the stack's limits table.
+    LIMITS_TABLE_NAME: "guest-limits-7f3a9c1",
+    RATE_LIMITS: JSON.stringify(DEFAULT_RATE_LIMITS),
   });
+  // A flood of token requests takes at most its reserved share of the account's concurrency.
+  t.is(fn.inputs.reservedConcurrentExecutions, 5);
   const url = only("aws:lambda/functionUrl:FunctionUrl", "guest-auth-token-url");
   t.like(url.inputs, { functionName: "guest-test-token", authorizationType: "NONE" });
   t.deepEqual(url.inputs.cors, {
@@ -130,6 +144,8 @@ test("guest: the token endpoint is a public function URL with CORS for the page'
     "no public statement declared: only API Gateway's to invoke the routes and the authorizer",
   );
   t.deepEqual(grants("guest-auth-token-policy"), [
+    `Allow dynamodb:GetItem arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/guest-limits-7f3a9c1`,
+    `Allow dynamodb:UpdateItem arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/guest-limits-7f3a9c1`,
     `Allow kms:Sign ${KEY_ARN}`,
     `Allow logs:CreateLogStream arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/guest-test-token:*`,
     `Allow logs:PutLogEvents arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/guest-test-token:*`,
@@ -203,13 +219,18 @@ test("none: no authorizer, $connect open, only the routes' functions and the bro
       .map((fn) => fn.inputs.name)
       .sort(),
     [
-      "open-test-broadcast",
-      "open-test-history",
-      "open-test-onconnect",
-      "open-test-ondisconnect",
-      "open-test-sendmessage",
-      "open-test-who",
-    ],
+      "broadcast",
+      "delete",
+      "edit",
+      "history",
+      "join",
+      "leave",
+      "onconnect",
+      "ondisconnect",
+      "sendmessage",
+      "typing",
+      "who",
+    ].map((name) => `open-test-${name}`),
   );
 });
 
@@ -220,6 +241,11 @@ const invalid: Array<[string, object, RegExp]> = [
     /tokenTtlSeconds must be an integer from 30 to 86400/,
   ],
   ["an origin with a path", { mode: "guest", allowedOrigins: ["https://chat.example.com/app"] }, /tokenAllowedOrigins/],
+  [
+    "no reserved concurrency at all",
+    { mode: "guest", reservedConcurrency: 0 },
+    /tokenReservedConcurrency must be an integer from 1 to 1000/,
+  ],
   [
     "an issuer over http",
     { mode: "oidc", issuer: "http://issuer.example.com", audience: "a" },

@@ -16,7 +16,7 @@ import type { RouteDefinition } from "../../../../functions/routes";
 import { createHandlerDependencies } from "../../../../functions/runtime/handler-dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../../../../functions/runtime/lambda-events";
 import { type LocalGatewayOptions, startLocalGateway } from "../../../../local/express-server";
-import { operatorConfig } from "../../../support/chat";
+import { operatorConfig, within } from "../../../support/chat";
 import { deferred } from "../../../support/function-fixtures";
 import { recordingRoute as route } from "../../../support/routes";
 import { signedFetch } from "../../../support/sigv4";
@@ -163,17 +163,28 @@ test("like Lambda, an execution environment runs one invocation at a time and is
 });
 
 test("an environment whose invocation timed out is never used again", async (t) => {
+  // The first invocation outlives its timeout, then finishes: its environment is idle again, and
+  // only the rule can keep the next invocation out of it.
+  const release = deferred();
+  const finished = deferred();
   let calls = 0;
   const { definition, stats } = countingRoute("$default", async () => {
-    if (++calls === 1) await sleep(300);
+    if (++calls > 1) return;
+    await release.promise;
+    finished.resolve();
   });
   const gw = await gateway({ routes: [definition], limits: { functionTimeoutMs: 100 } });
-  t.teardown(() => gw.close());
+  t.teardown(() => {
+    release.resolve();
+    return gw.close();
+  });
   const client = await connect(gw.url);
 
   client.socket.send("slow");
   t.is((await client.nextJson()).message, "Internal server error");
-  await sleep(300); // the timed-out handler has finished by now
+  release.resolve();
+  await finished.promise;
+  await new Promise((resolve) => setImmediate(resolve)); // its environment is given back after it returns
   client.socket.send("next");
   await eventually(() => gw.log.length === 2);
 
@@ -197,7 +208,7 @@ test("$connect: the handshake waits for the handler, and a non-2xx result reject
   const error = await t.throwsAsync(connect(gw.url));
   t.is((error as Error & { status: number }).status, 401);
   t.is(gw.connectionCount(), 0);
-  await sleep(50);
+  await gw.close(); // waits for every invocation the gateway started: nothing more can run
   t.deepEqual(
     events.map((e) => e.requestContext.routeKey),
     ["$connect"],
@@ -368,12 +379,14 @@ test("a handler past its function timeout can no longer post to connections or w
   const handlerDone = new Promise<{ post: unknown; put: unknown }>((resolve) => {
     finished = resolve;
   });
+  // The handler posts within its 1 s, then waits until the test has seen it time out.
+  const timedOut = deferred();
   const late: RouteDefinition = {
     ...route("late", [], undefined, { manageConnections: true, tableActions: { connections: ["dynamodb:PutItem"] } }),
     createHandler: (deps) => async (event) => {
       const manager = deps.managementApi(deps.config.managementEndpoint as string);
       await manager.post(event.requestContext.connectionId, "in time");
-      await sleep(300);
+      await timedOut.promise;
       const post = await manager.post(event.requestContext.connectionId, "too late").catch((e: unknown) => e);
       const row = {
         connectionId: "late-row",
@@ -390,23 +403,29 @@ test("a handler past its function timeout can no longer post to connections or w
       return { statusCode: 200 };
     },
   };
-  const gw = await gateway({ routes: [late], limits: { functionTimeoutMs: 100 } });
-  t.teardown(() => gw.close());
+  const gw = await gateway({ routes: [late], limits: { functionTimeoutMs: 1_000 } });
+  t.teardown(() => {
+    timedOut.resolve();
+    return gw.close();
+  });
   const client = await connect(gw.url);
   client.socket.send(JSON.stringify({ action: "late" }));
   t.is(await client.next(), "in time");
   t.is((await client.nextJson()).message, "Internal server error");
+  timedOut.resolve();
   const errors = await handlerDone;
   t.regex(String(errors.post), /timed out/);
   t.regex(String(errors.put), /timed out/);
-  await sleep(50);
+  const table = createHandlerDependencies(operatorConfig(gw)).connections;
+  await t.throwsAsync(table.get({ connectionId: "late-row" }), { instanceOf: ObjectNotFoundError });
+  // Closing the gateway waits for all it started, and the client gets every frame before its close.
+  await gw.close();
+  await client.closed;
   t.deepEqual(
     client.received.map((frame) => String(frame).slice(0, 12)),
     ["in time", '{"message": '],
     "the late post never reached the client",
   );
-  const table = createHandlerDependencies(operatorConfig(gw)).connections;
-  await t.throwsAsync(table.get({ connectionId: "late-row" }), { instanceOf: ObjectNotFoundError });
 });
 
 test("stage throttling: a token bucket per route; a throttled handshake gets 429, a throttled message an error frame, and tokens come back at the rate", async (t) => {
@@ -458,7 +477,9 @@ test("a route with a route response sends the handler's body back to the caller 
   caller.socket.send(JSON.stringify({ action: "oneway" }));
   caller.socket.send(JSON.stringify({ action: "twoway" }));
   t.is(await caller.next(), 'echo:{"action":"twoway"}');
-  await sleep(50);
+  // Closing the gateway waits for all it started, and each client gets every frame before its close.
+  await gw.close();
+  await Promise.all([caller.closed, other.closed]);
   t.deepEqual(caller.received, ['echo:{"action":"twoway"}']);
   t.deepEqual(other.received, []);
 });
@@ -527,52 +548,81 @@ test("the idle timeout closes with 1001 'Going away' and $disconnect reports it"
   t.is(events[0]?.requestContext.disconnectReason, "Going away");
 });
 
+/** How long a connection lasted at the gateway: from its CONNECT event's `connectedAt` to its DISCONNECT event. */
+function lifetimeMs(events: WebSocketEvent[], connectionId: string): number {
+  const of = (type: string) =>
+    events.find((e) => e.requestContext.connectionId === connectionId && e.requestContext.eventType === type);
+  const disconnect = of("DISCONNECT")?.requestContext;
+  if (!disconnect) throw new Error(`no DISCONNECT for ${connectionId}`);
+  return (disconnect.requestTimeEpoch as number) - (disconnect.connectedAt as number);
+}
+
 test("messages the server pushes reset the idle timer too; ping frames get a pong and do not", async (t) => {
   // AWS documents no rule; connections kept open by server pushes alone are observed
   // (hotsock.io "Keep-alive": a push every 9.5 min holds a connection to its 2 h limit).
+  // Margins a loaded machine cannot eat: a push every 100 ms against a 1 s idle timeout, and the
+  // pinging client pings until it is closed (were pings to count, it would never be).
+  const IDLE_MS = 1_000;
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$connect", events)], limits: { idleTimeoutMs: 500 } });
+  const gw = await gateway({
+    routes: [route("$connect", events), route("$disconnect", events)],
+    limits: { idleTimeoutMs: IDLE_MS },
+  });
   t.teardown(() => gw.close());
   const pushed = await connect(gw.url);
   const pinging = await connect(gw.url);
-  const ConnectionId = events[0]?.requestContext.connectionId as string;
-  const started = Date.now();
+  const pushedId = events[0]?.requestContext.connectionId;
+  let pushing = true;
   const push = setInterval(() => {
-    void gw.management.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from("tick") })).catch(() => {});
-  }, 50);
+    if (!pushing) return;
+    const Data = Buffer.from("tick");
+    void gw.management.send(new PostToConnectionCommand({ ConnectionId: pushedId, Data })).catch(() => {});
+  }, 100);
   t.teardown(() => clearInterval(push));
   let pongs = 0;
   pinging.socket.on("pong", () => pongs++);
-  const ping = setInterval(() => pinging.socket.ping(), 50);
+  const ping = setInterval(() => pinging.socket.ping(), 100);
   t.teardown(() => clearInterval(ping));
 
-  const pingClosed = await pinging.closed;
+  // Were pings to count, it would never close: ten idle timeouts is plenty.
+  const pingClosed = await within(10 * IDLE_MS, "the pinging client's idle close", pinging.closed);
   clearInterval(ping);
-  await sleep(Math.max(0, 1200 - (Date.now() - started)));
-  t.is(pushed.socket.readyState, pushed.socket.OPEN, "pushes kept it open past two idle timeouts");
-  clearInterval(push);
-  t.deepEqual(await pushed.closed, { code: 1001, reason: "Going away" }, "idle once the pushes stop");
+  // Pushed for three idle timeouts, then left alone.
+  await eventually(
+    () => gw.connectionCount() === 1 && Date.now() - (events[0]?.requestContext.connectedAt ?? 0) >= 3 * IDLE_MS,
+    10_000,
+  );
+  pushing = false;
+  const pushedClosed = await pushed.closed;
+  await eventually(() => events.filter((e) => e.requestContext.eventType === "DISCONNECT").length === 2);
+
   t.deepEqual(pingClosed, { code: 1001, reason: "Going away" });
   t.true(pongs > 0, "pings were answered");
+  t.deepEqual(pushedClosed, { code: 1001, reason: "Going away" }, "idle once the pushes stop");
+  t.true(lifetimeMs(events, pushedId as string) >= 3 * IDLE_MS, "pushes kept it open past three idle timeouts");
 });
 
 test("messages from the client reset the idle timer, but the maximum connection duration still closes with 1001", async (t) => {
+  // A message every 100 ms against a 1 s idle timeout; the 3 s maximum measured at the gateway.
+  const IDLE_MS = 1_000;
+  const MAX_MS = 3_000;
   const events: WebSocketEvent[] = [];
   const gw = await gateway({
-    routes: [route("$default", events), route("$disconnect", events)],
-    // Wide margins: the pings must keep arriving within the idle timeout on a busy machine too.
-    limits: { idleTimeoutMs: 500, maxConnectionMs: 1500 },
+    routes: [route("$connect", events), route("$default", []), route("$disconnect", events)],
+    limits: { idleTimeoutMs: IDLE_MS, maxConnectionMs: MAX_MS },
   });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
-  const started = Date.now();
-  const ping = setInterval(() => client.socket.send("keep-alive"), 50);
+  const ping = setInterval(() => client.socket.send("keep-alive"), 100);
   t.teardown(() => clearInterval(ping));
+
   const closed = await client.closed;
   clearInterval(ping);
-  t.deepEqual(closed, { code: 1001, reason: "Going away" });
-  t.true(Date.now() - started >= 1400, "outlived several idle timeouts by sending");
   await eventually(() => events.some((e) => e.requestContext.eventType === "DISCONNECT"));
+
+  t.deepEqual(closed, { code: 1001, reason: "Going away" });
+  // Never before the maximum (an idle close would come first), and so past several idle timeouts.
+  t.true(lifetimeMs(events, events[0]?.requestContext.connectionId as string) >= MAX_MS);
 });
 
 test("$disconnect fires however the socket closed: client close, client close without status, network drop", async (t) => {
@@ -640,7 +690,8 @@ test("@connections GET answers connectedAt, lastActiveAt and identity", async (t
   t.teardown(() => gw.close());
   const client = await connect(gw.url, { headers: { "User-Agent": "agent/2" } });
   const ConnectionId = events[0]?.requestContext.connectionId as string;
-  await sleep(20);
+  const connectedAt = events[0]?.requestContext.connectedAt as number;
+  await eventually(() => Date.now() > connectedAt); // activity a millisecond or more later
   client.socket.send("activity");
   await eventually(() => events.length === 2);
   const info = await gw.management.send(new GetConnectionCommand({ ConnectionId }));
@@ -771,18 +822,20 @@ test("@connections requires SigV4 for execute-api in the gateway's region: other
   );
   t.is(signed.status, 200);
   t.is(await client.next(), "signed", "only the signed call was delivered");
-  await sleep(50);
+  await gw.close();
+  await client.closed;
   t.deepEqual(client.received, ["signed"]);
 });
 
 test("close() while a $connect still runs: that handshake is refused, its $disconnect runs, and close resolves", async (t) => {
   const events: WebSocketEvent[] = [];
   const connecting = deferred();
+  const release = deferred();
   const gw = await gateway({
     routes: [
       route("$connect", events, async () => {
         connecting.resolve();
-        await sleep(300);
+        await release.promise;
         return { statusCode: 200 };
       }),
       route("$disconnect", events),
@@ -790,7 +843,9 @@ test("close() while a $connect still runs: that handshake is refused, its $disco
   });
   const pending = connect(gw.url).catch((error: Error & { status?: number }) => error.status);
   await connecting.promise;
-  await gw.close();
+  const closed = gw.close(); // closing from here on, while $connect still runs
+  release.resolve();
+  await closed;
   t.is(await pending, 503, "refused: the gateway is going away");
   t.deepEqual(
     events.map((e) => e.requestContext.eventType),

@@ -265,6 +265,7 @@ test("a function's calls outside its role fail with the errors AWS returns, as t
     name: "probe",
     tableActions: {},
     manageConnections: false,
+    rateLimit: "none",
     fansOut: true,
     createHandler: (deps) => async (event) => {
       const { connectionId } = event.requestContext;

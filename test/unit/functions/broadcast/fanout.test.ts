@@ -6,12 +6,9 @@ import {
   type BroadcastJob,
   broadcastMessage,
   type FanoutClaim,
-  ID_ALPHABET,
-  idAt,
-  idPosition,
   maxSlices,
-  sliceRanges,
 } from "../../../../functions/broadcast/fanout";
+import { ID_ALPHABET, idAt, idPosition, sliceRanges } from "../../../../functions/broadcast/id-space";
 import type { Connection } from "../../../../functions/chat/connection";
 import type { ChatMessageFrame } from "../../../../functions/chat/message";
 import { roomShardKey, shardOf } from "../../../../functions/chat/room";
@@ -92,7 +89,15 @@ function fanout(
     }),
   };
   const run = () =>
-    broadcastMessage({ ...deps, config, broadcastWorker }, deps.manager, ENDPOINT, ADDRESS, FRAME, "broadcast req1");
+    broadcastMessage(
+      { ...deps, config, broadcastWorker },
+      deps.manager,
+      ENDPOINT,
+      ADDRESS,
+      FRAME,
+      "broadcast req1",
+      "req1",
+    );
   return { deps, run, jobs, broadcastWorker, claims, index };
 }
 
@@ -215,6 +220,7 @@ test("slices Lambda refuses are counted and logged; the others still go, each on
     ADDRESS,
     FRAME,
     "broadcast req1",
+    "req1",
   );
   t.is(outcome.handOffsFailed, refused.size);
   t.true(refused.size > 0);
@@ -237,6 +243,7 @@ test("a second copy of a job posts nothing: the slice is claimed once", async (t
     endpoint: ENDPOINT,
     address: ADDRESS,
     frame: FRAME,
+    delivery: "req1",
     shard: shardOf("a1"),
     range: {},
     slice: "0.0",
@@ -245,7 +252,12 @@ test("a second copy of a job posts nothing: the slice is claimed once", async (t
   t.like(await worker(job), { duplicate: false, delivered: inShard });
   t.deepEqual(await worker(job), { duplicate: true });
   t.is(deps.manager.post.callCount, inShard);
-  t.like(claims.put.firstCall.args[0], { roomKey: "abc123defg#dev#stadium#fanout", id: `${FRAME.id}#0.0` });
+  // Kept 6 h and a minute: past the longest a retried event lives (maximumEventAgeInSeconds 21,600).
+  t.like(claims.put.firstCall.args[0], {
+    roomKey: "#fanout#abc123defg#dev#stadium",
+    id: "req1#0.0",
+    expiresAt: Math.floor(NOW / 1000) + 6 * 60 * 60 + 60,
+  });
   t.deepEqual(claims.put.firstCall.args[1], { overwrite: false });
   t.regex(
     String(deps.logger.warn.firstCall.args[0]),
@@ -259,7 +271,8 @@ test("a worker given something other than a job fails with a clear error and pos
   for (const bad of [
     {},
     { ...FRAME },
-    { endpoint: ENDPOINT, address: ADDRESS, frame: FRAME, shard: 7, range: {}, slice: "7.0" },
+    { endpoint: ENDPOINT, address: ADDRESS, frame: FRAME, delivery: "req1", shard: 7, range: {}, slice: "7.0" },
+    { endpoint: ENDPOINT, address: ADDRESS, frame: FRAME, shard: 0, range: {}, slice: "0.0" },
   ]) {
     await t.throwsAsync(worker(bad as BroadcastJob), { instanceOf: TypeError, message: /^not a broadcast job: / });
   }

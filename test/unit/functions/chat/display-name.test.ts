@@ -8,6 +8,8 @@ const accepted: Array<[string, string, string]> = [
   ["64 characters, astral ones counted once", "😀".repeat(MAX_NAME_LENGTH), "😀".repeat(MAX_NAME_LENGTH)],
   ["emoji joined by ZWJ", "👩‍💻 Grace", "👩‍💻 Grace"],
   ["NFC: a decomposed é becomes one character", "Rene\u0301", "Ren\u00e9"],
+  ["a Braille pattern that shows, beside a blank one", "\u2800\u2801", "\u2800\u2801"],
+  ["punctuation alone", "...", "..."],
 ];
 for (const [what, input, stored] of accepted) {
   test(`accepted: ${what}`, (t) => t.deepEqual(validateDisplayName(input), { value: stored }));
@@ -30,6 +32,13 @@ const refused: Array<[string, unknown, RegExp]> = [
   ["a zero-width space (a look-alike of Ada)", "A\u200bda", /invisible/],
   ["a byte-order mark inside (trim drops one at the ends)", "Ada\ufeffLovelace", /invisible/],
   ["only a Hangul filler (a blank name)", "\u3164", /invisible/],
+  ["only Braille blanks, which draw nothing", "\u2800\u2800\u2800", /must have a letter, digit or symbol that shows/],
+  ["only combining marks", "\u0301\u0301", /must have a letter, digit or symbol that shows/],
+  [
+    "only ideographic spaces and a Braille blank",
+    "\u3000\u2800\u3000",
+    /must have a letter, digit or symbol that shows/,
+  ],
 ];
 for (const [what, input, message] of refused) {
   test(`refused: ${what}`, (t) => {

@@ -3,7 +3,7 @@ import { ObjectNotFoundError } from "../../../../dal/errors";
 import { NOT_IN_A_ROOM } from "../../../../functions/chat/member";
 import type { StoredMessage } from "../../../../functions/chat/message";
 import { createHistoryHandler, type HistoryFrame, MAX_HISTORY_LIMIT } from "../../../../functions/handlers/history";
-import { connection, pagesOf, stubRepository, webSocketEvent } from "../../../support/function-fixtures";
+import { connection, stubRepository, webSocketEvent } from "../../../support/function-fixtures";
 
 const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
 const CALLER = "BFHPhfCWIAMCKlQ=";
@@ -30,15 +30,21 @@ function setup(newestFirst: StoredMessage[] = []) {
   const connections = stubRepository();
   connections.get.resolves(connection(CALLER, "kitchen"));
   const messages = stubRepository<StoredMessage>();
-  messages.query.callsFake((options) => {
+  // DynamoDB's Query, newest first: `Limit` items from after the start key, and where the next page starts.
+  messages.queryPage.callsFake(async (options) => {
     const below = options.range && "below" in options.range ? String(options.range.below) : undefined;
-    const items = newestFirst.filter((item) => below === undefined || item.id < below);
-    const pages: StoredMessage[][] = [];
-    for (let i = 0; i < items.length; i += options.pageSize ?? 1000)
-      pages.push(items.slice(i, i + (options.pageSize ?? 1000)));
-    return pagesOf(...pages);
+    const after = options.startKey?.id;
+    const items = newestFirst.filter(
+      (item) => (below === undefined || item.id < below) && (after === undefined || item.id < after),
+    );
+    const page = items.slice(0, options.pageSize ?? 1000);
+    const last = page.at(-1);
+    return {
+      items: page,
+      ...(items.length > page.length && last && { lastKey: { roomKey: last.roomKey, id: last.id } }),
+    };
   });
-  const handler = createHistoryHandler({ connections, messages, now: () => NOW });
+  const handler = createHistoryHandler({ connections, messages, config: { maxMessageBytes: 32_768 }, now: () => NOW });
   const ask = async (request: object | string) => {
     const body = typeof request === "string" ? request : JSON.stringify({ action: "history", ...request });
     const result = await handler(webSocketEvent("MESSAGE", { requestContext: { routeKey: "history" }, body }));
@@ -65,22 +71,27 @@ test("answers the latest 50 by default, oldest first, as the message frames were
     frame.messages.map((message) => message.data),
     Array.from({ length: 50 }, (_, i) => `m${70 + i}`),
   );
+  // m70 was stored 50 s before NOW, under the id its send time and request id make.
   t.deepEqual(frame.messages[0], {
     type: "message",
-    id: frame.messages[0]?.id,
+    id: "2026-12-02T11:59:10.000Z#req70=",
     room: "kitchen",
     connectionId: "sender=",
     name: "Ada",
     data: "m70",
-    sentAt: frame.messages[0]?.sentAt,
+    sentAt: "2026-12-02T11:59:10.000Z",
   });
   t.is(frame.before, frame.messages[0]?.id ?? "");
-  t.deepEqual(messages.query.firstCall.args[0], {
+  // The first page: as many of the largest messages (32 KB) as fill a 128 KB frame, and one more.
+  t.deepEqual(messages.queryPage.firstCall.args[0], {
     partition: { attribute: "roomKey", value: "abc123defg#dev#kitchen" },
     descending: true,
-    pageSize: 51,
+    pageSize: 5,
     above: { attribute: "expiresAt", value: Math.floor(NOW / 1000) },
   });
+  // Small messages: the next page asks for the rest at once.
+  t.is(messages.queryPage.callCount, 2);
+  t.is(messages.queryPage.secondCall.args[0].pageSize, 46);
 });
 
 test("paging back with before reaches the first message exactly once, then before is null", async (t) => {
@@ -133,6 +144,22 @@ test("large messages: a page stops before API Gateway's 128 KB frame, and the ne
   );
 });
 
+test("a room of the largest messages costs about a frame of reads, not the limit's worth", async (t) => {
+  // Prepare: 36 messages of 32 KB, as an attacker would fill a room to make history expensive.
+  const { ask, messages } = setup(stored(36, (i) => `${i}:`.padEnd(32_700, "x")));
+
+  // Act
+  const { frame } = await ask({ limit: 100 });
+
+  // Assess: three fit in the frame; five were read (the first page), not 101.
+  t.is(frame.messages.length, 3);
+  const read = await Promise.all(messages.queryPage.returnValues).then((pages) =>
+    pages.reduce((sum, page) => sum + page.items.length, 0),
+  );
+  t.is(read, 5);
+  t.is(messages.queryPage.callCount, 1);
+});
+
 const refused = test.macro({
   async exec(t, request: object | string, reason: RegExp) {
     // Prepare
@@ -145,7 +172,7 @@ const refused = test.macro({
     t.is(statusCode, 400);
     t.like(frame, { type: "error", requestId: REQUEST_ID });
     t.regex(frame.message ?? "", reason);
-    t.is(messages.query.callCount, 0);
+    t.is(messages.queryPage.callCount, 0);
   },
   title: (what) => `refuses ${what} with an error frame as the answer, reading nothing`,
 });
@@ -173,5 +200,5 @@ test("a caller whose row is gone is told so", async (t) => {
   // Assess
   t.is(statusCode, 400);
   t.like(frame, { type: "error", message: NOT_IN_A_ROOM });
-  t.is(messages.query.callCount, 0);
+  t.is(messages.queryPage.callCount, 0);
 });

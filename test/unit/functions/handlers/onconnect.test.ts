@@ -1,6 +1,5 @@
 import test from "ava";
 import { RepositoryError } from "../../../../dal/errors";
-import { PRESENCE_ROOM_LIMIT } from "../../../../functions/broadcast/room-broadcast";
 import { ROOM_SHARDS, shardOf } from "../../../../functions/chat/room";
 import { createConnectHandler } from "../../../../functions/handlers/onconnect";
 import {
@@ -24,7 +23,7 @@ function connectEvent(query?: Record<string, string>, overrides: Parameters<type
   return { ...webSocketEvent("CONNECT", overrides), ...(query && { queryStringParameters: query }) };
 }
 
-test("stores the connection with its id, API, stage, room shard, connect time, identity and expiry, and answers 200", async (t) => {
+test("stores the connection with its id, API, stage, room, connect time, identity and expiry, then its membership in the room's shard, and answers 200", async (t) => {
   // Prepare
   const { handler, connections } = setup();
 
@@ -33,16 +32,26 @@ test("stores the connection with its id, API, stage, room shard, connect time, i
 
   // Assess
   t.deepEqual(result, { statusCode: 200 });
-  t.is(connections.put.callCount, 1);
+  t.is(connections.put.callCount, 2);
   t.deepEqual(connections.put.firstCall.args[0], {
     connectionId: "BFHPhfCWIAMCKlQ=",
     apiId: "abc123defg",
     stage: "dev",
     room: "lobby",
-    roomKey: `abc123defg#dev#lobby#${shardOf("BFHPhfCWIAMCKlQ=")}`,
+    rooms: new Set(["lobby"]),
     connectedAt: 1_700_000_000_123,
     sourceIp: "198.51.100.7",
     userAgent: "Mozilla/5.0 (test)",
+    expiresAt: 1_700_000_123 + 7200,
+  });
+  // The room is small: its membership is not quiet, so its leave will be told too.
+  t.deepEqual(connections.put.secondCall.args[0], {
+    connectionId: "BFHPhfCWIAMCKlQ=#lobby",
+    apiId: "abc123defg",
+    stage: "dev",
+    room: "lobby",
+    roomKey: `abc123defg#dev#lobby#${shardOf("BFHPhfCWIAMCKlQ=")}`,
+    connectedAt: 1_700_000_000_123,
     expiresAt: 1_700_000_123 + 7200,
   });
 });
@@ -56,7 +65,7 @@ test("?room= picks the room and ?name= the name, with auth off", async (t) => {
 
   // Assess
   t.like(connections.put.firstCall.args[0], { room: "team-42_b", name: "Ada" });
-  t.regex(connections.put.firstCall.args[0].roomKey, /^abc123defg#dev#team-42_b#[0-3]$/);
+  t.regex(connections.put.secondCall.args[0].roomKey ?? "", /^abc123defg#dev#team-42_b#[0-3]$/);
 });
 
 const refusedConnect = test.macro({
@@ -83,10 +92,15 @@ test("a room of other letters than ASCII", refusedConnect, { room: "café" }, /1
 test("a name with a control character", refusedConnect, { name: "A\u0007da" }, /The name must not contain control/);
 test("a name of 65 characters", refusedConnect, { name: "n".repeat(65) }, /The name is 65 characters/);
 
-test("the shard is the same for an id wherever it is computed, and the shards are used evenly", (t) => {
+test("the shard is the id's 32-bit FNV-1a hash modulo 4, the same wherever it is computed, and the shards are used evenly", (t) => {
+  // FNV-1a of "a" is 0xe40c292c (the published test vector); the others computed apart from this
+  // code: 0xc0bc27e6, 0x7e43f76b, 0xeb5ffbb1, 0xccdb86c8. Lambda and the local gateway must agree.
+  t.deepEqual(
+    ["a", "BFHPhfCWIAMCKlQ=", "XDmENcnwIE0CFEQ=", "XDmGEE2RoE0FRdQ=", "conn-1="].map(shardOf),
+    [0, 2, 3, 1, 0],
+  );
   const counts = new Array(ROOM_SHARDS).fill(0);
   for (let i = 0; i < 4000; i++) counts[shardOf(`conn-${i}=`)]++;
-  t.is(shardOf("BFHPhfCWIAMCKlQ="), shardOf("BFHPhfCWIAMCKlQ="));
   for (const count of counts) t.true(count > 800 && count < 1200, `shard counts ${counts.join(", ")}`);
 });
 
@@ -132,7 +146,8 @@ test("a room that cannot be read is logged; the connection is stored (quiet) and
 
   // Assess
   t.deepEqual(result, { statusCode: 200 });
-  t.is(connections.put.callCount, 1);
+  t.is(connections.put.callCount, 2, "its row and its membership");
+  t.true(connections.put.secondCall.args[0].quiet);
   t.regex(
     String(logger.warn.firstCall.args[0]),
     /^join BFHPjGzrIAMFfXw=: the room was not read, so not told: RepositoryError/,
@@ -189,13 +204,14 @@ test("with an authorizer, the verified user and name are stored with the connect
   t.false("principalId" in connections.put.firstCall.args[0]);
 });
 
-test("a room of more than PRESENCE_ROOM_LIMIT others hears no join notice; one of exactly that many does", async (t) => {
-  // Prepare
+test("a room of more than 100 others hears no join notice; one of exactly 100 does", async (t) => {
+  // Prepare: the limit is the README's, by value.
+  const PRESENCE_LIMIT = 100;
   const others = (count: number) => [Array.from({ length: count }, (_, i) => connection(`conn-${i}`, "big"))];
   const atLimit = setup();
-  const readAtLimit = roomPages(atLimit.connections, others(PRESENCE_ROOM_LIMIT), "big");
+  const readAtLimit = roomPages(atLimit.connections, others(PRESENCE_LIMIT), "big");
   const overLimit = setup();
-  const readOverLimit = roomPages(overLimit.connections, others(PRESENCE_ROOM_LIMIT + 1), "big");
+  const readOverLimit = roomPages(overLimit.connections, others(PRESENCE_LIMIT + 1), "big");
 
   // Act
   const results = [
@@ -205,14 +221,14 @@ test("a room of more than PRESENCE_ROOM_LIMIT others hears no join notice; one o
 
   // Assess
   t.deepEqual(results, [{ statusCode: 200 }, { statusCode: 200 }]);
-  t.is(atLimit.manager.post.callCount, PRESENCE_ROOM_LIMIT);
+  t.is(atLimit.manager.post.callCount, PRESENCE_LIMIT);
   t.is(overLimit.manager.post.callCount, 0);
-  t.is(overLimit.connections.put.callCount, 1, "the connection joins all the same");
-  t.true(overLimit.connections.put.firstCall.args[0].quiet, "and will leave untold too");
-  t.false("quiet" in atLimit.connections.put.firstCall.args[0]);
+  t.is(overLimit.connections.put.callCount, 2, "the connection joins all the same");
+  t.true(overLimit.connections.put.secondCall.args[0].quiet, "and will leave untold too");
+  t.false("quiet" in atLimit.connections.put.secondCall.args[0]);
   t.deepEqual(
     overLimit.connections.query.getCalls().map((call) => call.args[0].pageSize),
-    [1, 2, 3, 4].map(() => PRESENCE_ROOM_LIMIT + 1),
+    [1, 2, 3, 4].map(() => PRESENCE_LIMIT + 1),
     "pages no larger than enough to tell",
   );
   const shards = (read: Set<string>) => [...read].map((key) => Number(key.split("#").at(-1))).sort();

@@ -3,6 +3,7 @@ import { RepositoryError } from "../../../../dal/errors";
 import { createDisconnectHandler } from "../../../../functions/handlers/ondisconnect";
 import {
   connection,
+  pagesOf,
   postedFrames,
   roomPages,
   stubRoomDependencies,
@@ -90,4 +91,46 @@ test("a repository failure rejects", async (t) => {
 
   // Assess
   t.is(error, failure);
+});
+
+test("a connection in three rooms leaves each: its memberships deleted, each room told once", async (t) => {
+  // Prepare
+  const deps = stubRoomDependencies(NOW);
+  const handler = createDisconnectHandler(deps);
+  const { roomKey: _legacy, ...row } = connection("Zx9/abc+def=", "kitchen");
+  deps.connections.delete.callsFake(async (key) => {
+    const id = String(key.connectionId);
+    if (id === "Zx9/abc+def=") return { ...row, name: "Ada", rooms: new Set(["kitchen", "garden", "attic"]) };
+    const room = id.split("#")[1] as string;
+    const membership = { ...connection(id, room), roomKey: `abc123defg#dev#${room}#0`, name: "Ada" };
+    return room === "attic" ? { ...membership, quiet: true as const } : membership;
+  });
+  const listeners = new Map([
+    ["kitchen", "k1"],
+    ["garden", "g1"],
+    ["attic", "a1"],
+  ]);
+  deps.connections.query.callsFake((options) => {
+    const [, , room, shard] = String(options.partition.value).split("#");
+    return pagesOf(shard === "0" ? [connection(listeners.get(room as string) as string, room)] : []);
+  });
+
+  // Act
+  await handler(disconnectEvent("Zx9/abc+def="));
+
+  // Assess
+  t.deepEqual(
+    deps.connections.delete
+      .getCalls()
+      .map((call) => String(call.args[0].connectionId))
+      .sort(),
+    ["Zx9/abc+def=", "Zx9/abc+def=#attic", "Zx9/abc+def=#garden", "Zx9/abc+def=#kitchen"],
+  );
+  // The attic was joined quietly: it is left quietly.
+  t.deepEqual(
+    postedFrames(deps.manager)
+      .map(({ to, frame }) => `${to} ${frame.event} ${frame.room} ${frame.connectionId}`)
+      .sort(),
+    ["g1 leave garden Zx9/abc+def=", "k1 leave kitchen Zx9/abc+def="],
+  );
 });

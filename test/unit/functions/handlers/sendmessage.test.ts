@@ -23,7 +23,13 @@ const NOW = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
 const SENT_AT = "2024-01-02T03:04:05.678Z";
 const SENDER = "BFHPhfCWIAMCKlQ=";
 const REQUEST_ID = "BFHPjGzrIAMFfXw=";
-const MESSAGE_ID = `${SENT_AT}#${REQUEST_ID}`;
+/** The room's count stands at 6: this message is its seventh. */
+const SEQ = 7;
+const MESSAGE_ID = "s000000000007";
+
+/** What each handler's broadcasts came to, as its metrics record them. */
+const outcomes = new WeakMap<object, () => unknown>();
+const outcomeOf = (handler: object) => outcomes.get(handler)?.();
 
 /** A sender in `lobby`, whose room's index answers with `pages`. */
 function setup(config: Partial<SendMessageHandlerDependencies["config"]> = {}, pages: Connection[][] = []) {
@@ -31,13 +37,18 @@ function setup(config: Partial<SendMessageHandlerDependencies["config"]> = {}, p
   roomPages(connections, pages);
   connections.get.resolves(connection(SENDER));
   const messages = stubRepository<StoredMessage>();
+  messages.update.callsFake(async (key) => ({ ...key, seq: SEQ }) as unknown as StoredMessage);
   const manager = stubConnectionManager();
   const managementApi = sinon.stub<[string], ConnectionManager>().returns(manager);
   const logger = { warn: sinon.stub() };
+  const metrics = { record: sinon.stub() };
   const handler = createSendMessageHandler({
     connections,
+    // The same table: the room's members are read through the same stub.
+    memberships: connections as never,
     messages,
     managementApi,
+    metrics,
     config: {
       region: "eu-west-1",
       broadcastConcurrency: 10,
@@ -47,13 +58,12 @@ function setup(config: Partial<SendMessageHandlerDependencies["config"]> = {}, p
       fanoutShardThreshold: 250,
       fanoutSliceSize: 1000,
       accountConcurrency: 1000,
-      connectionMessageLimit: 0,
-      connectionMessageWindowSeconds: 10,
       ...config,
     },
     now: () => NOW,
     logger,
   });
+  outcomes.set(handler, () => metrics.record.lastCall?.args[1]);
   return { handler, connections, messages, manager, managementApi, logger };
 }
 
@@ -75,14 +85,17 @@ function text(data: string | Uint8Array | undefined): string {
 test("posts the same message frame to every connection of the room across all pages", async (t) => {
   // Prepare
   const ids = [SENDER, "conn-b", "conn-c", "conn-d", "conn-e"];
-  const { handler, connections, manager } = setup({}, paged(ids, 2));
+  const { handler, connections, messages, manager } = setup({}, paged(ids, 2));
 
   // Act
   const result = await handler(message({ action: "sendmessage", data: "héllo 👋", name: "Ada" }));
 
   // Assess
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), {
+  // A two-way route: the sender's answer is the message's id and number.
+  t.deepEqual(JSON.parse(result.body ?? ""), { type: "ack", room: "lobby", id: MESSAGE_ID, seq: SEQ });
+  t.deepEqual(messages.update.firstCall.args, [{ roomKey: "abc123defg#dev#lobby", id: "#seq" }, { add: { seq: 1 } }]);
+  t.deepEqual(outcomeOf(handler), {
     delivered: 5,
     gone: 0,
     failed: 0,
@@ -112,6 +125,7 @@ test("posts the same message frame to every connection of the room across all pa
   t.deepEqual(JSON.parse(text(frames[0])), {
     type: "message",
     id: MESSAGE_ID,
+    seq: SEQ,
     room: "lobby",
     connectionId: SENDER,
     name: "Ada",
@@ -133,6 +147,7 @@ test("a message without a name is sent without one, and a blank name counts as n
   const expected = {
     type: "message",
     id: MESSAGE_ID,
+    seq: SEQ,
     room: "lobby",
     connectionId: SENDER,
     data: "hi",
@@ -215,7 +230,7 @@ test("never has more than broadcastConcurrency posts in flight, and reaches that
     pending.pop()?.();
     await settle();
   }
-  const result = await done;
+  await done;
 
   // Assess
   t.is(startedBeforeAnyFinished, 3);
@@ -228,7 +243,7 @@ test("never has more than broadcastConcurrency posts in flight, and reaches that
       .sort(),
     [...ids].sort(),
   );
-  t.deepEqual(JSON.parse(result.body ?? ""), {
+  t.deepEqual(outcomeOf(handler), {
     delivered: 23,
     gone: 0,
     failed: 0,
@@ -244,14 +259,14 @@ test("empty pages, which DynamoDB may return before the last, do not end the bro
   const { handler, manager } = setup({ broadcastConcurrency: 2 }, pages);
 
   // Act
-  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+  await handler(message({ action: "sendmessage", data: "hi" }));
 
   // Assess
   t.deepEqual(
     manager.post.getCalls().map((call) => call.args[0]),
     ["conn-a", "conn-b", "conn-c", "conn-d"],
   );
-  t.deepEqual(JSON.parse(result.body ?? ""), {
+  t.deepEqual(outcomeOf(handler), {
     delivered: 4,
     gone: 0,
     failed: 0,
@@ -273,7 +288,7 @@ test("deletes exactly the connections whose post says they are gone and that can
 
   // Assess
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), {
+  t.deepEqual(outcomeOf(handler), {
     delivered: 3,
     gone: 2,
     failed: 0,
@@ -305,10 +320,10 @@ test("a broadcast with many failures logs one line with its counts and the first
   manager.post.withArgs("conn-1").rejects(new ConnectionGoneError("conn-1"));
 
   // Act
-  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+  await handler(message({ action: "sendmessage", data: "hi" }));
 
   // Assess
-  t.deepEqual(JSON.parse(result.body ?? ""), {
+  t.deepEqual(outcomeOf(handler), {
     delivered: 1,
     gone: 1,
     failed: 48,
@@ -334,7 +349,7 @@ test("a connection failing with another error does not stop the others and keeps
 
   // Assess
   t.is(result.statusCode, 200);
-  t.deepEqual(JSON.parse(result.body ?? ""), {
+  t.deepEqual(outcomeOf(handler), {
     delivered: 3,
     gone: 0,
     failed: 1,
@@ -364,10 +379,10 @@ test("a failed delete of a gone connection is logged and the broadcast goes on",
   connections.delete.rejects(new RepositoryError("delete failed", "connections", "delete"));
 
   // Act
-  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+  await handler(message({ action: "sendmessage", data: "hi" }));
 
   // Assess
-  t.deepEqual(JSON.parse(result.body ?? ""), {
+  t.deepEqual(outcomeOf(handler), {
     delivered: 2,
     gone: 1,
     failed: 0,
@@ -410,17 +425,16 @@ const refused = test.macro({
 
     // Assess
     t.is(result.statusCode, 400);
-    t.regex(result.body ?? "", reason);
-    t.is(managementApi.callCount, 1);
-    t.is(manager.post.callCount, 1);
-    const [to, frame] = manager.post.firstCall.args;
-    t.is(to, SENDER);
-    t.deepEqual(JSON.parse(text(frame)), { type: "error", message: result.body, requestId: REQUEST_ID });
+    const frame = JSON.parse(result.body ?? "") as { type: string; message: string; requestId: string };
+    t.like(frame, { type: "error", requestId: REQUEST_ID });
+    t.regex(frame.message, reason);
+    t.is(managementApi.callCount, 0);
+    t.is(manager.post.callCount, 0);
     t.is(connections.query.callCount, 0);
     t.is(messages.put.callCount, 0);
     t.is(connections.delete.callCount, 0);
   },
-  title: (description) => `refuses ${description} with 400 and an error frame to the sender only`,
+  title: (description) => `refuses ${description} with 400 and an error frame as the sender's answer only`,
 });
 
 test("a body that is not JSON", refused, webSocketEvent("MESSAGE", { body: "hello there" }), /not valid JSON/);
@@ -479,35 +493,6 @@ test("a name's length counts characters, not UTF-16 units: 64 emoji are accepted
   t.is(JSON.parse(text(manager.post.firstCall.args[1])).name, "🙂".repeat(64));
 });
 
-test("an error frame to a sender that is already gone is swallowed", async (t) => {
-  // Prepare
-  const { handler, manager, logger } = setup();
-  manager.post.rejects(new ConnectionGoneError(SENDER));
-
-  // Act
-  const result = await handler(message({ data: "" }));
-
-  // Assess
-  t.is(result.statusCode, 400);
-  t.is(manager.post.callCount, 1);
-  t.is(logger.warn.callCount, 0);
-});
-
-test("an error frame that fails otherwise is logged and the handler still answers 400", async (t) => {
-  // Prepare
-  const { handler, manager, logger } = setup();
-  const failure = new Error("throttled");
-  manager.post.rejects(failure);
-
-  // Act
-  const result = await handler(message({ data: "" }));
-
-  // Assess
-  t.is(result.statusCode, 400);
-  t.is(logger.warn.callCount, 1);
-  t.is(logger.warn.firstCall.args[0], `error frame to ${SENDER} failed: Error: ${failure.message}`);
-});
-
 test("with an authorizer, the sender's name and user id are the verified ones; a name in the message is ignored", async (t) => {
   // Prepare
   const { handler, manager } = setup({}, paged([SENDER, "conn-b"], 10));
@@ -535,6 +520,7 @@ test("with an authorizer, the sender's name and user id are the verified ones; a
     t.deepEqual(JSON.parse(text(call.args[1])), {
       type: "message",
       id: MESSAGE_ID,
+      seq: SEQ,
       room: "lobby",
       connectionId: SENDER,
       userId: "guest-7",
@@ -559,6 +545,7 @@ test("stores the message in its room's history, with the TTL, before anyone rece
     {
       roomKey: "abc123defg#dev#kitchen",
       id: MESSAGE_ID,
+      seq: SEQ,
       room: "kitchen",
       connectionId: SENDER,
       name: "Ada",
@@ -614,9 +601,8 @@ test("a sender whose row is gone is told to reconnect, and nothing is stored or 
 
   // Assess
   t.is(result.statusCode, 400);
-  t.deepEqual(postedFrames(manager), [
-    { to: SENDER, frame: { type: "error", message: NOT_IN_A_ROOM, requestId: REQUEST_ID } },
-  ]);
+  t.deepEqual(JSON.parse(result.body ?? ""), { type: "error", message: NOT_IN_A_ROOM, requestId: REQUEST_ID });
+  t.is(manager.post.callCount, 0);
   t.is(messages.put.callCount, 0);
 });
 
@@ -631,7 +617,8 @@ test("data under the byte limit whose JSON escaping makes the frame too big for 
   t.is(result.statusCode, 400);
   t.regex(result.body ?? "", /bytes once encoded; the limit is 130048/);
   t.is(messages.put.callCount, 0);
-  t.is(manager.post.callCount, 1, "the error frame only");
+  t.is(messages.update.callCount, 0, "the room's count untouched");
+  t.is(manager.post.callCount, 0);
 });
 
 test("a member found gone is removed and the room is told it left; gone ones found then are told too", async (t) => {
@@ -649,10 +636,10 @@ test("a member found gone is removed and the room is told it left; gone ones fou
     .resolves(undefined);
 
   // Act
-  const result = await handler(message({ action: "sendmessage", data: "hi" }));
+  await handler(message({ action: "sendmessage", data: "hi" }));
 
   // Assess
-  t.deepEqual(JSON.parse(result.body ?? ""), {
+  t.deepEqual(outcomeOf(handler), {
     delivered: 2,
     gone: 1,
     failed: 0,

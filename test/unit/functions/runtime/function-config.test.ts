@@ -31,8 +31,7 @@ test("reads a Lambda environment and fills in the defaults", (t) => {
     fanoutShardThreshold: 250,
     fanoutSliceSize: 1000,
     accountConcurrency: 1000,
-    connectionMessageLimit: 0,
-    connectionMessageWindowSeconds: 10,
+    roomsPerConnection: 10,
     maxMessageBytes: 32768,
     connectionTtlSeconds: 7200,
     connectTimeoutMs: 29_000,
@@ -58,8 +57,9 @@ test("reads every setting that is given", (t) => {
     FANOUT_SHARD_THRESHOLD: "50",
     FANOUT_SLICE_SIZE: "400",
     ACCOUNT_CONCURRENCY: "10",
-    CONNECTION_MESSAGE_LIMIT: "20",
-    CONNECTION_MESSAGE_WINDOW_SECONDS: "60",
+    RATE_LIMITS: '{"messages":{"perUser":5},"connectionsPerUser":3}',
+    LIMITS_TABLE_NAME: " limits-7a8b9c ",
+    ROOMS_PER_CONNECTION: "3",
     AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
   };
 
@@ -79,8 +79,18 @@ test("reads every setting that is given", (t) => {
     fanoutShardThreshold: 50,
     fanoutSliceSize: 400,
     accountConcurrency: 10,
-    connectionMessageLimit: 20,
-    connectionMessageWindowSeconds: 60,
+    // What RATE_LIMITS leaves out is the default.
+    rateLimits: {
+      messages: { perUser: 5, perAddress: 100, seconds: 10 },
+      reads: { perUser: 20, perAddress: 100, seconds: 10 },
+      typing: { perUser: 2, perAddress: 20, seconds: 6 },
+      presence: { perUser: 5, perAddress: 50, seconds: 60 },
+      connects: { perAddress: 300, seconds: 60 },
+      tokens: { perAddress: 20, seconds: 60 },
+      connectionsPerUser: 3,
+    },
+    limitsTableName: "limits-7a8b9c",
+    roomsPerConnection: 3,
     maxMessageBytes: 1000,
     connectionTtlSeconds: 60,
     connectTimeoutMs: 5000,
@@ -147,18 +157,21 @@ test(
   "FANOUT_SHARD_THRESHOLD",
 );
 test("a fractional FANOUT_SLICE_SIZE", rejects, { ...LAMBDA_ENV, FANOUT_SLICE_SIZE: "10.5" }, "FANOUT_SLICE_SIZE");
+const LIMITS = { ...LAMBDA_ENV, LIMITS_TABLE_NAME: "limits" };
+test("RATE_LIMITS that is not JSON", rejects, { ...LIMITS, RATE_LIMITS: "{messages: 20}" }, "RATE_LIMITS");
 test(
-  "a negative CONNECTION_MESSAGE_LIMIT",
+  "a negative budget in RATE_LIMITS",
   rejects,
-  { ...LAMBDA_ENV, CONNECTION_MESSAGE_LIMIT: "-1" },
-  "CONNECTION_MESSAGE_LIMIT",
+  { ...LIMITS, RATE_LIMITS: '{"messages":{"perUser":-1}}' },
+  "RATE_LIMITS: messages.perUser",
 );
 test(
-  "a zero CONNECTION_MESSAGE_WINDOW_SECONDS",
+  "a zero window in RATE_LIMITS",
   rejects,
-  { ...LAMBDA_ENV, CONNECTION_MESSAGE_WINDOW_SECONDS: "0" },
-  "CONNECTION_MESSAGE_WINDOW_SECONDS",
+  { ...LIMITS, RATE_LIMITS: '{"reads":{"seconds":0}}' },
+  "RATE_LIMITS: reads.seconds",
 );
+test("RATE_LIMITS without LIMITS_TABLE_NAME", rejects, { ...LAMBDA_ENV, RATE_LIMITS: "{}" }, "LIMITS_TABLE_NAME");
 test(
   "a non-numeric BROADCAST_CONCURRENCY",
   rejects,
