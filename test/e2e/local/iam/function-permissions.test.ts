@@ -315,3 +315,92 @@ test("a function's calls outside its role fail with the errors AWS returns, as t
     ),
   );
 });
+
+const LIMITS = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/websocket-chat-limits`;
+
+/** The frames `client` has received, parsed. */
+const framesAt = (client: TestClient) =>
+  client.received.map((raw) => JSON.parse(String(raw)) as { type?: string; message?: string; id?: string });
+
+/** Waits for API Gateway's answer to a failed function on `client`. */
+const internalError = (client: TestClient) =>
+  eventually(() => framesAt(client).some((frame) => frame.message === "Internal server error"));
+
+/** Sends `data` from `client` and resolves the stored message's id, from its ack. */
+async function sentId(client: TestClient, data: string): Promise<string> {
+  say(client, data);
+  await eventually(() => framesAt(client).some((frame) => frame.type === "ack"));
+  return framesAt(client).find((frame) => frame.type === "ack")?.id as string;
+}
+
+test("join without dynamodb:PutItem on the connections table: Internal server error, its membership not written", async (t) => {
+  const gw = await gatewayWhere("join", without(declared("join"), "connections", "dynamodb:PutItem"));
+  t.teardown(() => gw.close());
+  const ada = await connect(`${gw.url}?name=Ada`);
+
+  ada.socket.send(JSON.stringify({ action: "join", room: "kitchen" }));
+
+  await internalError(ada);
+  t.regex(gw.log.join("\n"), denial("join", "dynamodb:PutItem", CONNECTIONS));
+  t.false(
+    (await gw.table.rows()).some((row) => String(row.roomKey ?? "").includes("kitchen")),
+    "no membership of the kitchen",
+  );
+});
+
+test("leave without dynamodb:DeleteItem on the connections table: Internal server error, the denial logged", async (t) => {
+  const gw = await gatewayWhere("leave", without(declared("leave"), "connections", "dynamodb:DeleteItem"));
+  t.teardown(() => gw.close());
+  const ada = await connect(`${gw.url}?name=Ada&room=kitchen`);
+  await whoAmI(ada);
+
+  ada.socket.send(JSON.stringify({ action: "leave", room: "kitchen" }));
+
+  await internalError(ada);
+  t.regex(gw.log.join("\n"), denial("leave", "dynamodb:DeleteItem", CONNECTIONS));
+});
+
+test("typing without execute-api:ManageConnections: @connections refuses its notices (403), the others see no typing", async (t) => {
+  const gw = await gatewayWhere("typing", { ...declared("typing"), manageConnections: false });
+  t.teardown(() => gw.close());
+  const ada = await connect(`${gw.url}?name=Ada`);
+  const bob = await connect(`${gw.url}?name=Bob`);
+  await whoAmI(bob);
+
+  ada.socket.send(JSON.stringify({ action: "typing" }));
+
+  const resource = `arn:aws:execute-api:us-east-1:${ACCOUNT}:${gw.apiId}/dev/POST/@connections/`;
+  await eventually(() => gw.log.some((line) => denial("typing", "execute-api:ManageConnections", resource).test(line)));
+  t.false(framesAt(bob).some((frame) => frame.type === "typing"));
+});
+
+for (const change of ["edit", "delete"] as const) {
+  test(`${change} without dynamodb:UpdateItem on the messages table: Internal server error, the message unchanged`, async (t) => {
+    const gw = await gatewayWhere(change, without(declared(change), "messages", "dynamodb:UpdateItem"));
+    t.teardown(() => gw.close());
+    const ada = await connect(`${gw.url}?name=Ada`);
+    const id = await sentId(ada, "first draft");
+
+    ada.socket.send(JSON.stringify({ action: change, id, data: "second draft" }));
+
+    await internalError(ada);
+    t.regex(gw.log.join("\n"), denial(change, "dynamodb:UpdateItem", MESSAGES));
+    t.false(
+      framesAt(ada).some((frame) => frame.type === change),
+      "no one was told of a change",
+    );
+  });
+}
+
+test("with budgets on, who without dynamodb:UpdateItem on the limits table: Internal server error, the limits table named", async (t) => {
+  const gw = await gatewayWhere("who", without(declared("who"), "limits", "dynamodb:UpdateItem"), {
+    functionEnvironment: { RATE_LIMITS: JSON.stringify({}) },
+  });
+  t.teardown(() => gw.close());
+  const ada = await connect(gw.url);
+
+  ada.socket.send(JSON.stringify({ action: "who" }));
+
+  await internalError(ada);
+  t.regex(gw.log.join("\n"), denial("who", "dynamodb:UpdateItem", LIMITS));
+});
