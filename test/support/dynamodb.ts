@@ -27,18 +27,19 @@ export function tableReader(
     new DynamoDBClient({ endpoint, region: "us-east-1", credentials, maxAttempts: 1 }),
   );
   const scan = async () => {
-    const items: { connectionId: string }[] = [];
+    const items: { connectionId?: string }[] = [];
     for await (const page of paginateScan({ client }, { TableName: tableName, ConsistentRead: true })) {
-      items.push(...((page.Items ?? []) as { connectionId: string }[]));
+      items.push(...((page.Items ?? []) as { connectionId?: string }[]));
     }
     return items;
   };
   return {
     async rows() {
-      return (await scan()).filter((item) => !item.connectionId.includes("#")) as Connection[];
+      // Another table's items (the gateways' leases) have no connection id: all of them are rows.
+      return (await scan()).filter((item) => !item.connectionId?.includes("#")) as Connection[];
     },
     async memberships() {
-      return (await scan()).filter((item) => item.connectionId.includes("#")) as Membership[];
+      return (await scan()).filter((item) => item.connectionId?.includes("#")) as Membership[];
     },
     async remove(connectionId) {
       await client.send(new DeleteCommand({ TableName: tableName, Key: { connectionId } }));
