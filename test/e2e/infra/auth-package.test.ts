@@ -186,9 +186,13 @@ test("each identity function requires only what it uses: its init loads no route
   };
   // Powertools' logger only: neither broadcasts, so neither loads the metrics.
   t.deepEqual(required("authorizer"), ["@aws-lambda-powertools/logger", "jose"]);
+  // The token endpoint: KMS to sign, and DynamoDB for each address's budget of tokens.
   t.deepEqual(required("token"), [
     "@aws-lambda-powertools/logger",
+    "@aws-sdk/client-dynamodb/dist-cjs/index.js",
     "@aws-sdk/client-kms/dist-cjs/index.js",
+    "@aws-sdk/lib-dynamodb/dist-cjs/index.js",
+    "@aws-sdk/util-dynamodb/dist-cjs/index.js",
     "crypto",
     "jose",
   ]);
