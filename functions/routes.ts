@@ -33,15 +33,33 @@ export type TableAction =
  */
 export type DataResource = "connections" | "roomIndex" | "messages" | "limits";
 
+/**
+ * What a function's role allows besides writing its logs: the cloud's policy grants exactly this,
+ * and the local gateway refuses anything else (`./permissions.ts` renders it for both).
+ */
+export interface FunctionPermissions {
+  /** The DynamoDB actions the function performs, on each table or index it uses. */
+  tableActions?: Partial<Record<DataResource, readonly TableAction[]>>;
+  /** Of the messages table, only items whose partition key begins with this (`dynamodb:LeadingKeys`). */
+  messagesKeyPrefix?: string;
+  /** Posts to connections (`execute-api:ManageConnections` on the stage's `POST/@connections/*`). */
+  manageConnections?: boolean;
+  /**
+   * Hands a large room's broadcast to {@link broadcastWorker}: may invoke it
+   * (`lambda:InvokeFunction`), and finds it in `BROADCAST_FUNCTION_NAME`.
+   */
+  fansOut?: boolean;
+  /** Signs guest tokens with the stack's KMS key (`kms:Sign`). */
+  signsTokens?: boolean;
+}
+
 /** One route of the WebSocket API: `infra/` deploys it, `local/` dispatches to it. */
-export interface RouteDefinition {
+export interface RouteDefinition extends FunctionPermissions {
   /** API Gateway's route key: `$connect`, `$disconnect`, `$default` or a value of `action`. */
   routeKey: string;
   /** Resource and function name suffix (letters, digits, dashes). */
   name: string;
-  /** The DynamoDB actions the handler performs, on each table or index it uses. */
   tableActions: Partial<Record<DataResource, readonly TableAction[]>>;
-  /** Whether the handler posts to or closes connections (`execute-api:ManageConnections`). */
   manageConnections: boolean;
   /**
    * The budget each request is taken from before the handler runs (`limitedHandler` of
@@ -56,11 +74,6 @@ export interface RouteDefinition {
    * gives CPU in proportion to memory (1,769 MB is one vCPU).
    */
   memorySize?: number;
-  /**
-   * Hands a large room's broadcast to {@link broadcastWorker}: may invoke it
-   * (`lambda:InvokeFunction`), and finds it in `BROADCAST_FUNCTION_NAME`.
-   */
-  fansOut?: boolean;
   createHandler(deps: HandlerDependencies): WebSocketHandler;
 }
 
@@ -236,6 +249,8 @@ export const connectAuthorizer = {
   /** Where API Gateway finds the identity; missing or empty, it answers 401 without invoking. */
   identitySource: IDENTITY_SOURCE,
   memorySize: WAITED_ON_MB,
+  // Nothing but its logs: the public key is in its environment, an issuer's keys are public.
+  tableActions: {},
   createHandler: createAuthorizerHandler,
 } as const;
 
@@ -245,6 +260,11 @@ export const tokenEndpoint = {
   /** The local gateway's path; the deployed function URL answers on any path. */
   localPath: "/auth/token",
   memorySize: WAITED_ON_MB,
+  /** The function URL's CORS, besides the origins allowed (the page's, or `tokenAllowedOrigins`). */
+  cors: { allowMethods: ["POST"], allowHeaders: ["content-type"], maxAge: 3600 },
+  // Each source address's budget of tokens.
+  tableActions: { limits: LIMIT_ACTIONS },
+  signsTokens: true,
   createHandler: createTokenHandler,
 } as const;
 

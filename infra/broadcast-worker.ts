@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
+import { permissionStatements } from "../functions/permissions";
 import { broadcastWorker } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
 import {
@@ -14,12 +15,7 @@ import {
 } from "../functions/runtime/handler-dependencies";
 import { lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
-import {
-  dataStatements,
-  postToConnectionsStatement,
-  tableEnvironment,
-  type WebSocketRouteArgs,
-} from "./websocket-route";
+import { permissionTargets, tableEnvironment, type WebSocketRouteArgs } from "./websocket-route";
 
 interface BroadcastWorkerArgs {
   api: aws.apigatewayv2.Api;
@@ -49,10 +45,7 @@ export function createBroadcastWorker(
     timeoutSeconds: args.timeoutSeconds,
     defaults: args.defaults,
     environment: { ...tableEnvironment(args.tables), ...args.environment },
-    statements: [
-      ...dataStatements(broadcastWorker.tableActions, args.tables, broadcastWorker.messagesKeyPrefix),
-      postToConnectionsStatement(args.api, args.stageName),
-    ],
+    statements: permissionStatements(broadcastWorker, permissionTargets(args)),
   });
   // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html
   const invokeConfig = new aws.lambda.FunctionEventInvokeConfig(

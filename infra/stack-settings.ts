@@ -26,6 +26,7 @@ export function readStackSettings(config = new pulumi.Config()): ChatApiArgs {
     lambdaMemorySize: config.getNumber("lambdaMemorySize"),
     lambdaTimeoutSeconds: config.getNumber("lambdaTimeoutSeconds"),
     broadcastConcurrency: config.getNumber("broadcastConcurrency", { min: 1, max: 1000 }),
+    lambdaConcurrency: config.getNumber("lambdaConcurrency"),
     auth: authSettings(config),
     historyTtlSeconds: config.getNumber("historyTtlSeconds"),
     roomsPerConnection: config.getNumber("roomsPerConnection"),

@@ -8,6 +8,10 @@
  * With an authorizer (`./authorizer.ts`), it decides first: a refused handshake never reaches
  * `$connect`, so no row is written.
  *
+ * Before any of it, local safety that API Gateway does not have (`../browser-guard.ts`): a
+ * handshake naming a host that is not this machine's (DNS rebinding) or sent by a page of another
+ * origin is refused with 403, and reaches neither the authorizer nor `$connect`.
+ *
  * Subprotocols: the 101 carries `Sec-WebSocket-Protocol` only when the `$connect` integration's
  * response has that header; the client's offers reach it among the event's headers. A browser
  * that offered one and got none fails the handshake, as it does against AWS.
@@ -15,6 +19,7 @@
  */
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { ServerOptions, VerifyClientCallbackAsync } from "ws";
+import { type BrowserGuardOptions, refusalReason } from "../browser-guard";
 import { executionLogLine } from "../execution-log";
 import { outcomeStatus } from "../lambda/invoke";
 import type { ConnectAuthorizer } from "./authorizer";
@@ -26,6 +31,8 @@ import type { StageThrottle } from "./stage-throttling";
 interface HandshakeOptions {
   /** URL paths of the API (`/{stage}`, `/ws`). */
   paths: ReadonlySet<string>;
+  /** The host names and page origins taken besides this machine's and its own page. */
+  browserGuard: BrowserGuardOptions;
   api: ApiInfo;
   integrations: Integrations;
   /** Where an accepted handshake leaves its connection for the socket that opens next. */
@@ -48,6 +55,12 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
   const protocols = new WeakMap<IncomingMessage, string>();
   const verifyClient: VerifyClientCallbackAsync = (info, accept) => {
     const request = info.req;
+    const refused = refusalReason({ host: request.headers.host, origin: request.headers.origin }, options.browserGuard);
+    if (refused) {
+      options.log(`handshake refused: ${refused}`);
+      accept(false, 403, STATUS_CODES[403]);
+      return;
+    }
     if (!options.paths.has(new URL(request.url ?? "/", "http://localhost").pathname)) {
       accept(false, 403, STATUS_CODES[403]);
       return;

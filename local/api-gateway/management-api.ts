@@ -11,11 +11,15 @@
  */
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
+import type { LocalIam } from "../iam/local-iam";
+import { type SignedRequest, signedHttpRequest } from "../iam/sigv4";
 import { type EnvironmentState, refuseIfStopped } from "../lambda/execution-environments";
 import type { ConnectionRegistry } from "./connection-registry";
 import {
-  checkSignature,
-  missingAuthenticationToken as missingAuthenticationTokenRefusal,
+  connectionIdOf,
+  type ManagementAuthorization,
+  managementRefusal,
+  missingAuthentication,
   type Refusal,
 } from "./management-auth";
 
@@ -23,9 +27,15 @@ export interface ManagementApiOptions {
   registry: ConnectionRegistry;
   /** Calls must be signed for `execute-api` in this region. */
   region: string;
+  /** The API and stage whose connections these are: the resource every call is authorized on. */
+  api: { apiId: string; stage: string };
+  /** Who signs calls, and what each may do. */
+  iam: LocalIam;
   maxPayloadBytes: number;
   /** Extra milliseconds before each call is answered, to model AWS's round trip. */
   latencyMs: number;
+  /** The execution log: refused calls are written there. */
+  log: (line: string) => void;
 }
 
 interface ManagementResponse {
@@ -46,13 +56,29 @@ function errorResponse(status: number, type: string, message: string | null): Ma
   return {
     status,
     headers: { "x-amzn-errortype": type, "content-type": "application/json" },
-    body: Buffer.from(JSON.stringify({ message })),
+    // IAM's denials say `Message`, API Gateway's own errors `message` (as captured).
+    body: Buffer.from(JSON.stringify(type === "AccessDeniedException" ? { Message: message } : { message })),
   };
 }
 
 const refused = ({ status, type, message }: Refusal) => errorResponse(status, type, message);
 /** What API Gateway answers for a path or method it has no route for. */
-const missingAuthenticationToken = () => refused(missingAuthenticationTokenRefusal());
+const missingAuthenticationToken = () => refused(missingAuthentication());
+
+/** The call's refusal as API Gateway answers it, if it would refuse it. */
+async function authorization(
+  options: ManagementApiOptions,
+  request: SignedRequest,
+  over: "in process" | ManagementAuthorization["connection"],
+): Promise<ManagementResponse | undefined> {
+  const refusal = await managementRefusal(request, {
+    ...options,
+    recompute: over !== "in process",
+    ...(over !== "in process" && { connection: over }),
+  });
+  return refusal && refused(refusal);
+}
+
 const payloadTooLarge = (maxPayloadBytes: number) =>
   errorResponse(413, "PayloadTooLargeException", `Request payload is larger than ${maxPayloadBytes} bytes`);
 
@@ -99,12 +125,16 @@ export function isLoopback(address: string | undefined): boolean {
   return address !== undefined && (address === "::1" || /^(::ffff:)?127\./.test(address));
 }
 
-/** The HTTP way in: a router for `/@connections/:connectionId`, mounted under the stage path. */
+/**
+ * The HTTP way in: a router for `/@connections/:connectionId`, mounted under the stage path. A
+ * request that carries an `Origin` comes from a web page, and is refused (local safety: the SDK
+ * never sends one, and a page must not post to or close anyone's connection); the signature of
+ * every other is recomputed.
+ */
 export function managementRouter(
   options: ManagementApiOptions & {
     /** Accept callers other than loopback. Default `false`: the API can close anyone's connection. */
     allowRemote: boolean;
-    log: (line: string) => void;
   },
 ): express.Router {
   const router = express.Router();
@@ -118,30 +148,35 @@ export function managementRouter(
       reply(res, errorResponse(403, "ForbiddenException", "Forbidden"));
       return;
     }
-    const query = new URLSearchParams(req.url.split("?")[1] ?? "");
-    const refusal = checkSignature(
-      { header: (name) => [req.headers[name]].flat()[0], query: (name) => query.get(name) ?? undefined },
-      options.region,
-    );
+    if (req.headers.origin !== undefined) {
+      options.log(
+        `@connections refused ${req.method} ${req.originalUrl}: a web page's request (Origin ${JSON.stringify(req.headers.origin)}); SDK clients send none`,
+      );
+      reply(res, errorResponse(403, "ForbiddenException", "Forbidden"));
+      return;
+    }
+    next();
+  });
+  // The body first: the signature covers it.
+  router.use(express.raw({ type: () => true, limit: options.maxPayloadBytes }));
+  // The key each keep-alive connection has proved, so that its later calls are not recomputed.
+  const proved = new WeakMap<object, string>();
+  router.use(async (req, res, next) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+    const request = signedHttpRequest(req.method, req.originalUrl, req.headers, body);
+    const refusal = await authorization(options, request, { socket: req.socket, proved });
     if (refusal) {
-      reply(res, refused(refusal));
+      reply(res, refusal);
       return;
     }
     if (options.latencyMs > 0) setTimeout(next, options.latencyMs);
     else next();
   });
 
-  router.all(
-    "/@connections/:connectionId",
-    express.raw({ type: () => true, limit: options.maxPayloadBytes }),
-    (req: Request<{ connectionId: string }>, res) => {
-      const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-      reply(res, managementCall(options, req.method, req.params.connectionId, body));
-    },
-  );
-
-  // Any other path: what API Gateway answers for a resource it does not have.
-  router.all("/@connections{/*rest}", (_req, res) => reply(res, missingAuthenticationToken()));
+  router.all("/@connections/:connectionId", (req: Request<{ connectionId: string }>, res) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+    reply(res, managementCall(options, req.method, req.params.connectionId, body));
+  });
 
   router.use((error: { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
@@ -181,31 +216,31 @@ interface SdkHttpRequest {
  * execution environment: calls from an environment that Lambda would have stopped are refused.
  */
 export function inProcessRequestHandler(options: ManagementApiOptions, environment: EnvironmentState) {
-  const answer = (request: SdkHttpRequest) => {
-    const match = /\/@connections\/([^/?]+)$/.exec(request.path);
-    if (!match) return missingAuthenticationToken();
-    const body =
-      request.body === undefined
-        ? undefined
-        : typeof request.body === "string"
-          ? Buffer.from(request.body)
-          : Buffer.from(request.body as Uint8Array);
-    return managementCall(options, request.method, decodeURIComponent(match[1] as string), body);
-  };
+  const bodyOf = (request: SdkHttpRequest) =>
+    request.body === undefined
+      ? undefined
+      : typeof request.body === "string"
+        ? Buffer.from(request.body)
+        : Buffer.from(request.body as Uint8Array);
   return {
     metadata: { handlerProtocol: "http/1.1" },
     async handle(request: SdkHttpRequest) {
       if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
       refuseIfStopped(environment);
+      const body = bodyOf(request);
       // Once per post of every broadcast: read the few fields the check needs, copy nothing.
-      const refusal = checkSignature(
+      const refusal = await authorization(
+        options,
         {
+          method: request.method,
+          path: request.path,
+          query: (request.query ?? {}) as Record<string, string | string[]>,
           header: (name) => first(request.headers[name] ?? lowerCaseLookup(request.headers, name)),
-          query: (name) => first(request.query?.[name] ?? undefined),
+          ...(body && { body }),
         },
-        options.region,
+        "in process",
       );
-      const response = refusal ? refused(refusal) : answer(request);
+      const response = refusal ?? managementCall(options, request.method, connectionIdOf(request.path) as string, body);
       return {
         response: {
           statusCode: response.status,

@@ -43,6 +43,15 @@ export function recordingMocks(): { mocks: pulumi.runtime.Mocks; resources: Regi
     call({ token, inputs }) {
       // KMS's public half of an asymmetric key, as `aws.kms.getPublicKey` returns it.
       if (token === "aws:kms/getPublicKey:getPublicKey") return { ...inputs, publicKeyPem: MOCK_PUBLIC_KEY_PEM };
+      // Lambda's concurrent executions as Service Quotas reports them: AWS's default, unless told.
+      if (token === "aws:servicequotas/getServiceQuota:getServiceQuota") {
+        return {
+          ...inputs,
+          region: REGION,
+          value: Number(process.env.MOCK_LAMBDA_CONCURRENCY ?? 1000),
+          defaultValue: 1000,
+        };
+      }
       // The account the stack deploys to, as `aws.getCallerIdentity` reads it.
       if (token === "aws:index/getCallerIdentity:getCallerIdentity")
         return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, id: ACCOUNT, userId: "AIDAEXAMPLE" };

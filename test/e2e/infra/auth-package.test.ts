@@ -4,14 +4,21 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import anyTest, { type TestFn } from "ava";
-import { type Factory, invokePacked, measure, type Packages, packFunctions } from "../../../bench/deployed-packages";
+import {
+  type Factory,
+  invokePacked,
+  measure,
+  type Packages,
+  packFunctions,
+  runPacked,
+} from "../../../bench/deployed-packages";
 import { createAuthorizerHandler } from "../../../functions/handlers/authorizer";
 import { createTokenHandler, type TokenResponse } from "../../../functions/handlers/token-endpoint";
 import { connectAuthorizer, tokenEndpoint } from "../../../functions/routes";
 import type { AuthorizerResult, HttpResult } from "../../../functions/runtime/lambda-events";
 import { authorizerFactory, tokenEndpointFactory } from "../../../infra/chat-auth";
 import { authorizerEvent, functionUrlEvent, METHOD_ARN } from "../../support/function-fixtures";
-import { rsaKeyPair } from "../../support/tokens";
+import { guestToken, rsaKeyPair } from "../../support/tokens";
 
 /**
  * The identity functions as deployed, each run on its own in a fresh Node: the token endpoint signs
@@ -124,6 +131,40 @@ test.serial("the packed authorizer refuses a token it did not issue with Unautho
   const tampered = `${token.slice(0, token.lastIndexOf(".") + 1)}${"A".repeat(342)}`;
   await t.throwsAsync(authorize(t.context, tampered), { message: /Error: Unauthorized/ });
 });
+
+test.serial(
+  "the packed authorizer logs no ERROR for a refusal, only for a failure: the alarm counts its ERROR lines",
+  async (t) => {
+    // The lines a run wrote at ERROR: Powertools' JSON lines (Lambda's runtime adds an `Invoke Error` line of its own).
+    const errorLines = async (run: Promise<unknown>) => {
+      const failed = (await run.catch((error: unknown) => error)) as { lines: (Record<string, unknown> | string)[] };
+      return failed.lines.filter((line) => typeof line === "object" && line.level === "ERROR");
+    };
+
+    const refused = await errorLines(
+      runPacked(t.context.packages, "authorizer", authorizerEvent({ token: "forged.token.here" }), {
+        AUTH_MODE: "guest",
+        ...GUEST_TOKENS,
+        TOKEN_PUBLIC_KEY: t.context.publicKeyPem,
+      }),
+    );
+    // An issuer whose keys cannot be fetched: the authorizer cannot tell, and fails (500).
+    const keys = rsaKeyPair();
+    const token = await guestToken({ ...keys, issuer: "https://issuer.example", audience: "app" });
+    const failed = await errorLines(
+      runPacked(t.context.packages, "authorizer", authorizerEvent({ token }), {
+        AUTH_MODE: "oidc",
+        OIDC_ISSUER: "https://issuer.example",
+        OIDC_AUDIENCE: "app",
+        OIDC_JWKS_URI: "http://127.0.0.1:9/jwks",
+      }),
+    );
+
+    t.deepEqual(refused, [], "a refusal is the authorizer's answer (401), not a failure");
+    t.is(failed.length, 1);
+    t.like(failed[0], { message: "invocation failed", route: "authorizer" });
+  },
+);
 
 test.serial("the packed token endpoint answers 400 to a bad name without calling KMS", async (t) => {
   t.context.kmsCalls.length = 0;

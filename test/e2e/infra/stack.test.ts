@@ -81,7 +81,10 @@ test("stack config reaches the stage, the log groups and the functions", async (
         MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
         LIMITS_TABLE_NAME: "websocket-chat-limits-7f3a9c1",
         BROADCAST_CONCURRENCY: "100",
-        ...(["sendmessage", ...changes].includes(route) && { BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast" }),
+        ...(["sendmessage", ...changes].includes(route) && {
+          BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast",
+          ACCOUNT_CONCURRENCY: "1000",
+        }),
       },
     });
   }

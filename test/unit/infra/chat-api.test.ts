@@ -84,7 +84,15 @@ const setup = (async () => {
   };
   const echo = new ChatApi(
     "echo",
-    { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 7, routes: [echoRoute] },
+    {
+      stageName: "dev",
+      throttlingBurstLimit: 10,
+      throttlingRateLimit: 5,
+      logRetentionDays: 7,
+      routes: [echoRoute],
+      accessLogs: true,
+      apiGatewayAccountRole: true,
+    },
     { transformations: [recordOptions] },
   );
   await settled(chat);
@@ -212,7 +220,8 @@ test("every route of the table gets a function, integration, route and scoped pe
         MESSAGES_TABLE_NAME: messages.state.name,
         BROADCAST_CONCURRENCY: "20",
         HISTORY_TTL_SECONDS: "3600",
-        ...(route.fansOut && { BROADCAST_FUNCTION_NAME: "chat-test-broadcast" }),
+        // The account's concurrency, as Service Quotas answered (AWS's default): what a fan-out is sized by.
+        ...(route.fansOut && { BROADCAST_FUNCTION_NAME: "chat-test-broadcast", ACCOUNT_CONCURRENCY: "1000" }),
       },
     });
 
@@ -315,6 +324,7 @@ test("each route's policy, exactly: the tables, the room index and posting only 
     `logs:PutLogEvents arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chat-test-${name}:*`,
   ];
   const policy = (name: string) => grants(statementsOf(only("aws:iam/rolePolicy:RolePolicy", `chat-${name}-policy`)));
+  // The join notice removes members whose post answers 410: without DeleteItem, AWS refuses it.
   t.deepEqual(policy("onconnect"), [
     `dynamodb:DeleteItem ${table}`,
     `dynamodb:GetItem ${table}`,
@@ -415,7 +425,7 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   }
 });
 
-test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously without retries, by sendmessage only", async (t) => {
+test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously without retries, by the routes that fan out only", async (t) => {
   await setup;
   const fn = only("aws:lambda/function:Function", "chat-broadcast-function");
   t.is(fn.inputs.name, "chat-test-broadcast");
@@ -436,7 +446,7 @@ test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously
   t.is(invokeConfig.inputs.functionName, "chat-test-broadcast");
   t.is(invokeConfig.inputs.maximumRetryAttempts, 0);
   t.is(invokeConfig.inputs.maximumEventAgeInSeconds, 60);
-  // No API Gateway permission, integration or route: only sendmessage's role may invoke it.
+  // No API Gateway permission, integration or route: only the roles of the routes that fan out may invoke it.
   t.deepEqual(
     resources
       .filter((resource) => resource.name.startsWith("chat-broadcast-"))
@@ -508,6 +518,26 @@ test("a two-way route gets a route response and a role with only its logs", asyn
   t.is(ofType("aws:apigatewayv2/routeResponse:RouteResponse", "echo").length, 1);
 });
 
+test("the account's API Gateway logging setting, its role and policy outlive pulumi destroy: other APIs of the region log with them", async (t) => {
+  const { echo } = await setup;
+  await resolved(pulumi.all([echo.accessLog?.account?.urn]));
+  for (const name of ["echo-apigateway-account", "echo-apigateway-logs-role", "echo-apigateway-logs-policy"]) {
+    t.true(options.get(name)?.retainOnDelete, name);
+  }
+  t.falsy(options.get("echo-access-logs")?.retainOnDelete, "the stage's own log group goes with the stack");
+});
+
+test("a stack name Lambda's function names cannot hold (a dot, which Pulumi allows) fails the preview, saying what to name it", async (t) => {
+  await setup;
+  const { validate } = require("../../../infra/chat-api-settings") as typeof import("../../../infra/chat-api-settings");
+  const valid = { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 14 };
+  t.throws(() => validate("websocket-chat", valid, "prod.eu"), {
+    message:
+      'stack name "prod.eu" cannot be part of a Lambda function name (websocket-chat-prod.eu-onconnect): Lambda allows only letters, digits, - and _ there; use a stack named like prod-eu',
+  });
+  t.notThrows(() => validate("websocket-chat", valid, "prod-eu_2"));
+});
+
 test("arguments AWS would reject fail before anything is registered", async (t) => {
   const { ChatApi, routes } = await setup;
   const valid = { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 14 };
@@ -518,6 +548,7 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
   t.throws(() => new ChatApi("bad4", { ...valid, broadcastConcurrency: 0 }), { message: /broadcastConcurrency/ });
   t.throws(() => new ChatApi("bad5", { ...valid, throttlingBurstLimit: -1 }), { message: /throttlingBurstLimit/ });
   t.throws(() => new ChatApi("a".repeat(60), valid), { message: /longer than 64/ });
+  t.throws(() => new ChatApi("bad.name", valid), { message: /may hold only letters, digits, - and _/ });
   t.throws(() => new ChatApi("bad6", { ...valid, lambdaMemorySize: 64 }), { message: /lambdaMemorySize/ });
   t.throws(() => new ChatApi("bad8", { ...valid, historyTtlSeconds: 30 }), { message: /historyTtlSeconds must be/ });
   const refused: [Partial<ChatApiArgs>, RegExp][] = [
@@ -528,6 +559,17 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
     [{ roomsPerConnection: 0 }, /roomsPerConnection must be an integer from 1 to 100/],
     [{ alarms: true, alarmEmail: "not an address" }, /alarmEmail must be an e-mail address/],
     [{ alarmEmail: "oncall@example.com" }, /alarmEmail is set but alarms is off/],
+    [{ lambdaConcurrency: 0 }, /lambdaConcurrency must be an integer from 1/],
+    [{ lambdaConcurrency: 10.5 }, /lambdaConcurrency must be an integer from 1/],
+    // A new account's 50: Lambda keeps 100 unreserved, so no function may reserve any.
+    [
+      { lambdaConcurrency: 50, auth: { mode: "guest", reservedConcurrency: 1 } },
+      /tokenReservedConcurrency 1 would leave fewer than the 100 unreserved executions Lambda keeps of lambdaConcurrency 50/,
+    ],
+    [
+      { lambdaConcurrency: 1000, auth: { mode: "guest", reservedConcurrency: 901 } },
+      /tokenReservedConcurrency 901 would leave fewer than the 100 unreserved/,
+    ],
     [{ apiGatewayAccountRole: true }, /apiGatewayAccountRole is only needed with accessLogs/],
     [{ customDomain: { domainName: "chat.example.com" } }, /set both or neither/],
     [{ customDomain: { domainName: "Chat Example", certificateArn: CERTIFICATE_ARN } }, /customDomainName must be/],
