@@ -28,7 +28,7 @@ import { dynamodbAuthorization } from "./dynamodb/dynamodb-authorization";
 import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
 import { adminClient } from "./dynamodb/tables";
 import { API_GATEWAY_LIMITS, type LocalGatewayLimits } from "./gateway-options";
-import { LocalIam } from "./iam/local-iam";
+import { type Credentials, LocalIam } from "./iam/local-iam";
 import { type AppLocalFunctions, appLocalFunctions, reloadOnSave } from "./lambda/app-functions";
 import { ConcurrencyLimit } from "./lambda/concurrency";
 import type { LocalFunction } from "./lambda/lambda-function";
@@ -69,6 +69,8 @@ export interface AppGateway {
   managementUrl: string;
   port: number;
   dynamodbEndpoint: string;
+  /** The operator's credentials, which the functions get too: sign your own calls with them. */
+  credentials: Credentials;
   connectionCount(): number;
   /** Closes every connection with 1001, runs their `$disconnect`, ends the functions' processes. */
   close(): Promise<void>;
@@ -79,7 +81,12 @@ export async function startAppGateway(app: WebSocketApp, options: AppGatewayOpti
   const limits = { ...API_GATEWAY_LIMITS, ...options.limits };
   // Signed requests only, as DynamoDB and `@connections` take them: a web page can sign none.
   const iam = new LocalIam(options.region, LOCAL_CREDENTIALS);
-  const dynamodb = await startEmbeddedDynamoDB({ gate: dynamodbAuthorization(iam, log), log });
+  // The functions' calls to AWS's hosts arrive with their `Host` kept: names no page can rebind.
+  const dynamodb = await startEmbeddedDynamoDB({
+    gate: dynamodbAuthorization(iam, log),
+    allowedHosts: [`dynamodb.${options.region}.amazonaws.com`],
+    log,
+  });
   const server = createServer();
   try {
     await createTables(app.tables, dynamodb.endpoint, options.region, log);
@@ -132,10 +139,11 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
   const expressApp = express();
   expressApp.disable("x-powered-by");
   server.on("request", expressApp);
-  expressApp.use(browserGuard({}, log));
+  const api: ApiInfo = { apiId, stage: app.stage, domainName: `${apiId}.execute-api.${region}.amazonaws.com` };
+  const guard = { allowedHosts: [api.domainName] };
+  expressApp.use(browserGuard(guard, log));
   const work = new WorkInFlight();
   const registry = new ConnectionRegistry(limits);
-  const api: ApiInfo = { apiId, stage: app.stage, domainName: `${apiId}.execute-api.${region}.amazonaws.com` };
   const functions = startFunctions(app, options, started, work);
   const watcher = (options.reload ?? true) ? reloadOnSave(functions, log) : undefined;
   // The functions answer JSON of any shape; API Gateway checks what it reads of it.
@@ -155,7 +163,7 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
         region,
       }),
     }),
-    browserGuard: {},
+    browserGuard: guard,
     closing: () => work.closing !== undefined,
     log,
     track: work.track,
@@ -179,6 +187,7 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
     managementUrl: `http://${origin}/${app.stage}`,
     port,
     dynamodbEndpoint: dynamodb.endpoint,
+    credentials: LOCAL_CREDENTIALS,
     connectionCount: () => registry.size,
     close: () =>
       closeGateway(server, registry, work, {

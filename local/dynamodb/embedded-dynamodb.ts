@@ -48,6 +48,8 @@ export interface EmbeddedDynamoDBOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
   gate?: RequestGate;
+  /** Host names taken besides `localhost` and addresses: AWS's own, which no page can rebind. */
+  allowedHosts?: readonly string[];
   /** Where refused browser requests are told of. */
   log?: (line: string) => void;
 }
@@ -143,10 +145,10 @@ async function guarded(
   request: IncomingMessage,
   response: ServerResponse,
   dynaliteHandler: (req: IncomingMessage, res: ServerResponse) => void,
-  { gate, log }: EmbeddedDynamoDBOptions,
+  { gate, log, allowedHosts }: EmbeddedDynamoDBOptions,
 ): Promise<void> {
   const { host, origin } = request.headers;
-  const why = !hostAllowed(host)
+  const why = !hostAllowed(host, { allowedHosts })
     ? `Host ${JSON.stringify(host ?? "")} is not this machine's (a DNS-rebinding page?)`
     : origin !== undefined
       ? `a web page's request (Origin ${JSON.stringify(origin)}); the AWS SDK sends none`

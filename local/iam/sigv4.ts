@@ -246,7 +246,9 @@ function signerOf(principal: Principal, { service, region }: SignatureCheck): Si
   let signer = own.get(key);
   if (!signer) {
     const sha256 = Hash.bind(null, "sha256");
-    signer = new SignatureV4({ service, region, credentials: principal.credentials, sha256 });
+    // No payload hash header of its own: the SDK for JavaScript adds one, botocore does not, and the
+    // signature covers only the headers the request names.
+    signer = new SignatureV4({ service, region, credentials: principal.credentials, sha256, applyChecksum: false });
     own.set(key, signer);
   }
   return signer;
