@@ -1,6 +1,7 @@
 /**
  * `npm run gateway -- [template] [options]` (the package's `websocket-gateway` command): runs a
- * WebSocket API from its SAM or CloudFormation template, or a CDK app's `cdk.out`, on the local gateway (`./app-gateway.ts`),
+ * WebSocket API from its SAM or CloudFormation template, a CDK app's `cdk.out` or a Serverless
+ * Framework `serverless.yml` (by default, the one the current folder holds) on the local gateway (`./app-gateway.ts`),
  * prints its address, what of the template it does not replay, one line each, and stops cleanly
  * (`./stop-on-signals.ts`). `npm run local` stays the chat's own command.
  */
@@ -12,11 +13,12 @@ import { parseParameterOverrides } from "./sources/cloudformation/parameters";
 import { stopOnSignals } from "./stop-on-signals";
 import { appFunctions, type WebSocketApp } from "./websocket-app";
 
-const USAGE = `Usage: websocket-gateway [template.yaml | folder | cdk.out] [options]
+const USAGE = `Usage: websocket-gateway [template.yaml | cdk.out | serverless.yml | folder] [options]
+  (default: the template.yaml/.yml/.json, cdk.out or serverless.yml in the current folder)
   --port N                       TCP port (default 8080; 0: any free one)
   --host ADDRESS                 address to listen on (default 127.0.0.1: this machine only)
   --parameter-overrides "K=V ..." template parameters, as sam deploy takes them (repeatable)
-  --stage NAME                   the stage to serve, when the API has several
+  --stage NAME                   the stage to serve, when the API has several (serverless.yml: opt:stage)
   --api LOGICAL_ID               the WebSocket API to serve, when the template has several
   --region REGION                AWS_REGION of the functions (default us-east-1)
   --no-reload                    keep running the code a function started with`;

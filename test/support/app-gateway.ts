@@ -22,10 +22,14 @@ export interface FixtureGateway extends AppGateway {
 
 export async function startFixture(
   folder: string,
-  options: { parameterOverrides?: Record<string, string>; reload?: boolean } = {},
+  options: { parameterOverrides?: Record<string, string>; reload?: boolean; stage?: string } = {},
 ): Promise<FixtureGateway> {
   const place = { apiId: newApiId(), region: "eu-west-1", accountId: "000000000000" };
-  const app = readApp(folder, { ...place, parameterOverrides: options.parameterOverrides ?? {} });
+  const app = readApp(folder, {
+    ...place,
+    parameterOverrides: options.parameterOverrides ?? {},
+    ...(options.stage && { stage: options.stage }),
+  });
   const lines: string[] = [];
   const gateway = await startAppGateway(app, {
     ...place,

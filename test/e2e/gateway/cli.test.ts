@@ -3,35 +3,13 @@
  * once ready, names in one line each what of the template it does not replay, serves the app, and
  * stops on SIGTERM; a template it cannot run stops it with one line naming the file.
  */
-import { spawn } from "node:child_process";
 import path from "node:path";
 import test from "ava";
 import { FIXTURE_APPS } from "../../support/app-gateway";
+import { runCommand } from "../../support/gateway-command";
 import { connect } from "../../support/websocket";
 
-const ROOT = path.join(__dirname, "..", "..", "..");
-
-function run(args: string[]) {
-  const child = spawn("npm", ["run", "--silent", "gateway", "--", ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let output = "";
-  for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  // "close" comes once every process holding the output pipes has exited, the gateway included.
-  const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
-  const printed = (pattern: RegExp) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const check = () => {
-        const match = pattern.exec(output);
-        if (match) resolve(match);
-      };
-      for (const stream of [child.stdout, child.stderr]) stream.on("data", check);
-      void exited.then(() => reject(new Error(`exited before printing ${pattern}:\n${output}`)));
-    });
-  return { child, exited, printed, output: () => output };
-}
+const run = (args: string[]) => runCommand("npm", ["run", "--silent", "gateway", "--", ...args]);
 
 test("the command serves a SAM template with parameter overrides, lists what it does not replay, and stops on SIGTERM", async (t) => {
   const gateway = run([

@@ -1,0 +1,148 @@
+/**
+ * A `serverless.yml` read into the app the gateway serves: the Framework's variables and their
+ * fallbacks, its defaults, its logical ids (so `resources:` can refer to them), an authorizer named
+ * by ARN, and one line for each part that is not replayed; a variable that needs AWS and has no
+ * fallback, or a service with no websocket event, stops the command naming the file.
+ */
+import path from "node:path";
+import test from "ava";
+import { parseTemplate } from "../../../../local/sources/cloudformation/template-file";
+import { serverlessApp } from "../../../../local/sources/serverless/serverless-app";
+import { SourceError } from "../../../../local/sources/source-error";
+import type { CodeFunction, WebSocketApp } from "../../../../local/websocket-app";
+
+const FILE = path.join(__dirname, "..", "..", "..", "fixtures", "apps", "serverless-chat", "serverless.yml");
+const PLACE = { apiId: "abcde12345", region: "eu-west-1", accountId: "123456789012", parameterOverrides: {} };
+
+const read = (yaml: string, place: Partial<typeof PLACE> & { stage?: string } = {}) =>
+  serverlessApp(parseTemplate(yaml, FILE) as Record<string, unknown>, FILE, { ...PLACE, ...place });
+
+const environment = (app: WebSocketApp) => (app.routes[0]?.function as CodeFunction | undefined)?.environment ?? {};
+
+const service = (functions: string, extra = "") => `
+service: svc
+provider:
+  name: aws
+  runtime: nodejs22.x
+${extra}
+functions:
+${functions}`;
+
+const ONE_ROUTE = `
+  send:
+    handler: src/handler.sendMessage
+    events: [{ websocket: { route: sendmessage } }]`;
+
+test("variables: self (nested), opt with its fallback, env, sls and aws; the Framework's defaults", (t) => {
+  process.env.SLS_UNIT_TEST_VALUE = "from-env";
+  t.teardown(() => delete process.env.SLS_UNIT_TEST_VALUE);
+  const app = read(
+    service(
+      ONE_ROUTE,
+      `  stage: \${opt:stage, 'qa'}
+  environment:
+    TABLE: \${self:custom.tables.\${sls:stage}}
+    FROM_ENV: \${env:SLS_UNIT_TEST_VALUE}
+    WHERE: \${aws:region}/\${aws:accountId}
+    MISSING: \${env:SLS_UNIT_TEST_UNSET, 'fallback'}
+custom:
+  tables: { qa: qa-table, prod: prod-table }`,
+    ),
+  );
+  const fn = app.routes[0]?.function as CodeFunction;
+  t.is(app.stage, "qa");
+  t.like(fn, { name: "svc-qa-send", handler: "src/handler.sendMessage", timeoutSeconds: 6, memorySize: 1024 });
+  t.deepEqual(fn.environment, {
+    TABLE: "qa-table",
+    FROM_ENV: "from-env",
+    WHERE: "eu-west-1/123456789012",
+    MISSING: "fallback",
+  });
+  t.is(app.routeSelectionExpression, "$request.body.action");
+  const prod = read(
+    service(
+      ONE_ROUTE,
+      `  environment:\n    TABLE: \${self:custom.tables.\${sls:stage}}\ncustom: { tables: { prod: p } }`,
+    ),
+    { stage: "prod" },
+  );
+  t.is(environment(prod).TABLE, "p");
+});
+
+test("resources may refer to the compiled functions and API by the Framework's logical ids", (t) => {
+  const app = read(
+    service(ONE_ROUTE, "  environment: { API: !Ref WebsocketsApi, FN: !GetAtt SendLambdaFunction.Arn }"),
+  );
+  t.deepEqual(environment(app), {
+    API: "abcde12345",
+    FN: "arn:aws:lambda:eu-west-1:123456789012:function:svc-dev-send",
+  });
+});
+
+test("a variable that needs AWS takes its fallback with a line; without one it stops the command", (t) => {
+  const app = read(service(ONE_ROUTE, `  environment:\n    SECRET: \${ssm:/app/secret, 'local-secret'}`));
+  t.is(environment(app).SECRET, "local-secret");
+  t.true(app.unmapped.includes(`variable \${ssm:/app/secret} is not resolved locally: its fallback is used`));
+
+  const error = t.throws(() => read(service(ONE_ROUTE, `  environment:\n    SECRET: \${ssm:/app/secret}`)), {
+    instanceOf: SourceError,
+  });
+  t.regex(
+    error?.message ?? "",
+    /serverless\.yml: \$\{ssm:\/app\/secret\} is not resolved locally .*give it a fallback/,
+  );
+  t.throws(() => read(service(ONE_ROUTE, `  environment:\n    X: \${self:custom.nothing}`)), {
+    message: /\$\{self:custom\.nothing\} has no value here and no fallback/,
+  });
+});
+
+test("an authorizer given by ARN is not a function of the service: named, and its invocations fail", (t) => {
+  const app = read(
+    service(`
+  connect:
+    handler: src/handler.connect
+    events:
+      - websocket: { route: $connect, authorizer: { arn: "arn:aws:lambda:eu-west-1:123456789012:function:shared-auth" } }`),
+  );
+  t.is(app.authorizer?.name, "shared-auth");
+  t.deepEqual(app.authorizer?.identitySources, ["route.request.header.Auth"], "the Framework's default");
+  t.true(
+    app.unmapped.some((line) =>
+      /shared-auth\/invocations, which is not a function of this template; its invocations fail/.test(line),
+    ),
+  );
+});
+
+test("other events, unknown keys, plugins and a function without a route are named, one line each", (t) => {
+  const app = read(
+    service(
+      `${ONE_ROUTE}
+    reservedConcurrency: 5
+  cron:
+    handler: src/cron.run
+    events: [{ schedule: rate(1 minute) }]`,
+      "  vpc: { securityGroupIds: [sg-1] }\nplugins: [serverless-esbuild]\nlayers: { deps: { path: layer } }",
+    ),
+  );
+  t.deepEqual(
+    app.unmapped.filter((line) => !line.startsWith("AWS::")),
+    [
+      "plugins serverless-esbuild are not run locally",
+      "layers is not replayed locally",
+      "provider.vpc is not replayed locally",
+      "function send: reservedConcurrency is not replayed locally",
+      "function cron: event schedule is not replayed; only the WebSocket API invokes it",
+    ],
+  );
+  t.true(
+    app.unmapped.includes("AWS::Serverless::Function CronLambdaFunction: no route or authorizer invokes it: not run"),
+  );
+});
+
+test("a service without a websocket event, or for another provider, stops the command naming the file", (t) => {
+  t.throws(() => read(service("  cron: { handler: src/cron.run }")), {
+    instanceOf: SourceError,
+    message: /serverless\.yml: no function has a websocket event/,
+  });
+  t.throws(() => read("service: x\nprovider: { name: azure }\n"), { message: /provider azure: only aws is replayed/ });
+});
