@@ -44,10 +44,10 @@ const AUTHORIZER_GB_SECONDS = 0.01 * 0.25;
 const LOG_LINE_BYTES = 300;
 const METRICS_LINE_BYTES = 600;
 /**
- * The prod stack's alarms: two per function (eight; the authorizer's failures read from its log),
+ * The prod stack's alarms: two per function (thirteen; the authorizer's failures read from its log),
  * the broadcast worker's dropped events, nine for the API, DynamoDB and broadcasts.
  */
-const ALARMS = 8 * 2 + 1 + 9;
+const ALARMS = 13 * 2 + 1 + 9;
 
 interface Load {
   name: string;

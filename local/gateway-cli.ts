@@ -51,6 +51,7 @@ function readyLines(app: WebSocketApp, gateway: AppGateway, ms: number, reload: 
     ...app.routes.map((route) => `  route           ${route.routeKey} -> ${route.function.name}`),
     ...(app.authorizer ? [`  authorizer      ${app.authorizer.name} -> ${app.authorizer.function.name}`] : []),
     `  DynamoDB        ${gateway.dynamodbEndpoint} (embedded) tables ${app.tables.map((t) => t.definition.TableName).join(", ") || "none"}`,
+    `  your calls      sign with AWS_ACCESS_KEY_ID=${gateway.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${gateway.credentials.secretAccessKey}`,
     ...app.unmapped.map((line) => `  not replayed    ${line}`),
     `${appFunctions(app).length} function(s)${reload ? ", reloaded when their files change" : ""}. Press Ctrl-C to stop.`,
   ];

@@ -66,7 +66,7 @@ async function storedMessages(gw: Gateway, room: string, from: number, to: numbe
     new DynamoDBClient({
       endpoint: gw.dynamodbEndpoint,
       region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      credentials: gw.credentials,
     }),
   );
   const items: Array<{ roomKey: string; id: string; seq: number }> = [];

@@ -34,10 +34,14 @@ async function startSample(t: { teardown(fn: () => Promise<void>): void }) {
   const [, endpoint] = await command.printed(
     /DynamoDB\s+(http:\/\/127\.0\.0\.1:\d+) \(embedded\) tables simplechat_connections\n/,
   );
+  // Signed as the command says your own calls must be: the embedded DynamoDB takes no other keys.
+  const [, accessKeyId, secretAccessKey] = await command.printed(
+    /your calls\s+sign with AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)\n/,
+  );
   const dynamodb = new DynamoDBClient({
     region: "us-east-1",
     endpoint,
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    credentials: { accessKeyId: accessKeyId as string, secretAccessKey: secretAccessKey as string },
   });
   const stored = async () => {
     const { Items = [] } = await dynamodb.send(new ScanCommand({ TableName: TABLE }));

@@ -177,7 +177,7 @@ test("prod: alarms on every function, the API, DynamoDB and broadcasts notify on
     'WebSocketChat BroadcastHandOffsFailed {"service":"websocket-chat-prod"}',
   ]);
   t.is(alarms.length, functions.length * 2 + 10);
-  t.is(alarms.length, 26, "as the cost table counts them");
+  t.is(alarms.length, 36, "as the cost table counts them");
   t.is((await stacks.prod).outputs.alarmTopicArn, topic.state.arn);
 });
 

@@ -92,7 +92,11 @@ test("the page shows the closed state when the server stops, and reconnects to o
   t.true(await page.locator("#send").isDisabled(), "nothing can be sent while disconnected");
 
   const second = await gateway(t, { port });
-  await page.locator("#status[data-state=open]").waitFor({ timeout: 10_000 });
+  // The next attempt comes when the status said it would (full-jitter backoff): wait that, and more.
+  const inSeconds = Number(
+    /reconnecting in (\d+) s/.exec((await page.locator("#status").textContent()) ?? "")?.[1] ?? 0,
+  );
+  await page.locator("#status[data-state=open]").waitFor({ timeout: (inSeconds + 10) * 1000 });
   const observer = await connect(second.url);
   t.teardown(() => observer.socket.close());
   await say(page, "back again");
