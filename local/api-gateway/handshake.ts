@@ -8,6 +8,12 @@
  * With an authorizer (`./authorizer.ts`), it decides first: a refused handshake never reaches
  * `$connect`, so no row is written.
  *
+ * Before anything runs, API Gateway's quotas (developer guide, "Quotas for configuring and running
+ * a WebSocket API"): a URL over 4,096 characters is refused (414 here: AWS documents the length,
+ * not the answer), and past the account's 500 new connections a second a handshake gets 429 (the
+ * status every API Gateway throttle answers with; the quota's own answer is not documented).
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+ *
  * Subprotocols: the 101 carries `Sec-WebSocket-Protocol` only when the `$connect` integration's
  * response has that header; the client's offers reach it among the event's headers. A browser
  * that offered one and got none fails the handshake, as it does against AWS.
@@ -18,10 +24,14 @@ import type { ServerOptions, VerifyClientCallbackAsync } from "ws";
 import { executionLogLine } from "../execution-log";
 import { outcomeStatus } from "../lambda/invoke";
 import type { ConnectAuthorizer } from "./authorizer";
-import { type ApiInfo, type ConnectionInfo, connectEvent } from "./event-builders";
+import { type ApiInfo, type ConnectionInfo, connectEvent, withUpgradeHeaders } from "./event-builders";
 import { apiGatewayId } from "./ids";
 import type { Integrations } from "./integrations";
 import type { StageThrottle } from "./stage-throttling";
+import type { TokenBucket } from "./token-bucket";
+
+/** "Length, in characters, of the URL for a WebSocket API: 4096" (not adjustable). */
+export const MAX_URL_CHARACTERS = 4096;
 
 interface HandshakeOptions {
   /** URL paths of the API (`/{stage}`, `/ws`). */
@@ -38,6 +48,8 @@ interface HandshakeOptions {
   authorizer?: ConnectAuthorizer;
   /** The stage's throttling, if any: a handshake past it is refused with 429 before `$connect` runs. */
   stageThrottle?: StageThrottle;
+  /** The account's new connections a second, if limited: past it a handshake is refused with 429. */
+  newConnections?: TokenBucket;
   track: (work: Promise<unknown>) => void;
   log: (line: string) => void;
 }
@@ -48,6 +60,11 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
   const protocols = new WeakMap<IncomingMessage, string>();
   const verifyClient: VerifyClientCallbackAsync = (info, accept) => {
     const request = info.req;
+    // The URL as the client wrote it: scheme, the API's domain name, path and query.
+    if (`wss://${api.domainName}${request.url ?? ""}`.length > MAX_URL_CHARACTERS) {
+      accept(false, 414, STATUS_CODES[414]);
+      return;
+    }
     if (!options.paths.has(new URL(request.url ?? "/", "http://localhost").pathname)) {
       accept(false, 403, STATUS_CODES[403]);
       return;
@@ -58,14 +75,20 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
       sourceIp: (request.socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
       userAgent: request.headers["user-agent"],
     };
-    if (options.stageThrottle && !options.stageThrottle.take("$connect")) {
+    const throttledBy =
+      options.newConnections && !options.newConnections.take()
+        ? "the account's new connections a second"
+        : options.stageThrottle && !options.stageThrottle.take("$connect")
+          ? "the stage"
+          : undefined;
+    if (throttledBy) {
       options.log(
         executionLogLine({
           requestId: apiGatewayId(),
           what: "$connect",
           connectionId: connection.connectionId,
           status: 429,
-          note: "throttled by the stage",
+          note: `throttled by ${throttledBy}`,
         }),
       );
       accept(false, 429, STATUS_CODES[429]);
@@ -74,7 +97,7 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
     const run = (async () => {
       const event = connectEvent(api, connection, request, Date.now());
       if (options.authorizer) {
-        const decision = await options.authorizer.authorize(event);
+        const decision = await options.authorizer.authorize(withUpgradeHeaders(event, request));
         const { invocation } = decision;
         options.log(
           executionLogLine({
