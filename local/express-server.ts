@@ -20,7 +20,7 @@ import type { HandlerDependencies } from "../functions/runtime/handler-dependenc
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
 import { newApiId } from "./api-gateway/ids";
-import { managementRouter } from "./api-gateway/management-api";
+import { serveManagementApi } from "./api-gateway/management-routes";
 import { StageThrottle } from "./api-gateway/stage-throttling";
 import { serveWebSocketApi } from "./api-gateway/websocket-api";
 import { localHandlerDependencies } from "./chat/function-dependencies";
@@ -173,6 +173,7 @@ function startLambda(
     registry,
     region,
     maxPayloadBytes: limits.managementMaxPayloadBytes,
+    maxClientBufferBytes: limits.maxClientBufferBytes,
     latencyMs: options.managementLatencyMs ?? 0,
   };
   const asyncInvocations = new AsyncInvocations({ log, track: work.track });
@@ -211,10 +212,7 @@ function startLambda(
 /** HTTP: the `@connections` API under the stage, the token endpoint, the page and its config. */
 function serveHttpRoutes(app: express.Express, settings: GatewaySettings, lambda: LambdaRuntime): void {
   const { options, stage, log } = settings;
-  app.use(
-    `/${stage}`,
-    managementRouter({ ...lambda.management, allowRemote: options.allowRemoteManagement ?? false, log }),
-  );
+  serveManagementApi(app, stage, { ...lambda.management, allowRemote: options.allowRemoteManagement ?? false, log });
   if (lambda.auth.tokenRoute) app.use(lambda.auth.tokenRoute);
   if (options.servePage ?? true) {
     const page = lambda.auth.page;

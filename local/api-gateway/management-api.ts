@@ -6,29 +6,39 @@
  * `x-amzn-RequestId` UUID.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
  *
- * One implementation, two ways in: over HTTP (an Express router, for any caller) and in process
- * (an SDK request handler, for the handlers the gateway runs itself).
+ * - The path may spell `@` as `%40`: the developer guide's own example is
+ *   `awscurl ... https://aabbccddee.execute-api.us-east-1.amazonaws.com/prod/%40connections/R0oXAdfD0kwCH6w%3D`,
+ *   and the Go SDK v2 sends it so (aws-sdk-go-v2 #889).
+ * - Any other route or method, signed: 404 NotFoundException
+ *   `{"message":"No method found matching route {path under the stage} for http method {METHOD}."}`,
+ *   the route as sent with its ASCII escapes decoded (simple-websockets-chat-app #40: "No method
+ *   found matching route test0/@connections/PxWP8cfSDoECFYw= for http method POST."; cognitect-labs
+ *   aws-api #201: "... route @connections/ for http method GET"; the 404 and the error type as
+ *   API Gateway answers this text elsewhere: serverless-stack guide #320, "status: 404", and
+ *   cloudquery's "NotFoundException: No method found matching route security-profiles ...").
+ * - A POST to a client whose buffer is full: 429 LimitExceededException, "the WebSocket client
+ *   side buffer is full" (the API's model); how full is AWS's secret, the threshold is a setting.
+ *
+ * One implementation, two ways in: over HTTP (`./management-routes.ts`, for any caller) and in
+ * process (an SDK request handler, for the handlers the gateway runs itself).
  */
 import { randomUUID } from "node:crypto";
-import express, { type NextFunction, type Request, type Response } from "express";
 import { type EnvironmentState, refuseIfStopped } from "../lambda/execution-environments";
 import type { ConnectionRegistry } from "./connection-registry";
-import {
-  checkSignature,
-  missingAuthenticationToken as missingAuthenticationTokenRefusal,
-  type Refusal,
-} from "./management-auth";
+import { checkSignature, type Refusal } from "./management-auth";
 
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
   /** Calls must be signed for `execute-api` in this region. */
   region: string;
   maxPayloadBytes: number;
+  /** Bytes waiting for a client past which a POST to it answers 429 LimitExceededException. */
+  maxClientBufferBytes: number;
   /** Extra milliseconds before each call is answered, to model AWS's round trip. */
   latencyMs: number;
 }
 
-interface ManagementResponse {
+export interface ManagementResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
@@ -41,8 +51,10 @@ interface ManagementResponse {
  */
 const DELETED = { code: 1000, reason: "Connection Closed Normally" } as const;
 const EMPTY = Buffer.alloc(0);
+/** `/@connections/{id}` under the stage, `@` written as is or as `%40`. */
+const CONNECTION_PATH = /^\/(?:@|%40)connections\/([^/]+)$/i;
 
-function errorResponse(status: number, type: string, message: string | null): ManagementResponse {
+export function errorResponse(status: number, type: string, message: string | null): ManagementResponse {
   return {
     status,
     headers: { "x-amzn-errortype": type, "content-type": "application/json" },
@@ -50,19 +62,36 @@ function errorResponse(status: number, type: string, message: string | null): Ma
   };
 }
 
-const refused = ({ status, type, message }: Refusal) => errorResponse(status, type, message);
-/** What API Gateway answers for a path or method it has no route for. */
-const missingAuthenticationToken = () => refused(missingAuthenticationTokenRefusal());
-const payloadTooLarge = (maxPayloadBytes: number) =>
+export const refused = ({ status, type, message }: Refusal) => errorResponse(status, type, message);
+export const payloadTooLarge = (maxPayloadBytes: number) =>
   errorResponse(413, "PayloadTooLargeException", `Request payload is larger than ${maxPayloadBytes} bytes`);
+const badRequest = () => errorResponse(400, "BadRequestException", "Invalid request");
 
-/** Answers one management call, as API Gateway would. */
-function managementCall(
+/** A signed call to a route the API does not have; `path` is under the stage. */
+function noMethodFound(path: string, method: string): ManagementResponse {
+  const route = path
+    .replace(/^\//, "")
+    .replace(/%([2-7][0-9A-F])/gi, (encoded, hex: string) =>
+      hex.toUpperCase() === "7F" ? encoded : String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+  return errorResponse(404, "NotFoundException", `No method found matching route ${route} for http method ${method}.`);
+}
+
+/** Answers one signed call to `path` (under the stage, without its query), as API Gateway would. */
+export function managementCall(
   options: ManagementApiOptions,
   method: string,
-  connectionId: string,
+  path: string,
   body: Buffer | undefined,
 ): ManagementResponse {
+  const match = CONNECTION_PATH.exec(path);
+  if (!match || !["POST", "GET", "DELETE"].includes(method)) return noMethodFound(path, method);
+  let connectionId: string;
+  try {
+    connectionId = decodeURIComponent(match[1] as string);
+  } catch {
+    return badRequest();
+  }
   const { registry } = options;
   const connection = registry.get(connectionId);
   switch (method) {
@@ -71,6 +100,8 @@ function managementCall(
       if (!connection) return errorResponse(410, "GoneException", null);
       if (!body || body.length === 0)
         return errorResponse(400, "BadRequestException", "Invalid request: Data must not be empty");
+      if (connection.socket.bufferedAmount >= options.maxClientBufferBytes)
+        return errorResponse(429, "LimitExceededException", "The client side buffer is full");
       registry.send(connection, body);
       return { status: 200, headers: {}, body: EMPTY };
     case "GET":
@@ -86,75 +117,11 @@ function managementCall(
           }),
         ),
       };
-    case "DELETE":
+    default:
       if (!connection) return errorResponse(410, "GoneException", null);
       registry.close(connection, DELETED.code, DELETED.reason);
       return { status: 204, headers: {}, body: EMPTY };
-    default:
-      return missingAuthenticationToken();
   }
-}
-
-export function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && (address === "::1" || /^(::ffff:)?127\./.test(address));
-}
-
-/** The HTTP way in: a router for `/@connections/:connectionId`, mounted under the stage path. */
-export function managementRouter(
-  options: ManagementApiOptions & {
-    /** Accept callers other than loopback. Default `false`: the API can close anyone's connection. */
-    allowRemote: boolean;
-    log: (line: string) => void;
-  },
-): express.Router {
-  const router = express.Router();
-  const reply = (res: Response, response: ManagementResponse) => {
-    res.status(response.status).set(response.headers).end(response.body);
-  };
-
-  router.use((req, res, next) => {
-    res.set("x-amzn-RequestId", randomUUID());
-    if (!options.allowRemote && !isLoopback(req.socket.remoteAddress)) {
-      reply(res, errorResponse(403, "ForbiddenException", "Forbidden"));
-      return;
-    }
-    const query = new URLSearchParams(req.url.split("?")[1] ?? "");
-    const refusal = checkSignature(
-      { header: (name) => [req.headers[name]].flat()[0], query: (name) => query.get(name) ?? undefined },
-      options.region,
-    );
-    if (refusal) {
-      reply(res, refused(refusal));
-      return;
-    }
-    if (options.latencyMs > 0) setTimeout(next, options.latencyMs);
-    else next();
-  });
-
-  router.all(
-    "/@connections/:connectionId",
-    express.raw({ type: () => true, limit: options.maxPayloadBytes }),
-    (req: Request<{ connectionId: string }>, res) => {
-      const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-      reply(res, managementCall(options, req.method, req.params.connectionId, body));
-    },
-  );
-
-  // Any other path: what API Gateway answers for a resource it does not have.
-  router.all("/@connections{/*rest}", (_req, res) => reply(res, missingAuthenticationToken()));
-
-  router.use((error: { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(error);
-    if (error.type === "entity.too.large" || error.status === 413)
-      return reply(res, payloadTooLarge(options.maxPayloadBytes));
-    options.log(`management API error: ${String(error)}`);
-    reply(
-      res,
-      errorResponse(error.status && error.status < 500 ? error.status : 500, "BadRequestException", "Invalid request"),
-    );
-  });
-
-  return router;
 }
 
 /** `headers[name]` whatever the case of the name there. */
@@ -182,15 +149,14 @@ interface SdkHttpRequest {
  */
 export function inProcessRequestHandler(options: ManagementApiOptions, environment: EnvironmentState) {
   const answer = (request: SdkHttpRequest) => {
-    const match = /\/@connections\/([^/?]+)$/.exec(request.path);
-    if (!match) return missingAuthenticationToken();
     const body =
       request.body === undefined
         ? undefined
         : typeof request.body === "string"
           ? Buffer.from(request.body)
           : Buffer.from(request.body as Uint8Array);
-    return managementCall(options, request.method, decodeURIComponent(match[1] as string), body);
+    // The client's endpoint is the stage's URL: its path starts with the stage.
+    return managementCall(options, request.method, request.path.replace(/^\/[^/]*/, ""), body);
   };
   return {
     metadata: { handlerProtocol: "http/1.1" },

@@ -22,7 +22,7 @@ import { ConnectionGoneError, type ConnectionManager } from "../../../functions/
 import { readFunctionConfig } from "../../../functions/runtime/function-config";
 import { createHandlerDependencies } from "../../../functions/runtime/handler-dependencies";
 import { connectEvent } from "../../../local/api-gateway/event-builders";
-import { isLoopback } from "../../../local/api-gateway/management-api";
+import { isLoopback } from "../../../local/api-gateway/management-routes";
 import { startEmbeddedDynamoDB } from "../../../local/dynamodb/embedded-dynamodb";
 import { type LocalGatewayOptions, startLocalGateway } from "../../../local/express-server";
 import { chatGateway, messagesAt, roundTrip, say, whoAmI, within } from "../../support/chat";
