@@ -132,7 +132,8 @@ export function connectEvent(
   };
   clientHeaders(event, request, (name) => !UPGRADE_HEADERS.has(name));
   // API Gateway adds its trace id (a client's own is kept) and the forwarding headers of its load balancer.
-  if (request.headers["x-amzn-trace-id"] === undefined) addHeader(event, "X-Amzn-Trace-Id", traceId(now));
+  const traced = Object.keys(event.headers as object).some((name) => name.toLowerCase() === "x-amzn-trace-id");
+  if (!traced) addHeader(event, "X-Amzn-Trace-Id", traceId(now));
   for (const [name, value] of [
     ["X-Forwarded-For", connection.sourceIp],
     ["X-Forwarded-Port", String(request.socket.localPort ?? "")],
