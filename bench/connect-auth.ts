@@ -7,7 +7,7 @@
  * endpoint's answer time, the authorizer's handler alone (jose's RS256 verification), and the cold
  * init of each function's package as Pulumi serializes it (the packing is the package test's,
  * `./deployed-packages.ts`), in a fresh Node: what Lambda's init phase adds to a cold start. What runs only on AWS (the authorizer's Lambda invocation itself, KMS's Sign) is
- * not measured here; the README says what is known of it.
+ * not measured here; docs/performance.md says what is known of it.
  */
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";

@@ -43,8 +43,11 @@ const CONNECT_GB_SECONDS = 0.04 * 0.25;
 const AUTHORIZER_GB_SECONDS = 0.01 * 0.25;
 const LOG_LINE_BYTES = 300;
 const METRICS_LINE_BYTES = 600;
-/** The prod stack's alarms: two per function (eight), ten for the API, DynamoDB and broadcasts. */
-const ALARMS = 8 * 2 + 10;
+/**
+ * The prod stack's alarms: two per function (eight; the authorizer's failures read from its log),
+ * the broadcast worker's dropped events, nine for the API, DynamoDB and broadcasts.
+ */
+const ALARMS = 8 * 2 + 1 + 9;
 
 interface Load {
   name: string;

@@ -4,7 +4,7 @@
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). A child process is held
  * to memory/1,769 of a core by a cgroup, so this needs Linux and root.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
@@ -30,29 +30,41 @@ function cpuQuotaGroup(name: string, cpus: number): { procsFile: string; remove(
   return { procsFile: path.join(dir, v2 ? "cgroup.procs" : "tasks"), remove: () => rmdirSync(dir) };
 }
 
+let groups = 0;
+
+/**
+ * Spawns `command` held to the CPU of a `memoryMb` Lambda: the shell joins the group first, then
+ * becomes the command, so it never runs outside the quota. The group goes when the child exits.
+ */
+export function spawnWithLambdaCpu(memoryMb: number, command: string[], options: SpawnOptions): ChildProcess {
+  const group = cpuQuotaGroup(`lambda-cpu-${memoryMb}-${process.pid}-${groups++}`, memoryMb / ONE_VCPU_MB);
+  const child = spawn("sh", ["-c", `echo $$ > ${group.procsFile} && exec "$@"`, "sh", ...command], options);
+  child.once("close", () => {
+    try {
+      group.remove();
+    } catch (error) {
+      process.stderr.write(`the CPU quota group was not removed: ${String(error)}\n`);
+    }
+  });
+  return child;
+}
+
 /**
  * Runs `node {execArgv} {script} {args}` held to the CPU of a `memoryMb` Lambda, `input` on its
- * stdin; resolves its stdout. The shell joins the group first, then becomes node: the child never
- * runs outside the quota.
+ * stdin; resolves its stdout.
  */
 export async function runWithLambdaCpu(memoryMb: number, script: string, args: string[], input = ""): Promise<string> {
-  const group = cpuQuotaGroup(`lambda-cpu-${memoryMb}-${process.pid}`, memoryMb / ONE_VCPU_MB);
-  try {
-    const child = [process.execPath, ...process.execArgv, script, ...args];
-    return await new Promise<string>((resolve, reject) => {
-      const shell = spawn("sh", ["-c", `echo $$ > ${group.procsFile} && exec "$@"`, "sh", ...child], {
-        stdio: ["pipe", "pipe", "inherit"],
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-      });
-      let stdout = "";
-      shell.stdout.on("data", (chunk: Buffer) => {
-        stdout += chunk;
-      });
-      shell.on("error", reject);
-      shell.on("exit", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`child exited with ${code}`))));
-      shell.stdin.end(input);
+  const child = spawnWithLambdaCpu(memoryMb, [process.execPath, ...process.execArgv, script, ...args], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+  });
+  return await new Promise<string>((resolve, reject) => {
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk;
     });
-  } finally {
-    group.remove();
-  }
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`child exited with ${code}`))));
+    child.stdin?.end(input);
+  });
 }

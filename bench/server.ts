@@ -32,9 +32,10 @@ export interface ServerSample {
   cpuMs: number;
   /** Connections open at the server right now. */
   connectionCount: number;
-  /** The gateway's DynamoDB and connections table (empty for the limit). */
+  /** The gateway's DynamoDB and connections table (empty for the limit), and the keys it takes there. */
   dynamodbEndpoint: string;
   tableName: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Invocations per route key, and those that did not answer 200, from the execution log. */
   invocations: Record<string, number>;
   failures: number;
@@ -49,6 +50,7 @@ interface RunningServer {
   connectionCount(): number;
   dynamodbEndpoint?: string;
   tableName?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   close(): Promise<void>;
 }
 
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
         connectionCount: server.connectionCount(),
         dynamodbEndpoint: server.dynamodbEndpoint ?? "",
         tableName: server.tableName ?? "",
+        ...(server.credentials && { credentials: server.credentials }),
         invocations,
         failures,
         failureKinds,

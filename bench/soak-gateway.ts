@@ -56,7 +56,7 @@ export async function startSoakServer(onExit: (code: number | null, signal: stri
     new DynamoDBClient({
       endpoint: first.dynamodbEndpoint,
       region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      credentials: first.credentials,
     }),
   );
 

@@ -33,15 +33,33 @@ export type TableAction =
  */
 export type DataResource = "connections" | "roomIndex" | "messages" | "limits";
 
+/**
+ * What a function's role allows besides writing its logs: the cloud's policy grants exactly this,
+ * and the local gateway refuses anything else (`./permissions.ts` renders it for both).
+ */
+export interface FunctionPermissions {
+  /** The DynamoDB actions the function performs, on each table or index it uses. */
+  tableActions?: Partial<Record<DataResource, readonly TableAction[]>>;
+  /** Of the messages table, only items whose partition key begins with this (`dynamodb:LeadingKeys`). */
+  messagesKeyPrefix?: string;
+  /** Posts to connections (`execute-api:ManageConnections` on the stage's `POST/@connections/*`). */
+  manageConnections?: boolean;
+  /**
+   * Hands a large room's broadcast to {@link broadcastWorker}: may invoke it
+   * (`lambda:InvokeFunction`), and finds it in `BROADCAST_FUNCTION_NAME`.
+   */
+  fansOut?: boolean;
+  /** Signs guest tokens with the stack's KMS key (`kms:Sign`). */
+  signsTokens?: boolean;
+}
+
 /** One route of the WebSocket API: `infra/` deploys it, `local/` dispatches to it. */
-export interface RouteDefinition {
+export interface RouteDefinition extends FunctionPermissions {
   /** API Gateway's route key: `$connect`, `$disconnect`, `$default` or a value of `action`. */
   routeKey: string;
   /** Resource and function name suffix (letters, digits, dashes). */
   name: string;
-  /** The DynamoDB actions the handler performs, on each table or index it uses. */
   tableActions: Partial<Record<DataResource, readonly TableAction[]>>;
-  /** Whether the handler posts to or closes connections (`execute-api:ManageConnections`). */
   manageConnections: boolean;
   /**
    * The budget each request is taken from before the handler runs (`limitedHandler` of
@@ -56,13 +74,17 @@ export interface RouteDefinition {
    * gives CPU in proportion to memory (1,769 MB is one vCPU).
    */
   memorySize?: number;
-  /**
-   * Hands a large room's broadcast to {@link broadcastWorker}: may invoke it
-   * (`lambda:InvokeFunction`), and finds it in `BROADCAST_FUNCTION_NAME`.
-   */
-  fansOut?: boolean;
   createHandler(deps: HandlerDependencies): WebSocketHandler;
 }
+
+/**
+ * Memory of the functions a person waits on when opening the chat after a quiet spell, each then a
+ * cold start: the token, the authorizer and `onconnect` before the socket opens, `who` and
+ * `history` before the room shows. With `onconnect` at 256 MB (a seventh of a vCPU) the first
+ * connect took 4.7 s; bundled, at 512, 1,024 and 1,769 MB, 1.7, 1.5 and 1.3 s at the median, for
+ * 0.14, 0.24 and 0.30 GB-s per warm connect (`npm run bench:cold -- --connect-memory 512,1769`).
+ */
+const WAITED_ON_MB = 1024;
 
 /** What taking from a budget does to the limits table. */
 const LIMIT_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:GetItem"] as const;
@@ -80,6 +102,7 @@ export const routes: readonly RouteDefinition[] = [
       limits: LIMIT_ACTIONS,
     },
     manageConnections: true,
+    memorySize: WAITED_ON_MB,
     rateLimit: "connects",
     createHandler: createConnectHandler,
   },
@@ -123,6 +146,7 @@ export const routes: readonly RouteDefinition[] = [
     tableActions: { connections: ["dynamodb:GetItem"], roomIndex: ["dynamodb:Query"], limits: LIMIT_ACTIONS },
     manageConnections: false,
     routeResponse: true,
+    memorySize: WAITED_ON_MB,
     rateLimit: "reads",
     createHandler: createWhoHandler,
   },
@@ -132,6 +156,7 @@ export const routes: readonly RouteDefinition[] = [
     tableActions: { connections: ["dynamodb:GetItem"], messages: ["dynamodb:Query"], limits: LIMIT_ACTIONS },
     manageConnections: false,
     routeResponse: true,
+    memorySize: WAITED_ON_MB,
     rateLimit: "reads",
     createHandler: createHistoryHandler,
   },
@@ -223,6 +248,9 @@ export const connectAuthorizer = {
   name: "authorizer",
   /** Where API Gateway finds the identity; missing or empty, it answers 401 without invoking. */
   identitySource: IDENTITY_SOURCE,
+  memorySize: WAITED_ON_MB,
+  // Nothing but its logs: the public key is in its environment, an issuer's keys are public.
+  tableActions: {},
   createHandler: createAuthorizerHandler,
 } as const;
 
@@ -231,12 +259,18 @@ export const tokenEndpoint = {
   name: "token",
   /** The local gateway's path; the deployed function URL answers on any path. */
   localPath: "/auth/token",
+  memorySize: WAITED_ON_MB,
+  /** The function URL's CORS, besides the origins allowed (the page's, or `tokenAllowedOrigins`). */
+  cors: { allowMethods: ["POST"], allowHeaders: ["content-type"], maxAge: 3600 },
+  // Each source address's budget of tokens.
+  tableActions: { limits: LIMIT_ACTIONS },
+  signsTokens: true,
   createHandler: createTokenHandler,
 } as const;
 
 /**
  * The stage's throttling when the stack sets none, per route, in the cloud and locally: the
- * README's cost table's busiest load (20 messages a second) 25 times over, and 10,000 clients
+ * cost table's busiest load (docs/operating.md) (20 messages a second) 25 times over, and 10,000 clients
  * reconnecting within 20 s. One identity's share is limited apart (`rateLimits`).
  */
 export const STAGE_THROTTLING_DEFAULTS = { burstLimit: 1000, rateLimit: 500 } as const;

@@ -5,17 +5,17 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
+import { permissionStatements } from "../functions/permissions";
 import { broadcastWorker } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
-import { createHandlerDependencies } from "../functions/runtime/handler-dependencies";
+import {
+  buildHandlerDependencies,
+  type ClientFactories,
+  createManagementApi,
+} from "../functions/runtime/handler-dependencies";
 import { lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
-import {
-  dataStatements,
-  postToConnectionsStatement,
-  tableEnvironment,
-  type WebSocketRouteArgs,
-} from "./websocket-route";
+import { permissionTargets, tableEnvironment, type WebSocketRouteArgs } from "./websocket-route";
 
 interface BroadcastWorkerArgs {
   api: aws.apigatewayv2.Api;
@@ -36,7 +36,7 @@ export function createBroadcastWorker(
   parent: pulumi.Resource,
   name: string,
   args: BroadcastWorkerArgs,
-): InlineFunction<unknown, unknown> & { invokeConfig: aws.lambda.FunctionEventInvokeConfig } {
+): InlineFunction & { invokeConfig: aws.lambda.FunctionEventInvokeConfig } {
   const worker = createInlineFunction(parent, name, {
     functionName: args.functionName,
     description: "Broadcast worker: posts a message to one slice of a large room",
@@ -45,10 +45,7 @@ export function createBroadcastWorker(
     timeoutSeconds: args.timeoutSeconds,
     defaults: args.defaults,
     environment: { ...tableEnvironment(args.tables), ...args.environment },
-    statements: [
-      ...dataStatements(broadcastWorker.tableActions, args.tables, broadcastWorker.messagesKeyPrefix),
-      postToConnectionsStatement(args.api, args.stageName),
-    ],
+    statements: permissionStatements(broadcastWorker, permissionTargets(args)),
   });
   // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html
   const invokeConfig = new aws.lambda.FunctionEventInvokeConfig(
@@ -65,12 +62,16 @@ export function createBroadcastWorker(
 
 /**
  * The worker's entry point. `worker` is a parameter so that the closure captures the definition
- * alone: a reference to the imported module would serialize the whole route table with it.
+ * alone: a reference to the imported module would serialize the whole route table with it. It
+ * posts and records metrics, and invokes nothing: its bundle holds no Lambda client.
  */
 export function broadcastWorkerFactory(worker: typeof broadcastWorker) {
+  const clients: ClientFactories = { managementApi: createManagementApi };
+  // The function itself: through its module, Pulumi would serialize every export (and client) of it.
+  const build = buildHandlerDependencies;
   return () => {
     const telemetry = cloudTelemetry();
-    const handler = worker.createHandler(createHandlerDependencies(readFunctionConfig(), { telemetry }));
+    const handler = worker.createHandler(build(readFunctionConfig(), { telemetry }, clients));
     return lambdaHandler(worker.name, telemetry.logger, handler);
   };
 }

@@ -9,7 +9,11 @@ import {
   routes as routeTable,
   tokenEndpoint,
 } from "../functions/routes";
-import { FUNCTION_TIMEOUT_SECONDS, MAX_HISTORY_TTL_SECONDS } from "../functions/runtime/function-config";
+import {
+  DEFAULT_ACCOUNT_CONCURRENCY,
+  FUNCTION_TIMEOUT_SECONDS,
+  MAX_HISTORY_TTL_SECONDS,
+} from "../functions/runtime/function-config";
 import { validateAuthSettings } from "./chat-auth";
 import { type CustomDomainSettings, validateCustomDomain } from "./custom-domain";
 import { ARCHITECTURES, type FunctionDefaults, LOG_LEVELS, type LogLevel } from "./inline-function";
@@ -20,7 +24,7 @@ const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-const DEFAULT_LAMBDA_MEMORY_MB = 256;
+export const DEFAULT_LAMBDA_MEMORY_MB = 256;
 const DEFAULT_LAMBDA_TIMEOUT_SECONDS = FUNCTION_TIMEOUT_SECONDS;
 /** API Gateway stops waiting for an integration after 29 s; a longer Lambda timeout buys nothing. */
 const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
@@ -40,6 +44,12 @@ export interface ChatApiArgs {
   architecture?: FunctionDefaults["architecture"];
   /** `BROADCAST_CONCURRENCY` of the functions; the handlers' default when omitted. */
   broadcastConcurrency?: number;
+  /**
+   * The account's concurrent Lambda executions in the region (default 1,000, AWS's default quota;
+   * a new account has less): checked against the account's quota at deploy, and a large room's
+   * fan-out takes at most a fifth of it.
+   */
+  lambdaConcurrency?: number;
   /** Memory in MB of each function whose route names none (default {@link DEFAULT_LAMBDA_MEMORY_MB}). */
   lambdaMemorySize?: number;
   /** Timeout of each function in seconds (default {@link DEFAULT_LAMBDA_TIMEOUT_SECONDS}). */
@@ -72,11 +82,31 @@ export interface ChatApiArgs {
 export type RouteSettings = Pick<
   ConstructorParameters<typeof WebSocketRoute>[1],
   "stageName" | "defaults" | "memorySize" | "timeoutSeconds" | "environment"
-> & { customDomain?: CustomDomainSettings; rateLimits: string };
+> & { customDomain?: CustomDomainSettings; lambdaConcurrency: number; rateLimits: string };
 
 /** The physical name of a function; the stack name keeps stacks in one account apart. */
-export function functionName(name: string, route: { name: string }): string {
-  return `${name}-${pulumi.getStack()}-${route.name}`;
+export function functionName(name: string, route: { name: string }, stack = pulumi.getStack()): string {
+  return `${name}-${stack}-${route.name}`;
+}
+
+/**
+ * Lambda's rule for a function name given alone: 1 to 64 letters, digits, `-` and `_`
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html). Pulumi allows `.` in a
+ * stack name, which is in every function's name: refused here, at preview, not by Lambda mid-deploy.
+ */
+function checkFunctionName(physicalName: string, stack: string): void {
+  if (/[^A-Za-z0-9_-]/.test(stack)) {
+    throw new Error(
+      `stack name ${JSON.stringify(stack)} cannot be part of a Lambda function name (${physicalName}): Lambda ` +
+        `allows only letters, digits, - and _ there; use a stack named like ${stack.replace(/[^A-Za-z0-9_-]/g, "-")}`,
+    );
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(physicalName)) {
+    throw new Error(`Lambda function name ${physicalName} may hold only letters, digits, - and _`);
+  }
+  if (physicalName.length > 64) {
+    throw new Error(`Lambda function name ${physicalName} is longer than 64 characters: shorten the component name`);
+  }
 }
 
 function checkMemorySize(label: string, memorySize: number): void {
@@ -85,18 +115,17 @@ function checkMemorySize(label: string, memorySize: number): void {
   }
 }
 
-/** Checks the arguments AWS would reject only at deploy time, so a bad value fails the preview. */
-export function validate(name: string, args: ChatApiArgs): RouteSettings {
-  const functionNames = [...(args.routes ?? routeTable), broadcastWorker].map((route) => functionName(name, route));
+/**
+ * Checks the arguments AWS would reject only at deploy time, so a bad value fails the preview;
+ * `stack` is the stack's name, part of every function's.
+ */
+export function validate(name: string, args: ChatApiArgs, stack = pulumi.getStack()): RouteSettings {
+  const functions: { name: string }[] = [...(args.routes ?? routeTable), broadcastWorker];
   if (args.auth && args.auth.mode !== "none") {
-    functionNames.push(functionName(name, connectAuthorizer));
-    if (args.auth.mode === "guest") functionNames.push(functionName(name, tokenEndpoint));
+    functions.push(connectAuthorizer);
+    if (args.auth.mode === "guest") functions.push(tokenEndpoint);
   }
-  for (const physicalName of functionNames) {
-    if (physicalName.length > 64) {
-      throw new Error(`Lambda function name ${physicalName} is longer than 64 characters: shorten the component name`);
-    }
-  }
+  for (const fn of functions) checkFunctionName(functionName(name, fn, stack), stack);
   for (const route of args.routes ?? routeTable) {
     if (route.memorySize !== undefined) checkMemorySize(`memorySize of route ${route.routeKey}`, route.memorySize);
   }
@@ -118,6 +147,19 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
   }
   if (!Number.isFinite(args.throttlingRateLimit) || args.throttlingRateLimit < 0) {
     throw new Error(`throttlingRateLimit must be a number of requests per second, got ${args.throttlingRateLimit}`);
+  }
+  const lambdaConcurrency = args.lambdaConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY;
+  if (!Number.isInteger(lambdaConcurrency) || lambdaConcurrency < 1 || lambdaConcurrency > 1_000_000) {
+    throw new Error(`lambdaConcurrency must be an integer from 1 to 1000000, got ${lambdaConcurrency}`);
+  }
+  // Lambda reserves concurrency only while 100 executions stay unreserved
+  // (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html): a new account's cannot.
+  const reserved = args.auth?.mode === "guest" ? args.auth.reservedConcurrency : undefined;
+  if (reserved !== undefined && reserved > lambdaConcurrency - 100) {
+    throw new Error(
+      `tokenReservedConcurrency ${reserved} would leave fewer than the 100 unreserved executions Lambda keeps ` +
+        `of lambdaConcurrency ${lambdaConcurrency}: lower it, or leave it unset on an account with less than 101`,
+    );
   }
   const concurrency = args.broadcastConcurrency;
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
@@ -162,6 +204,7 @@ export function validate(name: string, args: ChatApiArgs): RouteSettings {
     },
     memorySize,
     timeoutSeconds,
+    lambdaConcurrency,
     ...(customDomain && { customDomain }),
     rateLimits: JSON.stringify(rateLimits),
     environment: {

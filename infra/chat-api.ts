@@ -13,14 +13,15 @@ import {
   routes as routeTable,
   tokenEndpoint,
 } from "../functions/routes";
+import { checkedAccountConcurrency } from "./account-concurrency";
 import { createBroadcastWorker } from "./broadcast-worker";
 import { type ChatApiArgs, functionName, type RouteSettings, validate } from "./chat-api-settings";
-import { ChatAuth } from "./chat-auth";
+import { AUTHORIZER_REFUSAL, ChatAuth } from "./chat-auth";
 import { ChatPage, pageConnectSources } from "./chat-page";
 import { createChatTables } from "./chat-tables";
 import { createCustomDomain } from "./custom-domain";
 import type { InlineFunction } from "./inline-function";
-import { ACCESS_LOG_FORMAT, createAccessLog, createAlarms } from "./observability";
+import { ACCESS_LOG_FORMAT, createAccessLog, createAlarms, type WatchedFunction } from "./observability";
 import { WebSocketRoute } from "./websocket-route";
 
 /**
@@ -36,7 +37,7 @@ export class ChatApi extends pulumi.ComponentResource {
   readonly api: aws.apigatewayv2.Api;
   readonly routes: WebSocketRoute[];
   /** Posts to one slice of a large room; `sendmessage` invokes it asynchronously. */
-  readonly broadcastWorker: InlineFunction<unknown, unknown> & { invokeConfig: aws.lambda.FunctionEventInvokeConfig };
+  readonly broadcastWorker: InlineFunction & { invokeConfig: aws.lambda.FunctionEventInvokeConfig };
   readonly stage: aws.apigatewayv2.Stage;
   /** `wss://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: where clients connect. */
   readonly url: pulumi.Output<string>;
@@ -102,7 +103,10 @@ export class ChatApi extends pulumi.ComponentResource {
       timeoutSeconds: settings.timeoutSeconds,
       environment: settings.environment ?? {},
     });
-    this.routes = (args.routes ?? routeTable).map((route) => this.createRoute(name, route, settings));
+    const accountConcurrency = checkedAccountConcurrency(this, settings.lambdaConcurrency);
+    this.routes = (args.routes ?? routeTable).map((route) =>
+      this.createRoute(name, route, settings, accountConcurrency),
+    );
     if (args.accessLogs) {
       this.accessLog = createAccessLog(this, name, {
         logGroupName: pulumi.interpolate`/aws/apigateway/${this.api.id}/${settings.stageName}`,
@@ -140,7 +144,7 @@ export class ChatApi extends pulumi.ComponentResource {
     }
     if (args.alarms) {
       this.alarms = createAlarms(this, name, {
-        functions: this.functions().map(([id, fn]) => ({ id, name: fn.name })),
+        functions: this.watchedFunctions(),
         apiId: this.api.id,
         stageName: settings.stageName,
         tableNames: { connections: this.table.name, messages: this.messagesTable.name },
@@ -168,6 +172,19 @@ export class ChatApi extends pulumi.ComponentResource {
     return all;
   }
 
+  /** What the alarms watch of each function: the worker's dropped events, the authorizer's real failures. */
+  private watchedFunctions(): WatchedFunction[] {
+    return this.functions().map(([id, fn]) => ({
+      id,
+      name: fn.name,
+      ...(id === broadcastWorker.name && { asynchronous: true }),
+      ...(id === connectAuthorizer.name &&
+        this.auth && {
+          failuresFromLog: { logGroupName: this.auth.authorizerFunction.logGroup.name, answer: AUTHORIZER_REFUSAL },
+        }),
+    }));
+  }
+
   private createApi(name: string): aws.apigatewayv2.Api {
     // The WebSocket API; a frame's `action` picks its route.
     return new aws.apigatewayv2.Api(
@@ -185,7 +202,12 @@ export class ChatApi extends pulumi.ComponentResource {
     };
   }
 
-  private createRoute(name: string, route: RouteDefinition, settings: RouteSettings): WebSocketRoute {
+  private createRoute(
+    name: string,
+    route: RouteDefinition,
+    { lambdaConcurrency: _setting, ...settings }: RouteSettings,
+    accountConcurrency: pulumi.Output<string>,
+  ): WebSocketRoute {
     // One function, role, log group, permission, integration and route per entry of the route table.
     return new WebSocketRoute(
       `${name}-${route.name}`,
@@ -195,6 +217,7 @@ export class ChatApi extends pulumi.ComponentResource {
         tables: this.tables(),
         functionName: functionName(name, route),
         broadcastWorker: { name: this.broadcastWorker.function.name, arn: this.broadcastWorker.function.arn },
+        accountConcurrency,
         ...settings,
         memorySize: route.memorySize ?? settings.memorySize,
         ...(route.routeKey === "$connect" && this.auth && { authorizerId: this.auth.authorizer.id }),

@@ -14,6 +14,7 @@ import {
 } from "../functions/auth/auth-config";
 import { createAuthorizerDependencies, createAuthorizerHandler } from "../functions/handlers/authorizer";
 import { createTokenEndpointDependencies, createTokenHandler } from "../functions/handlers/token-endpoint";
+import { permissionStatements } from "../functions/permissions";
 import { connectAuthorizer, tokenEndpoint } from "../functions/routes";
 import type {
   AuthorizerEvent,
@@ -25,6 +26,13 @@ import { cloudLogger, lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults, type InlineFunction } from "./inline-function";
 
 /**
+ * The error an authorizer throws to refuse a token: API Gateway answers 401. Lambda counts it in
+ * `Errors` like any failure, and its runtime logs it at ERROR, so the alarms leave it out.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html
+ */
+export const AUTHORIZER_REFUSAL = "Unauthorized";
+
+/**
  * The authorizer's entry point: its settings read and its verifier built once per cold start. It
  * names the handler's module directly, not the route table: the serialized closure then requires
  * jose alone, not every client the table's routes use (their init would be the authorizer's too).
@@ -34,7 +42,8 @@ export function authorizerFactory(): aws.lambda.CallbackFactory<AuthorizerEvent,
   return () => {
     const logger = cloudLogger();
     const handler = createAuthorizerHandler(createAuthorizerDependencies(readAuthorizerConfig(), logger));
-    return lambdaHandler<AuthorizerEvent, AuthorizerResult>("authorizer", logger, handler);
+    const refusal = (error: unknown) => error instanceof Error && error.message === AUTHORIZER_REFUSAL;
+    return lambdaHandler<AuthorizerEvent, AuthorizerResult>("authorizer", logger, handler, refusal);
   };
 }
 
@@ -66,17 +75,17 @@ interface ChatAuthArgs {
  * alone may `kms:Sign` with it.
  */
 export class ChatAuth extends pulumi.ComponentResource {
-  readonly authorizerFunction: InlineFunction<AuthorizerEvent, AuthorizerResult>;
+  readonly authorizerFunction: InlineFunction;
   readonly authorizer: aws.apigatewayv2.Authorizer;
   readonly authorizerPermission: aws.lambda.Permission;
   readonly signingKey?: aws.kms.Key;
-  readonly tokenFunction?: InlineFunction<HttpRequestEvent, HttpResult>;
+  readonly tokenFunction?: InlineFunction;
   readonly tokenUrl?: aws.lambda.FunctionUrl;
 
   constructor(name: string, args: ChatAuthArgs, opts?: pulumi.ComponentResourceOptions) {
     super("websocket-chat:index:ChatAuth", name, {}, opts);
     const { settings, api } = args;
-    const inline = { memorySize: 256, timeoutSeconds: 10, defaults: args.defaults };
+    const inline = { timeoutSeconds: 10, defaults: args.defaults };
     // Guest tokens of this stack admit to this API alone: its id is their audience.
     const guestTokens = { TOKEN_ISSUER: `websocket-chat/${pulumi.getStack()}`, TOKEN_AUDIENCE: api.id };
 
@@ -96,6 +105,7 @@ export class ChatAuth extends pulumi.ComponentResource {
       environment = { AUTH_MODE: "guest", ...guestTokens, TOKEN_PUBLIC_KEY: publicKey.publicKeyPem };
       this.tokenFunction = createInlineFunction(this, `${name}-token`, {
         ...inline,
+        memorySize: tokenEndpoint.memorySize,
         functionName: `${args.functionNamePrefix}-${tokenEndpoint.name}`,
         description: "Guest tokens for the WebSocket chat",
         callbackFactory: tokenEndpointFactory(),
@@ -106,16 +116,10 @@ export class ChatAuth extends pulumi.ComponentResource {
           RATE_LIMITS: args.limits.rateLimits,
           LIMITS_TABLE_NAME: args.limits.table.name,
         },
-        statements: [
-          { Sid: "SignGuestTokens", Effect: "Allow", Action: "kms:Sign", Resource: this.signingKey.arn },
-          // Each address's budget of tokens.
-          {
-            Sid: "LimitsTable",
-            Effect: "Allow",
-            Action: ["dynamodb:UpdateItem", "dynamodb:GetItem"],
-            Resource: args.limits.table.arn,
-          },
-        ],
+        statements: permissionStatements(tokenEndpoint, {
+          signingKey: this.signingKey.arn,
+          data: { limits: args.limits.table.arn },
+        }),
         // A flood of token requests takes at most this much of the account's concurrency.
         ...(settings.reservedConcurrency !== undefined && { reservedConcurrency: settings.reservedConcurrency }),
       });
@@ -128,14 +132,14 @@ export class ChatAuth extends pulumi.ComponentResource {
       environment = oidcAuthorizerEnvironment(settings);
     }
 
-    // Nothing but its own logs: the public key is in its environment, an issuer's keys are public.
     this.authorizerFunction = createInlineFunction(this, `${name}-authorizer`, {
       ...inline,
+      memorySize: connectAuthorizer.memorySize,
       functionName: `${args.functionNamePrefix}-${connectAuthorizer.name}`,
       description: "Authorizes $connect of the WebSocket chat",
       callbackFactory: authorizerFactory(),
       environment,
-      statements: [],
+      statements: permissionStatements(connectAuthorizer, {}),
     });
     // No result TTL: API Gateway refuses one for WebSocket APIs; every $connect is authorized anew.
     this.authorizer = new aws.apigatewayv2.Authorizer(
@@ -166,11 +170,16 @@ export class ChatAuth extends pulumi.ComponentResource {
   /**
    * A public function URL: anyone may ask for a guest token, as anyone may open the chat. Since
    * October 2025 a new URL needs both `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction`
-   * (the latter only through the URL); https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
+   * (the latter only through the URL; https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html),
+   * and with auth `NONE` the provider adds both statements itself when it makes the URL
+   * (`FunctionURLAllowPublicAccess`, `FunctionURLAllowInvokeAction`: @pulumi/aws 7.48's FunctionUrl,
+   * hashicorp/terraform-provider-aws#44858): declaring them again only duplicated them. The provider
+   * does not remove them with the URL (#38260); both are conditioned on a URL's invocation, so
+   * without one they open nothing, and they go with the function.
    */
   private createTokenUrl(
     name: string,
-    fn: InlineFunction<HttpRequestEvent, HttpResult>,
+    fn: InlineFunction,
     allowedOrigins: pulumi.Input<string>[],
   ): aws.lambda.FunctionUrl {
     const url = new aws.lambda.FunctionUrl(
@@ -178,23 +187,13 @@ export class ChatAuth extends pulumi.ComponentResource {
       {
         functionName: fn.function.name,
         authorizationType: "NONE",
-        cors: { allowOrigins: allowedOrigins, allowMethods: ["POST"], allowHeaders: ["content-type"], maxAge: 3600 },
+        cors: {
+          allowOrigins: allowedOrigins,
+          allowMethods: [...tokenEndpoint.cors.allowMethods],
+          allowHeaders: [...tokenEndpoint.cors.allowHeaders],
+          maxAge: tokenEndpoint.cors.maxAge,
+        },
       },
-      { parent: this },
-    );
-    new aws.lambda.Permission(
-      `${name}-token-url-permission`,
-      {
-        action: "lambda:InvokeFunctionUrl",
-        function: fn.function.name,
-        principal: "*",
-        functionUrlAuthType: "NONE",
-      },
-      { parent: this },
-    );
-    new aws.lambda.Permission(
-      `${name}-token-invoke-permission`,
-      { action: "lambda:InvokeFunction", function: fn.function.name, principal: "*", invokedViaFunctionUrl: true },
       { parent: this },
     );
     return url;

@@ -26,6 +26,9 @@ export const CONTENT_TYPES: Record<string, string> = {
 
 // CloudFront's managed policies: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+// TTLs of 0: CachingOptimized keeps even a `no-cache` object its minimum TTL, a second
+// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html).
+const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 
 /** One object of the published page: a file of {@link PAGE_DIR}, or the client library it loads, built. */
 export interface PageObject {
@@ -146,6 +149,15 @@ export class ChatPage extends pulumi.ComponentResource {
       },
       { parent },
     );
+    // Every path alike but for how long CloudFront keeps it.
+    const behavior = {
+      targetOriginId: "page",
+      viewerProtocolPolicy: "redirect-to-https",
+      allowedMethods: ["GET", "HEAD"],
+      cachedMethods: ["GET", "HEAD"],
+      compress: true,
+      responseHeadersPolicyId: this.createHeadersPolicy(args.connectSources).id,
+    };
     this.distribution = new aws.cloudfront.Distribution(
       `${name}-cdn`,
       {
@@ -161,15 +173,9 @@ export class ChatPage extends pulumi.ComponentResource {
             originAccessControlId: accessControl.id,
           },
         ],
-        defaultCacheBehavior: {
-          targetOriginId: "page",
-          viewerProtocolPolicy: "redirect-to-https",
-          allowedMethods: ["GET", "HEAD"],
-          cachedMethods: ["GET", "HEAD"],
-          compress: true,
-          cachePolicyId: CACHING_OPTIMIZED,
-          responseHeadersPolicyId: this.createHeadersPolicy(args.connectSources).id,
-        },
+        defaultCacheBehavior: { ...behavior, cachePolicyId: CACHING_OPTIMIZED },
+        // The stack's settings for the page: a deploy shows at the next load, never a cached one.
+        orderedCacheBehaviors: [{ ...behavior, pathPattern: "/config.json", cachePolicyId: CACHING_DISABLED }],
         restrictions: { geoRestriction: { restrictionType: "none" } },
         // The default certificate fixes the minimum TLS version itself (a custom one would set it).
         viewerCertificate: { cloudfrontDefaultCertificate: true },
@@ -202,8 +208,9 @@ export class ChatPage extends pulumi.ComponentResource {
   }
 
   /**
-   * `config.json`, read by the page on every load (never cached for long: a deploy shows at once).
-   * An issuer sends the browser back to the page's address, the redirect URI registered with it.
+   * `config.json`, read by the page on every load, cached nowhere (CloudFront: CachingDisabled;
+   * browsers: no-cache), so a deploy shows at once. An issuer sends the browser back to the page's
+   * address, the redirect URI registered with it.
    */
   publishConfig(config: PageConfig): aws.s3.BucketObjectv2 {
     const content = config.oidc ? { ...config, oidc: { ...config.oidc, redirectUri: this.pageUrl } } : config;

@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { BUNDLE_ENVIRONMENT, BUNDLE_HANDLER, bundleFunction } from "./function-bundle";
 
 /**
  * The functions' log levels (`loggingConfig.applicationLogLevel`), up to INFO: Lambda gives a
@@ -45,32 +46,25 @@ interface InlineFunctionArgs<E, R> {
   reservedConcurrency?: number;
 }
 
-/**
- * Packages in `dependencies` for the deploy alone: Pulumi loads this program through tsx, so a
- * production install (`npm ci --omit=dev`) must have it, but no function runs it. Left out of
- * every archive, with what only they pull in (esbuild, about 12 MB).
- */
-export const DEPLOY_ONLY_PACKAGES = ["tsx"] as const;
-
 /** A function written inline, with a log group and a role of its own. */
-export interface InlineFunction<E, R> {
+export interface InlineFunction {
   logGroup: aws.cloudwatch.LogGroup;
   role: aws.iam.Role;
   rolePolicy: aws.iam.RolePolicy;
-  function: aws.lambda.CallbackFunction<E, R>;
+  function: aws.lambda.Function;
 }
 
 /**
  * The resources of one inline Lambda function, children of `parent`: its log group (made first,
  * under the name Lambda writes to, so logs expire instead of piling up forever), a role only it
- * assumes (so it never falls back to CallbackFunction's broad managed policies), a policy of
- * exactly `statements` and its own logs, and the function.
+ * assumes, a policy of exactly `statements` and its own logs, and the function: the callback
+ * factory as Pulumi serializes it, bundled (`./function-bundle.ts`).
  */
 export function createInlineFunction<E, R>(
   parent: pulumi.Resource,
   name: string,
   args: InlineFunctionArgs<E, R>,
-): InlineFunction<E, R> {
+): InlineFunction {
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,
     { name: `/aws/lambda/${args.functionName}`, retentionInDays: args.defaults.logRetentionDays },
@@ -100,16 +94,20 @@ export function createInlineFunction<E, R>(
     { role: role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) },
     { parent },
   );
-  const fn = new aws.lambda.CallbackFunction<E, R>(
+  const fn = new aws.lambda.Function(
     `${name}-function`,
     {
       name: args.functionName,
       description: args.description,
-      callbackFactory: args.callbackFactory,
-      // CallbackFunction adds `aws-sdk` (v2, which the runtime has) to these itself.
-      codePathOptions: { extraExcludePackages: [...DEPLOY_ONLY_PACKAGES] },
+      code: new pulumi.asset.AssetArchive(
+        bundleFunction(args.callbackFactory).then((bundle) => ({
+          "__index.js": new pulumi.asset.StringAsset(bundle.code),
+          "__index.js.map": new pulumi.asset.StringAsset(bundle.sourceMap),
+        })),
+      ),
+      handler: BUNDLE_HANDLER,
       runtime: aws.lambda.Runtime.NodeJS24dX,
-      role,
+      role: role.arn,
       memorySize: args.memorySize,
       timeout: args.timeoutSeconds,
       architectures: [args.defaults.architecture],
@@ -126,6 +124,7 @@ export function createInlineFunction<E, R>(
         variables: {
           POWERTOOLS_SERVICE_NAME: args.defaults.serviceName,
           POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          ...BUNDLE_ENVIRONMENT,
           ...args.environment,
         },
       },

@@ -1,9 +1,10 @@
 /**
  * What watches a ChatApi: the stage's access log and, when asked, the alarms. Metric names and
  * dimensions are AWS's own:
- * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html (Errors, Throttles)
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html (Errors, Throttles,
+ * AsyncEventsDropped)
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-logging.html
- * (IntegrationError, ExecutionError by ApiId and Stage; the access log's $context variables)
+ * (ExecutionError by ApiId and Stage; the access log's $context variables)
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html
  * (ReadThrottleEvents, WriteThrottleEvents by TableName, and GlobalSecondaryIndexName)
  */
@@ -32,6 +33,10 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
  * logs in this account and region with (`AWS::ApiGateway::Account`, one per region): without one,
  * a stage with access logs fails with "CloudWatch Logs role ARN must be set in account settings".
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+ * The setting, its role and the role's policy outlive `pulumi destroy` (retained): they serve
+ * every API of the account and region, and the provider (Terraform's v6, @pulumi/aws 7) resets the
+ * setting when its resource is destroyed, which would end every other API's logging there.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-account.html
  */
 export function createAccessLog(
   parent: pulumi.Resource,
@@ -63,7 +68,7 @@ export function createAccessLog(
         }),
       ),
     },
-    { parent },
+    { parent, retainOnDelete: true },
   );
   // What the managed AmazonAPIGatewayPushToCloudWatchLogs grants to write logs, inline like every
   // role here, without its reads (GetLogEvents, FilterLogEvents): API Gateway writes, nothing reads.
@@ -89,19 +94,34 @@ export function createAccessLog(
         ],
       }),
     },
-    { parent },
+    { parent, retainOnDelete: true },
   );
   const account = new aws.apigateway.Account(
     `${name}-apigateway-account`,
     { cloudwatchRoleArn: role.arn },
-    { parent, dependsOn: [policy] },
+    { parent, dependsOn: [policy], retainOnDelete: true },
   );
   return { logGroup, account };
 }
 
+/** A function the alarms watch. */
+export interface WatchedFunction {
+  /** A short id: its route's name, `broadcast`, `authorizer`, `token`. */
+  id: string;
+  /** Its physical name. */
+  name: pulumi.Input<string>;
+  /**
+   * For a function that throws on purpose (the authorizer's `Unauthorized`, a refusal API Gateway
+   * turns into 401, counted in Lambda's `Errors` like a failure): its failures counted from its
+   * log instead, the ERROR lines but those of its answer.
+   */
+  failuresFromLog?: { logGroupName: pulumi.Input<string>; answer: string };
+  /** Invoked asynchronously: events Lambda drops (throttled past their age, or failed) page too. */
+  asynchronous?: boolean;
+}
+
 interface AlarmTargets {
-  /** Each function, by a short id (its route's name) and its physical name. */
-  functions: { id: string; name: pulumi.Input<string> }[];
+  functions: WatchedFunction[];
   apiId: pulumi.Input<string>;
   stageName: string;
   tableNames: { connections: pulumi.Input<string>; messages: pulumi.Input<string> };
@@ -112,9 +132,13 @@ interface AlarmTargets {
 }
 
 /**
- * An SNS topic, and an alarm on it for each way the chat fails: a function's errors or throttles,
- * the API's integration or execution errors, DynamoDB throttling, broadcast posts or hand-offs
- * that failed. Each fires on any occurrence in five minutes and clears on a quiet one.
+ * An SNS topic, and an alarm on it for each way the chat fails by a fault of ours or a limit we
+ * reached: a function's errors or throttles (the authorizer's real failures only), a large room's
+ * events Lambda dropped, API Gateway failing to run a route, DynamoDB throttling, broadcast posts
+ * or hand-offs that failed. Not what clients cause: a refused token, the 400 or 429 a handler
+ * answers on purpose (API Gateway's `IntegrationError` counts those with its 5XX alike, so it
+ * pages no one; each function's `Errors` says the same of our faults). Each fires on any
+ * occurrence in five minutes and clears on a quiet one.
  */
 export function createAlarms(
   parent: pulumi.Resource,
@@ -153,15 +177,21 @@ export function createAlarms(
     );
   for (const fn of targets.functions) {
     const dimensions = { FunctionName: fn.name };
-    alarm(`${fn.id}-errors`, `${fn.id} failed`, { namespace: "AWS/Lambda", name: "Errors", dimensions });
+    if (fn.failuresFromLog) {
+      alarm(`${fn.id}-failures`, `${fn.id} failed (its refusals aside)`, failureMetric(parent, name, fn, targets));
+    } else {
+      alarm(`${fn.id}-errors`, `${fn.id} failed`, { namespace: "AWS/Lambda", name: "Errors", dimensions });
+    }
     alarm(`${fn.id}-throttles`, `${fn.id} was throttled`, { namespace: "AWS/Lambda", name: "Throttles", dimensions });
+    if (fn.asynchronous) {
+      alarm(`${fn.id}-dropped`, `Lambda dropped ${fn.id} events (throttled past their age): members missed messages`, {
+        namespace: "AWS/Lambda",
+        name: "AsyncEventsDropped",
+        dimensions,
+      });
+    }
   }
   const stage = { ApiId: targets.apiId, Stage: targets.stageName };
-  alarm("integration-errors", "API Gateway got an error from a route's function", {
-    namespace: "AWS/ApiGateway",
-    name: "IntegrationError",
-    dimensions: stage,
-  });
   alarm("execution-errors", "API Gateway failed to run a route", {
     namespace: "AWS/ApiGateway",
     name: "ExecutionError",
@@ -198,5 +228,26 @@ export function createAlarms(
 interface Metric {
   namespace: string;
   name: string;
-  dimensions: Record<string, pulumi.Input<string>>;
+  dimensions?: Record<string, pulumi.Input<string>>;
+}
+
+/**
+ * A metric of `fn`'s failures from its JSON log: each ERROR line but the runtime's report of its
+ * answer (`Invoke Error` with `errorMessage` the answer; the handler logs no ERROR for it).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+ */
+function failureMetric(parent: pulumi.Resource, name: string, fn: WatchedFunction, targets: AlarmTargets): Metric {
+  const { logGroupName, answer } = fn.failuresFromLog as NonNullable<WatchedFunction["failuresFromLog"]>;
+  const pascal = `${fn.id.charAt(0).toUpperCase()}${fn.id.slice(1)}`;
+  const metric = { namespace: `${METRICS_NAMESPACE}/${targets.serviceName}`, name: `${pascal}Failures` };
+  new aws.cloudwatch.LogMetricFilter(
+    `${name}-${fn.id}-failures`,
+    {
+      logGroupName,
+      pattern: `{ ($.level = "ERROR") && ($.errorMessage != "${answer}") }`,
+      metricTransformation: { namespace: metric.namespace, name: metric.name, value: "1" },
+    },
+    { parent },
+  );
+  return metric;
 }

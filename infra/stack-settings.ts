@@ -10,7 +10,7 @@ import type { ChatApiArgs } from "./chat-api-settings";
 import { ARCHITECTURES, LOG_LEVELS } from "./inline-function";
 
 /**
- * The stack's settings, read here and nowhere else (README, "Stack settings"): the components
+ * The stack's settings, read here and nowhere else (docs/operating.md, "Stack settings"): the components
  * take them as typed arguments and check them before declaring anything.
  */
 export function readStackSettings(config = new pulumi.Config()): ChatApiArgs {
@@ -26,6 +26,7 @@ export function readStackSettings(config = new pulumi.Config()): ChatApiArgs {
     lambdaMemorySize: config.getNumber("lambdaMemorySize"),
     lambdaTimeoutSeconds: config.getNumber("lambdaTimeoutSeconds"),
     broadcastConcurrency: config.getNumber("broadcastConcurrency", { min: 1, max: 1000 }),
+    lambdaConcurrency: config.getNumber("lambdaConcurrency"),
     auth: authSettings(config),
     historyTtlSeconds: config.getNumber("historyTtlSeconds"),
     roomsPerConnection: config.getNumber("roomsPerConnection"),

@@ -7,23 +7,38 @@ import * as pulumi from "@pulumi/pulumi";
 import { cloudTelemetry } from "../functions/broadcast/broadcast-metrics";
 import { ROOM_INDEX } from "../functions/chat/room";
 import { limitedHandler } from "../functions/limits/limited-route";
-import type { DataResource, RouteDefinition, TableAction } from "../functions/routes";
+import { type PermissionTargets, permissionStatements } from "../functions/permissions";
+import type { RouteDefinition } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
-import { createHandlerDependencies } from "../functions/runtime/handler-dependencies";
+import {
+  buildHandlerDependencies,
+  type ClientFactories,
+  createBroadcastWorkerClient,
+  createManagementApi,
+} from "../functions/runtime/handler-dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../functions/runtime/lambda-events";
-import { lambdaHandler } from "../functions/runtime/telemetry";
+import { cloudLogger, lambdaHandler } from "../functions/runtime/telemetry";
 import { createInlineFunction, type FunctionDefaults } from "./inline-function";
 
 /**
  * The Lambda entry point of `route`: runs once per cold start, reads the function's environment,
  * builds the real clients and hands over to the route's handler factory, behind the route's budget.
- * Kept to a few lines, naming no module that holds the route table, so the
- * serialized closure stays small; the logic and its tests live in `functions/`.
+ * Kept to a few lines, naming no module that holds the route table, so the serialized closure stays
+ * small; the logic and its tests live in `functions/`. It captures only the clients and telemetry
+ * the route uses (chosen here, at deploy time), so its bundle holds no other: only the routes that
+ * fan out invoke the broadcast worker and record broadcast metrics.
  */
 export function handlerFactory(route: RouteDefinition): aws.lambda.CallbackFactory<WebSocketEvent, WebSocketResult> {
+  const clients: ClientFactories = {
+    ...(route.manageConnections && { managementApi: createManagementApi }),
+    ...(route.fansOut && { broadcastWorker: createBroadcastWorkerClient }),
+  };
+  const telemetryOf = route.fansOut ? cloudTelemetry : () => ({ logger: cloudLogger() });
+  // The function itself: through its module, Pulumi would serialize every export (and client) of it.
+  const build = buildHandlerDependencies;
   return () => {
-    const telemetry = cloudTelemetry();
-    const deps = createHandlerDependencies(readFunctionConfig(), { telemetry });
+    const telemetry = telemetryOf();
+    const deps = build(readFunctionConfig(), { telemetry }, clients);
     const handler = limitedHandler(route, route.createHandler(deps), deps);
     return lambdaHandler(route.routeKey, telemetry.logger, handler);
   };
@@ -52,6 +67,8 @@ export interface WebSocketRouteArgs {
   authorizerId?: pulumi.Input<string>;
   /** The broadcast worker a route that fans out invokes. */
   broadcastWorker?: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+  /** The account's concurrent executions (checked against its quota), which bound a route's fan-out. */
+  accountConcurrency?: pulumi.Input<string>;
 }
 
 /**
@@ -64,7 +81,7 @@ export class WebSocketRoute extends pulumi.ComponentResource {
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly role: aws.iam.Role;
   readonly rolePolicy: aws.iam.RolePolicy;
-  readonly function: aws.lambda.CallbackFunction<WebSocketEvent, WebSocketResult>;
+  readonly function: aws.lambda.Function;
   readonly permission: aws.lambda.Permission;
   readonly integration: aws.apigatewayv2.Integration;
   readonly route: aws.apigatewayv2.Route;
@@ -89,9 +106,13 @@ export class WebSocketRoute extends pulumi.ComponentResource {
       environment: {
         ...tableEnvironment(args.tables),
         ...args.environment,
-        ...(args.route.fansOut && args.broadcastWorker && { BROADCAST_FUNCTION_NAME: args.broadcastWorker.name }),
+        ...(args.route.fansOut &&
+          args.broadcastWorker && {
+            BROADCAST_FUNCTION_NAME: args.broadcastWorker.name,
+            ...(args.accountConcurrency && { ACCOUNT_CONCURRENCY: args.accountConcurrency }),
+          }),
       },
-      statements: routeStatements(args),
+      statements: permissionStatements(args.route, permissionTargets(args)),
     }));
     this.permission = this.createPermission(name, args);
     this.integration = this.createIntegration(name, args);
@@ -172,63 +193,21 @@ export function tableEnvironment(tables: WebSocketRouteArgs["tables"]): Record<s
 }
 
 /**
- * The route's permissions: its actions on each table or index it uses, posting to clients if it
- * does, invoking the broadcast worker if it fans out.
+ * The IAM targets of a function of this API: its tables and index, posting to this stage's
+ * connections, and the broadcast worker if given.
  */
-function routeStatements({ route, tables, api, stageName, broadcastWorker }: WebSocketRouteArgs): object[] {
-  const statements = dataStatements(route.tableActions, tables);
-  if (route.manageConnections) statements.push(postToConnectionsStatement(api, stageName));
-  if (route.fansOut && broadcastWorker) {
-    statements.push({
-      Sid: "InvokeBroadcastWorker",
-      Effect: "Allow",
-      Action: "lambda:InvokeFunction",
-      Resource: broadcastWorker.arn,
-    });
-  }
-  return statements;
-}
-
-/**
- * `actions` on each table or index (an index is its own resource, `{tableArn}/index/{name}`);
- * `messagesKeyPrefix` limits the messages table to items whose partition key begins so.
- */
-export function dataStatements(
-  actions: Partial<Record<DataResource, readonly TableAction[]>>,
-  tables: WebSocketRouteArgs["tables"],
-  messagesKeyPrefix?: string,
-): object[] {
-  const resources: Record<DataResource, { sid: string; arn: pulumi.Input<string> }> = {
-    connections: { sid: "ConnectionsTable", arn: tables.connections.arn },
-    roomIndex: { sid: "RoomIndex", arn: pulumi.interpolate`${tables.connections.arn}/index/${ROOM_INDEX}` },
-    messages: { sid: "MessagesTable", arn: tables.messages.arn },
-    limits: { sid: "LimitsTable", arn: tables.limits.arn },
-  };
-  const statements: object[] = [];
-  for (const [resource, granted] of Object.entries(actions) as [DataResource, TableAction[]][]) {
-    const { sid, arn } = resources[resource];
-    if (granted.length === 0) continue;
-    statements.push({
-      Sid: sid,
-      Effect: "Allow",
-      Action: [...granted],
-      Resource: arn,
-      // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
-      ...(resource === "messages" &&
-        messagesKeyPrefix && {
-          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${messagesKeyPrefix}*`] } },
-        }),
-    });
-  }
-  return statements;
-}
-
-/** `ManageConnections` on this stage's `@connections` API. */
-export function postToConnectionsStatement(api: aws.apigatewayv2.Api, stageName: string): object {
+export function permissionTargets(
+  args: Pick<WebSocketRouteArgs, "tables" | "api" | "stageName" | "broadcastWorker">,
+): PermissionTargets<pulumi.Input<string>> {
+  const { tables, api, stageName, broadcastWorker } = args;
   return {
-    Sid: "PostToConnections",
-    Effect: "Allow",
-    Action: "execute-api:ManageConnections",
-    Resource: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
+    data: {
+      connections: tables.connections.arn,
+      roomIndex: pulumi.interpolate`${tables.connections.arn}/index/${ROOM_INDEX}`,
+      messages: tables.messages.arn,
+      limits: tables.limits.arn,
+    },
+    connectionsApi: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
+    ...(broadcastWorker && { broadcastWorker: broadcastWorker.arn }),
   };
 }

@@ -23,9 +23,12 @@ import type { ApiInfo } from "./api-gateway/event-builders";
 import { serveManagementApi } from "./api-gateway/management-routes";
 import { StageThrottle } from "./api-gateway/stage-throttling";
 import { serveWebSocketApi } from "./api-gateway/websocket-api";
+import { browserGuard } from "./browser-guard";
+import { dynamodbAuthorization } from "./dynamodb/dynamodb-authorization";
 import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
 import { adminClient } from "./dynamodb/tables";
 import { API_GATEWAY_LIMITS, type LocalGatewayLimits } from "./gateway-options";
+import { type Credentials, LocalIam } from "./iam/local-iam";
 import { type AppLocalFunctions, appLocalFunctions, reloadOnSave } from "./lambda/app-functions";
 import { ConcurrencyLimit } from "./lambda/concurrency";
 import type { LocalFunction } from "./lambda/lambda-function";
@@ -36,7 +39,8 @@ import { type AppFunction, type AppTable, appFunctions, type WebSocketApp } from
 const LAMBDA_DEFAULT_TIMEOUT_MS = 3_000;
 /**
  * The keys the functions get. Never the user's own: a call that escapes the redirection (code
- * using `fetch`) then fails in AWS instead of acting on the user's account.
+ * using `fetch`) then fails in AWS instead of acting on the user's account. Locally they are the
+ * operator's, allowed everything: a template's roles are not replayed for its functions yet.
  */
 const LOCAL_CREDENTIALS = { accessKeyId: "AKIALOCALGATEWAY0000", secretAccessKey: "local-gateway-secret" };
 
@@ -65,6 +69,8 @@ export interface AppGateway {
   managementUrl: string;
   port: number;
   dynamodbEndpoint: string;
+  /** The operator's credentials, which the functions get too: sign your own calls with them. */
+  credentials: Credentials;
   connectionCount(): number;
   /** Closes every connection with 1001, runs their `$disconnect`, ends the functions' processes. */
   close(): Promise<void>;
@@ -73,12 +79,19 @@ export interface AppGateway {
 export async function startAppGateway(app: WebSocketApp, options: AppGatewayOptions): Promise<AppGateway> {
   const log = options.log ?? ((line: string) => console.log(line));
   const limits = { ...API_GATEWAY_LIMITS, ...options.limits };
-  const dynamodb = await startEmbeddedDynamoDB();
+  // Signed requests only, as DynamoDB and `@connections` take them: a web page can sign none.
+  const iam = new LocalIam(options.region, LOCAL_CREDENTIALS);
+  // The functions' calls to AWS's hosts arrive with their `Host` kept: names no page can rebind.
+  const dynamodb = await startEmbeddedDynamoDB({
+    gate: dynamodbAuthorization(iam, log),
+    allowedHosts: [`dynamodb.${options.region}.amazonaws.com`],
+    log,
+  });
   const server = createServer();
   try {
     await createTables(app.tables, dynamodb.endpoint, options.region, log);
     const port = await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1");
-    return serveApp(app, options, { server, port, limits, log, dynamodb });
+    return serveApp(app, options, { server, port, limits, log, dynamodb, iam });
   } catch (error) {
     server.close();
     await dynamodb.close();
@@ -116,18 +129,21 @@ interface Started {
   limits: LocalGatewayLimits;
   log: (line: string) => void;
   dynamodb: { endpoint: string; close(): Promise<void> };
+  iam: LocalIam;
 }
 
 /** From here nothing awaits: the first request finds every route in place. */
 function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Started): AppGateway {
-  const { server, port, limits, log, dynamodb } = started;
+  const { server, port, limits, log, dynamodb, iam } = started;
   const { apiId, region } = options;
   const expressApp = express();
   expressApp.disable("x-powered-by");
   server.on("request", expressApp);
+  const api: ApiInfo = { apiId, stage: app.stage, domainName: `${apiId}.execute-api.${region}.amazonaws.com` };
+  const guard = { allowedHosts: [api.domainName] };
+  expressApp.use(browserGuard(guard, log));
   const work = new WorkInFlight();
   const registry = new ConnectionRegistry(limits);
-  const api: ApiInfo = { apiId, stage: app.stage, domainName: `${apiId}.execute-api.${region}.amazonaws.com` };
   const functions = startFunctions(app, options, started, work);
   const watcher = (options.reload ?? true) ? reloadOnSave(functions, log) : undefined;
   // The functions answer JSON of any shape; API Gateway checks what it reads of it.
@@ -147,6 +163,7 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
         region,
       }),
     }),
+    browserGuard: guard,
     closing: () => work.closing !== undefined,
     log,
     track: work.track,
@@ -154,6 +171,8 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
   serveManagementApi(expressApp, app.stage, {
     registry,
     region,
+    api,
+    iam,
     maxPayloadBytes: limits.managementMaxPayloadBytes,
     maxClientBufferBytes: limits.maxClientBufferBytes,
     latencyMs: 0,
@@ -166,6 +185,7 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
     managementUrl: `http://${origin}/${app.stage}`,
     port,
     dynamodbEndpoint: dynamodb.endpoint,
+    credentials: LOCAL_CREDENTIALS,
     connectionCount: () => registry.size,
     close: () =>
       closeGateway(server, registry, work, {

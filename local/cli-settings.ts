@@ -20,7 +20,6 @@ const FUNCTION_VARIABLES = [
   "ROOMS_PER_CONNECTION",
   "FANOUT_SHARD_THRESHOLD",
   "FANOUT_SLICE_SIZE",
-  "AWS_ACCESS_KEY_ID",
 ] as const;
 
 /** Reads the local server's settings; throws {@link ConfigError} naming a bad variable. */
@@ -44,12 +43,38 @@ export function readCliSettings(env: Record<string, string | undefined> = proces
     messagesTableName: read("MESSAGES_TABLE_NAME") ?? "websocket-chat-messages",
     dynamodbEndpoint: read("DYNAMODB_ENDPOINT_URL"),
     allowRemoteManagement: env.ALLOW_REMOTE_MANAGEMENT === "true",
+    allowedHosts: list(read("ALLOWED_HOSTS")),
+    allowedOrigins: list(read("ALLOWED_ORIGINS")).map((origin) => {
+      if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+        throw new ConfigError(
+          `ALLOWED_ORIGINS must list origins like http://localhost:3000, got ${JSON.stringify(origin)}`,
+        );
+      }
+      return origin;
+    }),
+    // The user's own keys, if the shell has some: their tools then sign for the gateway as they are.
+    ...(env.AWS_ACCESS_KEY_ID &&
+      env.AWS_SECRET_ACCESS_KEY && {
+        credentials: {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+          ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
+        },
+      }),
     ...(concurrency > 0 && { limits: { concurrentExecutions: concurrency } }),
     functionEnvironment: {
       ...Object.fromEntries(FUNCTION_VARIABLES.map((name) => [name, env[name]])),
       RATE_LIMITS: rateLimits,
     },
   };
+}
+
+/** A comma-separated setting's entries. */
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
 }
 
 /** The stack's `rateLimits`, as Pulumi's config holds an object: JSON text, or parsed already. */

@@ -6,8 +6,19 @@
 import { tokenEndpoint } from "../functions/routes";
 import type { LocalAuthOptions } from "./chat/sign-in";
 import { readCliSettings } from "./cli-settings";
-import { startLocalGateway } from "./express-server";
+import { type LocalGatewayOptions, startLocalGateway } from "./express-server";
+import type { Credentials } from "./iam/local-iam";
 import { stopOnSignals } from "./stop-on-signals";
+
+/**
+ * How the user's own tools sign for `@connections` and the embedded DynamoDB: with the keys of
+ * their environment, which the gateway took as the operator's, else with the ones it made.
+ */
+function credentialsLine(options: LocalGatewayOptions, credentials: Credentials): string {
+  if (options.credentials)
+    return "  your calls      sign with this shell's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+  return `  your calls      sign with AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${credentials.secretAccessKey}`;
+}
 
 function authLine(auth: LocalAuthOptions | undefined, origin: string): string {
   switch (auth?.mode) {
@@ -44,6 +55,7 @@ async function main(): Promise<void> {
       options.throttling
         ? `  throttling      ${options.throttling.burstLimit} burst, ${options.throttling.rateLimit}/s per route, as the stack's stage (THROTTLING=off to lift)`
         : "  throttling      off",
+      credentialsLine(options, gateway.credentials),
       "Press Ctrl-C to stop.",
     ].join("\n"),
   );

@@ -13,21 +13,30 @@ import path from "node:path";
 import express from "express";
 import { bundleClient, CLIENT_MODULE } from "../client/bundle";
 import { pageContentSecurityPolicy } from "../functions/auth/page-config";
-import { limitedHandler } from "../functions/limits/limited-route";
-import { broadcastWorker, routes as defaultRoutes, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
+import { broadcastWorker, ROUTE_SELECTION_EXPRESSION } from "../functions/routes";
 import { readFunctionConfig } from "../functions/runtime/function-config";
-import type { HandlerDependencies } from "../functions/runtime/handler-dependencies";
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
 import { newApiId } from "./api-gateway/ids";
 import { serveManagementApi } from "./api-gateway/management-routes";
 import { StageThrottle } from "./api-gateway/stage-throttling";
 import { serveWebSocketApi } from "./api-gateway/websocket-api";
+import { browserGuard } from "./browser-guard";
 import { localHandlerDependencies } from "./chat/function-dependencies";
+import { chatFunctionRoles } from "./chat/function-roles";
 import { startLocalAuth } from "./chat/sign-in";
 import { startTableUpkeep, type TableUpkeep } from "./chat/table-upkeep";
+import { dynamodbAuthorization } from "./dynamodb/dynamodb-authorization";
 import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
-import { API_GATEWAY_LIMITS, type LocalGateway, type LocalGatewayOptions } from "./gateway-options";
+import {
+  type GatewaySettings,
+  gatewaySettings,
+  type LocalGateway,
+  type LocalGatewayOptions,
+  lambdaEnvironment,
+} from "./gateway-options";
+import { LocalIam } from "./iam/local-iam";
+import { LocalKms } from "./kms/kms-signing";
 import { AsyncInvocations } from "./lambda/async-invocations";
 import { ConcurrencyLimit } from "./lambda/concurrency";
 import { LocalFunction } from "./lambda/lambda-function";
@@ -41,7 +50,11 @@ const PAGE_DIR = path.join(__dirname, "..", "page");
 /** Starts the gateway; resolves once it listens and the connections table is ready. */
 export async function startLocalGateway(options: LocalGatewayOptions = {}): Promise<LocalGateway> {
   const settings = gatewaySettings(options);
-  const embedded = options.dynamodbEndpoint ? undefined : await startEmbeddedDynamoDB();
+  // Who may do what: a role per function, and the operator (this gateway's own calls, the user's tools).
+  const iam = new LocalIam(settings.region, options.credentials);
+  const embedded = options.dynamodbEndpoint
+    ? undefined
+    : await startEmbeddedDynamoDB({ gate: dynamodbAuthorization(iam, settings.log), log: settings.log });
   const dynamodbEndpoint = options.dynamodbEndpoint ?? (embedded?.endpoint as string);
   const app = express();
   app.disable("x-powered-by");
@@ -54,7 +67,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const environment = lambdaEnvironment(settings, dynamodbEndpoint);
     // The tables are ready before the port opens: no handshake can arrive before its route can run.
     upkeep = await startTableUpkeep({
-      config: readFunctionConfig(environment),
+      config: { ...readFunctionConfig(environment), credentials: iam.operator.credentials },
       gatewayId: apiId,
       leaseRenewMs: settings.limits.leaseRenewMs,
       ttlSweepMs: settings.limits.ttlSweepMs,
@@ -73,9 +86,12 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
     const lambda = startLambda(
       settings,
       api,
+      iam,
       { ...environment, MANAGEMENT_ENDPOINT_URL: managementUrl },
-      registry,
-      work,
+      {
+        registry,
+        work,
+      },
     );
     serveWebSocketApi(app, server, {
       api,
@@ -85,6 +101,7 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       limits: settings.limits,
       stageThrottle: options.throttling && new StageThrottle(options.throttling),
       authorizer: lambda.auth.authorizer,
+      browserGuard: settings.browserGuard,
       closing: () => work.closing !== undefined,
       log: settings.log,
       track: work.track,
@@ -102,6 +119,8 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
       managementUrl,
       port,
       apiId,
+      region: settings.region,
+      credentials: iam.operator.credentials,
       dynamodbEndpoint,
       tableName: settings.tableName,
       messagesTableName: settings.messagesTableName,
@@ -117,67 +136,46 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
   }
 }
 
-type GatewaySettings = ReturnType<typeof gatewaySettings>;
-
-/** The options with their defaults: AWS's limits, the project's routes and tables. */
-function gatewaySettings(options: LocalGatewayOptions) {
-  return {
-    options,
-    stage: options.stage ?? "dev",
-    host: options.host ?? "127.0.0.1",
-    limits: {
-      ...API_GATEWAY_LIMITS,
-      // The guard follows a function timeout set by the caller unless set too.
-      behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 2,
-      ...options.limits,
-    },
-    // Each route behind its budget, as Lambda runs it in the cloud.
-    routes: (options.routes ?? defaultRoutes).map((route) => ({
-      ...route,
-      createHandler: (deps: HandlerDependencies) => limitedHandler(route, route.createHandler(deps), deps),
-    })),
-    log: options.log ?? ((line: string) => console.log(line)),
-    tableName: options.tableName ?? "websocket-chat-connections",
-    messagesTableName: options.messagesTableName ?? "websocket-chat-messages",
-    limitsTableName: options.limitsTableName ?? "websocket-chat-limits",
-    region: options.region ?? "us-east-1",
-  };
-}
-
-/** The functions' settings, as Lambda's environment variables hold them. */
-function lambdaEnvironment(settings: GatewaySettings, dynamodbEndpoint: string): Record<string, string | undefined> {
-  return {
-    ...settings.options.functionEnvironment,
-    TABLE_NAME: settings.tableName,
-    MESSAGES_TABLE_NAME: settings.messagesTableName,
-    LIMITS_TABLE_NAME: settings.limitsTableName,
-    AWS_REGION: settings.region,
-    DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
-    CONNECT_TIMEOUT_MS: String(settings.limits.integrationTimeoutMs),
-    ...(settings.routes.some((route) => route.fansOut) && { BROADCAST_FUNCTION_NAME: broadcastWorker.name }),
-  };
-}
-
 type LambdaRuntime = ReturnType<typeof startLambda>;
 
 /** Lambda: the account's concurrency, the functions' dependencies, the broadcast worker and sign-in. */
 function startLambda(
   settings: GatewaySettings,
   api: ApiInfo,
+  iam: LocalIam,
   environment: Record<string, string | undefined>,
-  registry: ConnectionRegistry,
-  work: WorkInFlight,
+  { registry, work }: { registry: ConnectionRegistry; work: WorkInFlight },
 ) {
   const { options, limits, log, region } = settings;
   const management = {
     registry,
     region,
+    api,
+    iam,
     maxPayloadBytes: limits.managementMaxPayloadBytes,
     maxClientBufferBytes: limits.maxClientBufferBytes,
     latencyMs: options.managementLatencyMs ?? 0,
+    log,
   };
-  const asyncInvocations = new AsyncInvocations({ log, track: work.track });
+  const workerDefinition = options.broadcastWorker ?? broadcastWorker;
+  const roles = chatFunctionRoles(
+    iam,
+    [...settings.routes, workerDefinition],
+    {
+      region,
+      apiId: api.apiId,
+      stage: api.stage,
+      tableName: settings.tableName,
+      messagesTableName: settings.messagesTableName,
+      limitsTableName: settings.limitsTableName,
+      broadcastWorker: workerDefinition.name,
+    },
+    options.permissions,
+  );
+  const asyncInvocations = new AsyncInvocations({ iam, log, track: work.track });
   const dependencies = localHandlerDependencies(readFunctionConfig(environment), options, limits.functionTimeoutMs, {
+    credentials: roles.credentials,
+    operator: iam.operator.credentials,
     management,
     lambda: asyncInvocations,
   });
@@ -192,19 +190,27 @@ function startLambda(
     concurrency,
     track: work.track,
   };
-  const workerDefinition = options.broadcastWorker ?? broadcastWorker;
   const worker = new LocalFunction(
     workerDefinition.name,
-    (state) => workerDefinition.createHandler(dependencies(state)),
+    (state) => workerDefinition.createHandler(dependencies(workerDefinition.name, state)),
     functions,
   );
   asyncInvocations.register(workerDefinition.name, worker as LocalFunction<unknown, unknown>, workerDefinition);
-  const auth = startLocalAuth(options.auth ?? { mode: "none" }, { api, region, functions, environment, log });
+  const auth = startLocalAuth(options.auth ?? { mode: "none" }, {
+    api,
+    region,
+    functions,
+    environment,
+    log,
+    kms: new LocalKms({ iam, log }),
+    role: roles.role,
+    allowedOrigins: settings.browserGuard.allowedOrigins,
+  });
   // Each route's function, its environments' handlers built with the dependencies Lambda's would have.
   const routes = settings.routes.map((route) => ({
     routeKey: route.routeKey,
     routeResponse: route.routeResponse,
-    function: new LocalFunction(route.name, (state) => route.createHandler(dependencies(state)), functions),
+    function: new LocalFunction(route.name, (state) => route.createHandler(dependencies(route.name, state)), functions),
   }));
   return { management, asyncInvocations, routes, auth };
 }
@@ -212,7 +218,8 @@ function startLambda(
 /** HTTP: the `@connections` API under the stage, the token endpoint, the page and its config. */
 function serveHttpRoutes(app: express.Express, settings: GatewaySettings, lambda: LambdaRuntime): void {
   const { options, stage, log } = settings;
-  serveManagementApi(app, stage, { ...lambda.management, allowRemote: options.allowRemoteManagement ?? false, log });
+  app.use(browserGuard(settings.browserGuard, log));
+  serveManagementApi(app, stage, { ...lambda.management, allowRemote: options.allowRemoteManagement ?? false });
   if (lambda.auth.tokenRoute) app.use(lambda.auth.tokenRoute);
   if (options.servePage ?? true) {
     const page = lambda.auth.page;

@@ -1,10 +1,17 @@
 /**
- * What the local gateway can be told (its options and API Gateway's and Lambda's limits) and what
- * it hands back. The limits are AWS's by default; each can be lowered so tests run them in
- * milliseconds.
+ * What the local gateway can be told (its options and API Gateway's and Lambda's limits), the
+ * settings it runs with (the options and their defaults, the functions' environment), and what it
+ * hands back. The limits are AWS's by default; each can be lowered so tests run them in milliseconds.
  */
 
-import type { broadcastWorker, RouteDefinition } from "../functions/routes";
+import { isIP } from "node:net";
+import { limitedHandler } from "../functions/limits/limited-route";
+import {
+  broadcastWorker,
+  routes as defaultRoutes,
+  type FunctionPermissions,
+  type RouteDefinition,
+} from "../functions/routes";
 import {
   API_GATEWAY_INTEGRATION_TIMEOUT_MS,
   API_GATEWAY_MAX_MESSAGE_BYTES,
@@ -14,6 +21,7 @@ import {
 import type { HandlerDependencies } from "../functions/runtime/handler-dependencies";
 import type { StageThrottling } from "./api-gateway/stage-throttling";
 import type { LocalAuthOptions } from "./chat/sign-in";
+import type { Credentials } from "./iam/local-iam";
 
 /** API Gateway's quotas; each can be lowered so tests run them in milliseconds. */
 export interface LocalGatewayLimits {
@@ -110,6 +118,26 @@ export interface LocalGatewayOptions {
   auth?: LocalAuthOptions;
   /** Let non-loopback callers use the management API. Default `false`. */
   allowRemoteManagement?: boolean;
+  /**
+   * Host names a request may name besides `localhost`, IP addresses and `host` (`ALLOWED_HOSTS`);
+   * any other is refused, as a DNS-rebinding page's would be.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Origins whose pages may connect and get tokens besides the gateway's own page
+   * (`ALLOWED_ORIGINS`); a page of any other origin is refused.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * The operator's credentials: the gateway's own calls and the user's tools (`@connections`, the
+   * embedded DynamoDB) sign with these, and may do anything. Default: made at start.
+   */
+  credentials?: Credentials;
+  /**
+   * What a function's role allows, by function name, in place of what the route table declares:
+   * take a permission away to see its function fail as it would in AWS. Default: the declarations.
+   */
+  permissions?: Readonly<Record<string, FunctionPermissions>>;
   /** Extra milliseconds each `@connections` call takes, to model AWS's round trip (benchmarks). Default 0. */
   managementLatencyMs?: number;
   /** Serve the chat page at `/`. Default `true`. */
@@ -126,6 +154,12 @@ export interface LocalGateway {
   port: number;
   /** The API id this gateway reports in its events (its own, like a deployed API's). */
   apiId: string;
+  region: string;
+  /**
+   * The operator's credentials: sign your own `@connections` calls and DynamoDB requests with
+   * these, for `execute-api` or `dynamodb` in `region`.
+   */
+  credentials: Credentials;
   /** The DynamoDB the handlers use. */
   dynamodbEndpoint: string;
   tableName: string;
@@ -134,4 +168,58 @@ export interface LocalGateway {
   connectionCount(): number;
   /** Closes every connection with 1001, runs their `$disconnect`, stops the server (and the embedded DynamoDB). */
   close(): Promise<void>;
+}
+
+export type GatewaySettings = ReturnType<typeof gatewaySettings>;
+
+/** The options with their defaults: AWS's limits, the project's routes and tables. */
+export function gatewaySettings(options: LocalGatewayOptions) {
+  const host = options.host ?? "127.0.0.1";
+  return {
+    options,
+    stage: options.stage ?? "dev",
+    host,
+    limits: {
+      ...API_GATEWAY_LIMITS,
+      // The guard follows a function timeout set by the caller unless set too.
+      behindAfterMs: (options.limits?.functionTimeoutMs ?? API_GATEWAY_LIMITS.functionTimeoutMs) / 2,
+      ...options.limits,
+    },
+    // Each route behind its budget, as Lambda runs it in the cloud.
+    routes: (options.routes ?? defaultRoutes).map((route) => ({
+      ...route,
+      createHandler: (deps: HandlerDependencies) => limitedHandler(route, route.createHandler(deps), deps),
+    })),
+    log: options.log ?? ((line: string) => console.log(line)),
+    tableName: options.tableName ?? "websocket-chat-connections",
+    messagesTableName: options.messagesTableName ?? "websocket-chat-messages",
+    limitsTableName: options.limitsTableName ?? "websocket-chat-limits",
+    region: options.region ?? "us-east-1",
+    browserGuard: {
+      // The address it listens on, when that is a name (`HOST=devbox.local`), is the machine's too.
+      allowedHosts: [...(options.allowedHosts ?? []), ...(isIP(host) ? [] : [host])].map((name) => name.toLowerCase()),
+      allowedOrigins: options.allowedOrigins ?? [],
+    },
+  };
+}
+
+/** The functions' settings, as Lambda's environment variables hold them. */
+export function lambdaEnvironment(
+  settings: GatewaySettings,
+  dynamodbEndpoint: string,
+): Record<string, string | undefined> {
+  return {
+    ...settings.options.functionEnvironment,
+    TABLE_NAME: settings.tableName,
+    MESSAGES_TABLE_NAME: settings.messagesTableName,
+    LIMITS_TABLE_NAME: settings.limitsTableName,
+    AWS_REGION: settings.region,
+    DYNAMODB_ENDPOINT_URL: dynamodbEndpoint,
+    CONNECT_TIMEOUT_MS: String(settings.limits.integrationTimeoutMs),
+    // As the stack sets them for the routes that fan out: the worker, and Lambda's concurrency bounding its slices.
+    ...(settings.routes.some((route) => route.fansOut) && {
+      BROADCAST_FUNCTION_NAME: broadcastWorker.name,
+      ACCOUNT_CONCURRENCY: String(settings.limits.concurrentExecutions),
+    }),
+  };
 }

@@ -6,7 +6,7 @@
  * base64url; reading a token, the security-critical half, is jose's alone (`token-verification.ts`).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import { KMSClient, SignCommand } from "@aws-sdk/client-kms";
+import { KMSClient, type KMSClientConfig, SignCommand } from "@aws-sdk/client-kms";
 import { base64url } from "jose";
 import { GUEST_TOKEN_ALGORITHM } from "./auth-config";
 
@@ -58,9 +58,10 @@ export function kmsTokenSigner(client: Pick<KMSClient, "send">, keyId: string): 
   };
 }
 
-export function createKmsTokenSigner(keyId: string, region?: string): TokenSigner {
+/** A KMS client of `client`'s settings (region, and locally endpoint and keys) signing with `keyId`. */
+export function createKmsTokenSigner(keyId: string, client: KMSClientConfig = {}): TokenSigner {
   // One retry at most: a throttled KMS (its request quota is the account's) is not retried into a storm.
-  return kmsTokenSigner(new KMSClient({ region, maxAttempts: 2 }), keyId);
+  return kmsTokenSigner(new KMSClient({ ...client, maxAttempts: 2 }), keyId);
 }
 
 /** Signs with an RSA private key held in this process (the local gateway's). */

@@ -58,7 +58,8 @@ export interface BroadcastWorkerClient {
 export interface FanoutDependencies extends BroadcastDependencies {
   /** Absent: every broadcast is inline (no worker deployed, as in unit tests of other routes). */
   broadcastWorker?: BroadcastWorkerClient;
-  config: BroadcastDependencies["config"] & Pick<FunctionConfig, "fanoutShardThreshold" | "fanoutSliceSize">;
+  config: BroadcastDependencies["config"] &
+    Pick<FunctionConfig, "fanoutShardThreshold" | "fanoutSliceSize" | "accountConcurrency">;
 }
 
 interface FanoutOutcome extends BroadcastOutcome {
@@ -68,8 +69,15 @@ interface FanoutOutcome extends BroadcastOutcome {
   handOffsFailed: number;
 }
 
-/** At most this many slices per message: the account's default concurrency is 1,000 executions. */
-const MAX_SLICES = 200;
+/**
+ * At most this many slices per message: a fifth of the account's concurrent executions (200 of
+ * AWS's default 1,000), so a message's workers leave room for the routes and for other messages;
+ * one per shard at least. A new account's quota is lower (AWS's Lambda quotas page), which the
+ * stack's `lambdaConcurrency` says.
+ */
+export function maxSlices(accountConcurrency: number): number {
+  return Math.max(ROOM_SHARDS, Math.floor(accountConcurrency / 5));
+}
 
 /**
  * Posts `frame` to its room: inline when the room is small, else through broadcast workers for
@@ -101,7 +109,7 @@ export async function broadcastMessage(
       return;
     }
     const last = members.at(-1) as Member;
-    const perShard = Math.max(1, Math.floor(MAX_SLICES / ROOM_SHARDS));
+    const perShard = Math.floor(maxSlices(deps.config.accountConcurrency) / ROOM_SHARDS);
     sliceRanges(members.length, last.connectionId, deps.config.fanoutSliceSize, perShard).forEach((range, i) => {
       jobs.push({ endpoint, address, frame, delivery, shard, range, slice: `${shard}.${i}` });
     });

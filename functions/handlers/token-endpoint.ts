@@ -56,7 +56,7 @@ export function createTokenEndpointDependencies(
       ? new DynamoDBLimitsStore(createDocumentClient({ region: config.region ?? "us-east-1" }), config.limitsTableName)
       : undefined);
   return {
-    signer: local.signer ?? createKmsTokenSigner(config.kmsKeyId as string, config.region),
+    signer: local.signer ?? createKmsTokenSigner(config.kmsKeyId as string, { region: config.region }),
     config,
     ...(limits && { limits }),
     now: Date.now,

@@ -1,13 +1,9 @@
 /**
  * The `@connections` management API as the handlers use it: post, describe and close a connection,
- * with API Gateway's 410 GoneException as a typed error.
+ * with API Gateway's 410 GoneException as a typed error. The SDK's client is behind it in
+ * `./api-gateway-connection-manager.ts`, so a function that only names these (a two-way route's
+ * refusal) ships without that client.
  */
-import {
-  type ApiGatewayManagementApiClient,
-  DeleteConnectionCommand,
-  GoneException,
-  PostToConnectionCommand,
-} from "@aws-sdk/client-apigatewaymanagementapi";
 import { ProjectError } from "../../dal/errors";
 import type { WebSocketRequestContext } from "./lambda-events";
 
@@ -42,32 +38,4 @@ export type ConnectionManagerFactory = (endpoint: string) => ConnectionManager;
  */
 export function managementEndpoint(context: WebSocketRequestContext, region: string): string {
   return `https://${context.apiId}.execute-api.${region}.amazonaws.com/${context.stage}`;
-}
-
-/** {@link ConnectionManager} over the AWS SDK v3 management client. */
-export class ApiGatewayConnectionManager implements ConnectionManager {
-  constructor(private readonly client: ApiGatewayManagementApiClient) {}
-
-  async post(connectionId: string, data: string | Uint8Array): Promise<void> {
-    try {
-      await this.client.send(
-        new PostToConnectionCommand({
-          ConnectionId: connectionId,
-          Data: typeof data === "string" ? Buffer.from(data) : data,
-        }),
-      );
-    } catch (error) {
-      // SDK v3 raises a named exception; the v2-era `statusCode === 410` check never matches it.
-      if (error instanceof GoneException) throw new ConnectionGoneError(connectionId, { cause: error });
-      throw error;
-    }
-  }
-
-  async disconnect(connectionId: string): Promise<void> {
-    try {
-      await this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
-    } catch (error) {
-      if (!(error instanceof GoneException)) throw error;
-    }
-  }
 }

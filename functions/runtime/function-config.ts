@@ -52,6 +52,11 @@ export interface FunctionConfig {
   /** `FANOUT_SLICE_SIZE`: members per broadcast worker (default 1,000). */
   fanoutSliceSize: number;
   /**
+   * `ACCOUNT_CONCURRENCY`: the account's concurrent Lambda executions (default 1,000, AWS's
+   * default quota; the stack's `lambdaConcurrency`), which bounds a message's fan-out.
+   */
+  accountConcurrency: number;
+  /**
    * `RATE_LIMITS`: what one user and one address may do (JSON, each budget over the defaults;
    * `functions/limits/rate-limits.ts`). Unset, as in the local gateway's tests: no limits. The
    * stack sets them.
@@ -69,9 +74,11 @@ export interface FunctionConfig {
 export const DEFAULT_BROADCAST_CONCURRENCY = 100;
 /** The deployed functions' timeout; the local gateway fails an invocation after as long. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
-// Chosen with `npm run bench:lambda` (README, "Fan-out to large rooms").
+// Chosen with `npm run bench:lambda` (docs/performance.md, "Fan-out to large rooms, modelled").
 const DEFAULT_FANOUT_SHARD_THRESHOLD = 250;
 const DEFAULT_FANOUT_SLICE_SIZE = 1000;
+/** Lambda's default quota of concurrent executions per account and region. */
+export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024;
 const DEFAULT_ROOMS_PER_CONNECTION = 10;
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60;
@@ -99,6 +106,7 @@ export function readFunctionConfig(env: Record<string, string | undefined> = pro
     broadcastFunctionName: env.BROADCAST_FUNCTION_NAME?.trim() || undefined,
     fanoutShardThreshold: integer("FANOUT_SHARD_THRESHOLD", DEFAULT_FANOUT_SHARD_THRESHOLD, 1, 100_000),
     fanoutSliceSize: integer("FANOUT_SLICE_SIZE", DEFAULT_FANOUT_SLICE_SIZE, 1, 1_000_000),
+    accountConcurrency: integer("ACCOUNT_CONCURRENCY", DEFAULT_ACCOUNT_CONCURRENCY, 1, 1_000_000),
     ...rateLimitSettings(env),
     roomsPerConnection: integer("ROOMS_PER_CONNECTION", DEFAULT_ROOMS_PER_CONNECTION, 1, 100),
     maxMessageBytes: integer("MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES, 1, API_GATEWAY_MAX_MESSAGE_BYTES - 1024),

@@ -18,8 +18,9 @@ import type { BroadcastWorkerClient, FanoutClaim } from "../broadcast/fanout";
 import { CONNECTION_KEY, type Connection } from "../chat/connection";
 import type { Membership } from "../chat/membership";
 import { MESSAGES_PARTITION_KEY, MESSAGES_RANGE_KEY, type StoredMessage } from "../chat/message";
-import { ApiGatewayConnectionManager, type ConnectionManagerFactory } from "./connection-manager";
-import type { FunctionConfig } from "./function-config";
+import { ApiGatewayConnectionManager } from "./api-gateway-connection-manager";
+import type { ConnectionManagerFactory } from "./connection-manager";
+import { ConfigError, type FunctionConfig } from "./function-config";
 import type { HandlerLogger } from "./telemetry";
 
 /** Everything any route's handler may depend on. */
@@ -45,8 +46,18 @@ export interface HandlerDependencies {
 interface ClientOverrides {
   /** DynamoDB timeouts other than the defaults, which suit AWS's DynamoDB from Lambda. */
   dynamodbTimeouts?: Pick<DynamoDBClientOptions, "connectionTimeoutMs" | "requestTimeoutMs">;
-  /** The deployed functions' logger and metrics (`./telemetry.ts`); the console otherwise. */
-  telemetry?: Telemetry;
+  /** The deployed functions' logger, and the metrics of those that broadcast (`./telemetry.ts`); the console otherwise. */
+  telemetry?: Pick<Telemetry, "logger"> & Partial<Pick<Telemetry, "metrics">>;
+}
+
+/**
+ * How a function builds its clients besides DynamoDB's. A deployed function is given only those
+ * its route uses: Pulumi serializes what its entry point references, so its bundle then holds no
+ * other client's code, and its cold start loads none (`npm run bench:cold`).
+ */
+export interface ClientFactories {
+  managementApi?: (config: FunctionConfig) => ConnectionManagerFactory;
+  broadcastWorker?: (config: FunctionConfig) => BroadcastWorkerClient;
 }
 
 /**
@@ -57,17 +68,35 @@ export function createHandlerDependencies(
   config: FunctionConfig,
   overrides: ClientOverrides = {},
 ): HandlerDependencies {
+  return buildHandlerDependencies(config, overrides, {
+    managementApi: createManagementApi,
+    broadcastWorker: createBroadcastWorkerClient,
+  });
+}
+
+/** As {@link createHandlerDependencies}, with the clients `factories` build and no other. */
+export function buildHandlerDependencies(
+  config: FunctionConfig,
+  overrides: ClientOverrides,
+  factories: ClientFactories,
+): HandlerDependencies {
   const client = tablesClient(config, overrides.dynamodbTimeouts);
   return {
     config,
     ...chatRepositories(client, config),
     ...(config.limitsTableName && { limits: new DynamoDBLimitsStore(client, config.limitsTableName) }),
-    managementApi: createManagementApi(config),
-    ...(config.broadcastFunctionName && { broadcastWorker: createBroadcastWorkerClient(config) }),
+    managementApi: factories.managementApi?.(config) ?? noManagementApi,
+    ...(config.broadcastFunctionName &&
+      factories.broadcastWorker && { broadcastWorker: factories.broadcastWorker(config) }),
     now: Date.now,
     logger: overrides.telemetry?.logger ?? console,
-    ...(overrides.telemetry && { metrics: overrides.telemetry.metrics }),
+    ...(overrides.telemetry?.metrics && { metrics: overrides.telemetry.metrics }),
   };
+}
+
+/** The `@connections` client of a function whose route manages no connections (nor may, by its role). */
+function noManagementApi(): never {
+  throw new ConfigError("this function has no @connections client: its route manages no connections");
 }
 
 /** The document client of the DynamoDB `config` names, in its region, with its credentials. */

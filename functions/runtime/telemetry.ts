@@ -22,12 +22,15 @@ export function cloudLogger(): Logger {
 /**
  * The handler Lambda calls: each line logged during an invocation carries the route, and, from
  * the event, the connection and API Gateway's request id (Lambda's own id is `function_request_id`);
- * a failure is logged with its stack before Lambda reports it.
+ * a failure is logged with its stack before Lambda reports it. An error `isAnswer` accepts is the
+ * function's answer, not a failure (the authorizer's `Unauthorized`, which API Gateway turns into a
+ * 401): thrown on without an ERROR line, which the alarms count.
  */
 export function lambdaHandler<E, R>(
   route: string,
   logger: Logger,
   handler: (event: E) => Promise<R>,
+  isAnswer: (error: unknown) => boolean = () => false,
 ): (event: E, context?: LambdaContext) => Promise<R> {
   return async (event, context) => {
     logger.resetKeys();
@@ -37,7 +40,7 @@ export function lambdaHandler<E, R>(
     try {
       return await handler(event);
     } catch (error) {
-      logger.error("invocation failed", { error });
+      if (!isAnswer(error)) logger.error("invocation failed", { error });
       throw error;
     }
   };

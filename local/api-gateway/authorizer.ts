@@ -25,11 +25,10 @@ import type {
   PolicyStatement,
   WebSocketEvent,
 } from "../../functions/runtime/lambda-events";
+import { LOCAL_ACCOUNT_ID } from "../iam/local-iam";
 import type { Invocation, LocalFunction } from "../lambda/lambda-function";
 import type { ApiInfo } from "./event-builders";
 
-/** The account id in the ARNs the local gateway makes (LocalStack's too). */
-const LOCAL_ACCOUNT_ID = "000000000000";
 /** "AWS Lambda authorizer result size: 8 KB". */
 const MAX_RESULT_BYTES = 8 * 1024;
 

@@ -8,10 +8,14 @@
  * With an authorizer (`./authorizer.ts`), it decides first: a refused handshake never reaches
  * `$connect`, so no row is written.
  *
- * Before anything runs, API Gateway's quotas (developer guide, "Quotas for configuring and running
- * a WebSocket API"): a URL over 4,096 characters is refused (414 here: AWS documents the length,
- * not the answer), and past the account's 500 new connections a second a handshake gets 429 (the
- * status every API Gateway throttle answers with; the quota's own answer is not documented).
+ * Before any of it, local safety that API Gateway does not have (`../browser-guard.ts`): a
+ * handshake naming a host that is not this machine's (DNS rebinding) or sent by a page of another
+ * origin is refused with 403, and reaches neither the authorizer nor `$connect`.
+ *
+ * Then API Gateway's quotas (developer guide, "Quotas for configuring and running a WebSocket
+ * API"): a URL over 4,096 characters is refused (414 here: AWS documents the length, not the
+ * answer), and past the account's 500 new connections a second a handshake gets 429 (the status
+ * every API Gateway throttle answers with; the quota's own answer is not documented).
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
  *
  * Subprotocols: the 101 carries `Sec-WebSocket-Protocol` only when the `$connect` integration's
@@ -21,6 +25,7 @@
  */
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { ServerOptions, VerifyClientCallbackAsync } from "ws";
+import { type BrowserGuardOptions, refusalReason } from "../browser-guard";
 import { executionLogLine } from "../execution-log";
 import { outcomeStatus } from "../lambda/invoke";
 import type { ConnectAuthorizer } from "./authorizer";
@@ -36,6 +41,8 @@ export const MAX_URL_CHARACTERS = 4096;
 interface HandshakeOptions {
   /** URL paths of the API (`/{stage}`, `/ws`). */
   paths: ReadonlySet<string>;
+  /** The host names and page origins taken besides this machine's and its own page. */
+  browserGuard: BrowserGuardOptions;
   api: ApiInfo;
   integrations: Integrations;
   /** Where an accepted handshake leaves its connection for the socket that opens next. */
@@ -60,6 +67,12 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
   const protocols = new WeakMap<IncomingMessage, string>();
   const verifyClient: VerifyClientCallbackAsync = (info, accept) => {
     const request = info.req;
+    const refused = refusalReason({ host: request.headers.host, origin: request.headers.origin }, options.browserGuard);
+    if (refused) {
+      options.log(`handshake refused: ${refused}`);
+      accept(false, 403, STATUS_CODES[403]);
+      return;
+    }
     // The URL as the client wrote it: scheme, the API's domain name, path and query.
     if (`wss://${api.domainName}${request.url ?? ""}`.length > MAX_URL_CHARACTERS) {
       accept(false, 414, STATUS_CODES[414]);

@@ -19,23 +19,33 @@
  * - A POST to a client whose buffer is full: 429 LimitExceededException, "the WebSocket client
  *   side buffer is full" (the API's model); how full is AWS's secret, the threshold is a setting.
  *
- * One implementation, two ways in: over HTTP (`./management-routes.ts`, for any caller) and in
- * process (an SDK request handler, for the handlers the gateway runs itself).
+ * Every call is authorized as AWS does it, by its signature and the signer's IAM policies
+ * (`./management-auth.ts`), before its route is matched. One implementation, two ways in: over
+ * HTTP (`./management-routes.ts`, for any caller) and in process (an SDK request handler, for the
+ * handlers the gateway runs itself).
  */
 import { randomUUID } from "node:crypto";
+import type { LocalIam } from "../iam/local-iam";
+import type { SignedRequest } from "../iam/sigv4";
 import { type EnvironmentState, refuseIfStopped } from "../lambda/execution-environments";
 import type { ConnectionRegistry } from "./connection-registry";
-import { checkSignature, type Refusal } from "./management-auth";
+import { type ManagementAuthorization, managementRefusal, type Refusal } from "./management-auth";
 
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
   /** Calls must be signed for `execute-api` in this region. */
   region: string;
+  /** The API and stage whose connections these are: the resource every call is authorized on. */
+  api: { apiId: string; stage: string };
+  /** Who signs calls, and what each may do. */
+  iam: LocalIam;
   maxPayloadBytes: number;
   /** Bytes waiting for a client past which a POST to it answers 429 LimitExceededException. */
   maxClientBufferBytes: number;
   /** Extra milliseconds before each call is answered, to model AWS's round trip. */
   latencyMs: number;
+  /** The execution log: refused calls are written there. */
+  log: (line: string) => void;
 }
 
 export interface ManagementResponse {
@@ -58,14 +68,53 @@ export function errorResponse(status: number, type: string, message: string | nu
   return {
     status,
     headers: { "x-amzn-errortype": type, "content-type": "application/json" },
-    body: Buffer.from(JSON.stringify({ message })),
+    // IAM's denials say `Message`, API Gateway's own errors `message` (as captured).
+    body: Buffer.from(JSON.stringify(type === "AccessDeniedException" ? { Message: message } : { message })),
   };
 }
 
 export const refused = ({ status, type, message }: Refusal) => errorResponse(status, type, message);
+
+/**
+ * The call's refusal as API Gateway answers it, if it would refuse it: `path` is under the stage,
+ * without its query; IAM decides on the connection a call to the API's route names.
+ */
+export async function authorization(
+  options: ManagementApiOptions,
+  request: SignedRequest,
+  path: string,
+  over: "in process" | ManagementAuthorization["connection"],
+): Promise<ManagementResponse | undefined> {
+  const call = routedCall(request.method, path);
+  const refusal = await managementRefusal(request, call && (call.connectionId ?? call.sent), {
+    ...options,
+    recompute: over !== "in process",
+    ...(over !== "in process" && { connection: over }),
+  });
+  return refusal && refused(refusal);
+}
+
 export const payloadTooLarge = (maxPayloadBytes: number) =>
   errorResponse(413, "PayloadTooLargeException", `Request payload is larger than ${maxPayloadBytes} bytes`);
 const badRequest = () => errorResponse(400, "BadRequestException", "Invalid request");
+
+/** A call to the API's route: the connection's id as sent, and decoded (`undefined` where it cannot be). */
+interface RoutedCall {
+  sent: string;
+  connectionId: string | undefined;
+}
+
+/** The call to `path` (under the stage, without its query), if the API has a route for it. */
+function routedCall(method: string, path: string): RoutedCall | undefined {
+  const match = CONNECTION_PATH.exec(path);
+  if (!match || !["POST", "GET", "DELETE"].includes(method)) return undefined;
+  const sent = match[1] as string;
+  try {
+    return { sent, connectionId: decodeURIComponent(sent) };
+  } catch {
+    return { sent, connectionId: undefined };
+  }
+}
 
 /** A signed call to a route the API does not have; `path` is under the stage. */
 function noMethodFound(path: string, method: string): ManagementResponse {
@@ -84,14 +133,10 @@ export function managementCall(
   path: string,
   body: Buffer | undefined,
 ): ManagementResponse {
-  const match = CONNECTION_PATH.exec(path);
-  if (!match || !["POST", "GET", "DELETE"].includes(method)) return noMethodFound(path, method);
-  let connectionId: string;
-  try {
-    connectionId = decodeURIComponent(match[1] as string);
-  } catch {
-    return badRequest();
-  }
+  const call = routedCall(method, path);
+  if (!call) return noMethodFound(path, method);
+  const { connectionId } = call;
+  if (connectionId === undefined) return badRequest();
   const { registry } = options;
   const connection = registry.get(connectionId);
   switch (method) {
@@ -148,30 +193,34 @@ interface SdkHttpRequest {
  * execution environment: calls from an environment that Lambda would have stopped are refused.
  */
 export function inProcessRequestHandler(options: ManagementApiOptions, environment: EnvironmentState) {
-  const answer = (request: SdkHttpRequest) => {
-    const body =
-      request.body === undefined
-        ? undefined
-        : typeof request.body === "string"
-          ? Buffer.from(request.body)
-          : Buffer.from(request.body as Uint8Array);
-    // The client's endpoint is the stage's URL: its path starts with the stage.
-    return managementCall(options, request.method, request.path.replace(/^\/[^/]*/, ""), body);
-  };
+  const bodyOf = (request: SdkHttpRequest) =>
+    request.body === undefined
+      ? undefined
+      : typeof request.body === "string"
+        ? Buffer.from(request.body)
+        : Buffer.from(request.body as Uint8Array);
   return {
     metadata: { handlerProtocol: "http/1.1" },
     async handle(request: SdkHttpRequest) {
       if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
       refuseIfStopped(environment);
+      const body = bodyOf(request);
+      // The client's endpoint is the stage's URL: its path starts with the stage.
+      const path = request.path.replace(/^\/[^/]*/, "");
       // Once per post of every broadcast: read the few fields the check needs, copy nothing.
-      const refusal = checkSignature(
+      const refusal = await authorization(
+        options,
         {
+          method: request.method,
+          path: request.path,
+          query: (request.query ?? {}) as Record<string, string | string[]>,
           header: (name) => first(request.headers[name] ?? lowerCaseLookup(request.headers, name)),
-          query: (name) => first(request.query?.[name] ?? undefined),
+          ...(body && { body }),
         },
-        options.region,
+        path,
+        "in process",
       );
-      const response = refusal ? refused(refusal) : answer(request);
+      const response = refusal ?? managementCall(options, request.method, path, body);
       return {
         response: {
           statusCode: response.status,

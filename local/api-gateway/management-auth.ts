@@ -1,113 +1,97 @@
 /**
- * The `@connections` API's IAM authorization, as far as a replay without IAM can take it. AWS
- * checks every call's Signature Version 4 against IAM; locally any keys are accepted, but a call
- * must be signed, for `execute-api`, in this gateway's region, within five minutes of its
- * `X-Amz-Date`. Otherwise it is refused as AWS refuses it, so backend code that forgets to sign
- * fails locally as it fails in the cloud. Answers as captured from AWS
- * (https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden and SDK issue threads):
- * unsigned, 403 MissingAuthenticationTokenException "Missing Authentication Token"; another
- * service or region, 403 InvalidSignatureException "Credential should be scoped to ...".
+ * The `@connections` API's IAM authorization, as API Gateway runs it: the call's Signature Version
+ * 4 checked (`../iam/sigv4.ts`: for `execute-api`, in this gateway's region, within five minutes,
+ * by a key the account knows, the signature recomputed for calls over a socket), then the signer's
+ * policies asked for `execute-api:ManageConnections` on
+ * `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/@connections/{connectionId}`.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html
+ * Refusals as captured from AWS (https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden
+ * and SDK issue threads): unsigned, 403 MissingAuthenticationTokenException "Missing Authentication
+ * Token"; another service or region, 403 InvalidSignatureException "Credential should be scoped
+ * to ..."; an unknown key, UnrecognizedClientException; a wrong secret, InvalidSignatureException;
+ * no permission, 403 AccessDeniedException whose `Message` names the resource with the account
+ * masked but its last four digits and the literal `{connectionId}`, and gives no reason (boto3 and
+ * the PHP and JS SDKs show it so: aws/aws-cdk#18410 for DELETE). A signed call to a route the API
+ * does not have is answered 404 after the signature is checked (`./management-api.ts`).
  */
+import { randomUUID } from "node:crypto";
+import { executionLogLine } from "../execution-log";
+import { deniedNote, LOCAL_ACCOUNT_ID, type LocalIam, notAuthorizedMessage, type Principal } from "../iam/local-iam";
+import { authenticate, type SignedRequest } from "../iam/sigv4";
 
 export interface Refusal {
   status: 403;
-  type: "MissingAuthenticationTokenException" | "IncompleteSignatureException" | "InvalidSignatureException";
+  type:
+    | "MissingAuthenticationTokenException"
+    | "IncompleteSignatureException"
+    | "InvalidSignatureException"
+    | "UnrecognizedClientException"
+    | "AccessDeniedException";
   message: string;
+  /** The execution log's note, for a call the signer's policies do not allow. */
+  denied?: string;
 }
 
-/** The parts of a request the check reads: a header by its lower-case name, a query parameter. */
-interface SignedRequest {
-  header(name: string): string | undefined;
-  query(name: string): string | undefined;
+export interface ManagementAuthorization {
+  iam: LocalIam;
+  region: string;
+  api: { apiId: string; stage: string };
+  /** Recompute the signature: a call over a socket. In process, the transport vouches for its client. */
+  recompute: boolean;
+  /** A call over a socket: its connection, and the keys connections have proved (recomputed once each). */
+  connection?: { socket: object; proved: WeakMap<object, string> };
 }
 
-const ALGORITHM = "AWS4-HMAC-SHA256";
-const SERVICE = "execute-api";
-const MAX_SKEW_MS = 5 * 60 * 1000;
-/** The fields of `AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`. */
-const FIELD_PATTERNS = {
-  Credential: /[ ,]Credential=([^,\s]+)/,
-  SignedHeaders: /[ ,]SignedHeaders=([^,\s]+)/,
-  Signature: /[ ,]Signature=([^,\s]+)/,
-};
-
-export const missingAuthenticationToken = (): Refusal => ({
-  status: 403,
-  type: "MissingAuthenticationTokenException",
-  message: "Missing Authentication Token",
-});
-
-/** SigV4's `X-Amz-Date` (`20261202T045500Z`) of an epoch time. */
-function amzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, "");
-}
-
-/** Why AWS would refuse the call, or `undefined` when it is signed as it must be. */
-export function checkSignature(request: SignedRequest, region: string, now = Date.now()): Refusal | undefined {
-  const { header } = request;
-  const authorization = header("authorization");
-  if (authorization === undefined && request.query("X-Amz-Algorithm") === undefined) {
-    return missingAuthenticationToken();
+/**
+ * Why API Gateway would refuse the call, if it would: the signature, then, for a call to the API's
+ * route (`connectionId`, the connection it names), ManageConnections on that connection. A signed
+ * call to any other route is not refused here: it is answered 404 where routes are matched. A
+ * refusal by IAM is written to the execution log, naming action and resource.
+ */
+export async function managementRefusal(
+  request: SignedRequest,
+  connectionId: string | undefined,
+  options: ManagementAuthorization & { log: (line: string) => void },
+): Promise<Refusal | undefined> {
+  const { iam, region, recompute, connection } = options;
+  const signed = await authenticate(request, {
+    service: "execute-api",
+    region,
+    iam,
+    maxSkewMinutes: 5,
+    recompute,
+    connection,
+  });
+  if ("refusal" in signed) return { status: 403, ...signed.refusal };
+  if (connectionId === undefined) return undefined;
+  const refusal = permissionRefusal(signed.principal, request.method, connectionId, options);
+  if (refusal?.denied) {
+    const what = `@connections ${request.method}`;
+    options.log(
+      executionLogLine({ requestId: randomUUID(), what, connectionId, status: refusal.status, note: refusal.denied }),
+    );
   }
+  return refusal;
+}
 
-  // `AWS4-HMAC-SHA256 Credential=AKID/20261202/us-east-1/execute-api/aws4_request, SignedHeaders=..., Signature=...`,
-  // or the same fields as query parameters of a presigned URL.
-  const field = (name: keyof typeof FIELD_PATTERNS): string | undefined => {
-    if (authorization === undefined) return request.query(`X-Amz-${name}`) || undefined;
-    if (!authorization.startsWith(`${ALGORITHM} `)) return undefined;
-    return FIELD_PATTERNS[name].exec(authorization)?.[1];
+/** Why the signer may not make this call, if it may not: ManageConnections on the connection. */
+function permissionRefusal(
+  principal: Principal,
+  method: string,
+  connectionId: string,
+  { iam, region, api }: ManagementAuthorization,
+): Refusal | undefined {
+  const action = "execute-api:ManageConnections";
+  const arn = (account: string, id: string) =>
+    `arn:aws:execute-api:${region}:${account}:${api.apiId}/${api.stage}/${method}/@connections/${id}`;
+  const resource = arn(LOCAL_ACCOUNT_ID, connectionId);
+  const decision = iam.decide(principal, action, resource);
+  if (decision === "allowed") return undefined;
+  const shown = arn(`********${LOCAL_ACCOUNT_ID.slice(-4)}`, "{connectionId}");
+  return {
+    status: 403,
+    type: "AccessDeniedException",
+    message: notAuthorizedMessage(principal, action, shown, decision, false),
+    denied: deniedNote(principal, action, resource),
   };
-  const credential = field("Credential");
-  const date = header("x-amz-date") ?? request.query("X-Amz-Date");
-  const missing = [
-    ...(["Credential", "Signature", "SignedHeaders"] as const)
-      .filter((name) => (name === "Credential" ? credential : field(name)) === undefined)
-      .map((name) => `Authorization header requires '${name}' parameter.`),
-    ...(date || header("date")
-      ? []
-      : ["Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."]),
-  ];
-  if (missing.length > 0) {
-    return {
-      status: 403,
-      type: "IncompleteSignatureException",
-      message: `${missing.join(" ")} Authorization=${authorization ?? ""}`,
-    };
-  }
-
-  const [, , scopeRegion, scopeService, terminator] = (credential as string).split("/");
-  const scope = [
-    ...(scopeRegion === region ? [] : ["Credential should be scoped to a valid region."]),
-    ...(scopeService === SERVICE && terminator === "aws4_request"
-      ? []
-      : [`Credential should be scoped to correct service: '${SERVICE}'.`]),
-  ];
-  if (scope.length > 0) return { status: 403, type: "InvalidSignatureException", message: `${scope.join(" ")} ` };
-
-  // `X-Amz-Date` in ISO-8601 basic format, else the HTTP `Date` header.
-  const signedAt = date
-    ? Date.parse(date.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z"))
-    : Date.parse(header("date") ?? "");
-  if (Number.isNaN(signedAt)) {
-    return {
-      status: 403,
-      type: "IncompleteSignatureException",
-      message: `Date must be in ISO-8601 'basic format'. Got '${date ?? header("date")}'.`,
-    };
-  }
-  if (signedAt < now - MAX_SKEW_MS) {
-    return {
-      status: 403,
-      type: "InvalidSignatureException",
-      message: `Signature expired: ${amzDate(signedAt)} is now earlier than ${amzDate(now - MAX_SKEW_MS)} (${amzDate(now)} - 5 min.)`,
-    };
-  }
-  if (signedAt > now + MAX_SKEW_MS) {
-    return {
-      status: 403,
-      type: "InvalidSignatureException",
-      message: `Signature not yet current: ${amzDate(signedAt)} is still later than ${amzDate(now + MAX_SKEW_MS)} (${amzDate(now)} + 5 min.)`,
-    };
-  }
-  return undefined;
 }

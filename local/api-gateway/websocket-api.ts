@@ -6,6 +6,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type express from "express";
 import expressWs from "express-ws";
+import type { BrowserGuardOptions } from "../browser-guard";
 import type { LocalGatewayLimits } from "../gateway-options";
 import type { ConnectAuthorizer } from "./authorizer";
 import type { ConnectionRegistry } from "./connection-registry";
@@ -18,6 +19,8 @@ import { TokenBucket } from "./token-bucket";
 interface WebSocketApiOptions extends IntegrationOptions {
   limits: LocalGatewayLimits;
   authorizer?: ConnectAuthorizer;
+  /** Host names and page origins taken besides this machine's and its own page. */
+  browserGuard: BrowserGuardOptions;
   /** The gateway is shutting down: handshakes are refused. */
   closing: () => boolean;
   registry: ConnectionRegistry;

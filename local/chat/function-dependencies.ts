@@ -1,9 +1,9 @@
 /**
  * What the local gateway's route handlers are given, per execution environment: the deployed
- * functions' real dependencies (the AWS SDK clients), with DynamoDB shared by all environments (one
- * pool of connections to it), and a management client and a Lambda client per environment that
- * reach this gateway without a socket (outside callers use HTTP); all refuse a stopped
- * environment's calls.
+ * functions' real dependencies (the AWS SDK clients), signed with their function's own role's
+ * credentials, with DynamoDB shared by a function's environments (one pool of connections to it),
+ * and a management client and a Lambda client per environment that reach this gateway without a
+ * socket (outside callers use HTTP); all refuse a stopped environment's calls.
  */
 
 import type { LimitsStore } from "../../dal/limits-table";
@@ -17,6 +17,7 @@ import {
 } from "../../functions/runtime/handler-dependencies";
 import { inProcessRequestHandler, type ManagementApiOptions } from "../api-gateway/management-api";
 import type { LocalGatewayOptions } from "../gateway-options";
+import type { Credentials } from "../iam/local-iam";
 import type { AsyncInvocations } from "../lambda/async-invocations";
 import {
   type EnvironmentState,
@@ -25,38 +26,67 @@ import {
   refuseIfStopped,
 } from "../lambda/execution-environments";
 
+interface LocalDependencyOptions {
+  /** A function's role's credentials, by function name. */
+  credentials: (functionName: string) => Credentials;
+  /** The operator's: what a caller's own dependencies sign with. */
+  operator: Credentials;
+  management: ManagementApiOptions;
+  lambda: AsyncInvocations;
+}
+
+/** A function's dependencies in a new execution environment of it. */
+type LocalDependencies = (functionName: string, environment: EnvironmentState) => HandlerDependencies;
+
 export function localHandlerDependencies(
   config: FunctionConfig,
   options: Pick<LocalGatewayOptions, "createDependencies">,
   functionTimeoutMs: number,
-  { management, lambda }: { management: ManagementApiOptions; lambda: AsyncInvocations },
-): (environment: EnvironmentState) => HandlerDependencies {
-  // A caller's own dependencies (tests) are used as they are, in every environment.
+  { credentials, operator, management, lambda }: LocalDependencyOptions,
+): LocalDependencies {
+  // A caller's own dependencies (tests) are used as they are, in every environment, as the operator.
   if (options.createDependencies) {
-    const own = options.createDependencies(config);
+    const own = options.createDependencies({ ...config, credentials: operator });
     return () => own;
   }
-  const shared = createHandlerDependencies(config, {
-    // DynamoDB on loopback is slow only when this machine is busy (a thousand clients leaving at
-    // once): wait as long as the function may run, never less than the SDK defaults, rather than
-    // fail and leave rows behind.
-    dynamodbTimeouts: {
-      connectionTimeoutMs: Math.max(functionTimeoutMs, 1_000),
-      requestTimeoutMs: Math.max(functionTimeoutMs, 2_000),
-    },
-  });
-  return (environment) => ({
-    ...shared,
-    connections: environmentRepository(shared.connections, environment),
-    memberships: environmentRepository(shared.memberships, environment),
-    claims: environmentRepository(shared.claims, environment),
-    ...(shared.limits && { limits: environmentLimits(shared.limits, environment) }),
-    ...(config.broadcastFunctionName && { broadcastWorker: lazyWorkerClient(config, lambda, environment) }),
-    managementApi: environmentManagementApi(
-      createManagementApi(config, inProcessRequestHandler(management, environment)),
-      environment,
-    ),
-  });
+  // Each function's clients, built on its first cold start, then shared by its environments.
+  const shared = new Map<string, HandlerDependencies>();
+  const functionDependencies = (functionName: string) => {
+    let deps = shared.get(functionName);
+    if (!deps) {
+      deps = createHandlerDependencies(
+        { ...config, credentials: credentials(functionName) },
+        {
+          // DynamoDB on loopback is slow only when this machine is busy (a thousand clients leaving
+          // at once): wait as long as the function may run, never less than the SDK defaults,
+          // rather than fail and leave rows behind.
+          dynamodbTimeouts: {
+            connectionTimeoutMs: Math.max(functionTimeoutMs, 1_000),
+            requestTimeoutMs: Math.max(functionTimeoutMs, 2_000),
+          },
+        },
+      );
+      shared.set(functionName, deps);
+    }
+    return deps;
+  };
+  return (functionName, environment) => {
+    const own = functionDependencies(functionName);
+    return {
+      ...own,
+      connections: environmentRepository(own.connections, environment),
+      memberships: environmentRepository(own.memberships, environment),
+      claims: environmentRepository(own.claims, environment),
+      ...(own.limits && { limits: environmentLimits(own.limits, environment) }),
+      ...(config.broadcastFunctionName && {
+        broadcastWorker: lazyWorkerClient(own.config, lambda, environment),
+      }),
+      managementApi: environmentManagementApi(
+        createManagementApi(own.config, inProcessRequestHandler(management, environment)),
+        environment,
+      ),
+    };
+  };
 }
 
 /** The limits table, refused to an environment Lambda has stopped, as its repositories are. */

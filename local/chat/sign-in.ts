@@ -1,9 +1,10 @@
 /**
- * Identity for the local gateway, as the stack deploys it: with `guest` a signing key made at
- * start (nothing to configure), the token endpoint at `POST /auth/token` and the `$connect`
- * authorizer that verifies its tokens; with `oidc` the authorizer alone, verifying an external
- * issuer's ID tokens; with `none` neither, the open chat. The functions are the deployed ones,
- * configured through the same environment variables.
+ * Identity for the local gateway, as the stack deploys it: with `guest` a KMS signing key made at
+ * start (nothing to configure), the token endpoint at `POST /auth/token` signing with it through
+ * the SDK's KMS client as in the cloud, and the `$connect` authorizer that verifies its tokens;
+ * with `oidc` the authorizer alone, verifying an external issuer's ID tokens; with `none` neither,
+ * the open chat. The functions are the deployed ones, configured through the same environment
+ * variables; the token endpoint's role allows what the route table declares, `kms:Sign` on its key.
  */
 import type express from "express";
 import { DynamoDBLimitsStore } from "../../dal/limits-table";
@@ -15,14 +16,16 @@ import {
   readTokenEndpointConfig,
 } from "../../functions/auth/auth-config";
 import { type PageOidcConfig, pageOidcConfig } from "../../functions/auth/page-config";
-import { signingKey } from "../../functions/auth/token-signing";
+import { createKmsTokenSigner } from "../../functions/auth/token-signing";
 import { type AuthorizerHandler, createAuthorizerDependencies } from "../../functions/handlers/authorizer";
 import { createTokenEndpointDependencies } from "../../functions/handlers/token-endpoint";
-import { connectAuthorizer, tokenEndpoint } from "../../functions/routes";
+import { connectAuthorizer, type FunctionPermissions, tokenEndpoint } from "../../functions/routes";
 import { readFunctionConfig } from "../../functions/runtime/function-config";
 import { tablesClient } from "../../functions/runtime/handler-dependencies";
 import { ConnectAuthorizer } from "../api-gateway/authorizer";
 import type { ApiInfo } from "../api-gateway/event-builders";
+import type { Credentials } from "../iam/local-iam";
+import type { LocalKms } from "../kms/kms-signing";
 import { functionUrlRoute } from "../lambda/function-url";
 import { LocalFunction, type LocalFunctionOptions } from "../lambda/lambda-function";
 
@@ -53,17 +56,21 @@ interface LocalAuth {
   page: { auth: LocalAuthOptions["mode"]; tokenUrl?: string; oidc?: PageOidcConfig };
 }
 
-export function startLocalAuth(
-  options: LocalAuthOptions,
-  context: {
-    api: ApiInfo;
-    region: string;
-    functions: LocalFunctionOptions;
-    /** The functions' environment, as Lambda's would hold it: where the tables are, the limits. */
-    environment: Record<string, string | undefined>;
-    log: (line: string) => void;
-  },
-): LocalAuth {
+interface LocalAuthContext {
+  api: ApiInfo;
+  region: string;
+  functions: LocalFunctionOptions;
+  /** The functions' environment, as Lambda's would hold it: where the tables are, the limits. */
+  environment: Record<string, string | undefined>;
+  log: (line: string) => void;
+  kms: LocalKms;
+  /** Makes a function's role allowing `permissions` (naming the signing key as given); its credentials. */
+  role: (functionName: string, permissions: FunctionPermissions, signingKeyArn: string) => Credentials;
+  /** Origins besides the page's own whose pages may get tokens: the function URL's CORS. */
+  allowedOrigins: readonly string[];
+}
+
+export function startLocalAuth(options: LocalAuthOptions, context: LocalAuthContext): LocalAuth {
   if (options.mode === "none") return { mode: "none", page: { auth: "none" } };
   const { api, region, functions, log } = context;
   const replay = (
@@ -99,29 +106,43 @@ export function startLocalAuth(
   }
 
   // Tokens of this gateway admit to this gateway alone: its API id is their audience.
-  const { signer, publicKeyPem } = signingKey(options.privateKeyPem);
+  const key = context.kms.createSigningKey(options.privateKeyPem);
   const tokens = { TOKEN_ISSUER: LOCAL_TOKEN_ISSUER, TOKEN_AUDIENCE: api.apiId };
   const { environment } = context;
   const tokenConfig = readTokenEndpointConfig({
     ...tokens,
+    TOKEN_KMS_KEY_ID: key.arn,
     TOKEN_TTL_SECONDS: options.tokenTtlSeconds?.toString(),
     RATE_LIMITS: environment.RATE_LIMITS,
     LIMITS_TABLE_NAME: environment.LIMITS_TABLE_NAME,
   });
-  // The gateway's limits table, where its DynamoDB is.
+  // The token endpoint's clients sign with its role's keys: KMS to sign, the gateway's limits table.
+  const credentials = context.role(tokenEndpoint.name, tokenEndpoint, key.arn);
+  const kms = { region, credentials, requestHandler: context.kms.requestHandler() };
   const limits =
     tokenConfig.limitsTableName &&
-    new DynamoDBLimitsStore(tablesClient(readFunctionConfig(environment)), tokenConfig.limitsTableName);
+    new DynamoDBLimitsStore(
+      tablesClient({ ...readFunctionConfig(environment), credentials }),
+      tokenConfig.limitsTableName,
+    );
   const tokenFunction = new LocalFunction(
     tokenEndpoint.name,
     () =>
-      tokenEndpoint.createHandler(createTokenEndpointDependencies(tokenConfig, { signer, ...(limits && { limits }) })),
+      tokenEndpoint.createHandler(
+        createTokenEndpointDependencies(tokenConfig, {
+          signer: createKmsTokenSigner(key.arn, kms),
+          ...(limits && { limits }),
+        }),
+      ),
     functions,
   );
   return {
     mode: "guest",
-    authorizer: authorizer({ AUTH_MODE: "guest", ...tokens, TOKEN_PUBLIC_KEY: publicKeyPem }),
-    tokenRoute: functionUrlRoute(tokenEndpoint.localPath, tokenFunction, log),
+    authorizer: authorizer({ AUTH_MODE: "guest", ...tokens, TOKEN_PUBLIC_KEY: key.publicKeyPem }),
+    tokenRoute: functionUrlRoute(tokenEndpoint.localPath, tokenFunction, log, {
+      ...tokenEndpoint.cors,
+      allowOrigins: context.allowedOrigins,
+    }),
     page: { auth: "guest", tokenUrl: tokenEndpoint.localPath },
   };
 }

@@ -11,13 +11,26 @@
  * - a payload over 1 MB is refused with 413 RequestEntityTooLargeException, an unknown function
  *   with 404 ResourceNotFoundException, a body that is not JSON with 400.
  * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ * - the caller's role must allow `lambda:InvokeFunction` on the function's ARN, else 403
+ *   AccessDeniedException, `Message` "User: ... is not authorized to perform: lambda:InvokeFunction
+ *   on resource: ... because no identity-based policy allows the lambda:InvokeFunction action"
+ *   (captured: awslabs/aws-deployment-framework#460, danilop/LambdAuth#37); the refusal is a line
+ *   of the execution log naming action and resource.
  * Each run writes one line to the execution log, as a route's invocation does.
  */
 import { randomUUID } from "node:crypto";
 import { executionLogLine } from "../execution-log";
+import { deniedNote, LOCAL_ACCOUNT_ID, type LocalIam, notAuthorizedMessage } from "../iam/local-iam";
+import { authenticate } from "../iam/sigv4";
 import { type EnvironmentState, refuseIfStopped } from "./execution-environments";
 import { failureNote } from "./invoke";
 import type { LocalFunction } from "./lambda-function";
+
+/** `Invoke`'s function name, from `/2015-03-31/functions/{name}/invocations`. */
+function functionNameOf(path: string): string {
+  const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(path);
+  return decodeURIComponent(match?.[1] ?? "");
+}
 
 /** An asynchronously invoked function's settings (`aws.lambda.FunctionEventInvokeConfig`). */
 export interface AsyncInvokeSettings {
@@ -46,6 +59,8 @@ export class AsyncInvocations {
 
   constructor(
     private readonly options: {
+      /** Who signs `Invoke` calls, and what each may do; the functions' ARNs are in its region. */
+      iam: LocalIam;
       log: (line: string) => void;
       /** Receives every queued event's whole course, so a closing server can wait for it. */
       track: (run: Promise<unknown>) => void;
@@ -65,8 +80,12 @@ export class AsyncInvocations {
       metadata: { handlerProtocol: "http/1.1" },
       handle: async (request: SdkRequest) => {
         refuseIfStopped(environment);
-        const { status, type, message } = this.accept(request);
-        const body = type ? Buffer.from(JSON.stringify({ Type: "User", message })) : Buffer.alloc(0);
+        const { status, type, message } = (await this.refusal(request)) ?? this.accept(request);
+        const body = type
+          ? Buffer.from(
+              JSON.stringify({ Type: "User", [type === "AccessDeniedException" ? "Message" : "message"]: message }),
+            )
+          : Buffer.alloc(0);
         return {
           response: {
             statusCode: status,
@@ -84,9 +103,34 @@ export class AsyncInvocations {
     };
   }
 
+  /**
+   * Why Lambda would refuse the caller: its signature (the SDK client's, in process: its key names
+   * the caller), then its role's `lambda:InvokeFunction` on the function, before the function is
+   * looked up, as IAM decides on the ARN alone.
+   */
+  private async refusal(request: SdkRequest): Promise<{ status: number; type: string; message: string } | undefined> {
+    const { iam, log } = this.options;
+    const header = (name: string) => Object.entries(request.headers).find(([key]) => key.toLowerCase() === name)?.[1];
+    const signed = await authenticate(
+      { method: request.method, path: request.path, query: {}, header },
+      { service: "lambda", region: iam.region, iam, maxSkewMinutes: 15, recompute: false },
+    );
+    if ("refusal" in signed) return { status: 403, ...signed.refusal };
+    const action = "lambda:InvokeFunction";
+    const resource = `arn:aws:lambda:${iam.region}:${LOCAL_ACCOUNT_ID}:function:${functionNameOf(request.path)}`;
+    const decision = iam.decide(signed.principal, action, resource);
+    if (decision === "allowed") return undefined;
+    const note = deniedNote(signed.principal, action, resource);
+    log(executionLogLine({ requestId: randomUUID(), what: "Lambda Invoke", status: 403, note }));
+    return {
+      status: 403,
+      type: "AccessDeniedException",
+      message: notAuthorizedMessage(signed.principal, action, resource, decision),
+    };
+  }
+
   private accept(request: SdkRequest): { status: number; type?: string; message?: string } {
-    const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(request.path);
-    const name = decodeURIComponent(match?.[1] ?? "");
+    const name = functionNameOf(request.path);
     const target = this.functions.get(name);
     if (!target) return { status: 404, type: "ResourceNotFoundException", message: `Function not found: ${name}` };
     const type = Object.entries(request.headers).find(([key]) => key.toLowerCase() === "x-amz-invocation-type")?.[1];

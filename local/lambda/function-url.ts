@@ -3,7 +3,10 @@
  * event (headers lowercased, repeated ones joined with commas, a body that is not text sent
  * base64), the function's result becomes the response, a function that fails answers 502 and a
  * throttled one 429. https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
- * Requests are limited to 6 MB, as Lambda's synchronous invocations are.
+ * Requests are limited to 6 MB, as Lambda's synchronous invocations are. With CORS configured,
+ * Lambda answers a preflight from an allowed origin itself and adds the CORS headers to the
+ * function's answers to that origin; to any other origin it adds none
+ * (https://docs.aws.amazon.com/lambda/latest/dg/urls-configuration.html#urls-cors).
  */
 import { randomUUID } from "node:crypto";
 import express, { type Request, type Response } from "express";
@@ -14,12 +17,35 @@ import type { LocalFunction } from "./lambda-function";
 
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)\b)|\+(json|xml)\b/i;
 
+/** A function URL's CORS settings (`aws.lambda.FunctionUrl`'s `cors`). */
+export interface FunctionUrlCors {
+  allowOrigins: readonly string[];
+  allowMethods: readonly string[];
+  allowHeaders: readonly string[];
+  maxAge: number;
+}
+
 export function functionUrlRoute(
   path: string,
   fn: LocalFunction<HttpRequestEvent, HttpResult>,
   log: (line: string) => void,
+  cors?: FunctionUrlCors,
 ): express.Router {
   const router = express.Router();
+  router.all(path, (request, response, next) => {
+    const origin = request.headers.origin;
+    if (!cors || origin === undefined || !cors.allowOrigins.includes(origin)) return next();
+    response.set({ "Access-Control-Allow-Origin": origin, Vary: "Origin" });
+    if (request.method !== "OPTIONS") return next();
+    response
+      .status(200)
+      .set({
+        "Access-Control-Allow-Methods": cors.allowMethods.join(","),
+        "Access-Control-Allow-Headers": cors.allowHeaders.join(","),
+        "Access-Control-Max-Age": String(cors.maxAge),
+      })
+      .end();
+  });
   router.all(path, express.raw({ type: () => true, limit: "6mb" }), async (request: Request, response: Response) => {
     const event = requestEvent(request);
     const { outcome, ms, coldStart } = await fn.invoke(event);

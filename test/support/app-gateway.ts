@@ -36,7 +36,7 @@ export async function startFixture(
   const dynamodb = new DynamoDBClient({
     region: place.region,
     endpoint: gateway.dynamodbEndpoint,
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    credentials: gateway.credentials,
   });
   const storedConnections = async (table: string) => {
     const { Items = [] } = await dynamodb.send(new ScanCommand({ TableName: table }));

@@ -1,7 +1,8 @@
 /** The chat as tests drive it: a gateway with the project's routes, and what its clients say and see. */
 import type { ChatMessageFrame } from "../../functions/chat/message";
 import type { TokenResponse } from "../../functions/handlers/token-endpoint";
-import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
+import { type FunctionConfig, readFunctionConfig } from "../../functions/runtime/function-config";
+import { type LocalGateway, type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
 import { tableReader } from "./dynamodb";
 import { eventually, type TestClient } from "./websocket";
 
@@ -9,12 +10,29 @@ import { eventually, type TestClient } from "./websocket";
 export async function chatGateway(options: LocalGatewayOptions = {}) {
   const log: string[] = [];
   const gw = await startLocalGateway({ port: 0, servePage: false, log: (line) => log.push(line), ...options });
-  const table = tableReader(options.dynamodbEndpoint ?? gw.dynamodbEndpoint, gw.tableName);
+  const table = tableReader(options.dynamodbEndpoint ?? gw.dynamodbEndpoint, gw.tableName, gw.credentials);
   const close = async () => {
     table.close();
     await gw.close();
   };
   return { ...gw, log, table, close };
+}
+
+/**
+ * The functions' settings for `gw`'s tables, signed as its operator (who may do anything there):
+ * what a test's own SDK clients and repositories use to look behind a gateway's back.
+ */
+export function operatorConfig(
+  gw: Pick<LocalGateway, "tableName" | "messagesTableName" | "dynamodbEndpoint" | "credentials">,
+  environment: Record<string, string> = {},
+): FunctionConfig {
+  const config = readFunctionConfig({
+    TABLE_NAME: gw.tableName,
+    MESSAGES_TABLE_NAME: gw.messagesTableName,
+    DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
+    ...environment,
+  });
+  return { ...config, credentials: gw.credentials };
 }
 
 /** Rejects if `promise` does not settle within `ms`, naming `what`. */

@@ -14,15 +14,17 @@ export interface TableReader {
   close(): void;
 }
 
-/** A reader for `tableName` at `endpoint`, with fixed local credentials and no retries. */
-export function tableReader(endpoint: string, tableName: string): TableReader {
+/**
+ * A reader for `tableName` at `endpoint`, without retries, signing with `credentials`: a
+ * gateway's (its embedded DynamoDB checks them), or any for a DynamoDB that checks none.
+ */
+export function tableReader(
+  endpoint: string,
+  tableName: string,
+  credentials = { accessKeyId: "local", secretAccessKey: "local" },
+): TableReader {
   const client = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-      maxAttempts: 1,
-    }),
+    new DynamoDBClient({ endpoint, region: "us-east-1", credentials, maxAttempts: 1 }),
   );
   const scan = async () => {
     const items: { connectionId?: string }[] = [];

@@ -1,4 +1,4 @@
-/** The local gateway as the API Gateway conformance tests start it: its log kept, and a real SDK management client. */
+/** The local gateway as the API Gateway conformance tests start it: its log kept, and a real SDK management client signing with the operator's keys. */
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { type LocalGatewayOptions, startLocalGateway } from "../../local/express-server";
 
@@ -8,7 +8,7 @@ export async function testGateway(options: LocalGatewayOptions = {}) {
   const management = new ApiGatewayManagementApiClient({
     endpoint: instance.managementUrl,
     region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: instance.credentials,
     maxAttempts: 1,
   });
   return { ...instance, log, management };

@@ -43,6 +43,15 @@ export function recordingMocks(): { mocks: pulumi.runtime.Mocks; resources: Regi
     call({ token, inputs }) {
       // KMS's public half of an asymmetric key, as `aws.kms.getPublicKey` returns it.
       if (token === "aws:kms/getPublicKey:getPublicKey") return { ...inputs, publicKeyPem: MOCK_PUBLIC_KEY_PEM };
+      // Lambda's concurrent executions as Service Quotas reports them: AWS's default, unless told.
+      if (token === "aws:servicequotas/getServiceQuota:getServiceQuota") {
+        return {
+          ...inputs,
+          region: REGION,
+          value: Number(process.env.MOCK_LAMBDA_CONCURRENCY ?? 1000),
+          defaultValue: 1000,
+        };
+      }
       // The account the stack deploys to, as `aws.getCallerIdentity` reads it.
       if (token === "aws:index/getCallerIdentity:getCallerIdentity")
         return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, id: ACCOUNT, userId: "AIDAEXAMPLE" };
@@ -130,9 +139,13 @@ function answer(type: string, name: string, inputs: Record<string, any>): { id: 
   }
 }
 
-/** What every function's environment holds for Powertools: the stack's service name and the metrics' namespace. */
-export function powertoolsEnvironment(serviceName: string): Record<string, string> {
-  return { POWERTOOLS_SERVICE_NAME: serviceName, POWERTOOLS_METRICS_NAMESPACE: "WebSocketChat" };
+/** What every function's environment holds: Powertools' settings, and source-mapped stack traces. */
+export function functionEnvironment(serviceName: string): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: serviceName,
+    POWERTOOLS_METRICS_NAMESPACE: "WebSocketChat",
+    NODE_OPTIONS: "--enable-source-maps --stack-trace-limit=30",
+  };
 }
 
 /** The value of an output, once the mocks have resolved it. */

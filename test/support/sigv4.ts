@@ -5,11 +5,13 @@ import { SignatureV4 } from "@smithy/signature-v4";
 export interface SigningOptions {
   region?: string;
   service?: string;
+  /** The keys to sign with: a gateway's (`gateway.credentials`) for it to accept the call. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   /** When the request claims to be signed (X-Amz-Date). Default now. */
   signingDate?: Date;
 }
 
-/** `fetch` with the request signed for `execute-api` in us-east-1 (or as `signing` says), any keys. */
+/** `fetch` with the request signed for `execute-api` in us-east-1 (or as `signing` says). */
 export async function signedFetch(
   url: string,
   init: RequestInit = {},
@@ -19,7 +21,7 @@ export async function signedFetch(
   const signer = new SignatureV4({
     service: signing.service ?? "execute-api",
     region: signing.region ?? "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: signing.credentials ?? { accessKeyId: "local", secretAccessKey: "local" },
     sha256: Hash.bind(null, "sha256"),
   });
   const headers = { host: target.host, ...(init.headers as Record<string, string> | undefined) };

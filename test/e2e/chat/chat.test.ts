@@ -11,13 +11,9 @@ import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { type LocalGateway, startLocalGateway } from "../../../local/express-server";
 import { connect, eventually } from "../../support/websocket";
 
-function tableClient(gateway: Pick<LocalGateway, "dynamodbEndpoint">) {
+function tableClient(gateway: Pick<LocalGateway, "dynamodbEndpoint" | "credentials">) {
   return DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: gateway.dynamodbEndpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    }),
+    new DynamoDBClient({ endpoint: gateway.dynamodbEndpoint, region: "us-east-1", credentials: gateway.credentials }),
   );
 }
 

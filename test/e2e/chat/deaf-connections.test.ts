@@ -9,9 +9,8 @@
 import test from "ava";
 import { roomShardKey, shardOf } from "../../../functions/chat/room";
 import { ConnectionGoneError, type ConnectionManager } from "../../../functions/runtime/connection-manager";
-import { readFunctionConfig } from "../../../functions/runtime/function-config";
 import { createHandlerDependencies } from "../../../functions/runtime/handler-dependencies";
-import { chatGateway, messagesAt, say, whoAmI } from "../../support/chat";
+import { chatGateway, messagesAt, operatorConfig, say, whoAmI } from "../../support/chat";
 import { deferred } from "../../support/function-fixtures";
 import { connect, eventually } from "../../support/websocket";
 
@@ -101,13 +100,7 @@ test("a row whose connection is gone and older than the connecting window is rem
   });
   const ada = await connect(gw.url);
   const adaId = await whoAmI(ada);
-  const { connections } = createHandlerDependencies(
-    readFunctionConfig({
-      TABLE_NAME: gw.tableName,
-      MESSAGES_TABLE_NAME: gw.messagesTableName,
-      DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
-    }),
-  );
+  const { connections } = createHandlerDependencies(operatorConfig(gw));
   const row = (connectionId: string) => ({
     connectionId,
     apiId: gw.apiId,

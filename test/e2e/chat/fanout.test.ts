@@ -9,9 +9,8 @@ import type { BroadcastJob } from "../../../functions/broadcast/fanout";
 import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { roomShardKey, shardOf } from "../../../functions/chat/room";
 import { broadcastWorker } from "../../../functions/routes";
-import { readFunctionConfig } from "../../../functions/runtime/function-config";
 import { createHandlerDependencies } from "../../../functions/runtime/handler-dependencies";
-import { chatGateway, invoked, messagesAt, roundTrip, say, whoAmI } from "../../support/chat";
+import { chatGateway, invoked, messagesAt, operatorConfig, roundTrip, say, whoAmI } from "../../support/chat";
 import { deferred } from "../../support/function-fixtures";
 import { connect, eventually, type TestClient } from "../../support/websocket";
 
@@ -75,13 +74,7 @@ async function fannedOut(gw: { log: string[] }, runs: WorkerRuns, messages: numb
 
 /** Rows of connections that are gone without `$disconnect`: their posts answer 410. */
 async function ghosts(gw: Awaited<ReturnType<typeof chatGateway>>, room: string, count: number): Promise<string[]> {
-  const { connections } = createHandlerDependencies(
-    readFunctionConfig({
-      TABLE_NAME: gw.tableName,
-      MESSAGES_TABLE_NAME: gw.messagesTableName,
-      DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
-    }),
-  );
+  const { connections } = createHandlerDependencies(operatorConfig(gw));
   const ids = Array.from({ length: count }, (_, i) => `GHOST${String(i).padStart(10, "0")}=`);
   const address = { apiId: gw.apiId, stage: "dev", room };
   for (const connectionId of ids) {
@@ -280,12 +273,7 @@ test("Lambda delivering a job twice: the real worker on the embedded DynamoDB po
   const gw = await chatGateway();
   t.teardown(() => gw.close());
   const members = await joinMany(gw.url, "stadium", 6);
-  const config = readFunctionConfig({
-    TABLE_NAME: gw.tableName,
-    MESSAGES_TABLE_NAME: gw.messagesTableName,
-    DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
-    MANAGEMENT_ENDPOINT_URL: gw.managementUrl,
-  });
+  const config = operatorConfig(gw, { MANAGEMENT_ENDPOINT_URL: gw.managementUrl });
   const worker = broadcastWorker.createHandler(createHandlerDependencies(config));
   const frame = {
     type: "message",

@@ -28,7 +28,7 @@ test("1,000 concurrent clients each receive every message of 3 senders exactly o
     servePage: false,
     limits: { behindAfterMs: 0, newConnectionsPerSecond: 0 },
   });
-  const table = tableReader(gw.dynamodbEndpoint, gw.tableName);
+  const table = tableReader(gw.dynamodbEndpoint, gw.tableName, gw.credentials);
   t.teardown(async () => {
     table.close();
     await gw.close();

@@ -66,6 +66,25 @@ test("one user's message limit holds across all their connections: 4 tabs sendin
     eventually(() => messagesAt(tabs[0] as TestClient).some((m) => m.data === "still here")),
   );
   t.is(messagesAt(listener).length, 6);
+  // A refused message is not stored: the room's history holds what was delivered, nothing else.
+  listener.socket.send(JSON.stringify({ action: "history", room: "limits", ref: "h" }));
+  const history = () =>
+    listener.received
+      .map((raw) => JSON.parse(String(raw)) as { type: string; messages?: { data: string }[] })
+      .find((frame) => frame.type === "history");
+  await within(
+    5000,
+    "history",
+    eventually(() => history() !== undefined),
+  );
+  t.deepEqual(
+    history()
+      ?.messages?.map((message) => message.data)
+      .sort(),
+    messagesAt(listener)
+      .map((message) => message.data)
+      .sort(),
+  );
 });
 
 test("users behind one source address share its budget: past it, each gets the address's refusal", async (t) => {

@@ -463,7 +463,7 @@ test("bad input: each bad frame, connect and management call gets a clear answer
     },
   ];
   for (const { input, url, init, expected } of managementCases) {
-    const response = await within(5000, input, signedFetch(url, init));
+    const response = await within(5000, input, signedFetch(url, init, { credentials: gw.credentials }));
     await response.arrayBuffer();
     results.push({ input, expected, observed: `${response.status} ${response.headers.get("x-amzn-errortype")}` });
   }

@@ -5,7 +5,7 @@
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-keys-connect-disconnect.html;
  * a two-way route's response goes back to the caller as a frame:
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-response.html);
- * the rest is the chat's own protocol, documented in the README.
+ * the rest is the chat's own protocol, documented in docs/protocol.md.
  */
 import test from "ava";
 import { createDocumentClient } from "../../../dal/dynamodb-client";
@@ -14,9 +14,8 @@ import type { ChatMessageFrame } from "../../../functions/chat/message";
 import { roomKey, roomShardKey, shardOf } from "../../../functions/chat/room";
 import type { HistoryFrame } from "../../../functions/handlers/history";
 import type { WhoFrame } from "../../../functions/handlers/who";
-import { readFunctionConfig } from "../../../functions/runtime/function-config";
 import { chatRepositories, createHandlerDependencies } from "../../../functions/runtime/handler-dependencies";
-import { chatGateway, invoked, roundTrip, say, whoAmI, within } from "../../support/chat";
+import { chatGateway, invoked, operatorConfig, roundTrip, say, whoAmI, within } from "../../support/chat";
 import { connect, eventually, type TestClient } from "../../support/websocket";
 
 type Frame = Record<string, unknown> & { type?: string };
@@ -121,13 +120,7 @@ test("a connection that vanished without $disconnect leaves when a post finds it
   const bob = await join(gw.url, "kitchen", "Bob");
   // A row whose connection is gone and whose $disconnect never ran, connected long enough ago that
   // its 410 cannot mean "still connecting".
-  const { connections } = createHandlerDependencies(
-    readFunctionConfig({
-      TABLE_NAME: gw.tableName,
-      MESSAGES_TABLE_NAME: gw.messagesTableName,
-      DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
-    }),
-  );
+  const { connections } = createHandlerDependencies(operatorConfig(gw));
   const ghost = "GHOSTconnection=";
   const address = { apiId: gw.apiId, stage: "dev", room: "kitchen" };
   await connections.put({
@@ -286,11 +279,7 @@ test("history: messages handled in the same millisecond keep one order, by reque
   t.teardown(() => gw.close());
   const reader = await join(gw.url, "ties", "Reader");
   const { messages } = chatRepositories(
-    createDocumentClient({
-      region: "us-east-1",
-      endpoint: gw.dynamodbEndpoint,
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    }),
+    createDocumentClient({ region: "us-east-1", endpoint: gw.dynamodbEndpoint, credentials: gw.credentials }),
     { tableName: gw.tableName, messagesTableName: gw.messagesTableName },
   );
   const sentAt = new Date().toISOString();

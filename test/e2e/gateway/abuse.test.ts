@@ -1,9 +1,10 @@
 /**
  * What a web page on another origin, or another machine, can do to a gateway the command started:
- * it listens on the loopback address only, and `@connections` answers neither a CORS preflight nor
- * an unsigned request, so a page can neither read from nor post to the app's connections. AWS
- * refuses an unsigned `@connections` call with 403 "Missing Authentication Token" (developer guide,
- * "Use @connections commands in your backend service": calls are signed with SigV4).
+ * it listens on the loopback address only, and refuses any request a page sends (it carries an
+ * `Origin`; the SDKs send none) before `@connections` reads it, with no CORS grant, so a page can
+ * neither read from nor post to the app's connections. An unsigned call without an `Origin` is
+ * refused as AWS refuses it: 403 "Missing Authentication Token" (developer guide, "Use @connections
+ * commands in your backend service": calls are signed with SigV4).
  */
 import { networkInterfaces } from "node:os";
 import path from "node:path";
@@ -26,15 +27,19 @@ test("a page on another origin gets no CORS grant from @connections and cannot p
   t.is(preflight.status, 403);
   t.is(preflight.headers.get("access-control-allow-origin"), null);
 
-  // A form's POST needs no preflight: it carries no signature, and is refused as AWS refuses it.
+  // A form's POST needs no preflight: it carries an Origin, and is refused before anything reads it.
   const simple = await fetch(target, {
     method: "POST",
     headers: { ...origin, "content-type": "text/plain" },
     body: "x",
   });
   t.is(simple.status, 403);
-  t.is(simple.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException");
   t.is(simple.headers.get("access-control-allow-origin"), null);
+  t.true(gateway.lines.some((line) => line.includes('Origin "http://evil.example"')));
+  // Without one (a tool, not a page), it is unsigned, and refused as AWS refuses it.
+  const unsigned = await fetch(target, { method: "POST", headers: { "content-type": "text/plain" }, body: "x" });
+  t.is(unsigned.status, 403);
+  t.is(unsigned.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException");
 
   // Nothing reached the client: its next frame is the one its own message brings.
   alice.socket.send(JSON.stringify({ action: "sendmessage", data: "mine" }));

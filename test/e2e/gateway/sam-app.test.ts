@@ -47,7 +47,7 @@ test("a stale connection answers the handler's post with GoneException, and the 
   const dynamodb = new DynamoDBClient({
     region: "eu-west-1",
     endpoint: gateway.dynamodbEndpoint,
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    credentials: gateway.credentials,
   });
   await dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: { connectionId: { S: "Gone0000000000=" } } }));
 

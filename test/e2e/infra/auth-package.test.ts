@@ -4,14 +4,21 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import anyTest, { type TestFn } from "ava";
-import { type Factory, invokePacked, measure, type Packages, packFunctions } from "../../../bench/deployed-packages";
+import {
+  type Factory,
+  invokePacked,
+  measure,
+  type Packages,
+  packFunctions,
+  runPacked,
+} from "../../../bench/deployed-packages";
 import { createAuthorizerHandler } from "../../../functions/handlers/authorizer";
 import { createTokenHandler, type TokenResponse } from "../../../functions/handlers/token-endpoint";
 import { connectAuthorizer, tokenEndpoint } from "../../../functions/routes";
 import type { AuthorizerResult, HttpResult } from "../../../functions/runtime/lambda-events";
 import { authorizerFactory, tokenEndpointFactory } from "../../../infra/chat-auth";
 import { authorizerEvent, functionUrlEvent, METHOD_ARN } from "../../support/function-fixtures";
-import { rsaKeyPair } from "../../support/tokens";
+import { guestToken, rsaKeyPair } from "../../support/tokens";
 
 /**
  * The identity functions as deployed, each run on its own in a fresh Node: the token endpoint signs
@@ -22,6 +29,8 @@ import { rsaKeyPair } from "../../support/tokens";
 interface KmsCall {
   target: string;
   input: { KeyId?: string; Message?: string; MessageType?: string; SigningAlgorithm?: string };
+  /** The access key id the request was signed with. */
+  accessKeyId?: string;
 }
 
 interface Context {
@@ -45,7 +54,8 @@ function startKms(privateKeyPem: string, calls: KmsCall[]): Promise<Server> {
     request.on("end", () => {
       const target = String(request.headers["x-amz-target"]);
       const input = JSON.parse(Buffer.concat(chunks).toString() || "{}") as KmsCall["input"];
-      calls.push({ target, input });
+      const accessKeyId = /Credential=([^/]+)\//.exec(String(request.headers.authorization))?.[1];
+      calls.push({ target, input, ...(accessKeyId && { accessKeyId }) });
       const reply = (status: number, body: object) => {
         response.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
         response.end(JSON.stringify(body));
@@ -122,6 +132,40 @@ test.serial("the packed authorizer refuses a token it did not issue with Unautho
   await t.throwsAsync(authorize(t.context, tampered), { message: /Error: Unauthorized/ });
 });
 
+test.serial(
+  "the packed authorizer logs no ERROR for a refusal, only for a failure: the alarm counts its ERROR lines",
+  async (t) => {
+    // The lines a run wrote at ERROR: Powertools' JSON lines (Lambda's runtime adds an `Invoke Error` line of its own).
+    const errorLines = async (run: Promise<unknown>) => {
+      const failed = (await run.catch((error: unknown) => error)) as { lines: (Record<string, unknown> | string)[] };
+      return failed.lines.filter((line) => typeof line === "object" && line.level === "ERROR");
+    };
+
+    const refused = await errorLines(
+      runPacked(t.context.packages, "authorizer", authorizerEvent({ token: "forged.token.here" }), {
+        AUTH_MODE: "guest",
+        ...GUEST_TOKENS,
+        TOKEN_PUBLIC_KEY: t.context.publicKeyPem,
+      }),
+    );
+    // An issuer whose keys cannot be fetched: the authorizer cannot tell, and fails (500).
+    const keys = rsaKeyPair();
+    const token = await guestToken({ ...keys, issuer: "https://issuer.example", audience: "app" });
+    const failed = await errorLines(
+      runPacked(t.context.packages, "authorizer", authorizerEvent({ token }), {
+        AUTH_MODE: "oidc",
+        OIDC_ISSUER: "https://issuer.example",
+        OIDC_AUDIENCE: "app",
+        OIDC_JWKS_URI: "http://127.0.0.1:9/jwks",
+      }),
+    );
+
+    t.deepEqual(refused, [], "a refusal is the authorizer's answer (401), not a failure");
+    t.is(failed.length, 1);
+    t.like(failed[0], { message: "invocation failed", route: "authorizer" });
+  },
+);
+
 test.serial("the packed token endpoint answers 400 to a bad name without calling KMS", async (t) => {
   t.context.kmsCalls.length = 0;
   const result = await issue(t.context, JSON.stringify({ name: "x".repeat(65) }));
@@ -136,23 +180,73 @@ test.serial("the packed token endpoint answers 503 when KMS refuses to sign", as
   t.regex(JSON.parse(result.body ?? "").message, /No token can be issued/);
 });
 
-test("each identity function requires only what it uses: its init loads no route's client", (t) => {
-  const required = (name: string) => {
-    const file = join(t.context.packages.dirs.get(name) as string, "__index.js");
-    t.log(`${name}: __index.js ${measure(file, "__index.js").bytes} bytes`);
-    const text = readFileSync(file, "utf8");
-    return [...new Set([...text.matchAll(/require\("([^"./][^"]*)"\)/g)].map((match) => match[1]))].sort();
+test.serial(
+  "without keys in its environment, the packed token endpoint gets its role's from the container endpoint, through the runtime's SDK",
+  async (t) => {
+    // The credential providers after the environment's are not bundled (LOADED_FROM_RUNTIME): on
+    // Lambda NODE_PATH finds the runtime's SDK; here this project's node_modules stands for it.
+    const credentials = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      const expiration = new Date(Date.now() + 3_600_000).toISOString();
+      response.end(
+        JSON.stringify({ AccessKeyId: "ASIACONTAINER", SecretAccessKey: "s", Token: "t", Expiration: expiration }),
+      );
+    });
+    await new Promise<void>((resolve) => credentials.listen(0, "127.0.0.1", resolve));
+    const noKeys = {
+      ...GUEST_TOKENS,
+      TOKEN_KMS_KEY_ID: KEY_ARN,
+      AWS_ENDPOINT_URL_KMS: t.context.kmsUrl,
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${(credentials.address() as AddressInfo).port}/role`,
+    };
+    try {
+      t.context.kmsCalls.length = 0;
+      const issued = await invokePacked<HttpResult>(t.context.packages, "token", functionUrlEvent('{"name":"Ada"}'), {
+        ...noKeys,
+        NODE_PATH: join(__dirname, "..", "..", "..", "node_modules"),
+      });
+      t.is(issued.statusCode, 200, issued.body);
+      t.deepEqual(
+        t.context.kmsCalls.map((call) => call.accessKeyId),
+        ["ASIACONTAINER"],
+      );
+      // Out of the runtime's reach, no provider: no token, and KMS never asked.
+      t.context.kmsCalls.length = 0;
+      const refused = await invokePacked<HttpResult>(
+        t.context.packages,
+        "token",
+        functionUrlEvent('{"name":"Ada"}'),
+        noKeys,
+      );
+      t.is(refused.statusCode, 503);
+      t.deepEqual(t.context.kmsCalls, []);
+    } finally {
+      credentials.close();
+    }
+  },
+);
+
+test("each identity function's bundle holds only what it uses: its init loads no route's client", (t) => {
+  const dependencies = Object.keys(
+    (JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: object }).dependencies,
+  );
+  const bundled = (name: string) => {
+    t.log(
+      `${name}: __index.js ${measure(join(t.context.packages.dirs.get(name) as string, "__index.js"), "").bytes} bytes`,
+    );
+    return (t.context.packages.bundled.get(name) ?? []).filter((pkg) => dependencies.includes(pkg));
   };
-  // Powertools' logger only: neither broadcasts, so neither loads the metrics.
-  t.deepEqual(required("authorizer"), ["@aws-lambda-powertools/logger", "jose"]);
-  // The token endpoint: KMS to sign, and DynamoDB for each address's budget of tokens.
-  t.deepEqual(required("token"), [
+  // Powertools' logger only: neither broadcasts, so neither holds the metrics; the authorizer no SDK
+  // client; the token endpoint KMS's and DynamoDB's (each address's budget of tokens, in the limits table).
+  t.deepEqual(bundled("authorizer"), ["@aws-lambda-powertools/logger", "jose"]);
+  t.deepEqual(bundled("token"), [
     "@aws-lambda-powertools/logger",
-    "@aws-sdk/client-dynamodb/dist-cjs/index.js",
-    "@aws-sdk/client-kms/dist-cjs/index.js",
-    "@aws-sdk/lib-dynamodb/dist-cjs/index.js",
-    "@aws-sdk/util-dynamodb/dist-cjs/index.js",
-    "crypto",
+    "@aws-sdk/client-dynamodb",
+    "@aws-sdk/client-kms",
+    "@aws-sdk/lib-dynamodb",
+    "@aws-sdk/util-dynamodb",
     "jose",
   ]);
   // One handler for cloud and local: the route table's entries are the functions packed here.

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import anyTest, { type TestFn } from "ava";
 import { type Factory, measure, type Packages, packFunctions, runPacked } from "../../../bench/deployed-packages";
@@ -12,15 +11,15 @@ import { CONNECTIONS_TABLE, MESSAGES_TABLE } from "../../../functions/chat/table
 import { broadcastWorker, routes } from "../../../functions/routes";
 import type { WebSocketEvent, WebSocketResult } from "../../../functions/runtime/lambda-events";
 import { broadcastWorkerFactory } from "../../../infra/broadcast-worker";
-import { DEPLOY_ONLY_PACKAGES } from "../../../infra/inline-function";
+import { DEPLOY_ONLY_PACKAGES, LOADED_FROM_RUNTIME } from "../../../infra/function-bundle";
 import { handlerFactory } from "../../../infra/websocket-route";
 import { type EmbeddedDynamoDB, startEmbeddedDynamoDB } from "../../../local/dynamodb/embedded-dynamodb";
 import { ensureTable } from "../../../local/dynamodb/tables";
 
 /**
  * Proof that each Lambda package runs on its own: the exact callback factory the infra deploys is
- * serialized, laid out with only the packages CallbackFunction would zip, and invoked in a fresh
- * Node process with nothing of this project's source or dev tools in reach.
+ * serialized and bundled as `pulumi up` deploys it (`infra/function-bundle.ts`), and invoked in a
+ * fresh Node process with nothing of this project's source, packages or dev tools in reach.
  */
 
 interface ManagementCall {
@@ -175,79 +174,83 @@ async function rowOf(context: Context, connectionId: string) {
   return Item;
 }
 
-/** The package a `node_modules/...` path belongs to (its innermost `node_modules` entry). */
-function packageName(relative: string): string {
-  const parts = relative.split("/");
-  const at = parts.lastIndexOf("node_modules");
-  const first = parts[at + 1] ?? "";
-  return first.startsWith("@") ? `${first}/${parts[at + 2]}` : first;
-}
+/** What every function that reads the tables holds: its logger and the DynamoDB clients. */
+const TABLES_CLIENTS = [
+  "@aws-lambda-powertools/logger",
+  "@aws-sdk/client-dynamodb",
+  "@aws-sdk/lib-dynamodb",
+  "@aws-sdk/util-dynamodb",
+] as const;
+/** A route that posts to connections: with the `@connections` client. */
+const POSTS = [...TABLES_CLIENTS, "@aws-sdk/client-apigatewaymanagementapi"].sort();
+/** A route that fans out: the Lambda client, and the broadcast metrics. */
+const FANS_OUT = [...POSTS, "@aws-lambda-powertools/metrics", "@aws-sdk/client-lambda"].sort();
 
-test("the packed set holds runtime dependencies only, no dev tool and no Pulumi SDK", (t) => {
+/** The `dependencies` of package.json each function's bundle holds code of: what it loads, and no more. */
+const BUNDLED_DEPENDENCIES: Record<string, string[]> = {
+  onconnect: POSTS,
+  ondisconnect: POSTS,
+  sendmessage: FANS_OUT,
+  // Their answer goes back as the route's response: no `@connections` client.
+  who: [...TABLES_CLIENTS],
+  history: [...TABLES_CLIENTS],
+  join: POSTS,
+  leave: POSTS,
+  typing: POSTS,
+  edit: FANS_OUT,
+  delete: FANS_OUT,
+  // Posts and records metrics, and invokes nothing.
+  broadcast: [...POSTS, "@aws-lambda-powertools/metrics"].sort(),
+};
+
+test("each function's bundle holds the packages its handler uses and no other: no dev or deploy tool, no credential provider Lambda never asks for", (t) => {
   const manifest = JSON.parse(readFileSync("package.json", "utf8")) as {
     dependencies: Record<string, string>;
     devDependencies: Record<string, string>;
   };
-  const packages = t.context.packages.packedPaths.map(packageName);
-  t.log(`${packages.length} packages packed: ${packages.join(", ")}`);
-  // A dev dependency that a packed package itself depends on (the SDK's own signer, which tests
-  // also use to sign raw calls) is packed for the runtime's sake, not as a dev tool.
-  const neededAtRuntime = new Set(
-    [...new Set(packages)].flatMap((name) =>
-      Object.keys(
-        (JSON.parse(readFileSync(join("node_modules", name, "package.json"), "utf8")) as { dependencies?: object })
-          .dependencies ?? {},
-      ),
-    ),
-  );
-  const forbidden = [
-    ...Object.keys(manifest.devDependencies).filter((name) => !neededAtRuntime.has(name)),
-    "ava",
-    "sinon",
-    "dynalite",
-    "express",
-    "express-ws",
-    "ws",
-    "typescript",
-    "tsx",
-    "esbuild",
-    "@biomejs/biome",
-  ];
-  t.deepEqual(
-    packages.filter((name) => forbidden.includes(name) || name.startsWith("@types/") || name.startsWith("@pulumi/")),
-    [],
-  );
+  const dependencies = Object.keys(manifest.dependencies);
   const deployOnly: readonly string[] = DEPLOY_ONLY_PACKAGES;
-  for (const dependency of Object.keys(manifest.dependencies).filter(
-    (name) => !name.startsWith("@pulumi/") && !deployOnly.includes(name),
-  )) {
-    t.true(packages.includes(dependency), `${dependency} is packed`);
+  for (const [name, bundled] of t.context.packages.bundled) {
+    t.log(`${name}: ${bundled.length} packages: ${bundled.join(", ")}`);
+    t.deepEqual(
+      bundled.filter((pkg) => dependencies.includes(pkg)),
+      BUNDLED_DEPENDENCIES[name],
+      name,
+    );
+    // A dev dependency that a bundled package itself depends on (the SDK's own signer, which tests
+    // also use to sign raw calls) is there for the runtime's sake, not as a dev tool.
+    const neededAtRuntime = new Set(
+      bundled.flatMap((pkg) =>
+        Object.keys(
+          (JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, "utf8")) as { dependencies?: object })
+            .dependencies ?? {},
+        ),
+      ),
+    );
+    const devTool = (pkg: string) => pkg in manifest.devDependencies && !neededAtRuntime.has(pkg);
+    const fromRuntime: readonly string[] = LOADED_FROM_RUNTIME;
+    t.deepEqual(
+      bundled.filter(
+        (pkg) => deployOnly.includes(pkg) || pkg.startsWith("@pulumi/") || devTool(pkg) || fromRuntime.includes(pkg),
+      ),
+      [],
+      name,
+    );
   }
-  t.true(t.context.packages.packedPaths.every((path) => path.startsWith("node_modules/")));
+  t.deepEqual([...t.context.packages.bundled.keys()], Object.keys(BUNDLED_DEPENDENCIES));
 });
 
-test("each function's archive: size and file count", (t) => {
-  const modules = measure(join(t.context.packages.workDir, "shared", "node_modules"), "node_modules");
-  t.is(modules.symlinks, 0);
-  // No native addon: the same zip runs on arm64 and x86_64 (LAMBDA_NODE runs these tests on arm64).
-  t.deepEqual(
-    readdirSync(join(t.context.packages.workDir, "shared"), { recursive: true, encoding: "utf8" }).filter((file) =>
-      file.endsWith(".node"),
-    ),
-    [],
-  );
-  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(2);
-  for (const definition of [...routes, broadcastWorker]) {
-    const handler = measure(join(t.context.packages.dirs.get(definition.name) as string, "__index.js"), "__index.js");
-    t.log(
-      `${definition.name}: ${modules.files + handler.files} files, ${mb(modules.bytes + handler.bytes)} MB unpacked, ` +
-        `~${mb(modules.zipped + handler.zipped)} MB zipped (__index.js: ${handler.bytes} bytes)`,
-    );
-    t.true(handler.bytes > 1000);
+test("each function's archive is its bundle and source map: size", (t) => {
+  const kb = (bytes: number) => (bytes / 1024).toFixed(0);
+  for (const [name, dir] of t.context.packages.dirs) {
+    // One file of code, no native addon: the same zip runs on arm64 and x86_64 (LAMBDA_NODE runs these tests on arm64).
+    t.deepEqual(readdirSync(dir).sort(), ["__index.js", "__index.js.map"]);
+    const archive = measure(dir, "");
+    t.log(`${name}: ${kb(archive.bytes)} KB unpacked, ~${kb(archive.zipped)} KB zipped`);
+    // Lambda takes 50 MB. Today's largest (sendmessage) zips to about 150 KB, where the copied
+    // node_modules made 4 MB: the bound of 200 KB catches a heavy package slipping in.
+    t.true(archive.zipped < 200 * 1024, `${name}: ${kb(archive.zipped)} KB zipped`);
   }
-  // Lambda refuses a zip over 50 MB. Today's are about 4 MB: the bound of 6 MB catches a heavy
-  // dependency slipping in, such as the deploy's tsx and its esbuild (12 MB unpacked) if not excluded.
-  t.true(modules.zipped < 6 * 1024 * 1024, `${mb(modules.zipped)} MB zipped`);
 });
 
 test.serial("$connect writes the connection's row in its room, and tells the room", async (t) => {
@@ -317,7 +320,25 @@ test.serial(
     const { lines } = error as Error & { lines: (Record<string, unknown> | string)[] };
     const errors = lines.filter((line) => typeof line === "object" && line.level === "ERROR");
     t.is(errors.length, 1, JSON.stringify(lines));
-    t.regex(String((errors[0] as { error?: { stack?: string } }).error?.stack), /^RepositoryError: DynamoDB get/);
+    const stack = String((errors[0] as { error?: { stack?: string } }).error?.stack);
+    t.regex(stack, /^RepositoryError: DynamoDB get/);
+    // Its frames name this project's sources (the bundle's map, NODE_OPTIONS=--enable-source-maps),
+    // at the very lines: where the error was made, and the handler that awaited it.
+    const frames = [...stack.matchAll(/\/sendmessage\/((?:dal|functions)\/[\w/-]+\.ts):(\d+):\d+\)/g)].map(
+      ([, file, line]) => [
+        file,
+        readFileSync(file as string, "utf8")
+          .split("\n")
+          [Number(line) - 1]?.trim(),
+      ],
+    );
+    t.log(frames);
+    t.regex(String(frames[0]?.[1]), /this\.failure\("get", error\)/);
+    t.is(frames[0]?.[0], "dal/dynamodb-repository.ts");
+    t.true(
+      frames.some(([file]) => file === "functions/handlers/sendmessage.ts"),
+      stack,
+    );
     t.like(errors[0], {
       message: "invocation failed",
       service: "websocket-chat-test",

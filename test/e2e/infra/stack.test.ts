@@ -3,8 +3,8 @@ import { loadStack, productionInstall, stackConfig } from "../../support/product
 import {
   ACCOUNT,
   API_ID,
+  functionEnvironment,
   KMS_KEY_ID,
-  powertoolsEnvironment,
   REGION,
   type RegisteredResource,
   TOKEN_URL_ID,
@@ -75,13 +75,16 @@ test("stack config reaches the stage, the log groups and the functions", async (
   for (const route of [...routeFunctions, ...changes, "broadcast"]) {
     t.deepEqual(functions.get(`websocket-chat-dev-${route}`)?.environment, {
       variables: {
-        ...powertoolsEnvironment("websocket-chat-dev"),
+        ...functionEnvironment("websocket-chat-dev"),
         RATE_LIMITS: DEFAULT_RATE_LIMITS_JSON,
         TABLE_NAME: "websocket-chat-connections-7f3a9c1",
         MESSAGES_TABLE_NAME: "websocket-chat-messages-7f3a9c1",
         LIMITS_TABLE_NAME: "websocket-chat-limits-7f3a9c1",
         BROADCAST_CONCURRENCY: "100",
-        ...(["sendmessage", ...changes].includes(route) && { BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast" }),
+        ...(["sendmessage", ...changes].includes(route) && {
+          BROADCAST_FUNCTION_NAME: "websocket-chat-dev-broadcast",
+          ACCOUNT_CONCURRENCY: "1000",
+        }),
       },
     });
   }
@@ -91,14 +94,14 @@ test("stack config reaches the stage, the log groups and the functions", async (
   const { TOKEN_PUBLIC_KEY, ...authorizerEnvironment } = (functions.get("websocket-chat-dev-authorizer")?.environment
     ?.variables ?? {}) as Record<string, string>;
   t.deepEqual(authorizerEnvironment, {
-    ...powertoolsEnvironment("websocket-chat-dev"),
+    ...functionEnvironment("websocket-chat-dev"),
     AUTH_MODE: "guest",
     ...guestTokens,
   });
   t.regex(TOKEN_PUBLIC_KEY ?? "", /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
   t.deepEqual(functions.get("websocket-chat-dev-token")?.environment, {
     variables: {
-      ...powertoolsEnvironment("websocket-chat-dev"),
+      ...functionEnvironment("websocket-chat-dev"),
       ...guestTokens,
       TOKEN_KMS_KEY_ID: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KMS_KEY_ID}`,
       RATE_LIMITS: DEFAULT_RATE_LIMITS_JSON,

@@ -72,6 +72,30 @@ test("npm run local signs guests in as the dev stack does; AUTH and TOKEN_TTL_SE
   );
 });
 
+test("ALLOWED_HOSTS and ALLOWED_ORIGINS are comma-separated lists; an origin that is not one is refused, naming the variable", (t) => {
+  const settings = readCliSettings({
+    ALLOWED_HOSTS: "devbox.local, chat.test",
+    ALLOWED_ORIGINS: "http://localhost:5173",
+  });
+  t.deepEqual(settings.allowedHosts, ["devbox.local", "chat.test"]);
+  t.deepEqual(settings.allowedOrigins, ["http://localhost:5173"]);
+  t.deepEqual(readCliSettings({}).allowedOrigins, []);
+  const error = t.throws(() => readCliSettings({ ALLOWED_ORIGINS: "http://localhost:5173/path" }), {
+    instanceOf: ConfigError,
+  });
+  t.regex(error?.message ?? "", /^ALLOWED_ORIGINS must list origins like http:\/\/localhost:3000/);
+});
+
+test("the shell's AWS keys become the operator's, so its tools sign for the server as they are; without them the server makes some", (t) => {
+  t.deepEqual(
+    readCliSettings({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_SESSION_TOKEN: "token" })
+      .credentials,
+    { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: "token" },
+  );
+  t.is(readCliSettings({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE" }).credentials, undefined, "a key without its secret");
+  t.is(readCliSettings({}).credentials, undefined);
+});
+
 test("AUTH=oidc: OIDC_AUTHORIZATION_ENDPOINT, OIDC_TOKEN_ENDPOINT and OIDC_SCOPE give the page its sign-in; a bad endpoint is named", (t) => {
   const cognito = "https://my-chat.auth.us-east-1.amazoncognito.com/oauth2";
   const oidc = {

@@ -168,7 +168,7 @@ test("the server run directly stops on SIGINT as on Ctrl-C: connections closed w
   const [, port] = (await waitForOutput(child, /WebSocket API\s+ws:\/\/localhost:(\d+)\/dev/)) as [string, string];
   const client = await connect(`ws://127.0.0.1:${port}/dev`);
   child.kill("SIGINT");
-  t.is(await exited, 0, "the exit code the README promises");
+  t.is(await exited, 0, "the exit code docs/local-gateway.md promises");
   t.deepEqual(await client.closed, { code: 1001, reason: "Going away" });
   t.regex(output, /SIGINT: closing 1 connection\(s\)\.\.\.\n.*\$disconnect connection=\S+ status=200.*\nStopped\.\n$/);
 });

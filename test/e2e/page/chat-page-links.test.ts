@@ -158,15 +158,14 @@ test("the gateway serves the page with a policy that lets it connect to this gat
 });
 
 test("served by an origin that sends no policy, the page holds itself to config.json's origins once it has read it", async (t) => {
-  const gw = await startLocalGateway({ port: 0, log: () => {}, auth: { mode: "none" }, servePage: false });
-  t.teardown(() => gw.close());
   const evil = await attacker(t);
   // The page's files with a config.json naming the gateway, and no header at all.
   const files = await startLocalGateway({ port: 0, log: () => {}, auth: { mode: "none" } });
   t.teardown(() => files.close());
+  let gatewayUrl = "";
   const bare = createHttpServer(async (request, response) => {
     if (request.url === "/config.json") {
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ url: gw.url }));
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ url: gatewayUrl }));
       return;
     }
     const file = await fetch(`${origin(files)}${request.url}`);
@@ -175,8 +174,19 @@ test("served by an origin that sends no policy, the page holds itself to config.
   });
   await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
   t.teardown(() => new Promise<void>((resolve) => bare.close(() => resolve())));
+  const bareOrigin = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+  // A page of another origin: the local gateway takes it only when told to (a deployed API checks no Origin).
+  const gw = await startLocalGateway({
+    port: 0,
+    log: () => {},
+    auth: { mode: "none" },
+    servePage: false,
+    allowedOrigins: [bareOrigin],
+  });
+  t.teardown(() => gw.close());
+  gatewayUrl = gw.url;
   const page = await newPage(t);
-  await page.goto(`http://127.0.0.1:${(bare.address() as AddressInfo).port}/`);
+  await page.goto(`${bareOrigin}/`);
   await page.locator("#status[data-state=open]").waitFor();
   t.is(gw.connectionCount(), 1);
 

@@ -28,18 +28,33 @@ test.after.always(async (t) => {
 
 type Teardown = { teardown(fn: () => Promise<void> | void): void };
 
-/** A gateway standing in for a deployed API: no page of its own. */
-async function api(t: Teardown, options: LocalGatewayOptions = {}) {
-  const gw = await startLocalGateway({ port: 0, log: () => {}, servePage: false, auth: { mode: "none" }, ...options });
+interface PublishedOrigin {
+  /** The page's address. */
+  url: string;
+  origin: string;
+  /** Writes `config.json` as a deploy does, and the policy allowing `connectSources` (the response headers policy's). */
+  publish(config: object, connectSources: string[]): void;
+}
+
+/**
+ * A gateway standing in for a deployed API: no page of its own. The published page is of another
+ * origin, which the local gateway takes only when told to (a deployed API checks no Origin).
+ */
+async function api(t: Teardown, page: PublishedOrigin, options: LocalGatewayOptions = {}) {
+  const gw = await startLocalGateway({
+    port: 0,
+    log: () => {},
+    servePage: false,
+    auth: { mode: "none" },
+    allowedOrigins: [page.origin],
+    ...options,
+  });
   t.teardown(() => gw.close());
   return gw;
 }
 
-/**
- * A static origin holding exactly the published objects, as a bucket behind CloudFront would, each
- * answered with the page's policy allowing `connectSources` (the response headers policy's).
- */
-async function publishedOrigin(t: Teardown, config: object, connectSources: string[]): Promise<string> {
+/** A static origin holding exactly the published objects, as a bucket behind CloudFront would. */
+async function publishedOrigin(t: Teardown): Promise<PublishedOrigin> {
   const objects = new Map(
     await Promise.all(
       pageObjects().map(async ({ key, contentType, source }) => {
@@ -48,11 +63,14 @@ async function publishedOrigin(t: Teardown, config: object, connectSources: stri
       }),
     ),
   );
-  objects.set("/config.json", {
-    body: Buffer.from(JSON.stringify(config)),
-    contentType: CONTENT_TYPES[".json"] as string,
-  });
-  const policy = pageContentSecurityPolicy(connectSources);
+  let policy = "";
+  const publish = (config: object, connectSources: string[]) => {
+    objects.set("/config.json", {
+      body: Buffer.from(JSON.stringify(config)),
+      contentType: CONTENT_TYPES[".json"] as string,
+    });
+    policy = pageContentSecurityPolicy(connectSources);
+  };
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://origin").pathname;
     const object = objects.get(path === "/" ? "/index.html" : path);
@@ -64,18 +82,20 @@ async function publishedOrigin(t: Teardown, config: object, connectSources: stri
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url: `${origin}/`, origin, publish };
 }
 
 const wsOrigin = (url: string) => new URL(url).origin;
 
 test("the published page, on an origin of its own, connects to the URL in config.json and chats", async (t) => {
-  const gw = await api(t);
-  const origin = await publishedOrigin(t, { url: gw.url, auth: "none" }, [wsOrigin(gw.url)]);
+  const published = await publishedOrigin(t);
+  const gw = await api(t, published);
+  published.publish({ url: gw.url, auth: "none" }, [wsOrigin(gw.url)]);
   const listener = await connect(gw.url);
   t.teardown(() => listener.socket.close());
 
-  const page = await openChat(t.context.browser, origin, { name: "Ada" });
+  const page = await openChat(t.context.browser, published.url, { name: "Ada" });
   t.is(await page.inputValue("#url"), gw.url, "the page takes the API's URL from config.json");
   await say(page, "hello from the published page");
   await page.locator(".message", { hasText: "hello from the published page" }).waitFor();
@@ -86,17 +106,18 @@ test("the published page, on an origin of its own, connects to the URL in config
 });
 
 test("a guest stack's page signs in at the token URL its config.json names (a function URL) and chats there", async (t) => {
-  const stack = await api(t, { auth: { mode: "guest" } });
+  const published = await publishedOrigin(t);
+  const stack = await api(t, published, { auth: { mode: "guest" } });
   // https, as a function URL is; its host is known only once it exists, so CloudFront's policy names
   // the region's function URLs (`infra/chat-page.ts`), and the page narrows that to this one.
   const tokenUrl = "https://abcdefgh.lambda-url.us-east-1.on.aws/";
   const sources = [wsOrigin(stack.url), "https://*.lambda-url.us-east-1.on.aws"];
-  const origin = await publishedOrigin(t, { url: stack.url, auth: "guest", tokenUrl }, sources);
+  published.publish({ url: stack.url, auth: "guest", tokenUrl }, sources);
   const context = await t.context.browser.newContext();
   t.teardown(() => context.close());
   const page = await context.newPage();
   // CORS as the stack sets the function URL's: the page's origin, POST, content-type.
-  const cors = { "access-control-allow-origin": new URL(origin).origin };
+  const cors = { "access-control-allow-origin": published.origin };
   await page.route(tokenUrl, async (route) => {
     if (route.request().method() === "OPTIONS") {
       const preflight = { "access-control-allow-methods": "POST", "access-control-allow-headers": "content-type" };
@@ -107,7 +128,7 @@ test("a guest stack's page signs in at the token URL its config.json names (a fu
     if (!response) return route.abort("connectionrefused");
     await route.fulfill({ response, headers: { ...response.headers(), ...cors } });
   });
-  await page.goto(origin);
+  await page.goto(published.url);
   await joinAs(page, "Ada");
   await page.locator("#status[data-state=open]", { hasText: "Connected as Ada" }).waitFor();
   await say(page, "hello from afar");
@@ -117,11 +138,13 @@ test("a guest stack's page signs in at the token URL its config.json names (a fu
 });
 
 test("a link may choose among the URLs config.json names (the API's own address beside a custom domain)", async (t) => {
-  const domain = await api(t);
-  const own = await api(t);
-  const config = { url: domain.url, urls: [own.url], auth: "none" };
-  const origin = await publishedOrigin(t, config, [wsOrigin(domain.url), wsOrigin(own.url)]);
-  const page = await openChat(t.context.browser, `${origin}?url=${encodeURIComponent(own.url)}`, { name: "Ada" });
+  const published = await publishedOrigin(t);
+  const domain = await api(t, published);
+  const own = await api(t, published);
+  published.publish({ url: domain.url, urls: [own.url], auth: "none" }, [wsOrigin(domain.url), wsOrigin(own.url)]);
+  const page = await openChat(t.context.browser, `${published.url}?url=${encodeURIComponent(own.url)}`, {
+    name: "Ada",
+  });
   t.is(await page.inputValue("#url"), own.url);
   await say(page, "by the API's own address");
   await page.locator(".message.own", { hasText: "by the API's own address" }).waitFor();

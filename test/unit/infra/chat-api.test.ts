@@ -6,7 +6,7 @@ import type { ChatApiArgs } from "../../../infra/chat-api-settings";
 import {
   ACCOUNT,
   API_ID,
-  powertoolsEnvironment,
+  functionEnvironment,
   REGION,
   type RegisteredResource,
   recordingMocks,
@@ -84,7 +84,15 @@ const setup = (async () => {
   };
   const echo = new ChatApi(
     "echo",
-    { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 7, routes: [echoRoute] },
+    {
+      stageName: "dev",
+      throttlingBurstLimit: 10,
+      throttlingRateLimit: 5,
+      logRetentionDays: 7,
+      routes: [echoRoute],
+      accessLogs: true,
+      apiGatewayAccountRole: true,
+    },
     { transformations: [recordOptions] },
   );
   await settled(chat);
@@ -201,18 +209,19 @@ test("every route of the table gets a function, integration, route and scoped pe
     t.is(fn.inputs.name, `chat-test-${route.name}`);
     t.is(fn.inputs.runtime, "nodejs24.x");
     t.is(fn.inputs.handler, "__index.handler");
-    t.is(fn.inputs.memorySize, route.name === "sendmessage" ? 1024 : 256);
+    t.is(fn.inputs.memorySize, route.memorySize ?? 256);
     t.is(fn.inputs.timeout, 10);
     t.is(fn.inputs.role, role.state.arn);
     t.deepEqual(fn.inputs.environment, {
       variables: {
-        ...powertoolsEnvironment("chat-test"),
+        ...functionEnvironment("chat-test"),
         ...RATE_LIMITS,
         TABLE_NAME: table.state.name,
         MESSAGES_TABLE_NAME: messages.state.name,
         BROADCAST_CONCURRENCY: "20",
         HISTORY_TTL_SECONDS: "3600",
-        ...(route.fansOut && { BROADCAST_FUNCTION_NAME: "chat-test-broadcast" }),
+        // The account's concurrency, as Service Quotas answered (AWS's default): what a fan-out is sized by.
+        ...(route.fansOut && { BROADCAST_FUNCTION_NAME: "chat-test-broadcast", ACCOUNT_CONCURRENCY: "1000" }),
       },
     });
 
@@ -236,19 +245,28 @@ test("every route of the table gets a function, integration, route and scoped pe
   }
 });
 
-test("each function's code is its own route's handler, serialized", async (t) => {
+test("each function's code is its own route's handler, bundled: its map names that handler's source alone", async (t) => {
   const { routes } = await setup;
+  // Routes whose handlers share a file: join and leave, edit and delete.
+  const sharing: Record<string, string> = { leave: "join", edit: "message-changes", delete: "message-changes" };
+  const handlerFile = (route: RouteDefinition) => `functions/handlers/${sharing[route.name] ?? route.name}.ts`;
+  const handlerFiles = [...new Set(routes.map(handlerFile))];
   for (const route of routes) {
-    const fn = only("aws:lambda/function:Function", `chat-${route.name}-function`);
-    const assets = (await fn.inputs.code.assets) as Record<string, { text: Promise<string> }>;
-    t.true("__index.js" in assets);
-    const text = await assets["__index.js"]?.text;
-    t.true(text?.includes(`function __${route.createHandler.name}(`), route.name);
-    for (const other of routes.filter((candidate) => candidate !== route)) {
-      t.false(text?.includes(`function __${other.createHandler.name}(`), `${route.name} carries ${other.name}`);
-    }
+    const sources = await bundledSources(only("aws:lambda/function:Function", `chat-${route.name}-function`));
+    t.deepEqual(
+      handlerFiles.filter((file) => sources.includes(file)),
+      [handlerFile(route)],
+      route.name,
+    );
   }
 });
+
+/** The project's source files a function's bundle was made of, from the map in its archive. */
+async function bundledSources(fn: RegisteredResource): Promise<string[]> {
+  const assets = (await fn.inputs.code.assets) as Record<string, { text: Promise<string> }>;
+  if (!("__index.js" in assets)) throw new Error(`${fn.name}: no __index.js`);
+  return (JSON.parse((await assets["__index.js.map"]?.text) ?? "{}") as { sources: string[] }).sources;
+}
 
 test("each function logs to its own group with the configured retention", async (t) => {
   const { routes } = await setup;
@@ -306,6 +324,7 @@ test("each route's policy, exactly: the tables, the room index and posting only 
     `logs:PutLogEvents arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/chat-test-${name}:*`,
   ];
   const policy = (name: string) => grants(statementsOf(only("aws:iam/rolePolicy:RolePolicy", `chat-${name}-policy`)));
+  // The join notice removes members whose post answers 410: without DeleteItem, AWS refuses it.
   t.deepEqual(policy("onconnect"), [
     `dynamodb:DeleteItem ${table}`,
     `dynamodb:GetItem ${table}`,
@@ -406,8 +425,8 @@ test("each route's policy, exactly: the tables, the room index and posting only 
   }
 });
 
-test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously without retries, by sendmessage only", async (t) => {
-  const { broadcastWorker } = await setup;
+test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously without retries, by the routes that fan out only", async (t) => {
+  await setup;
   const fn = only("aws:lambda/function:Function", "chat-broadcast-function");
   t.is(fn.inputs.name, "chat-test-broadcast");
   t.is(fn.inputs.memorySize, 1024);
@@ -415,7 +434,7 @@ test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously
   t.is(fn.inputs.role, only("aws:iam/role:Role", "chat-broadcast-role").state.arn);
   t.deepEqual(fn.inputs.environment, {
     variables: {
-      ...powertoolsEnvironment("chat-test"),
+      ...functionEnvironment("chat-test"),
       ...RATE_LIMITS,
       TABLE_NAME: "chat-connections-7f3a9c1",
       MESSAGES_TABLE_NAME: "chat-messages-7f3a9c1",
@@ -427,7 +446,7 @@ test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously
   t.is(invokeConfig.inputs.functionName, "chat-test-broadcast");
   t.is(invokeConfig.inputs.maximumRetryAttempts, 0);
   t.is(invokeConfig.inputs.maximumEventAgeInSeconds, 60);
-  // No API Gateway permission, integration or route: only sendmessage's role may invoke it.
+  // No API Gateway permission, integration or route: only the roles of the routes that fan out may invoke it.
   t.deepEqual(
     resources
       .filter((resource) => resource.name.startsWith("chat-broadcast-"))
@@ -441,10 +460,9 @@ test("the broadcast worker: its own function at 1,024 MB, invoked asynchronously
       "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
     ],
   );
-  const assets = (await fn.inputs.code.assets) as Record<string, { text: Promise<string> }>;
-  const text = await assets["__index.js"]?.text;
-  t.true(text?.includes(`function __${broadcastWorker.createHandler.name}(`));
-  t.false(text?.includes("function __createSendMessageHandler("));
+  const sources = await bundledSources(fn);
+  t.true(sources.includes("functions/handlers/broadcast-worker.ts"));
+  t.false(sources.includes("functions/handlers/sendmessage.ts"));
   t.is(only("aws:cloudwatch/logGroup:LogGroup", "chat-broadcast-logs").inputs.retentionInDays, 30);
 });
 
@@ -487,7 +505,7 @@ test("a two-way route gets a route response and a role with only its logs", asyn
   const fn = only("aws:lambda/function:Function", "echo-echo-function");
   t.deepEqual(fn.inputs.environment, {
     variables: {
-      ...powertoolsEnvironment("echo-test"),
+      ...functionEnvironment("echo-test"),
       ...RATE_LIMITS,
       TABLE_NAME: "echo-connections-7f3a9c1",
       MESSAGES_TABLE_NAME: "echo-messages-7f3a9c1",
@@ -500,6 +518,26 @@ test("a two-way route gets a route response and a role with only its logs", asyn
   t.is(ofType("aws:apigatewayv2/routeResponse:RouteResponse", "echo").length, 1);
 });
 
+test("the account's API Gateway logging setting, its role and policy outlive pulumi destroy: other APIs of the region log with them", async (t) => {
+  const { echo } = await setup;
+  await resolved(pulumi.all([echo.accessLog?.account?.urn]));
+  for (const name of ["echo-apigateway-account", "echo-apigateway-logs-role", "echo-apigateway-logs-policy"]) {
+    t.true(options.get(name)?.retainOnDelete, name);
+  }
+  t.falsy(options.get("echo-access-logs")?.retainOnDelete, "the stage's own log group goes with the stack");
+});
+
+test("a stack name Lambda's function names cannot hold (a dot, which Pulumi allows) fails the preview, saying what to name it", async (t) => {
+  await setup;
+  const { validate } = require("../../../infra/chat-api-settings") as typeof import("../../../infra/chat-api-settings");
+  const valid = { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 14 };
+  t.throws(() => validate("websocket-chat", valid, "prod.eu"), {
+    message:
+      'stack name "prod.eu" cannot be part of a Lambda function name (websocket-chat-prod.eu-onconnect): Lambda allows only letters, digits, - and _ there; use a stack named like prod-eu',
+  });
+  t.notThrows(() => validate("websocket-chat", valid, "prod-eu_2"));
+});
+
 test("arguments AWS would reject fail before anything is registered", async (t) => {
   const { ChatApi, routes } = await setup;
   const valid = { stageName: "dev", throttlingBurstLimit: 10, throttlingRateLimit: 5, logRetentionDays: 14 };
@@ -510,6 +548,7 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
   t.throws(() => new ChatApi("bad4", { ...valid, broadcastConcurrency: 0 }), { message: /broadcastConcurrency/ });
   t.throws(() => new ChatApi("bad5", { ...valid, throttlingBurstLimit: -1 }), { message: /throttlingBurstLimit/ });
   t.throws(() => new ChatApi("a".repeat(60), valid), { message: /longer than 64/ });
+  t.throws(() => new ChatApi("bad.name", valid), { message: /may hold only letters, digits, - and _/ });
   t.throws(() => new ChatApi("bad6", { ...valid, lambdaMemorySize: 64 }), { message: /lambdaMemorySize/ });
   t.throws(() => new ChatApi("bad8", { ...valid, historyTtlSeconds: 30 }), { message: /historyTtlSeconds must be/ });
   const refused: [Partial<ChatApiArgs>, RegExp][] = [
@@ -520,6 +559,17 @@ test("arguments AWS would reject fail before anything is registered", async (t) 
     [{ roomsPerConnection: 0 }, /roomsPerConnection must be an integer from 1 to 100/],
     [{ alarms: true, alarmEmail: "not an address" }, /alarmEmail must be an e-mail address/],
     [{ alarmEmail: "oncall@example.com" }, /alarmEmail is set but alarms is off/],
+    [{ lambdaConcurrency: 0 }, /lambdaConcurrency must be an integer from 1/],
+    [{ lambdaConcurrency: 10.5 }, /lambdaConcurrency must be an integer from 1/],
+    // A new account's 50: Lambda keeps 100 unreserved, so no function may reserve any.
+    [
+      { lambdaConcurrency: 50, auth: { mode: "guest", reservedConcurrency: 1 } },
+      /tokenReservedConcurrency 1 would leave fewer than the 100 unreserved executions Lambda keeps of lambdaConcurrency 50/,
+    ],
+    [
+      { lambdaConcurrency: 1000, auth: { mode: "guest", reservedConcurrency: 901 } },
+      /tokenReservedConcurrency 901 would leave fewer than the 100 unreserved/,
+    ],
     [{ apiGatewayAccountRole: true }, /apiGatewayAccountRole is only needed with accessLogs/],
     [{ customDomain: { domainName: "chat.example.com" } }, /set both or neither/],
     [{ customDomain: { domainName: "Chat Example", certificateArn: CERTIFICATE_ARN } }, /customDomainName must be/],

@@ -19,7 +19,7 @@ import {
 const { mocks, resources } = recordingMocks();
 const API_URL = `wss://${API_ID}.execute-api.${REGION}.amazonaws.com`;
 const PAGE_URL = `https://${DISTRIBUTION_DOMAIN}/`;
-/** A Cognito user pool with a hosted UI domain, as the README sets one up. */
+/** A Cognito user pool with a hosted UI domain, as docs/security.md sets one up. */
 const COGNITO = {
   mode: "oidc",
   issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc123",

@@ -1,6 +1,6 @@
 /**
  * The defaults the local gateway starts with, by value: every test elsewhere sets its own, so
- * these are the README's behaviour table, pinned. API Gateway's quotas
+ * these are the behaviour table of docs/local-gateway.md, pinned. API Gateway's quotas
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html): 10 min idle, 2 h at
  * most, 128 KB messages of 32 KB frames, a 29 s integration timeout, 500 new connections a second
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html),
@@ -8,9 +8,11 @@
  * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
  * a failed event retried a minute then two minutes later, a throttled one from 1 s on, doubling.
  */
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import test from "ava";
 import sinon from "sinon";
 import { API_GATEWAY_LIMITS } from "../../../local/gateway-options";
+import { LocalIam } from "../../../local/iam/local-iam";
 import { AsyncInvocations } from "../../../local/lambda/async-invocations";
 import { ConcurrencyLimit } from "../../../local/lambda/concurrency";
 import { LocalFunction } from "../../../local/lambda/lambda-function";
@@ -40,16 +42,16 @@ function queue(t: { teardown(fn: () => void): void }) {
   t.teardown(() => clock.restore());
   const log: string[] = [];
   const concurrency = new ConcurrencyLimit({ limit: 1, behindAfterMs: Number.POSITIVE_INFINITY, behindAtBusy: 20 });
-  const invocations = new AsyncInvocations({ log: (line) => log.push(line), track: () => {} });
+  const iam = new LocalIam("us-east-1");
+  const invocations = new AsyncInvocations({ iam, log: (line) => log.push(line), track: () => {} });
   const functions = { functionTimeoutMs: 600_000, callerTimeoutMs: 600_000, concurrency, track: () => {} };
-  const handle = invocations.requestHandler({ stopped: false }).handle;
-  const send = () =>
-    handle({
-      method: "POST",
-      path: "/2015-03-31/functions/worker/invocations",
-      headers: { "X-Amz-Invocation-Type": "Event" },
-      body: "{}",
-    });
+  const client = new LambdaClient({
+    region: "us-east-1",
+    credentials: iam.operator.credentials,
+    requestHandler: invocations.requestHandler({ stopped: false }),
+    maxAttempts: 1,
+  });
+  const send = () => client.send(new InvokeCommand({ FunctionName: "worker", InvocationType: "Event", Payload: "{}" }));
   const attemptsAt = () =>
     log.filter((line) => / worker asynchronous status=/.test(line)).map((line) => Date.parse(line.slice(0, 24)));
   return { clock, log, invocations, functions, send, attemptsAt };

@@ -35,14 +35,15 @@ const answer = async (response: Response) =>
   `${response.status} ${response.headers.get("x-amzn-errortype")} ${await response.text()}`;
 
 test("%40connections is @connections: POST delivers, GET describes, DELETE closes", async (t) => {
-  const { client, url } = await withClient(t);
-  const posted = await signedFetch(url("%40"), { method: "POST", body: "via %40" });
+  const { gw, client, url } = await withClient(t);
+  const signing = { credentials: gw.credentials };
+  const posted = await signedFetch(url("%40"), { method: "POST", body: "via %40" }, signing);
   t.is(posted.status, 200);
   t.is(await client.next(), "via %40");
-  const described = await signedFetch(url("%40"), { method: "GET" });
+  const described = await signedFetch(url("%40"), { method: "GET" }, signing);
   t.is(described.status, 200);
   t.is(((await described.json()) as { identity: { sourceIp: string } }).identity.sourceIp, "127.0.0.1");
-  const deleted = await signedFetch(url("%40"), { method: "DELETE" });
+  const deleted = await signedFetch(url("%40"), { method: "DELETE" }, signing);
   t.is(deleted.status, 204);
   t.is((await client.closed).code, 1000);
 });
@@ -51,7 +52,9 @@ test("@connections without the stage answers 403 Forbidden, signed or not, and d
   const { gw, client, id, origin } = await withClient(t);
   for (const path of [`/@connections/${id}`, `/%40connections/${id}`]) {
     t.is(
-      await answer(await signedFetch(`${origin}${path}`, { method: "POST", body: "x" })),
+      await answer(
+        await signedFetch(`${origin}${path}`, { method: "POST", body: "x" }, { credentials: gw.credentials }),
+      ),
       '403 ForbiddenException {"message":"Forbidden"}',
       path,
     );
@@ -64,7 +67,7 @@ test("@connections without the stage answers 403 Forbidden, signed or not, and d
   const stageless = new ApiGatewayManagementApiClient({
     endpoint: origin,
     region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: gw.credentials,
     maxAttempts: 1,
   });
   t.teardown(() => stageless.destroy());
@@ -87,17 +90,24 @@ test("a signed call to a route the API does not have: 404 'No method found match
     ["POST", `${gw.managementUrl}/other`, "other"],
   ];
   for (const [method, target, route] of cases) {
-    const response = await signedFetch(target, { method, ...(method === "GET" ? {} : { body: "x" }) });
+    const init = { method, ...(method === "GET" ? {} : { body: "x" }) };
+    const response = await signedFetch(target, init, { credentials: gw.credentials });
     t.is(
       await answer(response),
       `404 NotFoundException ${JSON.stringify({ message: `No method found matching route ${route} for http method ${method}.` })}`,
       `${method} ${target}`,
     );
   }
-  // Unsigned, the same calls are refused before any route is looked for.
+  // Unsigned, or signed with keys the account does not know, the same calls are refused before
+  // any route is looked for.
   t.is(
     await answer(await fetch(url(), { method: "PUT", body: "x" })),
     '403 MissingAuthenticationTokenException {"message":"Missing Authentication Token"}',
+  );
+  const stranger = { credentials: { accessKeyId: "AKIASTRANGER", secretAccessKey: "not-the-account's" } };
+  t.regex(
+    await answer(await signedFetch(`${gw.managementUrl}/other`, { method: "POST", body: "x" }, stranger)),
+    /^403 UnrecognizedClientException /,
   );
   await gw.management.send(new PostToConnectionCommand({ ConnectionId: decodeURIComponent(id), Data: "after" }));
   t.is(await client.next(), "after", "none of them delivered anything");
@@ -112,5 +122,32 @@ test("a plain GET under the stage, no upgrade, answers 426 Upgrade Required; GET
     t.is(await response.text(), "");
   }
   t.is((await fetch(url())).status, 403, "unsigned GetConnection: Missing Authentication Token, not 426");
-  t.is((await signedFetch(url(), { method: "GET" })).status, 200);
+  t.is((await signedFetch(url(), { method: "GET" }, { credentials: gw.credentials })).status, 200);
+});
+
+test("a web page's request is refused before anything API Gateway would answer: no 403 of the stage, 426 or 404 tells it more", async (t) => {
+  const { gw, client, id, origin, url } = await withClient(t);
+  // The gateway's own origin passes the browser guard; @connections still refuses any page.
+  const page = { origin };
+  const calls: Array<[string, RequestInit]> = [
+    [`${origin}/@connections/${id}`, { method: "POST", body: "x", headers: page }],
+    [`${gw.managementUrl}/`, { headers: page }],
+    [`${gw.managementUrl}/other`, { method: "POST", body: "x", headers: page }],
+    [url(), { method: "POST", body: "x", headers: page }],
+  ];
+  for (const [target, init] of calls) {
+    const signed = await signedFetch(target, init, { credentials: gw.credentials });
+    t.is(await answer(signed), '403 ForbiddenException {"message":"Forbidden"}', target);
+  }
+  t.is(gw.log.filter((line) => line.includes("a web page's request")).length, calls.length);
+  // A page of another origin is stopped by the browser guard itself.
+  const elsewhere = await fetch(`${origin}/@connections/${id}`, {
+    method: "POST",
+    body: "x",
+    headers: { origin: "http://attacker.example" },
+  });
+  t.is(elsewhere.status, 403);
+  t.is(elsewhere.headers.get("x-amzn-errortype"), null, "refused before the management API");
+  await gw.management.send(new PostToConnectionCommand({ ConnectionId: decodeURIComponent(id), Data: "after" }));
+  t.is(await client.next(), "after", "none of them delivered anything");
 });

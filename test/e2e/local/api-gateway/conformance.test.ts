@@ -12,10 +12,9 @@ import {
 import test from "ava";
 import { ObjectNotFoundError } from "../../../../dal/errors";
 import type { RouteDefinition } from "../../../../functions/routes";
-import { readFunctionConfig } from "../../../../functions/runtime/function-config";
 import { createHandlerDependencies } from "../../../../functions/runtime/handler-dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../../../../functions/runtime/lambda-events";
-import { within } from "../../../support/chat";
+import { operatorConfig, within } from "../../../support/chat";
 import { deferred } from "../../../support/function-fixtures";
 import { testGateway } from "../../../support/gateway";
 import { recordingRoute as route } from "../../../support/routes";
@@ -370,7 +369,7 @@ test("a handler past its function timeout can no longer post to connections or w
   // The handler posts within its 1 s, then waits until the test has seen it time out.
   const timedOut = deferred();
   const late: RouteDefinition = {
-    ...route("late", []),
+    ...route("late", [], undefined, { manageConnections: true, tableActions: { connections: ["dynamodb:PutItem"] } }),
     createHandler: (deps) => async (event) => {
       const manager = deps.managementApi(deps.config.managementEndpoint as string);
       await manager.post(event.requestContext.connectionId, "in time");
@@ -404,13 +403,7 @@ test("a handler past its function timeout can no longer post to connections or w
   const errors = await handlerDone;
   t.regex(String(errors.post), /timed out/);
   t.regex(String(errors.put), /timed out/);
-  const table = createHandlerDependencies(
-    readFunctionConfig({
-      TABLE_NAME: gw.tableName,
-      MESSAGES_TABLE_NAME: gw.messagesTableName,
-      DYNAMODB_ENDPOINT_URL: gw.dynamodbEndpoint,
-    }),
-  ).connections;
+  const table = createHandlerDependencies(operatorConfig(gw)).connections;
   await t.throwsAsync(table.get({ connectionId: "late-row" }), { instanceOf: ObjectNotFoundError });
   // Closing the gateway waits for all it started, and the client gets every frame before its close.
   await gw.close();
@@ -748,10 +741,11 @@ test("@connections with an unknown or closed id answers 410 GoneException to POS
 test("@connections errors carry x-amzn-errortype and a JSON body; a method the route does not have answers 404", async (t) => {
   const gw = await testGateway({ routes: [] });
   t.teardown(() => gw.close());
-  const gone = await signedFetch(`${gw.managementUrl}/@connections/${encodeURIComponent("AAAAAAAAAAAAAAA=")}`, {
-    method: "POST",
-    body: "x",
-  });
+  const gone = await signedFetch(
+    `${gw.managementUrl}/@connections/${encodeURIComponent("AAAAAAAAAAAAAAA=")}`,
+    { method: "POST", body: "x" },
+    { credentials: gw.credentials },
+  );
   t.is(gone.status, 410);
   t.is(gone.headers.get("x-amzn-errortype"), "GoneException");
   t.deepEqual(await gone.json(), { message: null });
@@ -761,15 +755,20 @@ test("@connections errors carry x-amzn-errortype and a JSON body; a method the r
     /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
   );
   // A signed call to a method the route does not have (conformance-management.test.ts has the rest).
-  const put = await signedFetch(`${gw.managementUrl}/@connections/abc`, { method: "PUT", body: "x" });
+  const put = await signedFetch(
+    `${gw.managementUrl}/@connections/abc`,
+    { method: "PUT", body: "x" },
+    { credentials: gw.credentials },
+  );
   t.is(put.status, 404);
   t.is(put.headers.get("x-amzn-errortype"), "NotFoundException");
   t.deepEqual(await put.json(), { message: "No method found matching route @connections/abc for http method PUT." });
 });
 
 test("@connections requires SigV4 for execute-api in the gateway's region: other calls are refused as AWS refuses them and deliver nothing", async (t) => {
-  // Any keys do locally (there is no IAM to ask), but not an unsigned call, another service or
-  // region, a stale signature or another scheme (Knowledge Center "403 Forbidden"; SDK issues).
+  // Not an unsigned call, another service or region, a stale signature or another scheme
+  // (Knowledge Center "403 Forbidden"; SDK issues), keys the account does not know, or a
+  // signature the secret does not give (IAM's SigV4 troubleshooting).
   const events: WebSocketEvent[] = [];
   const gw = await testGateway({ routes: [route("$connect", events)], region: "eu-west-1" });
   t.teardown(() => gw.close());
@@ -781,14 +780,22 @@ test("@connections requires SigV4 for execute-api in the gateway's region: other
     return `${res.status} ${res.headers.get("x-amzn-errortype")} ${JSON.stringify(await res.json())}`;
   };
 
+  const keys = { credentials: gw.credentials };
   const unsigned = await answer(fetch(url, post));
-  const otherRegion = await answer(signedFetch(url, post, { region: "us-east-1" }));
-  const otherService = await answer(signedFetch(url, post, { region: "eu-west-1", service: "lambda" }));
+  const otherRegion = await answer(signedFetch(url, post, { ...keys, region: "us-east-1" }));
+  const otherService = await answer(signedFetch(url, post, { ...keys, region: "eu-west-1", service: "lambda" }));
   const stale = await answer(
-    signedFetch(url, post, { region: "eu-west-1", signingDate: new Date(Date.now() - 6 * 60_000) }),
+    signedFetch(url, post, { ...keys, region: "eu-west-1", signingDate: new Date(Date.now() - 6 * 60_000) }),
   );
   const bearer = await answer(fetch(url, { ...post, headers: { Authorization: "Bearer abc" } }));
-  const signed = await signedFetch(url, { method: "POST", body: "signed" }, { region: "eu-west-1" });
+  const unknownKey = await answer(signedFetch(url, post, { region: "eu-west-1" }));
+  const wrongSecret = await answer(
+    signedFetch(url, post, {
+      region: "eu-west-1",
+      credentials: { accessKeyId: gw.credentials.accessKeyId, secretAccessKey: "guessed" },
+    }),
+  );
+  const signed = await signedFetch(url, { method: "POST", body: "signed" }, { ...keys, region: "eu-west-1" });
 
   t.is(unsigned, '403 MissingAuthenticationTokenException {"message":"Missing Authentication Token"}');
   t.is(otherRegion, '403 InvalidSignatureException {"message":"Credential should be scoped to a valid region. "}');
@@ -803,6 +810,14 @@ test("@connections requires SigV4 for execute-api in the gateway's region: other
   t.regex(
     bearer,
     /^403 IncompleteSignatureException \{"message":"Authorization header requires 'Credential' parameter\./,
+  );
+  t.is(
+    unknownKey,
+    '403 UnrecognizedClientException {"message":"The security token included in the request is invalid."}',
+  );
+  t.regex(
+    wrongSecret,
+    /^403 InvalidSignatureException \{"message":"The request signature we calculated does not match/,
   );
   t.is(signed.status, 200);
   t.is(await client.next(), "signed", "only the signed call was delivered");

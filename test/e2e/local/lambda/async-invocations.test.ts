@@ -7,6 +7,7 @@
  */
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import test from "ava";
+import { LocalIam } from "../../../../local/iam/local-iam";
 import { AsyncInvocations, type AsyncInvokeSettings } from "../../../../local/lambda/async-invocations";
 import { ConcurrencyLimit } from "../../../../local/lambda/concurrency";
 import { LocalFunction } from "../../../../local/lambda/lambda-function";
@@ -16,7 +17,9 @@ function setup(handler: (event: unknown) => Promise<unknown>, settings: AsyncInv
   const log: string[] = [];
   const runs: Promise<unknown>[] = [];
   const concurrency = new ConcurrencyLimit({ limit, behindAfterMs: Number.POSITIVE_INFINITY, behindAtBusy: 20 });
+  const iam = new LocalIam("us-east-1");
   const invocations = new AsyncInvocations({
+    iam,
     log: (line) => log.push(line),
     track: (run) => runs.push(run),
     retryDelaysMs: { error: [50, 100], throttledFirst: 20 },
@@ -30,7 +33,7 @@ function setup(handler: (event: unknown) => Promise<unknown>, settings: AsyncInv
   invocations.register("worker", fn, settings);
   const client = new LambdaClient({
     region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: iam.operator.credentials,
     requestHandler: invocations.requestHandler({ stopped: false }),
     maxAttempts: 1,
   });

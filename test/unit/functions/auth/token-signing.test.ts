@@ -30,7 +30,7 @@ test("a throttling KMS is asked twice at most, then the signature fails", async 
   process.env.AWS_SECRET_ACCESS_KEY = "test";
 
   // Act
-  const signing = createKmsTokenSigner("alias/guest-tokens", "us-east-1").sign(new Uint8Array([1, 2, 3]));
+  const signing = createKmsTokenSigner("alias/guest-tokens", { region: "us-east-1" }).sign(new Uint8Array([1, 2, 3]));
 
   // Assess
   await t.throwsAsync(signing, { name: "ThrottlingException" });

@@ -2,12 +2,18 @@ import test from "ava";
 import sinon from "sinon";
 import { ObjectExistsError } from "../../../../dal/errors";
 import type { QueryOptions } from "../../../../dal/repository";
-import { type BroadcastJob, broadcastMessage, type FanoutClaim } from "../../../../functions/broadcast/fanout";
+import {
+  type BroadcastJob,
+  broadcastMessage,
+  type FanoutClaim,
+  maxSlices,
+} from "../../../../functions/broadcast/fanout";
 import { ID_ALPHABET, idAt, idPosition, sliceRanges } from "../../../../functions/broadcast/id-space";
 import type { Connection } from "../../../../functions/chat/connection";
 import type { ChatMessageFrame } from "../../../../functions/chat/message";
 import { roomShardKey, shardOf } from "../../../../functions/chat/room";
 import { createBroadcastWorkerHandler } from "../../../../functions/handlers/broadcast-worker";
+import { DEFAULT_ACCOUNT_CONCURRENCY } from "../../../../functions/runtime/function-config";
 import { apiGatewayId } from "../../../../local/api-gateway/ids";
 import {
   connection,
@@ -60,12 +66,20 @@ function roomIndex(ids: string[]) {
 }
 
 /** `broadcastMessage` with workers that run at once, in process, on the same index. */
-function fanout(ids: string[], { threshold = 50, sliceSize = 200 } = {}) {
+function fanout(
+  ids: string[],
+  { threshold = 50, sliceSize = 200, accountConcurrency = DEFAULT_ACCOUNT_CONCURRENCY } = {},
+) {
   const deps = stubRoomDependencies(NOW);
   const index = roomIndex(ids);
   deps.connections.query.callsFake(index.query);
   const claims = stubRepository<FanoutClaim>();
-  const config = { ...deps.config, fanoutShardThreshold: threshold, fanoutSliceSize: sliceSize };
+  const config = {
+    ...deps.config,
+    fanoutShardThreshold: threshold,
+    fanoutSliceSize: sliceSize,
+    accountConcurrency,
+  };
   const worker = createBroadcastWorkerHandler({ ...deps, config, claims });
   const jobs: BroadcastJob[] = [];
   const broadcastWorker = {
@@ -117,6 +131,20 @@ test("a shard's slices cover the id space end to end, sized from how far its fir
   for (let i = 1; i < ranges.length; i++) t.is(ranges[i]?.from, ranges[i - 1]?.to);
   t.is(sliceRanges(251, idAt(0.0001), 250, 50).length, 50, "never more than the cap");
   t.deepEqual(sliceRanges(251, idAt(0.99), 1000, 50), [{}], "one slice: the whole shard");
+});
+
+test("a message's slices are a fifth of the account's concurrency: 200 of AWS's default 1,000, one per shard on a new account's 10", async (t) => {
+  t.is(maxSlices(DEFAULT_ACCOUNT_CONCURRENCY), 200);
+  t.is(maxSlices(10), 4);
+  // A room of 2,000 cut into slices of 20 would take 100; an account of 100 executions allows 20.
+  const ids = Array.from({ length: 2000 }, apiGatewayId);
+  const { deps, run, jobs } = fanout(ids, { sliceSize: 20, accountConcurrency: 100 });
+  const outcome = await run();
+  t.is(outcome.slices, 20);
+  t.is(jobs.length, 20);
+  const posts = postsPerId(deps);
+  t.is(posts.size, 2000, "larger slices, every member still reached");
+  t.true([...posts.values()].every((count) => count === 1));
 });
 
 test("a small room is posted inline: one page per shard, no worker", async (t) => {
@@ -179,7 +207,12 @@ test("slices Lambda refuses are counted and logged; the others still go, each on
   const outcome = await broadcastMessage(
     {
       ...deps,
-      config: { ...deps.config, fanoutShardThreshold: 50, fanoutSliceSize: 200 },
+      config: {
+        ...deps.config,
+        fanoutShardThreshold: 50,
+        fanoutSliceSize: 200,
+        accountConcurrency: DEFAULT_ACCOUNT_CONCURRENCY,
+      },
       broadcastWorker: { invoke },
     },
     deps.manager,

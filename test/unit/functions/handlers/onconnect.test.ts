@@ -205,7 +205,7 @@ test("with an authorizer, the verified user and name are stored with the connect
 });
 
 test("a room of more than 100 others hears no join notice; one of exactly 100 does", async (t) => {
-  // Prepare: the limit is the README's, by value.
+  // Prepare: the limit is the protocol's (docs/protocol.md), by value.
   const PRESENCE_LIMIT = 100;
   const others = (count: number) => [Array.from({ length: count }, (_, i) => connection(`conn-${i}`, "big"))];
   const atLimit = setup();

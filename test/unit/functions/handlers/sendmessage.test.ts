@@ -57,6 +57,7 @@ function setup(config: Partial<SendMessageHandlerDependencies["config"]> = {}, p
       historyTtlSeconds: 86_400,
       fanoutShardThreshold: 250,
       fanoutSliceSize: 1000,
+      accountConcurrency: 1000,
       ...config,
     },
     now: () => NOW,

@@ -81,7 +81,7 @@ test("a huge room's answer stops at the member cap, says it is truncated and rea
   const frame = JSON.parse(result.body ?? "") as WhoFrame;
 
   // Assess
-  t.is(frame.members.length, 1_000, "the README's cap, by value");
+  t.is(frame.members.length, 1_000, "the protocol's cap (docs/protocol.md), by value");
   t.true(frame.truncated);
   t.true(Buffer.byteLength(result.body ?? "") <= 128 * 1024);
   t.is(connections.query.callCount, 1, "the other shards are not read");

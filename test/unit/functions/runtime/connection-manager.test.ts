@@ -2,11 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { ApiGatewayManagementApiClient, GoneException } from "@aws-sdk/client-apigatewaymanagementapi";
 import test, { type ExecutionContext } from "ava";
-import {
-  ApiGatewayConnectionManager,
-  ConnectionGoneError,
-  managementEndpoint,
-} from "../../../../functions/runtime/connection-manager";
+import { ApiGatewayConnectionManager } from "../../../../functions/runtime/api-gateway-connection-manager";
+import { ConnectionGoneError, managementEndpoint } from "../../../../functions/runtime/connection-manager";
 import { webSocketEvent } from "../../../support/function-fixtures";
 
 interface RecordedRequest {

@@ -30,6 +30,7 @@ test("reads a Lambda environment and fills in the defaults", (t) => {
     broadcastFunctionName: undefined,
     fanoutShardThreshold: 250,
     fanoutSliceSize: 1000,
+    accountConcurrency: 1000,
     roomsPerConnection: 10,
     maxMessageBytes: 32768,
     connectionTtlSeconds: 7200,
@@ -55,6 +56,7 @@ test("reads every setting that is given", (t) => {
     BROADCAST_FUNCTION_NAME: " chat-dev-broadcast ",
     FANOUT_SHARD_THRESHOLD: "50",
     FANOUT_SLICE_SIZE: "400",
+    ACCOUNT_CONCURRENCY: "10",
     RATE_LIMITS: '{"messages":{"perUser":5},"connectionsPerUser":3}',
     LIMITS_TABLE_NAME: " limits-7a8b9c ",
     ROOMS_PER_CONNECTION: "3",
@@ -76,6 +78,7 @@ test("reads every setting that is given", (t) => {
     broadcastFunctionName: "chat-dev-broadcast",
     fanoutShardThreshold: 50,
     fanoutSliceSize: 400,
+    accountConcurrency: 10,
     // What RATE_LIMITS leaves out is the default.
     rateLimits: {
       messages: { perUser: 5, perAddress: 100, seconds: 10 },

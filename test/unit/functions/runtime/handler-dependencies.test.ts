@@ -1,6 +1,6 @@
 import test from "ava";
 import { DynamoDBRepository } from "../../../../dal/dynamodb-repository";
-import { ApiGatewayConnectionManager } from "../../../../functions/runtime/connection-manager";
+import { ApiGatewayConnectionManager } from "../../../../functions/runtime/api-gateway-connection-manager";
 import { readFunctionConfig } from "../../../../functions/runtime/function-config";
 import { createHandlerDependencies } from "../../../../functions/runtime/handler-dependencies";
 
