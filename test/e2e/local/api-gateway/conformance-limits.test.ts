@@ -37,6 +37,9 @@ test("a URL of 4,096 characters connects; one character more is refused before $
   };
   t.is(await status(connect(withQuery(MAX_URL_CHARACTERS))), 101);
   t.is(await status(connect(withQuery(MAX_URL_CHARACTERS + 1))), 414);
+  // Local safety comes first: a page of another origin learns nothing of the quota.
+  const page = { origin: "http://attacker.example" };
+  t.is(await status(connect(withQuery(MAX_URL_CHARACTERS + 1), page)), 403);
   t.is(events.length, 1, "only the first reached $connect");
 });
 
