@@ -20,7 +20,7 @@ import express from "express";
 import { ConnectAuthorizer } from "./api-gateway/authorizer";
 import { ConnectionRegistry } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
-import { managementRouter } from "./api-gateway/management-api";
+import { serveManagementApi } from "./api-gateway/management-routes";
 import { StageThrottle } from "./api-gateway/stage-throttling";
 import { serveWebSocketApi } from "./api-gateway/websocket-api";
 import { browserGuard } from "./browser-guard";
@@ -168,19 +168,17 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
     log,
     track: work.track,
   });
-  expressApp.use(
-    `/${app.stage}`,
-    managementRouter({
-      registry,
-      region,
-      api,
-      iam,
-      maxPayloadBytes: limits.managementMaxPayloadBytes,
-      latencyMs: 0,
-      allowRemote: false,
-      log,
-    }),
-  );
+  serveManagementApi(expressApp, app.stage, {
+    registry,
+    region,
+    api,
+    iam,
+    maxPayloadBytes: limits.managementMaxPayloadBytes,
+    maxClientBufferBytes: limits.maxClientBufferBytes,
+    latencyMs: 0,
+    allowRemote: false,
+    log,
+  });
   const origin = `127.0.0.1:${port}`;
   return {
     url: `ws://${origin}/${app.stage}`,

@@ -18,7 +18,7 @@ import { readFunctionConfig } from "../functions/runtime/function-config";
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
 import { newApiId } from "./api-gateway/ids";
-import { managementRouter } from "./api-gateway/management-api";
+import { serveManagementApi } from "./api-gateway/management-routes";
 import { StageThrottle } from "./api-gateway/stage-throttling";
 import { serveWebSocketApi } from "./api-gateway/websocket-api";
 import { browserGuard } from "./browser-guard";
@@ -153,6 +153,7 @@ function startLambda(
     api,
     iam,
     maxPayloadBytes: limits.managementMaxPayloadBytes,
+    maxClientBufferBytes: limits.maxClientBufferBytes,
     latencyMs: options.managementLatencyMs ?? 0,
     log,
   };
@@ -218,7 +219,7 @@ function startLambda(
 function serveHttpRoutes(app: express.Express, settings: GatewaySettings, lambda: LambdaRuntime): void {
   const { options, stage, log } = settings;
   app.use(browserGuard(settings.browserGuard, log));
-  app.use(`/${stage}`, managementRouter({ ...lambda.management, allowRemote: options.allowRemoteManagement ?? false }));
+  serveManagementApi(app, stage, { ...lambda.management, allowRemote: options.allowRemoteManagement ?? false });
   if (lambda.auth.tokenRoute) app.use(lambda.auth.tokenRoute);
   if (options.servePage ?? true) {
     const page = lambda.auth.page;

@@ -39,6 +39,17 @@ export interface LocalGatewayLimits {
   integrationTimeoutMs: number;
   /** Largest `@connections` POST body (128 KB); larger answers 413. */
   managementMaxPayloadBytes: number;
+  /**
+   * The account's new connections a second, all WebSocket APIs together (500, a token bucket with
+   * as many tokens); a handshake past it answers 429. 0: no limit.
+   */
+  newConnectionsPerSecond: number;
+  /**
+   * Bytes waiting for a client that does not read beyond which `@connections` POST answers 429
+   * LimitExceededException ("the WebSocket client side buffer is full"). AWS names no figure:
+   * 1 MiB is this gateway's choice.
+   */
+  maxClientBufferBytes: number;
   /** Lambda's concurrent executions, all routes together (1,000); past it invocations are throttled. */
   concurrentExecutions: number;
   /**
@@ -61,6 +72,8 @@ export const API_GATEWAY_LIMITS: LocalGatewayLimits = {
   functionTimeoutMs: FUNCTION_TIMEOUT_SECONDS * 1000,
   integrationTimeoutMs: API_GATEWAY_INTEGRATION_TIMEOUT_MS,
   managementMaxPayloadBytes: API_GATEWAY_MAX_MESSAGE_BYTES,
+  newConnectionsPerSecond: 500,
+  maxClientBufferBytes: 1024 * 1024,
   concurrentExecutions: 1000,
   behindAfterMs: (FUNCTION_TIMEOUT_SECONDS * 1000) / 2,
   ttlSweepMs: 60_000,

@@ -7,6 +7,9 @@
  *   among the context values): 500 (developer guide, "Lambda REQUEST authorizers for WebSocket
  *   APIs" and "Output from an API Gateway Lambda authorizer": "you cannot set a JSON object or
  *   array as a valid value of any key in the context map").
+ * - A result over 8 KB ("AWS Lambda authorizer result size: 8 KB", not adjustable; quotas for
+ *   WebSocket APIs): 500, as for any other answer API Gateway cannot use. The quota is documented,
+ *   the answer past it is not; 500 is this gateway's choice. The size is the result's JSON, in bytes.
  * - No cache: every `$connect` runs the authorizer. The issue that asked for this module said
  *   results are cached for a TTL; AWS refuses one for WebSocket APIs ("AuthorizerResultTtlInSeconds
  *   cannot be set for WEBSOCKET protocol Apis"; the API reference: "Supported only for HTTP API
@@ -25,6 +28,9 @@ import type {
 import { LOCAL_ACCOUNT_ID } from "../iam/local-iam";
 import type { Invocation, LocalFunction } from "../lambda/lambda-function";
 import type { ApiInfo } from "./event-builders";
+
+/** "AWS Lambda authorizer result size: 8 KB". */
+const MAX_RESULT_BYTES = 8 * 1024;
 
 type AuthorizerDecision =
   | { allowed: true; authorizer: LambdaAuthorizerContext }
@@ -100,6 +106,8 @@ function decide(result: unknown, methodArn: string, latencyMs: number): Authoriz
     why: `malformed answer: ${why}`,
   });
   if (typeof result !== "object" || result === null) return malformed("not an object");
+  const bytes = Buffer.byteLength(JSON.stringify(result));
+  if (bytes > MAX_RESULT_BYTES) return { allowed: false, status: 500, why: `result of ${bytes} bytes, over 8 KB` };
   const { principalId, policyDocument, context } = result as Partial<AuthorizerResult>;
   if (typeof principalId !== "string") return malformed("no principalId");
   const statements = policyDocument?.Statement;

@@ -4,7 +4,14 @@
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html
  * Headers and query strings are sent on CONNECT only; messageId on MESSAGE only;
  * disconnectStatusCode and disconnectReason on DISCONNECT only.
+ *
+ * CONNECT's headers are the client's without the upgrade's `Connection` and `Upgrade`, plus API
+ * Gateway's `X-Amzn-Trace-Id` and `X-Forwarded-*`: captured `$connect` events (2020, 2024) and
+ * the multiValueHeaders of aws-lambda-go's `apigw-websocket-request.json` hold Host, Sec-WebSocket-*, X-Amzn-Trace-Id and
+ * X-Forwarded-* and nothing else for a client that sends nothing else. The authorizer does see
+ * `Connection` and `Upgrade` (the developer guide's REQUEST authorizer input).
  */
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type {
   LambdaAuthorizerContext,
@@ -86,6 +93,30 @@ function requestContext(
   };
 }
 
+/** The upgrade's own headers: the `$connect` integration never gets them, the authorizer does. */
+const UPGRADE_HEADERS = new Set(["connection", "upgrade"]);
+
+/** Adds a header as API Gateway lists it: repeated names joined with commas, and each value kept. */
+function addHeader(event: WebSocketEvent, name: string, value: string): void {
+  const headers = event.headers as Record<string, string>;
+  const earlier = own(headers, name);
+  set(headers, name, earlier === undefined ? value : `${earlier},${value}`);
+  append(event.multiValueHeaders as Record<string, string[]>, name, value);
+}
+
+/** The request's headers, names as the client sent them, that `keep` keeps. */
+function clientHeaders(event: WebSocketEvent, request: IncomingMessage, keep: (lowerName: string) => boolean): void {
+  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i] as string;
+    if (keep(name.toLowerCase())) addHeader(event, name, request.rawHeaders[i + 1] as string);
+  }
+}
+
+/** An X-Ray trace id, `Root=1-{epoch seconds, hex}-{96 random bits, hex}`, as API Gateway adds one. */
+function traceId(now: number): string {
+  return `Root=1-${Math.floor(now / 1000).toString(16)}-${randomBytes(12).toString("hex")}`;
+}
+
 /** CONNECT: the upgrade request's headers (names as the client sent them) and query string. */
 export function connectEvent(
   api: ApiInfo,
@@ -93,31 +124,24 @@ export function connectEvent(
   request: IncomingMessage,
   now: number,
 ): WebSocketEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
-    const name = request.rawHeaders[i] as string;
-    const value = request.rawHeaders[i + 1] as string;
-    const earlier = own(headers, name);
-    set(headers, name, earlier === undefined ? value : `${earlier},${value}`);
-    append(multiValueHeaders, name, value);
-  }
-  // API Gateway adds the forwarding headers it would set behind its load balancer.
+  const event: WebSocketEvent = {
+    headers: {},
+    multiValueHeaders: {},
+    requestContext: requestContext(api, connection, "$connect", "CONNECT", now),
+    isBase64Encoded: false,
+  };
+  clientHeaders(event, request, (name) => !UPGRADE_HEADERS.has(name));
+  // API Gateway adds its trace id (a client's own is kept) and the forwarding headers of its load balancer.
+  const traced = Object.keys(event.headers as object).some((name) => name.toLowerCase() === "x-amzn-trace-id");
+  if (!traced) addHeader(event, "X-Amzn-Trace-Id", traceId(now));
   for (const [name, value] of [
     ["X-Forwarded-For", connection.sourceIp],
     ["X-Forwarded-Port", String(request.socket.localPort ?? "")],
     ["X-Forwarded-Proto", "http"],
   ] as const) {
-    headers[name] = value;
-    multiValueHeaders[name] = [value];
+    (event.headers as Record<string, string>)[name] = value;
+    (event.multiValueHeaders as Record<string, string[]>)[name] = [value];
   }
-
-  const event: WebSocketEvent = {
-    headers,
-    multiValueHeaders,
-    requestContext: requestContext(api, connection, "$connect", "CONNECT", now),
-    isBase64Encoded: false,
-  };
   const query = new URL(request.url ?? "/", "http://localhost").searchParams;
   if (query.size > 0) {
     const single: Record<string, string> = {};
@@ -130,6 +154,13 @@ export function connectEvent(
     event.multiValueQueryStringParameters = multi;
   }
   return event;
+}
+
+/** The CONNECT event as the `$connect` authorizer gets it: with the upgrade's own headers. */
+export function withUpgradeHeaders(event: WebSocketEvent, request: IncomingMessage): WebSocketEvent {
+  const copy = { ...event, headers: { ...event.headers }, multiValueHeaders: { ...event.multiValueHeaders } };
+  clientHeaders(copy, request, (name) => UPGRADE_HEADERS.has(name));
+  return copy;
 }
 
 /** MESSAGE: the text frame (API Gateway closes a connection that sends a binary one). */

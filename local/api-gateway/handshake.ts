@@ -12,6 +12,12 @@
  * handshake naming a host that is not this machine's (DNS rebinding) or sent by a page of another
  * origin is refused with 403, and reaches neither the authorizer nor `$connect`.
  *
+ * Then API Gateway's quotas (developer guide, "Quotas for configuring and running a WebSocket
+ * API"): a URL over 4,096 characters is refused (414 here: AWS documents the length, not the
+ * answer), and past the account's 500 new connections a second a handshake gets 429 (the status
+ * every API Gateway throttle answers with; the quota's own answer is not documented).
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+ *
  * Subprotocols: the 101 carries `Sec-WebSocket-Protocol` only when the `$connect` integration's
  * response has that header; the client's offers reach it among the event's headers. A browser
  * that offered one and got none fails the handshake, as it does against AWS.
@@ -23,10 +29,14 @@ import { type BrowserGuardOptions, refusalReason } from "../browser-guard";
 import { executionLogLine } from "../execution-log";
 import { outcomeStatus } from "../lambda/invoke";
 import type { ConnectAuthorizer } from "./authorizer";
-import { type ApiInfo, type ConnectionInfo, connectEvent } from "./event-builders";
+import { type ApiInfo, type ConnectionInfo, connectEvent, withUpgradeHeaders } from "./event-builders";
 import { apiGatewayId } from "./ids";
 import type { Integrations } from "./integrations";
 import type { StageThrottle } from "./stage-throttling";
+import type { TokenBucket } from "./token-bucket";
+
+/** "Length, in characters, of the URL for a WebSocket API: 4096" (not adjustable). */
+export const MAX_URL_CHARACTERS = 4096;
 
 interface HandshakeOptions {
   /** URL paths of the API (`/{stage}`, `/ws`). */
@@ -45,6 +55,8 @@ interface HandshakeOptions {
   authorizer?: ConnectAuthorizer;
   /** The stage's throttling, if any: a handshake past it is refused with 429 before `$connect` runs. */
   stageThrottle?: StageThrottle;
+  /** The account's new connections a second, if limited: past it a handshake is refused with 429. */
+  newConnections?: TokenBucket;
   track: (work: Promise<unknown>) => void;
   log: (line: string) => void;
 }
@@ -61,6 +73,11 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
       accept(false, 403, STATUS_CODES[403]);
       return;
     }
+    // The URL as the client wrote it: scheme, the API's domain name, path and query.
+    if (`wss://${api.domainName}${request.url ?? ""}`.length > MAX_URL_CHARACTERS) {
+      accept(false, 414, STATUS_CODES[414]);
+      return;
+    }
     if (!options.paths.has(new URL(request.url ?? "/", "http://localhost").pathname)) {
       accept(false, 403, STATUS_CODES[403]);
       return;
@@ -71,14 +88,20 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
       sourceIp: (request.socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
       userAgent: request.headers["user-agent"],
     };
-    if (options.stageThrottle && !options.stageThrottle.take("$connect")) {
+    const throttledBy =
+      options.newConnections && !options.newConnections.take()
+        ? "the account's new connections a second"
+        : options.stageThrottle && !options.stageThrottle.take("$connect")
+          ? "the stage"
+          : undefined;
+    if (throttledBy) {
       options.log(
         executionLogLine({
           requestId: apiGatewayId(),
           what: "$connect",
           connectionId: connection.connectionId,
           status: 429,
-          note: "throttled by the stage",
+          note: `throttled by ${throttledBy}`,
         }),
       );
       accept(false, 429, STATUS_CODES[429]);
@@ -87,7 +110,7 @@ export function handshake(options: HandshakeOptions): Pick<ServerOptions, "verif
     const run = (async () => {
       const event = connectEvent(api, connection, request, Date.now());
       if (options.authorizer) {
-        const decision = await options.authorizer.authorize(event);
+        const decision = await options.authorizer.authorize(withUpgradeHeaders(event, request));
         const { invocation } = decision;
         options.log(
           executionLogLine({

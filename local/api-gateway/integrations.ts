@@ -3,6 +3,13 @@
  * route, invoke its integration, answer the client with an error frame when there is no route or
  * the integration failed, and send a two-way route's response back. Writes one execution-log line
  * per invocation. https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
+ *
+ * A function's result must be a Lambda proxy result: an object of `statusCode`, `headers`,
+ * `multiValueHeaders`, `body` (a string) and `isBase64Encoded`, nothing else (developer guide,
+ * "Output format of a Lambda function for proxy integration"). Anything else fails the integration
+ * as API Gateway's "Malformed Lambda proxy response" does: middy #1219 captured a result of
+ * `{ConnectionId, Data, statusCode: 200}` answered by the Internal server error frame. No result
+ * at all (`null`, a handler that returns nothing) is a 200.
  */
 
 import type { WebSocketEvent, WebSocketResult } from "../../functions/runtime/lambda-events";
@@ -51,11 +58,7 @@ export class Integrations {
     const entry = this.handlers.get(routeKey);
     if (!entry) return undefined;
     const invocation = await entry.function.invoke(event, routeKey !== "$disconnect");
-    // A handler that returns nothing: API Gateway takes it as a 200.
-    const outcome: InvocationOutcome =
-      invocation.outcome.kind === "result"
-        ? { kind: "result", result: invocation.outcome.result ?? { statusCode: 200 } }
-        : invocation.outcome;
+    const outcome = proxyOutcome(invocation.outcome);
     const { requestId, connectionId } = event.requestContext;
     this.options.log(
       executionLogLine({
@@ -102,6 +105,29 @@ export class Integrations {
       registry.send(connection, Buffer.from(result.body, result.isBase64Encoded ? "base64" : "utf8"));
     }
   }
+}
+
+const PROXY_RESULT_KEYS = new Set(["statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"]);
+
+/** Why `result` is not a Lambda proxy result API Gateway can read, if it is not. */
+function malformed(result: unknown): string | undefined {
+  if (typeof result !== "object" || Array.isArray(result)) return "not an object";
+  const fields = result as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((key) => !PROXY_RESULT_KEYS.has(key));
+  if (unknown.length > 0) return `unexpected ${unknown.join(", ")}`;
+  if (fields.body !== undefined && fields.body !== null && typeof fields.body !== "string") return "body not a string";
+  return undefined;
+}
+
+/** The invocation's outcome as API Gateway reads it: no result is a 200, a malformed one a failure. */
+function proxyOutcome(outcome: InvocationOutcome<WebSocketResult | undefined>): InvocationOutcome {
+  if (outcome.kind !== "result") return outcome;
+  const { result } = outcome;
+  if (result === undefined || result === null) return { kind: "result", result: { statusCode: 200 } };
+  const why = malformed(result);
+  return why
+    ? { kind: "error", error: new Error(`Malformed Lambda proxy response: ${why}`) }
+    : { kind: "result", result };
 }
 
 /**

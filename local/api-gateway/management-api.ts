@@ -6,22 +6,30 @@
  * `x-amzn-RequestId` UUID.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
  *
- * One implementation, two ways in: over HTTP (an Express router, for any caller) and in process
- * (an SDK request handler, for the handlers the gateway runs itself).
+ * - The path may spell `@` as `%40`: the developer guide's own example is
+ *   `awscurl ... https://aabbccddee.execute-api.us-east-1.amazonaws.com/prod/%40connections/R0oXAdfD0kwCH6w%3D`,
+ *   and the Go SDK v2 sends it so (aws-sdk-go-v2 #889).
+ * - Any other route or method, signed: 404 NotFoundException
+ *   `{"message":"No method found matching route {path under the stage} for http method {METHOD}."}`,
+ *   the route as sent with its ASCII escapes decoded (simple-websockets-chat-app #40: "No method
+ *   found matching route test0/@connections/PxWP8cfSDoECFYw= for http method POST."; cognitect-labs
+ *   aws-api #201: "... route @connections/ for http method GET"; the 404 and the error type as
+ *   API Gateway answers this text elsewhere: serverless-stack guide #320, "status: 404", and
+ *   cloudquery's "NotFoundException: No method found matching route security-profiles ...").
+ * - A POST to a client whose buffer is full: 429 LimitExceededException, "the WebSocket client
+ *   side buffer is full" (the API's model); how full is AWS's secret, the threshold is a setting.
+ *
+ * Every call is authorized as AWS does it, by its signature and the signer's IAM policies
+ * (`./management-auth.ts`), before its route is matched. One implementation, two ways in: over
+ * HTTP (`./management-routes.ts`, for any caller) and in process (an SDK request handler, for the
+ * handlers the gateway runs itself).
  */
 import { randomUUID } from "node:crypto";
-import express, { type NextFunction, type Request, type Response } from "express";
 import type { LocalIam } from "../iam/local-iam";
-import { type SignedRequest, signedHttpRequest } from "../iam/sigv4";
+import type { SignedRequest } from "../iam/sigv4";
 import { type EnvironmentState, refuseIfStopped } from "../lambda/execution-environments";
 import type { ConnectionRegistry } from "./connection-registry";
-import {
-  connectionIdOf,
-  type ManagementAuthorization,
-  managementRefusal,
-  missingAuthentication,
-  type Refusal,
-} from "./management-auth";
+import { type ManagementAuthorization, managementRefusal, type Refusal } from "./management-auth";
 
 export interface ManagementApiOptions {
   registry: ConnectionRegistry;
@@ -32,13 +40,15 @@ export interface ManagementApiOptions {
   /** Who signs calls, and what each may do. */
   iam: LocalIam;
   maxPayloadBytes: number;
+  /** Bytes waiting for a client past which a POST to it answers 429 LimitExceededException. */
+  maxClientBufferBytes: number;
   /** Extra milliseconds before each call is answered, to model AWS's round trip. */
   latencyMs: number;
   /** The execution log: refused calls are written there. */
   log: (line: string) => void;
 }
 
-interface ManagementResponse {
+export interface ManagementResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
@@ -51,8 +61,10 @@ interface ManagementResponse {
  */
 const DELETED = { code: 1000, reason: "Connection Closed Normally" } as const;
 const EMPTY = Buffer.alloc(0);
+/** `/@connections/{id}` under the stage, `@` written as is or as `%40`. */
+const CONNECTION_PATH = /^\/(?:@|%40)connections\/([^/]+)$/i;
 
-function errorResponse(status: number, type: string, message: string | null): ManagementResponse {
+export function errorResponse(status: number, type: string, message: string | null): ManagementResponse {
   return {
     status,
     headers: { "x-amzn-errortype": type, "content-type": "application/json" },
@@ -61,17 +73,20 @@ function errorResponse(status: number, type: string, message: string | null): Ma
   };
 }
 
-const refused = ({ status, type, message }: Refusal) => errorResponse(status, type, message);
-/** What API Gateway answers for a path or method it has no route for. */
-const missingAuthenticationToken = () => refused(missingAuthentication());
+export const refused = ({ status, type, message }: Refusal) => errorResponse(status, type, message);
 
-/** The call's refusal as API Gateway answers it, if it would refuse it. */
-async function authorization(
+/**
+ * The call's refusal as API Gateway answers it, if it would refuse it: `path` is under the stage,
+ * without its query; IAM decides on the connection a call to the API's route names.
+ */
+export async function authorization(
   options: ManagementApiOptions,
   request: SignedRequest,
+  path: string,
   over: "in process" | ManagementAuthorization["connection"],
 ): Promise<ManagementResponse | undefined> {
-  const refusal = await managementRefusal(request, {
+  const call = routedCall(request.method, path);
+  const refusal = await managementRefusal(request, call && (call.connectionId ?? call.sent), {
     ...options,
     recompute: over !== "in process",
     ...(over !== "in process" && { connection: over }),
@@ -79,16 +94,49 @@ async function authorization(
   return refusal && refused(refusal);
 }
 
-const payloadTooLarge = (maxPayloadBytes: number) =>
+export const payloadTooLarge = (maxPayloadBytes: number) =>
   errorResponse(413, "PayloadTooLargeException", `Request payload is larger than ${maxPayloadBytes} bytes`);
+const badRequest = () => errorResponse(400, "BadRequestException", "Invalid request");
 
-/** Answers one management call, as API Gateway would. */
-function managementCall(
+/** A call to the API's route: the connection's id as sent, and decoded (`undefined` where it cannot be). */
+interface RoutedCall {
+  sent: string;
+  connectionId: string | undefined;
+}
+
+/** The call to `path` (under the stage, without its query), if the API has a route for it. */
+function routedCall(method: string, path: string): RoutedCall | undefined {
+  const match = CONNECTION_PATH.exec(path);
+  if (!match || !["POST", "GET", "DELETE"].includes(method)) return undefined;
+  const sent = match[1] as string;
+  try {
+    return { sent, connectionId: decodeURIComponent(sent) };
+  } catch {
+    return { sent, connectionId: undefined };
+  }
+}
+
+/** A signed call to a route the API does not have; `path` is under the stage. */
+function noMethodFound(path: string, method: string): ManagementResponse {
+  const route = path
+    .replace(/^\//, "")
+    .replace(/%([2-7][0-9A-F])/gi, (encoded, hex: string) =>
+      hex.toUpperCase() === "7F" ? encoded : String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+  return errorResponse(404, "NotFoundException", `No method found matching route ${route} for http method ${method}.`);
+}
+
+/** Answers one signed call to `path` (under the stage, without its query), as API Gateway would. */
+export function managementCall(
   options: ManagementApiOptions,
   method: string,
-  connectionId: string,
+  path: string,
   body: Buffer | undefined,
 ): ManagementResponse {
+  const call = routedCall(method, path);
+  if (!call) return noMethodFound(path, method);
+  const { connectionId } = call;
+  if (connectionId === undefined) return badRequest();
   const { registry } = options;
   const connection = registry.get(connectionId);
   switch (method) {
@@ -97,6 +145,8 @@ function managementCall(
       if (!connection) return errorResponse(410, "GoneException", null);
       if (!body || body.length === 0)
         return errorResponse(400, "BadRequestException", "Invalid request: Data must not be empty");
+      if (connection.socket.bufferedAmount >= options.maxClientBufferBytes)
+        return errorResponse(429, "LimitExceededException", "The client side buffer is full");
       registry.send(connection, body);
       return { status: 200, headers: {}, body: EMPTY };
     case "GET":
@@ -112,84 +162,11 @@ function managementCall(
           }),
         ),
       };
-    case "DELETE":
+    default:
       if (!connection) return errorResponse(410, "GoneException", null);
       registry.close(connection, DELETED.code, DELETED.reason);
       return { status: 204, headers: {}, body: EMPTY };
-    default:
-      return missingAuthenticationToken();
   }
-}
-
-export function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && (address === "::1" || /^(::ffff:)?127\./.test(address));
-}
-
-/**
- * The HTTP way in: a router for `/@connections/:connectionId`, mounted under the stage path. A
- * request that carries an `Origin` comes from a web page, and is refused (local safety: the SDK
- * never sends one, and a page must not post to or close anyone's connection); the signature of
- * every other is recomputed.
- */
-export function managementRouter(
-  options: ManagementApiOptions & {
-    /** Accept callers other than loopback. Default `false`: the API can close anyone's connection. */
-    allowRemote: boolean;
-  },
-): express.Router {
-  const router = express.Router();
-  const reply = (res: Response, response: ManagementResponse) => {
-    res.status(response.status).set(response.headers).end(response.body);
-  };
-
-  router.use((req, res, next) => {
-    res.set("x-amzn-RequestId", randomUUID());
-    if (!options.allowRemote && !isLoopback(req.socket.remoteAddress)) {
-      reply(res, errorResponse(403, "ForbiddenException", "Forbidden"));
-      return;
-    }
-    if (req.headers.origin !== undefined) {
-      options.log(
-        `@connections refused ${req.method} ${req.originalUrl}: a web page's request (Origin ${JSON.stringify(req.headers.origin)}); SDK clients send none`,
-      );
-      reply(res, errorResponse(403, "ForbiddenException", "Forbidden"));
-      return;
-    }
-    next();
-  });
-  // The body first: the signature covers it.
-  router.use(express.raw({ type: () => true, limit: options.maxPayloadBytes }));
-  // The key each keep-alive connection has proved, so that its later calls are not recomputed.
-  const proved = new WeakMap<object, string>();
-  router.use(async (req, res, next) => {
-    const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-    const request = signedHttpRequest(req.method, req.originalUrl, req.headers, body);
-    const refusal = await authorization(options, request, { socket: req.socket, proved });
-    if (refusal) {
-      reply(res, refusal);
-      return;
-    }
-    if (options.latencyMs > 0) setTimeout(next, options.latencyMs);
-    else next();
-  });
-
-  router.all("/@connections/:connectionId", (req: Request<{ connectionId: string }>, res) => {
-    const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-    reply(res, managementCall(options, req.method, req.params.connectionId, body));
-  });
-
-  router.use((error: { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(error);
-    if (error.type === "entity.too.large" || error.status === 413)
-      return reply(res, payloadTooLarge(options.maxPayloadBytes));
-    options.log(`management API error: ${String(error)}`);
-    reply(
-      res,
-      errorResponse(error.status && error.status < 500 ? error.status : 500, "BadRequestException", "Invalid request"),
-    );
-  });
-
-  return router;
 }
 
 /** `headers[name]` whatever the case of the name there. */
@@ -228,6 +205,8 @@ export function inProcessRequestHandler(options: ManagementApiOptions, environme
       if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
       refuseIfStopped(environment);
       const body = bodyOf(request);
+      // The client's endpoint is the stage's URL: its path starts with the stage.
+      const path = request.path.replace(/^\/[^/]*/, "");
       // Once per post of every broadcast: read the few fields the check needs, copy nothing.
       const refusal = await authorization(
         options,
@@ -238,9 +217,10 @@ export function inProcessRequestHandler(options: ManagementApiOptions, environme
           header: (name) => first(request.headers[name] ?? lowerCaseLookup(request.headers, name)),
           ...(body && { body }),
         },
+        path,
         "in process",
       );
-      const response = refusal ?? managementCall(options, request.method, connectionIdOf(request.path) as string, body);
+      const response = refusal ?? managementCall(options, request.method, path, body);
       return {
         response: {
           statusCode: response.status,

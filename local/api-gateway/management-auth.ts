@@ -11,12 +11,13 @@
  * to ..."; an unknown key, UnrecognizedClientException; a wrong secret, InvalidSignatureException;
  * no permission, 403 AccessDeniedException whose `Message` names the resource with the account
  * masked but its last four digits and the literal `{connectionId}`, and gives no reason (boto3 and
- * the PHP and JS SDKs show it so: aws/aws-cdk#18410 for DELETE).
+ * the PHP and JS SDKs show it so: aws/aws-cdk#18410 for DELETE). A signed call to a route the API
+ * does not have is answered 404 after the signature is checked (`./management-api.ts`).
  */
 import { randomUUID } from "node:crypto";
 import { executionLogLine } from "../execution-log";
 import { deniedNote, LOCAL_ACCOUNT_ID, type LocalIam, notAuthorizedMessage, type Principal } from "../iam/local-iam";
-import { authenticate, missingAuthenticationToken, type SignedRequest } from "../iam/sigv4";
+import { authenticate, type SignedRequest } from "../iam/sigv4";
 
 export interface Refusal {
   status: 403;
@@ -41,34 +42,30 @@ export interface ManagementAuthorization {
   connection?: { socket: object; proved: WeakMap<object, string> };
 }
 
-export const missingAuthentication = (): Refusal => ({ status: 403, ...missingAuthenticationToken() });
-
-/** `/{stage}/@connections/{id}`'s id, decoded (as sent, if it cannot be); `undefined` for any other path. */
-export function connectionIdOf(path: string): string | undefined {
-  const match = /\/@connections\/([^/?]+)$/.exec(path.split("?")[0] as string);
-  if (!match) return undefined;
-  try {
-    return decodeURIComponent(match[1] as string);
-  } catch {
-    return match[1];
-  }
-}
-
 /**
- * Why API Gateway would refuse the call, if it would: a path it has no resource for (refused as
- * unsigned, whatever the signature), the signature, then ManageConnections on the connection; a
+ * Why API Gateway would refuse the call, if it would: the signature, then, for a call to the API's
+ * route (`connectionId`, the connection it names), ManageConnections on that connection. A signed
+ * call to any other route is not refused here: it is answered 404 where routes are matched. A
  * refusal by IAM is written to the execution log, naming action and resource.
  */
 export async function managementRefusal(
   request: SignedRequest,
+  connectionId: string | undefined,
   options: ManagementAuthorization & { log: (line: string) => void },
 ): Promise<Refusal | undefined> {
-  const connectionId = connectionIdOf(request.path);
-  if (connectionId === undefined) return missingAuthentication();
-  const decision = await authorizeManagementCall(request, connectionId, options);
-  if (!("refusal" in decision)) return undefined;
-  const { refusal } = decision;
-  if (refusal.denied) {
+  const { iam, region, recompute, connection } = options;
+  const signed = await authenticate(request, {
+    service: "execute-api",
+    region,
+    iam,
+    maxSkewMinutes: 5,
+    recompute,
+    connection,
+  });
+  if ("refusal" in signed) return { status: 403, ...signed.refusal };
+  if (connectionId === undefined) return undefined;
+  const refusal = permissionRefusal(signed.principal, request.method, connectionId, options);
+  if (refusal?.denied) {
     const what = `@connections ${request.method}`;
     options.log(
       executionLogLine({ requestId: randomUUID(), what, connectionId, status: refusal.status, note: refusal.denied }),
@@ -77,28 +74,24 @@ export async function managementRefusal(
   return refusal;
 }
 
-/** Who may make this management call, or why API Gateway would refuse it. */
-async function authorizeManagementCall(
-  request: SignedRequest,
+/** Why the signer may not make this call, if it may not: ManageConnections on the connection. */
+function permissionRefusal(
+  principal: Principal,
+  method: string,
   connectionId: string,
-  { iam, region, api, recompute, connection }: ManagementAuthorization,
-): Promise<{ principal: Principal } | { refusal: Refusal }> {
-  const check = { service: "execute-api", region, iam, maxSkewMinutes: 5, recompute, connection };
-  const signed = await authenticate(request, check);
-  if ("refusal" in signed) return { refusal: { status: 403, ...signed.refusal } };
+  { iam, region, api }: ManagementAuthorization,
+): Refusal | undefined {
   const action = "execute-api:ManageConnections";
   const arn = (account: string, id: string) =>
-    `arn:aws:execute-api:${region}:${account}:${api.apiId}/${api.stage}/${request.method}/@connections/${id}`;
+    `arn:aws:execute-api:${region}:${account}:${api.apiId}/${api.stage}/${method}/@connections/${id}`;
   const resource = arn(LOCAL_ACCOUNT_ID, connectionId);
-  const decision = iam.decide(signed.principal, action, resource);
-  if (decision === "allowed") return signed;
+  const decision = iam.decide(principal, action, resource);
+  if (decision === "allowed") return undefined;
   const shown = arn(`********${LOCAL_ACCOUNT_ID.slice(-4)}`, "{connectionId}");
   return {
-    refusal: {
-      status: 403,
-      type: "AccessDeniedException",
-      message: notAuthorizedMessage(signed.principal, action, shown, decision, false),
-      denied: deniedNote(signed.principal, action, resource),
-    },
+    status: 403,
+    type: "AccessDeniedException",
+    message: notAuthorizedMessage(principal, action, shown, decision, false),
+    denied: deniedNote(principal, action, resource),
   };
 }

@@ -10,6 +10,8 @@
  * throttle in the cloud is throttled locally too.
  */
 
+import { TokenBucket } from "./token-bucket";
+
 export interface StageThrottling {
   /** Bucket size: requests a route accepts at once. */
   burstLimit: number;
@@ -21,19 +23,17 @@ export interface StageThrottling {
 export const THROTTLED_MESSAGE = "Too Many Requests";
 
 export class StageThrottle {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(private readonly limits: StageThrottling) {}
 
   /** Takes a token for `routeKey`; `false` when the stage throttles the request. */
   take(routeKey: string, now = Date.now()): boolean {
-    const { burstLimit, rateLimit } = this.limits;
-    const bucket = this.buckets.get(routeKey) ?? { tokens: burstLimit, at: now };
-    bucket.tokens = Math.min(burstLimit, bucket.tokens + ((now - bucket.at) / 1000) * rateLimit);
-    bucket.at = now;
-    this.buckets.set(routeKey, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    let bucket = this.buckets.get(routeKey);
+    if (!bucket) {
+      bucket = new TokenBucket(this.limits.burstLimit, this.limits.rateLimit, now);
+      this.buckets.set(routeKey, bucket);
+    }
+    return bucket.take(now);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The WebSocket API served on an Express app: its routes bound to their functions, API Gateway's
- * handshake (`$connect`, its authorizer, the stage's throttling) run in `ws`'s `verifyClient`, and
+ * handshake (`$connect`, its authorizer, the account's and the stage's throttling) run in `ws`'s `verifyClient`, and
  * each opened socket's session, at `/{stage}` (and `/ws`, for clients that name no stage).
  */
 import type { IncomingMessage, Server } from "node:http";
@@ -14,6 +14,7 @@ import { type ConnectionInfo, disconnectEvent } from "./event-builders";
 import { handshake } from "./handshake";
 import { type IntegrationOptions, Integrations } from "./integrations";
 import { socketSession } from "./socket-session";
+import { TokenBucket } from "./token-bucket";
 
 interface WebSocketApiOptions extends IntegrationOptions {
   limits: LocalGatewayLimits;
@@ -35,7 +36,17 @@ export function serveWebSocketApi(app: express.Express, server: Server, options:
   const { app: wsApp } = expressWs(app, server, {
     wsOptions: {
       maxPayload: limits.maxMessageBytes + 1,
-      ...handshake({ ...options, paths, integrations, accepted, disconnect }),
+      ...handshake({
+        ...options,
+        paths,
+        integrations,
+        accepted,
+        disconnect,
+        newConnections:
+          limits.newConnectionsPerSecond > 0
+            ? new TokenBucket(limits.newConnectionsPerSecond, limits.newConnectionsPerSecond)
+            : undefined,
+      }),
     },
   });
   const onSocket = socketSession({ accepted, registry, integrations, limits, disconnect, track });

@@ -2,8 +2,10 @@
  * The defaults the local gateway starts with, by value: every test elsewhere sets its own, so
  * these are the behaviour table of docs/local-gateway.md, pinned. API Gateway's quotas
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html): 10 min idle, 2 h at
- * most, 128 KB messages of 32 KB frames, a 29 s integration timeout; Lambda's asynchronous
- * invocation (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
+ * most, 128 KB messages of 32 KB frames, a 29 s integration timeout, 500 new connections a second
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html),
+ * and a client buffer of 1 MiB, this gateway's choice; Lambda's asynchronous invocation
+ * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html):
  * a failed event retried a minute then two minutes later, a throttled one from 1 s on, doubling.
  */
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
@@ -16,7 +18,7 @@ import { ConcurrencyLimit } from "../../../local/lambda/concurrency";
 import { LocalFunction } from "../../../local/lambda/lambda-function";
 import { deferred } from "../../support/function-fixtures";
 
-test("the gateway's limits are AWS's: 10 min idle, 2 h, 128 KB and 32 KB, 10 s and 29 s, 1,000 executions; TTL swept each minute", (t) => {
+test("the gateway's limits are AWS's: 10 min idle, 2 h, 128 KB and 32 KB, 10 s and 29 s, 500 connections a second, 1,000 executions; TTL swept each minute", (t) => {
   t.deepEqual(API_GATEWAY_LIMITS, {
     maxMessageBytes: 128 * 1024,
     maxFrameBytes: 32 * 1024,
@@ -25,6 +27,8 @@ test("the gateway's limits are AWS's: 10 min idle, 2 h, 128 KB and 32 KB, 10 s a
     functionTimeoutMs: 10_000,
     integrationTimeoutMs: 29_000,
     managementMaxPayloadBytes: 128 * 1024,
+    newConnectionsPerSecond: 500,
+    maxClientBufferBytes: 1024 * 1024,
     concurrentExecutions: 1_000,
     behindAfterMs: 5_000,
     ttlSweepMs: 60_000,

@@ -4,8 +4,11 @@
  * - "Unauthorized": 401; a policy that does not allow the methodArn: 403; any other failure or a
  *   malformed answer: 500 (developer guide, "Lambda REQUEST authorizers for WebSocket APIs",
  *   "Output from an API Gateway Lambda authorizer");
- * - the event: type REQUEST, methodArn ending in `/$connect`, headers, multi-value headers, query
- *   strings, stageVariables, requestContext (the developer guide's example event);
+ * - the event: type REQUEST, methodArn ending in `/$connect`, headers (the upgrade's Connection and
+ *   Upgrade among them, which `$connect` itself never gets), multi-value headers, query strings,
+ *   stageVariables, requestContext (the developer guide's example event);
+ * - a result over 8 KB ("AWS Lambda authorizer result size: 8 KB", WebSocket quotas): 500, the
+ *   answer being this gateway's choice;
  * - `requestContext.authorizer` on every later event, context values stringified;
  * - no result cache for WebSocket APIs ("AuthorizerResultTtlInSeconds cannot be set for WEBSOCKET
  *   protocol Apis").
@@ -121,6 +124,7 @@ const refusals: Array<[string, (event: AuthorizerEvent) => Promise<unknown>, num
   ["answers without a policy", async () => ({ principalId: "user-1" }), 500],
   ["answers with an object in its context", async (event) => allow(event, { user: { name: "Ada" } }), 500],
   ["answers with an array in its context", async (event) => allow(event, { roles: ["admin"] }), 500],
+  ["answers with a result over 8 KB", async (event) => allow(event, { padding: "x".repeat(8 * 1024) }), 500],
   // Past the function timeout (300 ms here); it ends later, so the gateway can close.
   ["times out", (event) => new Promise((resolve) => setTimeout(resolve, 1_000, allow(event))), 500],
 ];
@@ -149,6 +153,9 @@ test("the authorizer's event is API Gateway's: REQUEST, the $connect methodArn, 
   t.is(event.methodArn, `arn:aws:execute-api:us-east-1:000000000000:${gw.apiId}/dev/$connect`);
   t.is(event.headers?.["X-Custom"], "yes");
   t.deepEqual(event.multiValueHeaders?.["X-Custom"], ["yes"]);
+  t.is(event.headers?.Connection, "Upgrade");
+  t.deepEqual(event.multiValueHeaders?.Upgrade, ["websocket"]);
+  t.false("Connection" in ((events[0] as WebSocketEvent).headers ?? {}), "$connect does not get them");
   t.deepEqual(event.queryStringParameters, { token: "abc", room: "b" });
   t.deepEqual(event.multiValueQueryStringParameters, { token: ["abc"], room: ["a", "b"] });
   t.deepEqual(event.stageVariables, {});
@@ -181,6 +188,13 @@ test("allowed: requestContext.authorizer, context values stringified, is on $con
     t.deepEqual(authorizer, { principalId: "user-1", name: "Ada", count: "3", admin: "false", nothing: null });
     t.is(typeof integrationLatency, "number");
   }
+});
+
+test("a result of nearly 8 KB is still taken", async (t) => {
+  const { gw, events } = await gatewayWith(async (event) => allow(event, { padding: "x".repeat(7 * 1024) }));
+  t.teardown(() => gw.close());
+  (await connect(`${gw.url}?token=abc`)).socket.close();
+  t.is(String(events[0]?.requestContext.authorizer?.padding).length, 7 * 1024);
 });
 
 test("no cache: every $connect runs the authorizer, even with the same token", async (t) => {

@@ -3,7 +3,6 @@
  * with the real AWS SDK management client.
  */
 import {
-  ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   GetConnectionCommand,
   GoneException,
@@ -15,31 +14,19 @@ import { ObjectNotFoundError } from "../../../../dal/errors";
 import type { RouteDefinition } from "../../../../functions/routes";
 import { createHandlerDependencies } from "../../../../functions/runtime/handler-dependencies";
 import type { WebSocketEvent, WebSocketResult } from "../../../../functions/runtime/lambda-events";
-import { type LocalGatewayOptions, startLocalGateway } from "../../../../local/express-server";
 import { operatorConfig, within } from "../../../support/chat";
 import { deferred } from "../../../support/function-fixtures";
+import { testGateway } from "../../../support/gateway";
 import { recordingRoute as route } from "../../../support/routes";
 import { signedFetch } from "../../../support/sigv4";
 import { connect, eventually, type TestClient } from "../../../support/websocket";
-
-async function gateway(options: LocalGatewayOptions = {}) {
-  const log: string[] = [];
-  const instance = await startLocalGateway({ port: 0, log: (line) => log.push(line), ...options });
-  const management = new ApiGatewayManagementApiClient({
-    endpoint: instance.managementUrl,
-    region: "us-east-1",
-    credentials: instance.credentials,
-    maxAttempts: 1,
-  });
-  return { ...instance, log, management };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ID_PATTERN = /^[A-Za-z0-9_-]{15}=$/;
 
 test("handlers receive API Gateway's CONNECT, MESSAGE and DISCONNECT events with the full requestContext", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [route("$connect", events), route("$disconnect", events), route("$default", events)],
   });
   t.teardown(() => gw.close());
@@ -98,7 +85,7 @@ test("handlers receive API Gateway's CONNECT, MESSAGE and DISCONNECT events with
 
 test("each route invocation writes one execution log line with route key, connection id, status and duration", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$connect", events), route("$default", events)] });
+  const gw = await testGateway({ routes: [route("$connect", events), route("$default", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   client.socket.send("x");
@@ -141,7 +128,7 @@ test("like Lambda, an execution environment runs one invocation at a time and is
     open = resolve;
   });
   const { definition, stats } = countingRoute("$default", () => opened);
-  const gw = await gateway({ routes: [definition] });
+  const gw = await testGateway({ routes: [definition] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
 
@@ -173,7 +160,7 @@ test("an environment whose invocation timed out is never used again", async (t) 
     await release.promise;
     finished.resolve();
   });
-  const gw = await gateway({ routes: [definition], limits: { functionTimeoutMs: 100 } });
+  const gw = await testGateway({ routes: [definition], limits: { functionTimeoutMs: 100 } });
   t.teardown(() => {
     release.resolve();
     return gw.close();
@@ -195,7 +182,7 @@ test("an environment whose invocation timed out is never used again", async (t) 
 
 test("$connect: the handshake waits for the handler, and a non-2xx result rejects the upgrade with that status", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [
       route("$connect", events, async () => {
         await sleep(100);
@@ -217,7 +204,7 @@ test("$connect: the handshake waits for the handler, and a non-2xx result reject
 });
 
 test("$connect: a handler that throws rejects the upgrade with 502, as API Gateway does for a failed integration", async (t) => {
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [
       route("$connect", [], async () => {
         throw new Error("boom");
@@ -235,7 +222,7 @@ test("subprotocols: the handler sees the offers and its Sec-WebSocket-Protocol h
   // handshake fails (wscat -s chat1 against an API that wants myprotocol: 400; ws and browsers fail
   // a 101 that names no subprotocol after they offered one).
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [
       route("$connect", events, async (event) => {
         const offered = (event.headers?.["Sec-WebSocket-Protocol"] ?? "").split(",").map((p) => p.trim());
@@ -264,7 +251,7 @@ test("subprotocols: the handler sees the offers and its Sec-WebSocket-Protocol h
 
 test("$connect is optional: an API without it accepts the connection", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$default", events)] });
+  const gw = await testGateway({ routes: [route("$default", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   t.is(client.socket.readyState, client.socket.OPEN);
@@ -274,7 +261,7 @@ test("$connect is optional: an API without it accepts the connection", async (t)
 });
 
 test("the WebSocket API answers on /{stage} and /ws, and refuses other paths with 403", async (t) => {
-  const gw = await gateway({ stage: "prod", routes: [] });
+  const gw = await testGateway({ stage: "prod", routes: [] });
   t.teardown(() => gw.close());
   t.true(gw.url.endsWith("/prod"));
   await t.notThrowsAsync(connect(gw.url));
@@ -285,7 +272,7 @@ test("the WebSocket API answers on /{stage} and /ws, and refuses other paths wit
 
 test("route selection: $request.body.action picks the route; non-JSON and unmatched actions go to $default", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("echo", events), route("$default", events)] });
+  const gw = await testGateway({ routes: [route("echo", events), route("$default", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   for (const frame of [
@@ -311,7 +298,7 @@ test("route selection: $request.body.action picks the route; non-JSON and unmatc
 
 test('route selection: with no match and no $default the client gets {"message": "Forbidden", ...}, byte for byte as AWS sends it', async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$connect", events), route("echo", events)] });
+  const gw = await testGateway({ routes: [route("$connect", events), route("echo", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   client.socket.send(JSON.stringify({ action: "unknown" }));
@@ -327,7 +314,7 @@ test('route selection: with no match and no $default the client gets {"message":
 
 test('a handler that throws: the client gets {"message": "Internal server error", ...} and stays connected', async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [
       route("boom", events, async () => {
         throw new TypeError("handler bug");
@@ -348,11 +335,11 @@ test('a handler that throws: the client gets {"message": "Internal server error"
 
 test("a handler past its function timeout fails like a Lambda timeout; past the integration timeout the client gets 'Endpoint request timed out'", async (t) => {
   const slow = () => new Promise<WebSocketResult>((resolve) => setTimeout(resolve, 400, { statusCode: 200 }));
-  const functionTimeout = await gateway({
+  const functionTimeout = await testGateway({
     routes: [route("slow", [], slow)],
     limits: { functionTimeoutMs: 50, integrationTimeoutMs: 1000 },
   });
-  const integrationTimeout = await gateway({
+  const integrationTimeout = await testGateway({
     routes: [route("slow", [], slow)],
     limits: { functionTimeoutMs: 1000, integrationTimeoutMs: 50 },
   });
@@ -403,7 +390,7 @@ test("a handler past its function timeout can no longer post to connections or w
       return { statusCode: 200 };
     },
   };
-  const gw = await gateway({ routes: [late], limits: { functionTimeoutMs: 1_000 } });
+  const gw = await testGateway({ routes: [late], limits: { functionTimeoutMs: 1_000 } });
   t.teardown(() => {
     timedOut.resolve();
     return gw.close();
@@ -436,7 +423,10 @@ test("stage throttling: a token bucket per route; a throttled handshake gets 429
   const echo = route("echo", events, async (event) => ({ statusCode: 200, body: `echo:${event.body}` }), {
     routeResponse: true,
   });
-  const gw = await gateway({ routes: [route("$connect", events), echo], throttling: { burstLimit: 2, rateLimit: 1 } });
+  const gw = await testGateway({
+    routes: [route("$connect", events), echo],
+    throttling: { burstLimit: 2, rateLimit: 1 },
+  });
   t.teardown(() => gw.close());
   // Three handshakes at once (one after another, a busy machine could take a second between them
   // and refill the bucket): two are admitted, the third refused.
@@ -473,7 +463,7 @@ test("stage throttling: a token bucket per route; a throttled handshake gets 429
 });
 
 test("a route with a route response sends the handler's body back to the caller only; a route without one does not", async (t) => {
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [
       route("twoway", [], async (e) => ({ statusCode: 200, body: `echo:${e.body}` }), { routeResponse: true }),
       route("oneway", [], async () => ({ statusCode: 200, body: "never sent" })),
@@ -496,7 +486,7 @@ test("a binary frame from a client closes the connection with 1003, no route run
   // "If a client app sends a binary frame, API Gateway rejects it and disconnects the client with
   // code 1003" (developer guide, "Working with binary media types for WebSocket APIs").
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$default", events), route("$disconnect", events)] });
+  const gw = await testGateway({ routes: [route("$default", events), route("$disconnect", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   client.socket.send(Buffer.from(JSON.stringify({ action: "anything" })), { binary: true });
@@ -508,7 +498,7 @@ test("a binary frame from a client closes the connection with 1003, no route run
 
 test("a message over the message limit closes the socket with 1009, and $disconnect reports it", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [route("$default", events), route("$disconnect", events)],
     limits: { maxMessageBytes: 1000, maxFrameBytes: 600 },
   });
@@ -531,7 +521,7 @@ test("a message over the message limit closes the socket with 1009, and $disconn
 
 test("a single frame over the 32 KB frame limit closes with 1009 even when the message is within 128 KB", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$default", events)] });
+  const gw = await testGateway({ routes: [route("$default", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   client.socket.send("x".repeat(32 * 1024 + 1));
@@ -547,7 +537,7 @@ test("a single frame over the 32 KB frame limit closes with 1009 even when the m
 
 test("the idle timeout closes with 1001 'Going away' and $disconnect reports it", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$disconnect", events)], limits: { idleTimeoutMs: 150 } });
+  const gw = await testGateway({ routes: [route("$disconnect", events)], limits: { idleTimeoutMs: 150 } });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   t.deepEqual(await client.closed, { code: 1001, reason: "Going away" });
@@ -573,7 +563,7 @@ test("messages the server pushes reset the idle timer too; ping frames get a pon
   // closed (were pings to count, it would never be).
   const IDLE_MS = 3_000;
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [route("$connect", events), route("$disconnect", events)],
     limits: { idleTimeoutMs: IDLE_MS },
   });
@@ -616,7 +606,7 @@ test("messages from the client reset the idle timer, but the maximum connection 
   const IDLE_MS = 1_000;
   const MAX_MS = 3_000;
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [route("$connect", events), route("$default", []), route("$disconnect", events)],
     limits: { idleTimeoutMs: IDLE_MS, maxConnectionMs: MAX_MS },
   });
@@ -636,7 +626,7 @@ test("messages from the client reset the idle timer, but the maximum connection 
 
 test("$disconnect fires however the socket closed: client close, client close without status, network drop", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$connect", events), route("$disconnect", events)] });
+  const gw = await testGateway({ routes: [route("$connect", events), route("$disconnect", events)] });
   t.teardown(() => gw.close());
   const byClose = await connect(gw.url);
   const bySilentClose = await connect(gw.url);
@@ -660,7 +650,7 @@ test("$disconnect fires however the socket closed: client close, client close wi
 
 test("@connections POST delivers text as a text frame and other bytes as a binary frame, answering 200", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$connect", events)] });
+  const gw = await testGateway({ routes: [route("$connect", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   const ConnectionId = events[0]?.requestContext.connectionId as string;
@@ -677,7 +667,7 @@ test("@connections POST delivers text as a text frame and other bytes as a binar
 
 test("@connections POST over 128 KB answers 413 PayloadTooLargeException and sends nothing", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$connect", events)] });
+  const gw = await testGateway({ routes: [route("$connect", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   const ConnectionId = events[0]?.requestContext.connectionId as string;
@@ -695,7 +685,7 @@ test("@connections POST over 128 KB answers 413 PayloadTooLargeException and sen
 
 test("@connections GET answers connectedAt, lastActiveAt and identity", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$connect", events), route("$default", events)] });
+  const gw = await testGateway({ routes: [route("$connect", events), route("$default", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url, { headers: { "User-Agent": "agent/2" } });
   const ConnectionId = events[0]?.requestContext.connectionId as string;
@@ -712,7 +702,7 @@ test("@connections GET answers connectedAt, lastActiveAt and identity", async (t
 
 test("@connections DELETE closes the socket, answers 204 and fires $disconnect; the id is then gone (410)", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$connect", events), route("$disconnect", events)] });
+  const gw = await testGateway({ routes: [route("$connect", events), route("$disconnect", events)] });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   const ConnectionId = events[0]?.requestContext.connectionId as string;
@@ -733,7 +723,7 @@ test("@connections DELETE closes the socket, answers 204 and fires $disconnect; 
 });
 
 test("@connections with an unknown or closed id answers 410 GoneException to POST, GET and DELETE", async (t) => {
-  const gw = await gateway({ routes: [] });
+  const gw = await testGateway({ routes: [] });
   t.teardown(() => gw.close());
   const ConnectionId = "AAAAAAAAAAAAAAA=";
   for (const command of [
@@ -748,8 +738,8 @@ test("@connections with an unknown or closed id answers 410 GoneException to POS
   }
 });
 
-test("@connections errors carry x-amzn-errortype and a JSON body; unsupported methods answer 403", async (t) => {
-  const gw = await gateway({ routes: [] });
+test("@connections errors carry x-amzn-errortype and a JSON body; a method the route does not have answers 404", async (t) => {
+  const gw = await testGateway({ routes: [] });
   t.teardown(() => gw.close());
   const gone = await signedFetch(
     `${gw.managementUrl}/@connections/${encodeURIComponent("AAAAAAAAAAAAAAA=")}`,
@@ -764,15 +754,15 @@ test("@connections errors carry x-amzn-errortype and a JSON body; unsupported me
     gone.headers.get("x-amzn-requestid") ?? "",
     /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
   );
-  // API Gateway's answer for a route it does not have, as for a call it cannot authenticate.
+  // A signed call to a method the route does not have (conformance-management.test.ts has the rest).
   const put = await signedFetch(
     `${gw.managementUrl}/@connections/abc`,
     { method: "PUT", body: "x" },
     { credentials: gw.credentials },
   );
-  t.is(put.status, 403);
-  t.is(put.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException");
-  t.deepEqual(await put.json(), { message: "Missing Authentication Token" });
+  t.is(put.status, 404);
+  t.is(put.headers.get("x-amzn-errortype"), "NotFoundException");
+  t.deepEqual(await put.json(), { message: "No method found matching route @connections/abc for http method PUT." });
 });
 
 test("@connections requires SigV4 for execute-api in the gateway's region: other calls are refused as AWS refuses them and deliver nothing", async (t) => {
@@ -780,7 +770,7 @@ test("@connections requires SigV4 for execute-api in the gateway's region: other
   // (Knowledge Center "403 Forbidden"; SDK issues), keys the account does not know, or a
   // signature the secret does not give (IAM's SigV4 troubleshooting).
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$connect", events)], region: "eu-west-1" });
+  const gw = await testGateway({ routes: [route("$connect", events)], region: "eu-west-1" });
   t.teardown(() => gw.close());
   const client = await connect(gw.url);
   const url = `${gw.managementUrl}/@connections/${encodeURIComponent(events[0]?.requestContext.connectionId as string)}`;
@@ -840,7 +830,7 @@ test("close() while a $connect still runs: that handshake is refused, its $disco
   const events: WebSocketEvent[] = [];
   const connecting = deferred();
   const release = deferred();
-  const gw = await gateway({
+  const gw = await testGateway({
     routes: [
       route("$connect", events, async () => {
         connecting.resolve();
@@ -865,7 +855,7 @@ test("close() while a $connect still runs: that handshake is refused, its $disco
 
 test("close() ends every connection with 1001 and runs $disconnect for each before it resolves", async (t) => {
   const events: WebSocketEvent[] = [];
-  const gw = await gateway({ routes: [route("$disconnect", events)] });
+  const gw = await testGateway({ routes: [route("$disconnect", events)] });
   const clients = await Promise.all([connect(gw.url), connect(gw.url), connect(gw.url)]);
   await gw.close();
   t.is(events.length, 3);
