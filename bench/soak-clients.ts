@@ -163,8 +163,9 @@ export class SoakClient {
     let sentAt = Number.NaN;
     try {
       const frame = JSON.parse(text) as { type?: string; data?: string };
-      // The room's join and leave notices are not deliveries, nor errors.
-      if (frame.type === "presence") return;
+      // The room's join and leave notices, and the sender's acks of its own messages, are not
+      // deliveries, nor errors.
+      if (frame.type === "presence" || frame.type === "ack") return;
       if (frame.type === "message" && typeof frame.data === "string") {
         const payload = JSON.parse(frame.data) as { seq?: unknown; t?: unknown };
         if (typeof payload.seq === "number") seq = payload.seq;

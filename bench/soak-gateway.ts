@@ -68,7 +68,14 @@ export async function startSoakServer(onExit: (code: number | null, signal: stri
       let start: Record<string, unknown> | undefined;
       do {
         const page = await table.send(
-          new ScanCommand({ TableName: first.tableName, Select: "COUNT", ExclusiveStartKey: start }),
+          // Connections' rows only: a membership's key is `{connectionId}#{room}`.
+          new ScanCommand({
+            TableName: first.tableName,
+            Select: "COUNT",
+            FilterExpression: "NOT contains(connectionId, :membership)",
+            ExpressionAttributeValues: { ":membership": "#" },
+            ExclusiveStartKey: start,
+          }),
         );
         rows += page.Count ?? 0;
         start = page.LastEvaluatedKey;
