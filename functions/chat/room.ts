@@ -68,12 +68,17 @@ export function roomShardKeys(address: RoomAddress): string[] {
   return Array.from({ length: ROOM_SHARDS }, (_, shard) => roomShardKey(address, shard));
 }
 
-/** The shard of a connection: FNV-1a of its id, so it is the same wherever it is computed. */
-export function shardOf(connectionId: string): number {
+/** The 32-bit FNV-1a hash of `text`'s UTF-16 code units (ids are ASCII: its bytes). */
+export function fnv1a32(text: string): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < connectionId.length; i++) {
-    hash ^= connectionId.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return (hash >>> 0) % ROOM_SHARDS;
+  return hash >>> 0;
+}
+
+/** The shard of a connection: FNV-1a of its id, so it is the same wherever it is computed. */
+export function shardOf(connectionId: string): number {
+  return fnv1a32(connectionId) % ROOM_SHARDS;
 }
