@@ -30,7 +30,7 @@ import { adminClient } from "./dynamodb/tables";
 import { API_GATEWAY_LIMITS, type LocalGatewayLimits } from "./gateway-options";
 import { type Credentials, LocalIam } from "./iam/local-iam";
 import { type AppLocalFunctions, appLocalFunctions, reloadOnSave } from "./lambda/app-functions";
-import { ConcurrencyLimit } from "./lambda/concurrency";
+import { accountConcurrency } from "./lambda/concurrency";
 import type { LocalFunction } from "./lambda/lambda-function";
 import { closeGateway, listen, WorkInFlight } from "./server-lifecycle";
 import { type AppFunction, type AppTable, appFunctions, type WebSocketApp } from "./websocket-app";
@@ -205,11 +205,7 @@ function startFunctions(
   { port, limits, log, dynamodb }: Started,
   work: WorkInFlight,
 ): AppLocalFunctions {
-  const concurrency = new ConcurrencyLimit({
-    limit: limits.concurrentExecutions,
-    behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
-    behindAtBusy: 20,
-  });
+  const concurrency = accountConcurrency(limits);
   const runtime = {
     region: options.region,
     accountId: options.accountId,

@@ -38,7 +38,7 @@ import {
 import { LocalIam } from "./iam/local-iam";
 import { LocalKms } from "./kms/kms-signing";
 import { AsyncInvocations } from "./lambda/async-invocations";
-import { ConcurrencyLimit } from "./lambda/concurrency";
+import { accountConcurrency } from "./lambda/concurrency";
 import { LocalFunction } from "./lambda/lambda-function";
 import { closeGateway, listen, WorkInFlight } from "./server-lifecycle";
 
@@ -179,11 +179,7 @@ function startLambda(
     management,
     lambda: asyncInvocations,
   });
-  const concurrency = new ConcurrencyLimit({
-    limit: limits.concurrentExecutions,
-    behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
-    behindAtBusy: 20,
-  });
+  const concurrency = accountConcurrency(limits);
   const functions = {
     functionTimeoutMs: limits.functionTimeoutMs,
     callerTimeoutMs: limits.integrationTimeoutMs,

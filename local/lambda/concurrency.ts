@@ -118,3 +118,12 @@ export class ConcurrencyLimit {
     return now;
   }
 }
+
+/** The account's limit as a gateway's settings give it: `behindAfterMs` 0 turns the local guard off. */
+export function accountConcurrency(limits: { concurrentExecutions: number; behindAfterMs: number }): ConcurrencyLimit {
+  return new ConcurrencyLimit({
+    limit: limits.concurrentExecutions,
+    behindAfterMs: limits.behindAfterMs || Number.POSITIVE_INFINITY,
+    behindAtBusy: 20,
+  });
+}
