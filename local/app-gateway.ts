@@ -11,29 +11,23 @@
  * `apiId` and `AWS_REGION` as AWS's simple-websockets-chat-app does, reaches this gateway through
  * the runtimes' redirection of AWS's hosts.
  *
- * Started in named steps: the DynamoDB and its tables, the HTTP server, Lambda (functions,
- * authorizer, reload), the WebSocket API, the `@connections` routes.
+ * Started in named steps: the DynamoDB and its tables, the HTTP server, then the app served as
+ * every app is (`./serve-websocket-app.ts`).
  */
 import { createServer, type Server } from "node:http";
 import { CreateTableCommand, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import express from "express";
-import { ConnectAuthorizer } from "./api-gateway/authorizer";
 import { ConnectionRegistry } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
-import { serveManagementApi } from "./api-gateway/management-routes";
-import { StageThrottle } from "./api-gateway/stage-throttling";
-import { serveWebSocketApi } from "./api-gateway/websocket-api";
-import { browserGuard } from "./browser-guard";
 import { dynamodbAuthorization } from "./dynamodb/dynamodb-authorization";
 import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
 import { adminClient } from "./dynamodb/tables";
 import { API_GATEWAY_LIMITS, type LocalGatewayLimits } from "./gateway-options";
 import { type Credentials, LocalIam } from "./iam/local-iam";
-import { type AppLocalFunctions, appLocalFunctions, reloadOnSave } from "./lambda/app-functions";
 import { accountConcurrency } from "./lambda/concurrency";
-import type { LocalFunction } from "./lambda/lambda-function";
+import { serveWebSocketApp } from "./serve-websocket-app";
 import { closeGateway, listen, WorkInFlight } from "./server-lifecycle";
-import { type AppFunction, type AppTable, appFunctions, type WebSocketApp } from "./websocket-app";
+import type { AppTable, WebSocketApp } from "./websocket-app";
 
 /** Lambda's default function timeout, for functions that set none. */
 const LAMBDA_DEFAULT_TIMEOUT_MS = 3_000;
@@ -140,43 +134,40 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
   expressApp.disable("x-powered-by");
   server.on("request", expressApp);
   const api: ApiInfo = { apiId, stage: app.stage, domainName: `${apiId}.execute-api.${region}.amazonaws.com` };
-  const guard = { allowedHosts: [api.domainName] };
-  expressApp.use(browserGuard(guard, log));
   const work = new WorkInFlight();
   const registry = new ConnectionRegistry(limits);
-  const functions = startFunctions(app, options, started, work);
-  const watcher = (options.reload ?? true) ? reloadOnSave(functions, log) : undefined;
-  // The functions answer JSON of any shape; API Gateway checks what it reads of it.
-  const invoked = <E, R>(fn: AppFunction) => functions.get(fn) as unknown as LocalFunction<E, R>;
-  serveWebSocketApi(expressApp, server, {
+  const served = serveWebSocketApp(app, {
+    expressApp,
+    server,
     api,
-    registry,
-    routes: app.routes.map((route) => ({ ...route, function: invoked(route.function) })),
-    routeSelectionExpression: app.routeSelectionExpression,
-    limits,
-    stageThrottle: app.throttling && new StageThrottle(app.throttling),
-    ...(app.authorizer && {
-      authorizer: new ConnectAuthorizer({
-        identitySources: app.authorizer.identitySources,
-        function: invoked(app.authorizer.function),
-        api,
-        region,
-      }),
-    }),
-    browserGuard: guard,
-    closing: () => work.closing !== undefined,
-    log,
-    track: work.track,
-  });
-  serveManagementApi(expressApp, app.stage, {
-    registry,
     region,
-    api,
-    iam,
-    maxPayloadBytes: limits.managementMaxPayloadBytes,
-    maxClientBufferBytes: limits.maxClientBufferBytes,
-    latencyMs: 0,
-    allowRemote: false,
+    registry,
+    limits,
+    browserGuard: { allowedHosts: [api.domainName] },
+    concurrency: accountConcurrency(limits),
+    defaultTimeoutMs: LAMBDA_DEFAULT_TIMEOUT_MS,
+    // Each function run by its runtime, its AWS calls sent here.
+    runtime: {
+      region,
+      accountId: options.accountId,
+      credentials: LOCAL_CREDENTIALS,
+      endpoints: { gateway: `http://127.0.0.1:${port}`, dynamodb: dynamodb.endpoint },
+      python: options.python,
+      log,
+    },
+    reload: options.reload ?? true,
+    management: {
+      registry,
+      region,
+      api,
+      iam,
+      maxPayloadBytes: limits.managementMaxPayloadBytes,
+      maxClientBufferBytes: limits.maxClientBufferBytes,
+      latencyMs: 0,
+      allowRemote: false,
+      log,
+    },
+    work,
     log,
   });
   const origin = `127.0.0.1:${port}`;
@@ -189,35 +180,8 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
     connectionCount: () => registry.size,
     close: () =>
       closeGateway(server, registry, work, {
-        stopNewWork: () => watcher?.close(),
-        whenIdle: async () => {
-          for (const local of functions.values()) local.close();
-        },
+        whenIdle: async () => served.close(),
         afterServer: () => dynamodb.close(),
       }),
   };
-}
-
-/** Lambda: the account's concurrency, and each function run by its runtime, its AWS calls sent here. */
-function startFunctions(
-  app: WebSocketApp,
-  options: AppGatewayOptions,
-  { port, limits, log, dynamodb }: Started,
-  work: WorkInFlight,
-): AppLocalFunctions {
-  const concurrency = accountConcurrency(limits);
-  const runtime = {
-    region: options.region,
-    accountId: options.accountId,
-    credentials: LOCAL_CREDENTIALS,
-    endpoints: { gateway: `http://127.0.0.1:${port}`, dynamodb: dynamodb.endpoint },
-    python: options.python,
-    log,
-  };
-  return appLocalFunctions(appFunctions(app), runtime, {
-    defaultTimeoutMs: LAMBDA_DEFAULT_TIMEOUT_MS,
-    callerTimeoutMs: limits.integrationTimeoutMs,
-    concurrency,
-    track: work.track,
-  });
 }

@@ -18,10 +18,7 @@ import { readFunctionConfig } from "../functions/runtime/function-config";
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
 import { newApiId } from "./api-gateway/ids";
-import { serveManagementApi } from "./api-gateway/management-routes";
-import { StageThrottle } from "./api-gateway/stage-throttling";
-import { serveWebSocketApi } from "./api-gateway/websocket-api";
-import { browserGuard } from "./browser-guard";
+import { chatApp } from "./chat/chat-app";
 import { localHandlerDependencies } from "./chat/function-dependencies";
 import { chatFunctionRoles } from "./chat/function-roles";
 import { startLocalAuth } from "./chat/sign-in";
@@ -40,6 +37,7 @@ import { LocalKms } from "./kms/kms-signing";
 import { AsyncInvocations } from "./lambda/async-invocations";
 import { accountConcurrency } from "./lambda/concurrency";
 import { LocalFunction } from "./lambda/lambda-function";
+import { serveWebSocketApp } from "./serve-websocket-app";
 import { closeGateway, listen, WorkInFlight } from "./server-lifecycle";
 
 export type { LocalGateway, LocalGatewayLimits, LocalGatewayOptions } from "./gateway-options";
@@ -93,25 +91,40 @@ export async function startLocalGateway(options: LocalGatewayOptions = {}): Prom
         work,
       },
     );
-    serveWebSocketApi(app, server, {
-      api,
-      registry,
-      routes: lambda.routes,
-      routeSelectionExpression: options.routeSelectionExpression ?? ROUTE_SELECTION_EXPRESSION,
-      limits: settings.limits,
-      stageThrottle: options.throttling && new StageThrottle(options.throttling),
-      authorizer: lambda.auth.authorizer,
-      browserGuard: settings.browserGuard,
-      closing: () => work.closing !== undefined,
-      log: settings.log,
-      track: work.track,
-    });
+    const served = serveWebSocketApp(
+      chatApp({
+        stage: settings.stage,
+        routeSelectionExpression: options.routeSelectionExpression ?? ROUTE_SELECTION_EXPRESSION,
+        routes: settings.routes,
+        dependencies: lambda.dependencies,
+        authorizer: lambda.auth.authorizer,
+        throttling: options.throttling,
+      }),
+      {
+        expressApp: app,
+        server,
+        api,
+        region: settings.region,
+        registry,
+        limits: settings.limits,
+        browserGuard: settings.browserGuard,
+        concurrency: lambda.concurrency,
+        defaultTimeoutMs: settings.limits.functionTimeoutMs,
+        reload: false,
+        management: { ...lambda.management, allowRemote: options.allowRemoteManagement ?? false },
+        work,
+        log: settings.log,
+      },
+    );
     serveHttpRoutes(app, settings, lambda);
     const tables = upkeep;
     const close = () =>
       closeGateway(server, registry, work, {
         stopNewWork: () => lambda.asyncInvocations.close(),
-        whenIdle: () => tables.stop(),
+        whenIdle: async () => {
+          served.close();
+          await tables.stop();
+        },
         afterServer: async () => embedded?.close(),
       });
     return {
@@ -202,20 +215,12 @@ function startLambda(
     role: roles.role,
     allowedOrigins: settings.browserGuard.allowedOrigins,
   });
-  // Each route's function, its environments' handlers built with the dependencies Lambda's would have.
-  const routes = settings.routes.map((route) => ({
-    routeKey: route.routeKey,
-    routeResponse: route.routeResponse,
-    function: new LocalFunction(route.name, (state) => route.createHandler(dependencies(route.name, state)), functions),
-  }));
-  return { management, asyncInvocations, routes, auth };
+  return { management, asyncInvocations, dependencies, concurrency, auth };
 }
 
-/** HTTP: the `@connections` API under the stage, the token endpoint, the page and its config. */
+/** HTTP besides the app's: the token endpoint, the page and its config. */
 function serveHttpRoutes(app: express.Express, settings: GatewaySettings, lambda: LambdaRuntime): void {
-  const { options, stage, log } = settings;
-  app.use(browserGuard(settings.browserGuard, log));
-  serveManagementApi(app, stage, { ...lambda.management, allowRemote: options.allowRemoteManagement ?? false });
+  const { options, stage } = settings;
   if (lambda.auth.tokenRoute) app.use(lambda.auth.tokenRoute);
   if (options.servePage ?? true) {
     const page = lambda.auth.page;

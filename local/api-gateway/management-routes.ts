@@ -24,7 +24,7 @@ import {
   payloadTooLarge,
 } from "./management-api";
 
-interface ManagementRoutesOptions extends ManagementApiOptions {
+export interface ManagementRoutesOptions extends ManagementApiOptions {
   /** Accept callers other than loopback. Default `false`: the API can close anyone's connection. */
   allowRemote: boolean;
 }

@@ -22,12 +22,12 @@ import { createTokenEndpointDependencies } from "../../functions/handlers/token-
 import { connectAuthorizer, type FunctionPermissions, tokenEndpoint } from "../../functions/routes";
 import { readFunctionConfig } from "../../functions/runtime/function-config";
 import { tablesClient } from "../../functions/runtime/handler-dependencies";
-import { ConnectAuthorizer } from "../api-gateway/authorizer";
 import type { ApiInfo } from "../api-gateway/event-builders";
 import type { Credentials } from "../iam/local-iam";
 import type { LocalKms } from "../kms/kms-signing";
 import { functionUrlRoute } from "../lambda/function-url";
 import { LocalFunction, type LocalFunctionOptions } from "../lambda/lambda-function";
+import type { AppAuthorizer } from "../websocket-app";
 
 /** Who may connect: as a stack sets it, and what only the local gateway can be told. */
 export type LocalAuthOptions =
@@ -49,7 +49,7 @@ export const LOCAL_TOKEN_ISSUER = "websocket-chat/local";
 
 interface LocalAuth {
   mode: LocalAuthOptions["mode"];
-  authorizer?: ConnectAuthorizer;
+  authorizer?: AppAuthorizer;
   /** The token endpoint's route (guest only). */
   tokenRoute?: express.Router;
   /** What the page is told: how to sign in (`functions/auth/page-config.ts`). */
@@ -73,16 +73,15 @@ interface LocalAuthContext {
 export function startLocalAuth(options: LocalAuthOptions, context: LocalAuthContext): LocalAuth {
   if (options.mode === "none") return { mode: "none", page: { auth: "none" } };
   const { api, region, functions, log } = context;
+  // The `$connect` authorizer, served as any app's is: an in-process function.
   const replay = (
     createHandler: () => AuthorizerHandler,
     identitySources: readonly string[] = [connectAuthorizer.identitySource],
-  ) =>
-    new ConnectAuthorizer({
-      identitySources,
-      function: new LocalFunction(connectAuthorizer.name, createHandler, functions),
-      api,
-      region,
-    });
+  ): AppAuthorizer => ({
+    name: connectAuthorizer.name,
+    function: { kind: "in-process", name: connectAuthorizer.name, init: createHandler },
+    identitySources,
+  });
   if (options.mode === "custom") {
     return {
       mode: "custom",

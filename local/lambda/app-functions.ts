@@ -22,7 +22,7 @@ export type AppLocalFunctions = Map<AppFunction, LocalFunction<unknown, unknown>
 /** Each function once; a runtime the gateway cannot run stops it with the function's name. */
 export function appLocalFunctions(
   functions: readonly AppFunction[],
-  runtime: RuntimeSettings,
+  runtime: RuntimeSettings | undefined,
   options: Omit<LocalFunctionOptions, "functionTimeoutMs"> & { defaultTimeoutMs: number },
 ): AppLocalFunctions {
   const local: AppLocalFunctions = new Map();
@@ -38,6 +38,7 @@ export function appLocalFunctions(
         `function ${fn.name}: runtime ${fn.runtime} is not run locally (nodejs* and python3.* are)`,
       );
     }
+    if (!runtime) throw new Error(`function ${fn.name}: code functions need the gateway's runtime settings`);
     local.set(fn, new LocalFunction(fn.name, (state) => startRuntimeProcess(fn, runtime, state), settings));
   }
   return local;
