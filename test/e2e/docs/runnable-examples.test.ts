@@ -2,11 +2,14 @@
  * The docs' runnable examples, run as a reader would run them, against `npm run local` started as a
  * child process (guest sign-in, as a newcomer gets it). A block marked ```` ```sh runnable ```` runs
  * in bash from the project's root; a block marked ```` ```json runnable ```` is sent a line at a time
- * on one guest's connection. The gateway listens on a free port, put where a block says
+ * on one guest's connection; a block marked ```` ```ts runnable ```` is a whole program, run from
+ * the project's root with tsx (it starts what it needs). The gateway listens on a free port, put where a block says
  * `localhost:8080`. So the docs cannot drift from the code: a renamed action, an answer of another
  * type, a flag the client lost, fails here.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import test from "ava";
 import WebSocket from "ws";
 import { signIn, within } from "../../support/chat";
@@ -30,6 +33,7 @@ const ANSWER_MS = 60_000;
 const blocks = runnableBlocks();
 const shellBlocks = blocks.filter((block) => block.info[0] === "sh");
 const jsonBlocks = blocks.filter((block) => block.info[0] === "json");
+const programBlocks = blocks.filter((block) => block.info[0] === "ts");
 const hasCurl = spawnSync("sh", ["-c", "command -v curl"]).status === 0;
 
 function environmentWithoutAws(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -72,14 +76,34 @@ test.after.always(() => {
 const where = (block: CodeBlock) => `${block.file}:${block.line}`;
 const onPort = (text: string, port: number) => text.replaceAll("localhost:8080", `localhost:${port}`);
 
-test.serial("the docs mark examples runnable: shell commands and the protocol's requests", (t) => {
+test.serial("the docs mark examples runnable: shell commands, the protocol's requests, programs", (t) => {
   t.true(shellBlocks.length >= 3, `sh blocks: ${shellBlocks.map(where).join(", ")}`);
   t.true(jsonBlocks.length >= 3, `json blocks: ${jsonBlocks.map(where).join(", ")}`);
+  t.true(programBlocks.length >= 1, `ts blocks: ${programBlocks.map(where).join(", ")}`);
   t.true(
-    blocks.every((block) => block.info[0] === "sh" || block.info[0] === "json"),
-    "only sh and json blocks can be run",
+    blocks.every((block) => ["sh", "json", "ts"].includes(block.info[0] as string)),
+    "only sh, json and ts blocks can be run",
   );
 });
+
+for (const block of programBlocks) {
+  test.serial(`${where(block)}: the program runs, exits 0 and prints what its comments say`, (t) => {
+    // In the project's root, so its imports resolve as the reader's copy of it would.
+    const file = path.join(ROOT, `.runnable-${path.basename(block.file, ".md")}-${block.line}.ts`);
+    writeFileSync(file, block.text);
+    t.teardown(() => rmSync(file, { force: true }));
+    const run = spawnSync(process.execPath, ["--import", "tsx", file], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 2 * ANSWER_MS,
+    });
+    t.is(run.status, 0, `exit ${run.status}\n${run.stdout}\n${run.stderr}`);
+    // `console.log(x); // output` in the block: each such output is printed.
+    for (const printed of block.text.matchAll(/console\.log\(.*\);\s*\/\/\s*(.+)$/gm)) {
+      t.true(run.stdout.includes(printed[1] as string), `prints ${printed[1]}:\n${run.stdout}`);
+    }
+  });
+}
 
 for (const block of shellBlocks) {
   const needsCurl = /(^|[\s|(])curl\s/m.test(block.text);
