@@ -14,7 +14,7 @@ import { stopOnSignals } from "./stop-on-signals";
 import { appFunctions, type WebSocketApp } from "./websocket-app";
 
 const USAGE = `Usage: websocket-gateway [template.yaml | cdk.out | serverless.yml | folder] [options]
-  (default: the template.yaml/.yml/.json, cdk.out or serverless.yml in the current folder)
+  (default: the template.yaml/.yml/.json, cdk.out or serverless.yml/.yaml/.json/.js/.ts in the current folder)
   --port N                       TCP port (default 8080; 0: any free one)
   --host ADDRESS                 address to listen on (default 127.0.0.1: this machine only)
   --parameter-overrides "K=V ..." template parameters, as sam deploy takes them (repeatable)

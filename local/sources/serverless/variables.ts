@@ -2,13 +2,17 @@
  * The Serverless Framework's variables in a `serverless.yml`, as far as a local run can know them:
  * `${self:path.to.key}` (the file's own values, themselves resolved), `${opt:stage}` and
  * `${opt:region}` (the command's `--stage` and `--region`), `${env:NAME}`, `${sls:stage}`,
- * `${aws:region}` and `${aws:accountId}`, each with its fallback (`${opt:stage, 'dev'}`), nested
- * ones innermost first. A variable that names AWS or another file (`${ssm:...}`, `${cf:...}`,
- * `${file(...)}`) takes its fallback, with a line saying so; without one it stops the command, as it
- * would stop `serverless deploy` without AWS. CloudFormation's own `${AWS::Region}` and `${Logical.Attr}`
+ * `${aws:region}` and `${aws:accountId}`, `${file(./other.yml):path.to.key}` (a YAML or JSON file
+ * beside the service, whole or one value of it), each with its fallback (`${opt:stage, 'dev'}`),
+ * nested ones innermost first. A variable that asks AWS or runs code (`${ssm:...}`, `${cf:...}`,
+ * `${file(./x.js)}`) takes its fallback, with a line saying so; without one it stops the command, as
+ * it would stop `serverless deploy` without AWS. CloudFormation's own `${AWS::Region}` and `${Logical.Attr}`
  * (inside `Fn::Sub`) are left for the template's evaluation.
  * https://www.serverless.com/framework/docs/guides/variables
  */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { parseTemplate } from "../cloudformation/template-file";
 import { SourceError } from "../source-error";
 
 export interface VariableSources {
@@ -23,6 +27,10 @@ export interface VariableSources {
 const INNERMOST = /\$\{([^${}]*)\}/g;
 /** `source:address`, where `source` is a Framework variable source (lower-case first letter, or `file(...)`). */
 const FRAMEWORK_VARIABLE = /^\s*([a-z][\w-]*(?:\([^)]*\))?):(.*)$/s;
+/** `file(path)` alone: the whole file. */
+const WHOLE_FILE = /^\s*(file\([^)]*\))\s*$/;
+/** Sources whose value is found locally: a fallback taken for them is no news. */
+const LOCAL_SOURCES = ["self", "opt", "env", "sls", "aws", "file"];
 const MAX_DEPTH = 20;
 
 /** Resolves every Framework variable in `config`; lines for fallbacks taken go to `notes`. */
@@ -59,9 +67,9 @@ class Resolver {
     let current = text;
     for (;;) {
       const whole = /^\$\{([^${}]*)\}$/.exec(current);
-      if (whole && FRAMEWORK_VARIABLE.test(whole[1] as string)) return this.variable(whole[1] as string, depth);
+      if (whole && isFrameworkVariable(whole[1] as string)) return this.variable(whole[1] as string, depth);
       const next = current.replace(INNERMOST, (match, inner: string) =>
-        FRAMEWORK_VARIABLE.test(inner) ? String(this.variable(inner, depth)) : match,
+        isFrameworkVariable(inner) ? String(this.variable(inner, depth)) : match,
       );
       if (next === current) return current;
       current = next;
@@ -71,18 +79,21 @@ class Resolver {
   /** One variable's value: its source's, else its fallback's. */
   private variable(inner: string, depth: number): unknown {
     const [reference = "", ...fallbacks] = splitTopLevel(inner);
-    const [, source = "", address = ""] = FRAMEWORK_VARIABLE.exec(reference) ?? [];
-    const found = this.lookUp(source, address.trim(), depth);
+    const { source, address } = parseReference(reference) ?? { source: "", address: "" };
+    const found = this.lookUp(source, address, depth);
     if (found !== undefined) return found;
+    // A JavaScript file's value is what running it returns: not done here.
+    const local =
+      LOCAL_SOURCES.includes(source.startsWith("file(") ? "file" : source) && !/\.(c?js|ts)\s*\)$/.test(source);
     if (fallbacks.length === 0) {
-      if (["self", "opt", "env", "sls", "aws"].includes(source)) {
+      if (local) {
         throw new SourceError(`${this.file}: \${${inner}} has no value here and no fallback`);
       }
       throw new SourceError(
-        `${this.file}: \${${inner}} is not resolved locally (only self, opt, env, sls and aws are); give it a fallback`,
+        `${this.file}: \${${inner}} is not resolved locally (self, opt, env, sls, aws and YAML or JSON files are); give it a fallback`,
       );
     }
-    if (!["self", "opt", "env"].includes(source)) {
+    if (!local) {
       this.notes.push(`variable \${${reference.trim()}} is not resolved locally: its fallback is used`);
     }
     return literal(fallbacks.join(",").trim());
@@ -105,8 +116,24 @@ class Resolver {
             ? this.sources.accountId
             : undefined;
       default:
-        return undefined;
+        return source.startsWith("file(") ? this.fromFile(source, address, depth) : undefined;
     }
+  }
+
+  /** `${file(./x.yml):a.b}`: the file beside the service (YAML or JSON), that value of it, its variables resolved. */
+  private fromFile(source: string, address: string, depth: number): unknown {
+    const name = source
+      .slice("file(".length, -1)
+      .trim()
+      .replace(/^(['"])(.*)\1$/, "$2");
+    const file = path.resolve(path.dirname(this.file), name);
+    if (/\.(c?js|ts)$/.test(file) || !existsSync(file)) return undefined;
+    let value: unknown = parseTemplate(readFileSync(file, "utf8"), file);
+    for (const key of address.split(".").filter(Boolean)) {
+      if (typeof value !== "object" || value === null) return undefined;
+      value = (value as Record<string, unknown>)[key];
+    }
+    return value === undefined ? undefined : this.value(value, depth + 1);
   }
 
   /** `${self:a.b.c}`: that value of the file, its own variables resolved; `${self:}` is the whole file. */
@@ -118,6 +145,16 @@ class Resolver {
     }
     return value === undefined ? undefined : this.value(value, depth + 1);
   }
+}
+
+/** A variable's source and address: `source:address`, or `file(path)` alone. */
+function parseReference(reference: string): { source: string; address: string } | undefined {
+  const [, source, address] = FRAMEWORK_VARIABLE.exec(reference) ?? WHOLE_FILE.exec(reference) ?? [];
+  return source === undefined ? undefined : { source, address: (address ?? "").trim() };
+}
+
+function isFrameworkVariable(inner: string): boolean {
+  return parseReference(splitTopLevel(inner)[0] ?? "") !== undefined;
 }
 
 /** `a, 'b, c', d` split at the commas outside quotes. */

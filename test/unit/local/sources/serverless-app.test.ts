@@ -4,8 +4,11 @@
  * by ARN, and one line for each part that is not replayed; a variable that needs AWS and has no
  * fallback, or a service with no websocket event, stops the command naming the file.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import test from "ava";
+import { readApp } from "../../../../local/sources/app-source";
 import { parseTemplate } from "../../../../local/sources/cloudformation/template-file";
 import { serverlessApp } from "../../../../local/sources/serverless/serverless-app";
 import { SourceError } from "../../../../local/sources/source-error";
@@ -94,6 +97,78 @@ test("a variable that needs AWS takes its fallback with a line; without one it s
   t.throws(() => read(service(ONE_ROUTE, `  environment:\n    X: \${self:custom.nothing}`)), {
     message: /\$\{self:custom\.nothing\} has no value here and no fallback/,
   });
+});
+
+test("file variables: a YAML or JSON file beside the service, whole or one value; a JavaScript file or a missing one takes its fallback", (t) => {
+  const folder = mkdtempSync(path.join(tmpdir(), "sls-file-"));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  writeFileSync(path.join(folder, "config.dev.yml"), `table: chat-\${self:provider.stage}\nlimits: { max: 5 }\n`);
+  writeFileSync(path.join(folder, "env.json"), JSON.stringify({ MODE: "json" }));
+  const file = path.join(folder, "serverless.yml");
+  const yaml = service(
+    ONE_ROUTE,
+    `  stage: dev
+  environment:
+    TABLE: \${file(./config.\${self:provider.stage}.yml):table}
+    MAX: \${file(./config.dev.yml):limits.max}
+    WHOLE: \${file(./env.json):MODE}
+    CODE: \${file(./settings.js):value, 'from-fallback'}
+    GONE: \${file(./missing.yml):x, 'absent'}`,
+  );
+  const app = serverlessApp(parseTemplate(yaml, file) as Record<string, unknown>, file, PLACE);
+  t.like(environment(app), { TABLE: "chat-dev", MAX: "5", WHOLE: "json", CODE: "from-fallback", GONE: "absent" });
+  t.false(
+    app.unmapped.some((line) => line.includes("missing.yml")),
+    "a file's fallback is no news",
+  );
+  t.true(
+    app.unmapped.some((line) => line.includes("settings.js")),
+    "code that is not run is named",
+  );
+  t.throws(
+    () =>
+      serverlessApp(
+        parseTemplate(service(ONE_ROUTE, `  environment:\n    X: \${file(./missing.yml):x}`), file) as Record<
+          string,
+          unknown
+        >,
+        file,
+        PLACE,
+      ),
+    {
+      message: /\$\{file\(\.\/missing\.yml\):x\} has no value here and no fallback/,
+    },
+  );
+});
+
+test("serverless.ts and serverless.js: the module's export is the service (export default, module.exports)", (t) => {
+  const folder = mkdtempSync(path.join(tmpdir(), "sls-module-"));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  const functions = { send: { handler: "src/handler.sendMessage", events: [{ websocket: { route: "sendmessage" } }] } };
+  const config = {
+    service: "svc",
+    provider: { name: "aws", runtime: "nodejs22.x", stage: `\${opt:stage, 'beta'}` },
+    functions,
+  };
+  writeFileSync(
+    path.join(folder, "serverless.ts"),
+    `const stage: string = "typed";\nexport default { ...${JSON.stringify(config)}, custom: { stage } };\n`,
+  );
+  const fromTs = readApp(path.join(folder, "serverless.ts"), PLACE);
+  t.is(fromTs.stage, "beta");
+  t.deepEqual(
+    fromTs.routes.map((route) => route.routeKey),
+    ["sendmessage"],
+  );
+  // Each module in a folder of its own: a module is loaded once per process.
+  const js = path.join(folder, "js", "serverless.js");
+  mkdirSync(path.dirname(js));
+  writeFileSync(js, `module.exports = ${JSON.stringify(config)};\n`);
+  t.is(readApp(js, { ...PLACE, stage: "prod" }).stage, "prod");
+  const promised = path.join(folder, "promise", "serverless.js");
+  mkdirSync(path.dirname(promised));
+  writeFileSync(promised, "module.exports = Promise.resolve({});\n");
+  t.throws(() => readApp(promised, PLACE), { message: /not a service configuration object/ });
 });
 
 test("an authorizer given by ARN is not a function of the service: named, and its invocations fail", (t) => {
