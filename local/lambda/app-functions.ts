@@ -4,6 +4,9 @@
  * this process, under the function's own timeout (`Timeout`, Lambda's default 3 s). Routes and the
  * authorizer that name the same function share its environments, as they share a function in AWS.
  *
+ * Their runtime processes start a core's worth at a time (`InitGate`): a burst of cold starts is
+ * served a little later rather than run into the functions' timeouts, as it would not in Lambda.
+ *
  * Reload: a file saved under a function's folder is the next invocation's code. The function's
  * environments are retired (`LocalFunction.retire`): new invocations start new ones, the ones busy
  * finish with the code they loaded, as after Lambda's UpdateFunctionCode ("invocations that are
@@ -11,9 +14,10 @@
  * environment", and serverless-offline's `--reloadHandler`).
  */
 import { type FSWatcher, watch } from "node:fs";
+import { availableParallelism } from "node:os";
 import { SourceError } from "../sources/source-error";
 import type { AppFunction } from "../websocket-app";
-import type { Handler } from "./execution-environments";
+import { type Handler, InitGate } from "./execution-environments";
 import { LocalFunction, type LocalFunctionOptions } from "./lambda-function";
 import { type RuntimeSettings, runtimeFamily, startRuntimeProcess } from "./runtime-process";
 
@@ -26,6 +30,8 @@ export function appLocalFunctions(
   options: Omit<LocalFunctionOptions, "functionTimeoutMs"> & { defaultTimeoutMs: number },
 ): AppLocalFunctions {
   const local: AppLocalFunctions = new Map();
+  // Shared by the code functions: their runtime processes start a core's worth at a time.
+  const initGate = new InitGate(availableParallelism());
   for (const fn of functions) {
     const timeoutMs = fn.timeoutSeconds === undefined ? options.defaultTimeoutMs : fn.timeoutSeconds * 1000;
     const settings = { ...options, functionTimeoutMs: timeoutMs };
@@ -39,7 +45,10 @@ export function appLocalFunctions(
       );
     }
     if (!runtime) throw new Error(`function ${fn.name}: code functions need the gateway's runtime settings`);
-    local.set(fn, new LocalFunction(fn.name, (state) => startRuntimeProcess(fn, runtime, state), settings));
+    local.set(
+      fn,
+      new LocalFunction(fn.name, (state) => startRuntimeProcess(fn, runtime, state), { ...settings, initGate }),
+    );
   }
   return local;
 }

@@ -119,10 +119,55 @@ interface Acquired<H extends Handler<never, unknown> = WebSocketHandler> {
   environment: ExecutionEnvironment<H>;
   coldStart: boolean;
   execution: number;
+  /** A cold start's init slot, released when this first invocation is over. */
+  initSlot?: () => void;
+}
+
+/** How long past its Init phase a new environment holds its init slot at most. */
+const FIRST_RUN_SLOT_MS = 1_000;
+
+/**
+ * Local only: how many Init phases (runtime processes loading their code) run at once, across
+ * the gateway's functions. In Lambda each new execution environment starts on a CPU of its own;
+ * here a burst of cold starts (a class opening one link, a benchmark's first messages) would start
+ * twenty processes on two cores, and each one's first invocation would then run into its function's
+ * timeout, which Lambda would not. So an environment is starting until its first invocation is
+ * over (its code's first run is the costly part too), or at most a second past its Init phase; an
+ * invocation that needs a new environment while this many are starting waits for a slot, or for a
+ * warm environment of its function to be free, whichever comes first: it is served a little later
+ * instead of failing, and no fewer environments start than the load needs.
+ */
+export class InitGate {
+  private starting = 0;
+  private readonly waiting = new Set<() => void>();
+
+  constructor(readonly slots: number) {}
+
+  /** A slot, released by the function returned; `undefined` when all are taken. */
+  tryTake(): (() => void) | undefined {
+    if (this.starting >= this.slots) return undefined;
+    this.starting++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.starting--;
+      const woken = [...this.waiting];
+      this.waiting.clear();
+      for (const wake of woken) wake();
+    };
+  }
+
+  /** Calls `wake` once a slot is released. */
+  whenFree(wake: () => void): void {
+    this.waiting.add(wake);
+  }
 }
 
 export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocketHandler> {
   private readonly idle: ExecutionEnvironment<H>[] = [];
+  /** Invocations waiting for an Init slot that a warm environment would serve as well. */
+  private readonly waitingForIdle: Array<() => void> = [];
   private generation = 0;
   private closed = false;
 
@@ -130,30 +175,45 @@ export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocket
   constructor(
     private readonly init: (environment: EnvironmentState) => H | EnvironmentInit<H>,
     private readonly concurrency: ConcurrencyLimit,
+    private readonly initGate?: InitGate,
   ) {}
 
   /**
-   * The environment warmed most recently, or a new one when every environment is busy; or why the
-   * invocation is throttled.
+   * The environment warmed most recently, or a new one when every environment is busy (once the
+   * init gate, if any, lets it start); or why the invocation is throttled.
    */
-  acquire(guarded: boolean): Acquired<H> | { throttled: string } {
+  async acquire(guarded: boolean): Promise<Acquired<H> | { throttled: string }> {
     const taken = this.concurrency.take(guarded);
     if ("throttled" in taken) return taken;
-    const warm = this.idle.pop();
-    if (warm) return { environment: warm, coldStart: false, execution: taken.token };
+    for (;;) {
+      const warm = this.idle.pop();
+      if (warm) return { environment: warm, coldStart: false, execution: taken.token };
+      const slot = this.initGate?.tryTake();
+      if (!this.initGate || slot) return this.start(taken.token, slot);
+      await new Promise<void>((resolve) => {
+        this.waitingForIdle.push(resolve);
+        this.initGate?.whenFree(resolve);
+      });
+    }
+  }
+
+  /** A cold start: a new environment, holding `slot` until its Init phase is over. */
+  private start(execution: number, slot: (() => void) | undefined): Acquired<H> {
     const state: EnvironmentState = { stopped: false };
     try {
       const made = this.init(state);
-      return {
-        environment: Object.assign(state, typeof made === "function" ? { handler: made } : made, {
-          generation: this.generation,
-        }),
-        coldStart: true,
-        execution: taken.token,
-      };
+      const environment = Object.assign(state, typeof made === "function" ? { handler: made } : made, {
+        generation: this.generation,
+      });
+      if (slot) {
+        const releaseLater = () => setTimeout(slot, FIRST_RUN_SLOT_MS).unref();
+        void Promise.resolve(environment.ready).then(releaseLater, slot);
+      }
+      return { environment, coldStart: true, execution, ...(slot && { initSlot: slot }) };
     } catch (error) {
       // A cold start that fails holds no execution.
-      this.concurrency.give(taken.token);
+      this.concurrency.give(execution);
+      slot?.();
       throw error;
     }
   }
@@ -163,10 +223,14 @@ export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocket
    * execution counts until its code is done (Lambda's would end at the timeout, but here the code
    * runs on, and its memory with it, until its refused calls end it).
    */
-  release({ environment, execution }: Acquired<H>): void {
+  release({ environment, execution, initSlot }: Acquired<H>): void {
     this.concurrency.give(execution);
+    initSlot?.();
     if (environment.stopped || this.closed || environment.generation !== this.generation) environment.dispose?.();
-    else this.idle.push(environment);
+    else {
+      this.idle.push(environment);
+      for (const wake of this.waitingForIdle.splice(0)) wake();
+    }
   }
 
   /** New code: the next invocations get new environments; idle ones end now, busy ones when they finish. */

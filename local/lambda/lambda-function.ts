@@ -9,6 +9,7 @@ import {
   type EnvironmentState,
   ExecutionEnvironments,
   type Handler,
+  type InitGate,
 } from "./execution-environments";
 import { type InvocationOutcome, invokeHandler } from "./invoke";
 
@@ -20,6 +21,8 @@ export interface LocalFunctionOptions {
   concurrency: ConcurrencyLimit;
   /** Receives every handler run, so a closing server can wait for them. */
   track: (run: Promise<unknown>) => void;
+  /** Runtime processes: how many may be in their Init phase at once (`InitGate`). */
+  initGate?: InitGate;
 }
 
 export interface Invocation<R> {
@@ -37,13 +40,13 @@ export class LocalFunction<E, R> {
     init: (environment: EnvironmentState) => Handler<E, R> | EnvironmentInit<Handler<E, R>>,
     private readonly options: LocalFunctionOptions,
   ) {
-    this.environments = new ExecutionEnvironments(init, options.concurrency);
+    this.environments = new ExecutionEnvironments(init, options.concurrency, options.initGate);
   }
 
   /** Runs `event`; `guarded: false` exempts it from the local machine's overload guard. */
   async invoke(event: E, guarded = true): Promise<Invocation<R>> {
     const started = process.hrtime.bigint();
-    const acquired = this.environments.acquire(guarded);
+    const acquired = await this.environments.acquire(guarded);
     // A cold start's Init phase first: the function's timeout is for the Invoke phase.
     if ("environment" in acquired && acquired.coldStart) await acquired.environment.ready;
     const outcome: InvocationOutcome<R> =

@@ -1,0 +1,2 @@
+// Architect's layout: a folder per route, each the shared handler.
+exports.handler = require("../../../chat.js").sendmessage;
