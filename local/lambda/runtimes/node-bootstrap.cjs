@@ -166,8 +166,11 @@ async function loadModule(file, root, moduleRoot, moduleName) {
   const typescript = [".ts", ".mts", ".cts"].find(exists);
   if (typescript) {
     require("tsx/cjs/api").register();
-    require("tsx/esm/api").register();
-    return import(pathToFileURL(file + typescript).href);
+    // Imported, not required: tsx's CommonJS build of its ESM API does not load (tsx 4.23).
+    (await import("tsx/esm/api")).register();
+    const loaded = await import(pathToFileURL(file + typescript).href);
+    // A `.ts` outside `"type": "module"` is compiled to CommonJS: its exports arrive as `default`.
+    return { ...loaded.default, ...loaded };
   }
   return require(require.resolve(moduleName, { paths: [root, path.resolve(root, moduleRoot)] }));
 }
