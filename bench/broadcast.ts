@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import type { ServerRequest, ServerStats } from "./server";
 import { stopServerChild } from "./server-child";
+import { percentile } from "./table";
 
 interface Point {
   clients: number;
@@ -71,11 +72,6 @@ const int = (name: string, value: string | undefined): number => {
   if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`--${name} must be a whole number, got ${value}`);
   return parsed;
 };
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
 
 function progress(line: string): void {
   if (!args.json && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`);

@@ -25,7 +25,7 @@ import { handlerFactory } from "../infra/websocket-route";
 import { LOCAL_TOKEN_ISSUER } from "../local/chat/sign-in";
 import { type LocalGateway, startLocalGateway } from "../local/express-server";
 import { type Factory, packFunctions } from "./deployed-packages";
-import { percentile } from "./soak-clients";
+import { percentile } from "./table";
 
 const { values: args } = parseArgs({
   options: { connects: { type: "string", default: "300" }, rounds: { type: "string", default: "4" } },

@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { EMULATORS, type Emulator, installPeers, startEmulator } from "./peer-servers";
 import { watchProcessTree } from "./process-tree";
+import { formatTable, percentile } from "./table";
 
 interface Point {
   clients: number;
@@ -48,11 +49,6 @@ const int = (name: string, value: string | undefined): number => {
     throw new Error(`--${name} must be a positive whole number, got ${value}`);
   return parsed;
 };
-
-const percentile = (sorted: number[], p: number) =>
-  sorted.length === 0
-    ? Number.NaN
-    : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number);
 
 function progress(line: string): void {
   if (args.json) return;
@@ -206,10 +202,7 @@ function printTable(results: Result[]): void {
     r.peakRssMb.toFixed(0),
     String(r.peakProcesses),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i] as number)).join("  ");
-  console.log(line(header));
-  for (const row of rows) console.log(line(row));
+  console.log(formatTable(header, rows));
   const versus = results
     .filter((r) => r.emulator !== "websocket-gateway")
     .map((peer) => {

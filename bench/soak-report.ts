@@ -10,9 +10,9 @@ import {
   emptyTally,
   type Ledger,
   OPEN_MARGIN_MS,
-  percentile,
   type Tally,
 } from "./soak-clients";
+import { percentile } from "./table";
 
 interface SoakOptions {
   minutes: number;

@@ -15,10 +15,11 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import type { ServerSample } from "./server";
-import { Ledger, percentile, SoakClient } from "./soak-clients";
+import { Ledger, SoakClient } from "./soak-clients";
 import { startSoakServer } from "./soak-gateway";
 import { report, round, type Sample } from "./soak-report";
 import { vanish } from "./soak-vanish";
+import { percentile } from "./table";
 
 const SAMPLE_EVERY_MS = 10_000;
 /** After the sender stops: time for the last broadcasts to arrive. */

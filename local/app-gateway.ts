@@ -19,6 +19,7 @@ import { CreateTableCommand, ResourceInUseException } from "@aws-sdk/client-dyna
 import express from "express";
 import { ConnectionRegistry } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
+import { managementOptions } from "./api-gateway/management-api";
 import { dynamodbAuthorization } from "./dynamodb/dynamodb-authorization";
 import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
 import { adminClient } from "./dynamodb/tables";
@@ -156,17 +157,7 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
       log,
     },
     reload: options.reload ?? true,
-    management: {
-      registry,
-      region,
-      api,
-      iam,
-      maxPayloadBytes: limits.managementMaxPayloadBytes,
-      maxClientBufferBytes: limits.maxClientBufferBytes,
-      latencyMs: 0,
-      allowRemote: false,
-      log,
-    },
+    management: { ...managementOptions({ registry, region, api, iam, limits, log }), allowRemote: false },
     work,
     log,
   });

@@ -18,6 +18,7 @@ import { readFunctionConfig } from "../functions/runtime/function-config";
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
 import { newApiId } from "./api-gateway/ids";
+import { managementOptions } from "./api-gateway/management-api";
 import { chatApp } from "./chat/chat-app";
 import { localHandlerDependencies } from "./chat/function-dependencies";
 import { chatFunctionRoles } from "./chat/function-roles";
@@ -160,16 +161,7 @@ function startLambda(
   { registry, work }: { registry: ConnectionRegistry; work: WorkInFlight },
 ) {
   const { options, limits, log, region } = settings;
-  const management = {
-    registry,
-    region,
-    api,
-    iam,
-    maxPayloadBytes: limits.managementMaxPayloadBytes,
-    maxClientBufferBytes: limits.maxClientBufferBytes,
-    latencyMs: options.managementLatencyMs ?? 0,
-    log,
-  };
+  const management = managementOptions({ registry, region, api, iam, limits, log }, options.managementLatencyMs);
   const workerDefinition = options.broadcastWorker ?? broadcastWorker;
   const roles = chatFunctionRoles(
     iam,

@@ -15,15 +15,15 @@ import { connect } from "../../support/websocket";
 const HANDLERS: Record<string, { file: string; code: string; packageJson?: object }> = {
   cjs: {
     file: "echo.js",
-    code: "module.exports.handler = async (event) => ({ statusCode: 200, body: `cjs ${event.body}` });",
+    code: "module.exports.handler = async (event) => ({ statusCode: 200, body: 'cjs ' + event.body });",
   },
   mjs: {
     file: "echo.mjs",
-    code: "export const handler = async (event) => ({ statusCode: 200, body: `mjs ${event.body}` });",
+    code: "export const handler = async (event) => ({ statusCode: 200, body: 'mjs ' + event.body });",
   },
   esm: {
     file: "echo.js",
-    code: "export const handler = async (event) => ({ statusCode: 200, body: `esm ${event.body}` });",
+    code: "export const handler = async (event) => ({ statusCode: 200, body: 'esm ' + event.body });",
     packageJson: { type: "module" },
   },
   ts: {
@@ -31,12 +31,12 @@ const HANDLERS: Record<string, { file: string; code: string; packageJson?: objec
     code: [
       "interface Event { body?: string }",
       "export const handler = async (event: Event): Promise<{ statusCode: number; body: string }> =>",
-      "  ({ statusCode: 200, body: `ts ${event.body as string}` });",
+      "  ({ statusCode: 200, body: 'ts ' + event.body });",
     ].join("\n"),
   },
   tsesm: {
     file: "echo.ts",
-    code: "export const handler = async (event: { body: string }) => ({ statusCode: 200, body: `tsesm ${event.body}` });",
+    code: "export const handler = async (event: { body: string }) => ({ statusCode: 200, body: 'tsesm ' + event.body });",
     packageJson: { type: "module" },
   },
 };
