@@ -9,11 +9,14 @@
  * (`./process-tree.ts`); then each peer against this gateway, measured in the same run.
  *
  * Options: --clients N --senders S --messages M (one point instead of the default ones),
- * --window W, --only websocket-gateway|serverless-offline|architect-sandbox, --json.
+ * --window W, --only websocket-gateway|serverless-offline|architect-sandbox, --json;
+ * --behaviour tries instead what each does where AWS's behaviour is documented
+ * (`./emulator-behaviour.ts`).
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
+import { AWS_BEHAVIOUR, probeBehaviour } from "./emulator-behaviour";
 import { EMULATORS, type Emulator, installPeers, startEmulator } from "./peer-servers";
 import { watchProcessTree } from "./process-tree";
 import { formatTable, percentile } from "./table";
@@ -40,6 +43,7 @@ const { values: args } = parseArgs({
     window: { type: "string", default: "5" },
     only: { type: "string" },
     json: { type: "boolean", default: false },
+    behaviour: { type: "boolean", default: false },
   },
 });
 
@@ -214,6 +218,21 @@ function printTable(results: Result[]): void {
   if (versus.length) console.log(`\nwebsocket-gateway against each peer:\n  ${versus.join("\n  ")}`);
 }
 
+async function printBehaviour(emulators: Emulator[]): Promise<void> {
+  const rows = [["AWS (documented)", ...Object.values(AWS_BEHAVIOUR)]];
+  for (const emulator of emulators) {
+    progress(`${emulator}: trying`);
+    const server = await startEmulator(emulator);
+    try {
+      rows.push([emulator, ...Object.values(await probeBehaviour(server.url))]);
+    } finally {
+      await server.stop();
+    }
+  }
+  progress("done\n");
+  console.log(formatTable(["", "$connect answers 401", "a 40 KB frame", "an action no route selects"], rows));
+}
+
 async function main(): Promise<void> {
   // The SDK's notice about Node.js versions, once per process, is not the benchmark's output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -230,6 +249,7 @@ async function main(): Promise<void> {
   if (!emulators.every((name) => EMULATORS.includes(name)))
     throw new Error(`--only takes one of ${EMULATORS.join(", ")}`);
   if (emulators.some((name) => name !== "websocket-gateway")) installPeers((line) => process.stderr.write(`${line}\n`));
+  if (args.behaviour) return printBehaviour(emulators);
   const window = int("window", args.window);
   const results: Result[] = [];
   for (const point of points) for (const emulator of emulators) results.push(await runPoint(emulator, point, window));

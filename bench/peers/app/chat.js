@@ -22,6 +22,8 @@ function managementEndpoint(event) {
 }
 
 exports.connect = async (event) => {
+  // The behaviour probe's handshake that `$connect` refuses, as an app's own check would.
+  if (event.queryStringParameters?.refuse) return { statusCode: 401, body: "Refused." };
   await dynamodb.send(
     new PutCommand({ TableName: TABLE_NAME, Item: { connectionId: event.requestContext.connectionId } }),
   );
