@@ -109,10 +109,11 @@ function launch(command: string, args: string[], environment: Record<string, str
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const ready = new Promise<string[]>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${path.basename(args[0] ?? command)} not ready:\n${output}`)),
-      READY_MS,
-    );
+    // Not ready in time, or gone: its process group is stopped, so nothing of it outlives the benchmark.
+    const timer = setTimeout(() => {
+      void stopChild(child);
+      reject(new Error(`${path.basename(args[0] ?? command)} not ready:\n${output}`));
+    }, READY_MS);
     const read = (chunk: Buffer) => {
       // Only the start-up is kept: afterwards the functions' own output is not the benchmark's business.
       if (output.length < 100_000) output += chunk.toString();
@@ -126,6 +127,7 @@ function launch(command: string, args: string[], environment: Record<string, str
     child.stderr?.on("data", read);
     child.once("exit", (code) => {
       clearTimeout(timer);
+      killGroup(child, "SIGKILL");
       reject(new Error(`${path.basename(args[0] ?? command)} exited with ${code}:\n${output}`));
     });
   });
@@ -157,37 +159,47 @@ async function startDynalite(): Promise<{ child: ChildProcess; endpoint: string 
     region: KEYS.AWS_REGION,
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
   });
-  await client.send(
-    new CreateTableCommand({
-      TableName: "connections",
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [{ AttributeName: "connectionId", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "connectionId", KeyType: "HASH" }],
-    }),
-  );
-  client.destroy();
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: "connections",
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "connectionId", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "connectionId", KeyType: "HASH" }],
+      }),
+    );
+  } catch (error) {
+    await stopChild(dynamodb.child);
+    throw error;
+  } finally {
+    client.destroy();
+  }
   return { child: dynamodb.child, endpoint };
 }
 
 /** SIGTERM to the child's process group (its handlers' processes too), SIGKILL after 10 s. */
 function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const signal = (name: NodeJS.Signals) => {
-      try {
-        process.kill(-(child.pid as number), name);
-      } catch {
-        // already gone
-      }
-    };
-    const timer = setTimeout(() => signal("SIGKILL"), 10_000);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      killGroup(child, "SIGKILL"); // what the group left behind
+      return resolve();
+    }
+    const timer = setTimeout(() => killGroup(child, "SIGKILL"), 10_000);
     child.once("exit", () => {
       clearTimeout(timer);
-      signal("SIGKILL"); // what the group left behind
+      killGroup(child, "SIGKILL");
       resolve();
     });
-    signal("SIGTERM");
+    killGroup(child, "SIGTERM");
   });
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-(child.pid as number), signal);
+  } catch {
+    // already gone
+  }
 }
 
 function freePort(): Promise<number> {

@@ -19,7 +19,7 @@ import { CreateTableCommand, ResourceInUseException } from "@aws-sdk/client-dyna
 import express from "express";
 import { ConnectionRegistry } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
-import { managementOptions } from "./api-gateway/management-api";
+import { managementOptions } from "./api-gateway/management-routes";
 import { dynamodbAuthorization } from "./dynamodb/dynamodb-authorization";
 import { startEmbeddedDynamoDB } from "./dynamodb/embedded-dynamodb";
 import { adminClient } from "./dynamodb/tables";
@@ -171,6 +171,7 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
     connectionCount: () => registry.size,
     close: () =>
       closeGateway(server, registry, work, {
+        stopNewWork: () => served.stopReloading(),
         whenIdle: async () => served.close(),
         afterServer: () => dynamodb.close(),
       }),

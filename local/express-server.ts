@@ -18,7 +18,7 @@ import { readFunctionConfig } from "../functions/runtime/function-config";
 import { ConnectionRegistry, GOING_AWAY } from "./api-gateway/connection-registry";
 import type { ApiInfo } from "./api-gateway/event-builders";
 import { newApiId } from "./api-gateway/ids";
-import { managementOptions } from "./api-gateway/management-api";
+import { managementOptions } from "./api-gateway/management-routes";
 import { chatApp } from "./chat/chat-app";
 import { localHandlerDependencies } from "./chat/function-dependencies";
 import { chatFunctionRoles } from "./chat/function-roles";

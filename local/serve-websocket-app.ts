@@ -15,7 +15,7 @@ import { StageThrottle } from "./api-gateway/stage-throttling";
 import { serveWebSocketApi } from "./api-gateway/websocket-api";
 import { type BrowserGuardOptions, browserGuard } from "./browser-guard";
 import type { LocalGatewayLimits } from "./gateway-options";
-import { type AppLocalFunctions, appLocalFunctions, reloadOnSave } from "./lambda/app-functions";
+import { appLocalFunctions, reloadOnSave } from "./lambda/app-functions";
 import type { ConcurrencyLimit } from "./lambda/concurrency";
 import type { LocalFunction } from "./lambda/lambda-function";
 import type { RuntimeSettings } from "./lambda/runtime-process";
@@ -44,11 +44,17 @@ export interface AppHost {
 }
 
 export interface ServedApp {
-  functions: AppLocalFunctions;
-  /** Stops watching for saves and ends the functions' environments (their processes). */
+  /** Stops watching for saves: a save while the gateway drains starts no new environments. */
+  stopReloading(): void;
+  /** Ends the functions' environments (their processes) as they become idle. */
   close(): void;
 }
 
+/**
+ * Installs the app's routes on `host.expressApp`: the WebSocket API, then the browser guard, then
+ * `@connections`. Routes a gateway adds after this call (the chat's page, its token endpoint) are
+ * behind the guard too; handshakes are checked by the WebSocket API itself.
+ */
 export function serveWebSocketApp(app: WebSocketApp, host: AppHost): ServedApp {
   const { api, limits, log, work } = host;
   const functions = appLocalFunctions(appFunctions(app), host.runtime, {
@@ -83,9 +89,8 @@ export function serveWebSocketApp(app: WebSocketApp, host: AppHost): ServedApp {
   host.expressApp.use(browserGuard(host.browserGuard, log));
   serveManagementApi(host.expressApp, app.stage, host.management);
   return {
-    functions,
+    stopReloading: () => watcher?.close(),
     close: () => {
-      watcher?.close();
       for (const local of functions.values()) local.close();
     },
   };

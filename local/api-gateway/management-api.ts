@@ -48,22 +48,6 @@ export interface ManagementApiOptions {
   log: (line: string) => void;
 }
 
-/** The options from a gateway's parts: its limits' payload and buffer sizes, AWS's round trip added if asked. */
-export function managementOptions(
-  parts: Omit<ManagementApiOptions, "maxPayloadBytes" | "maxClientBufferBytes" | "latencyMs"> & {
-    limits: { managementMaxPayloadBytes: number; maxClientBufferBytes: number };
-  },
-  latencyMs = 0,
-): ManagementApiOptions {
-  const { limits, ...rest } = parts;
-  return {
-    ...rest,
-    maxPayloadBytes: limits.managementMaxPayloadBytes,
-    maxClientBufferBytes: limits.maxClientBufferBytes,
-    latencyMs,
-  };
-}
-
 export interface ManagementResponse {
   status: number;
   headers: Record<string, string>;

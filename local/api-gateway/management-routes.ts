@@ -29,6 +29,22 @@ export interface ManagementRoutesOptions extends ManagementApiOptions {
   allowRemote: boolean;
 }
 
+/** The options from a gateway's parts: its limits' payload and buffer sizes, AWS's round trip added if asked. */
+export function managementOptions(
+  parts: Omit<ManagementApiOptions, "maxPayloadBytes" | "maxClientBufferBytes" | "latencyMs"> & {
+    limits: { managementMaxPayloadBytes: number; maxClientBufferBytes: number };
+  },
+  latencyMs = 0,
+): ManagementApiOptions {
+  const { limits, ...rest } = parts;
+  return {
+    ...rest,
+    maxPayloadBytes: limits.managementMaxPayloadBytes,
+    maxClientBufferBytes: limits.maxClientBufferBytes,
+    latencyMs,
+  };
+}
+
 export function isLoopback(address: string | undefined): boolean {
   return address !== undefined && (address === "::1" || /^(::ffff:)?127\./.test(address));
 }

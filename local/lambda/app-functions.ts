@@ -17,7 +17,8 @@ import { type FSWatcher, watch } from "node:fs";
 import { availableParallelism } from "node:os";
 import { SourceError } from "../sources/source-error";
 import type { AppFunction } from "../websocket-app";
-import { type Handler, InitGate } from "./execution-environments";
+import type { Handler } from "./execution-environments";
+import { InitGate } from "./init-gate";
 import { LocalFunction, type LocalFunctionOptions } from "./lambda-function";
 import { type RuntimeSettings, runtimeFamily, startRuntimeProcess } from "./runtime-process";
 

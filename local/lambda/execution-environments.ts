@@ -17,6 +17,7 @@ import type {
   WebSocketResult,
 } from "../../functions/runtime/lambda-events";
 import type { ConcurrencyLimit } from "./concurrency";
+import type { InitGate } from "./init-gate";
 
 /** What the gateway's own services (the in-process management API) see of an environment. */
 export interface EnvironmentState {
@@ -126,48 +127,10 @@ interface Acquired<H extends Handler<never, unknown> = WebSocketHandler> {
 /** How long past its Init phase a new environment holds its init slot at most. */
 const FIRST_RUN_SLOT_MS = 1_000;
 
-/**
- * Local only: how many Init phases (runtime processes loading their code) run at once, across
- * the gateway's functions. In Lambda each new execution environment starts on a CPU of its own;
- * here a burst of cold starts (a class opening one link, a benchmark's first messages) would start
- * twenty processes on two cores, and each one's first invocation would then run into its function's
- * timeout, which Lambda would not. So an environment is starting until its first invocation is
- * over (its code's first run is the costly part too), or at most a second past its Init phase; an
- * invocation that needs a new environment while this many are starting waits for a slot, or for a
- * warm environment of its function to be free, whichever comes first: it is served a little later
- * instead of failing, and no fewer environments start than the load needs.
- */
-export class InitGate {
-  private starting = 0;
-  private readonly waiting = new Set<() => void>();
-
-  constructor(readonly slots: number) {}
-
-  /** A slot, released by the function returned; `undefined` when all are taken. */
-  tryTake(): (() => void) | undefined {
-    if (this.starting >= this.slots) return undefined;
-    this.starting++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.starting--;
-      const woken = [...this.waiting];
-      this.waiting.clear();
-      for (const wake of woken) wake();
-    };
-  }
-
-  /** Calls `wake` once a slot is released. */
-  whenFree(wake: () => void): void {
-    this.waiting.add(wake);
-  }
-}
-
 export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocketHandler> {
   private readonly idle: ExecutionEnvironment<H>[] = [];
   /** Invocations waiting for an Init slot that a warm environment would serve as well. */
-  private readonly waitingForIdle: Array<() => void> = [];
+  private readonly waitingForIdle = new Set<() => void>();
   private generation = 0;
   private closed = false;
 
@@ -188,16 +151,30 @@ export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocket
     for (;;) {
       const warm = this.idle.pop();
       if (warm) return { environment: warm, coldStart: false, execution: taken.token };
+      if (this.closed) {
+        this.concurrency.give(taken.token);
+        return { throttled: "the function is closing" };
+      }
       const slot = this.initGate?.tryTake();
       if (!this.initGate || slot) return this.start(taken.token, slot);
-      await new Promise<void>((resolve) => {
-        this.waitingForIdle.push(resolve);
-        this.initGate?.whenFree(resolve);
-      });
+      await this.slotOrIdle(this.initGate);
     }
   }
 
-  /** A cold start: a new environment, holding `slot` until its Init phase is over. */
+  /** Resolves when the gate frees a slot or one of this function's environments is idle, whichever is first. */
+  private slotOrIdle(gate: InitGate): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        this.waitingForIdle.delete(wake);
+        cancel();
+        resolve();
+      };
+      this.waitingForIdle.add(wake);
+      const cancel = gate.whenFree(wake);
+    });
+  }
+
+  /** A cold start: a new environment, holding `slot` until its first invocation is over. */
   private start(execution: number, slot: (() => void) | undefined): Acquired<H> {
     const state: EnvironmentState = { stopped: false };
     try {
@@ -229,7 +206,8 @@ export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocket
     if (environment.stopped || this.closed || environment.generation !== this.generation) environment.dispose?.();
     else {
       this.idle.push(environment);
-      for (const wake of this.waitingForIdle.splice(0)) wake();
+      const [next] = this.waitingForIdle;
+      next?.();
     }
   }
 
@@ -239,9 +217,10 @@ export class ExecutionEnvironments<H extends Handler<never, unknown> = WebSocket
     for (const environment of this.idle.splice(0)) environment.dispose?.();
   }
 
-  /** Ends every idle environment, and each busy one as it finishes. */
+  /** Ends every idle environment, and each busy one as it finishes; invocations waiting to start one are throttled. */
   close(): void {
     this.closed = true;
     this.retire();
+    for (const wake of [...this.waitingForIdle]) wake();
   }
 }

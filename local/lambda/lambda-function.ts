@@ -9,8 +9,8 @@ import {
   type EnvironmentState,
   ExecutionEnvironments,
   type Handler,
-  type InitGate,
 } from "./execution-environments";
+import type { InitGate } from "./init-gate";
 import { type InvocationOutcome, invokeHandler } from "./invoke";
 
 export interface LocalFunctionOptions {
@@ -46,15 +46,26 @@ export class LocalFunction<E, R> {
   /** Runs `event`; `guarded: false` exempts it from the local machine's overload guard. */
   async invoke(event: E, guarded = true): Promise<Invocation<R>> {
     const started = process.hrtime.bigint();
+    const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
     const acquired = await this.environments.acquire(guarded);
     // A cold start's Init phase first: the function's timeout is for the Invoke phase.
-    if ("environment" in acquired && acquired.coldStart) await acquired.environment.ready;
+    if ("environment" in acquired && acquired.coldStart) {
+      try {
+        await acquired.environment.ready;
+      } catch (error) {
+        // An environment that never started holds no execution.
+        acquired.environment.stopped = true;
+        this.environments.release(acquired);
+        throw error;
+      }
+    }
     const outcome: InvocationOutcome<R> =
       "environment" in acquired
         ? await invokeHandler(acquired.environment, event, {
             functionName: this.name,
             functionTimeoutMs: this.options.functionTimeoutMs,
-            integrationTimeoutMs: this.options.callerTimeoutMs,
+            // The caller's wait began with the invocation: a cold start and its queue count, as in AWS.
+            integrationTimeoutMs: Math.max(0, this.options.callerTimeoutMs - elapsedMs()),
             onRun: (run) => {
               this.options.track(run);
               // Busy until its code is done, even when the caller has stopped waiting.
@@ -62,8 +73,7 @@ export class LocalFunction<E, R> {
             },
           })
         : { kind: "throttled", reason: acquired.throttled };
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    return { outcome, ms, coldStart: "environment" in acquired && acquired.coldStart };
+    return { outcome, ms: elapsedMs(), coldStart: "environment" in acquired && acquired.coldStart };
   }
 
   /** Its code changed: new invocations start new environments (`ExecutionEnvironments.retire`). */

@@ -1,13 +1,13 @@
 /**
  * Finds and reads the app a command is pointed at: a SAM or CloudFormation template (`.yaml`,
- * `.yml`, `.json`), a Serverless Framework service (a YAML file with `service` and `provider`,
- * `./serverless/`), a CDK app's cloud assembly (`cdk.out`: its `manifest.json` lists each stack's
- * `templateFile` under artifacts of type `aws:cloudformation:stack`, and a stage's stacks sit in a
- * nested assembly; the stack with a WebSocket API is served, its functions' code read from their
- * asset folders), or a folder holding one of
- * them under its tool's default name: `template.yaml`, `template.yml` or `template.json` (SAM
- * CLI's), `cdk.out` (CDK's), `serverless.yml` or `serverless.yaml` (the Framework's). Without an
- * argument, the current folder. https://docs.aws.amazon.com/cdk/v2/guide/apps.html#apps-cloud-assembly
+ * `.yml`, `.json`); a Serverless Framework service (`./serverless/`: a YAML or JSON file with
+ * `service` and `provider`, or a `serverless.ts`/`.js` module exporting one); a CDK app's cloud
+ * assembly (`cdk.out`: its `manifest.json` lists each stack's `templateFile` under artifacts of type
+ * `aws:cloudformation:stack`, and a stage's stacks sit in a nested assembly; the stack with a
+ * WebSocket API is served, its functions' code read from their asset folders); or a folder holding
+ * one of them under its tool's default name: `template.yaml`, `.yml` or `.json` (SAM CLI's),
+ * `cdk.out` (CDK's), `serverless.yml`, `.yaml`, `.json`, `.js` or `.ts` (the Framework's). Without
+ * an argument, the current folder. https://docs.aws.amazon.com/cdk/v2/guide/apps.html#apps-cloud-assembly
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -91,7 +91,12 @@ function assemblyStacks(manifest: string): Array<{ stackName: string; file: stri
  * https://www.serverless.com/framework/docs/providers/aws/guide/intro#services
  */
 function serviceModule(file: string): Record<string, unknown> {
-  const loaded = tsxRequire(file, __filename) as Record<string, unknown>;
+  let loaded: Record<string, unknown>;
+  try {
+    loaded = tsxRequire(file, __filename) as Record<string, unknown>;
+  } catch (error) {
+    throw new SourceError(`${file}: loading it failed: ${(error as Error).message}`, { cause: error });
+  }
   const config = (loaded?.default ?? loaded) as unknown;
   if (typeof config !== "object" || config === null || typeof (config as Promise<unknown>).then === "function") {
     throw new SourceError(

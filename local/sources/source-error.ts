@@ -3,8 +3,8 @@
  * parameter without a value): the command prints its message and stops, naming the file and what to do.
  */
 export class SourceError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "SourceError";
   }
 }

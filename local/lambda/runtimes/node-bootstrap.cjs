@@ -170,7 +170,7 @@ async function loadModule(file, root, moduleRoot, moduleName) {
     (await import("tsx/esm/api")).register();
     const loaded = await import(pathToFileURL(file + typescript).href);
     // A `.ts` outside `"type": "module"` is compiled to CommonJS: its exports arrive as `default`.
-    return { ...loaded.default, ...loaded };
+    return loaded.default?.__esModule ? loaded.default : loaded;
   }
   return require(require.resolve(moduleName, { paths: [root, path.resolve(root, moduleRoot)] }));
 }

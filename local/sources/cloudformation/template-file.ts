@@ -40,14 +40,16 @@ function fullForm(name: string, value: unknown): Record<string, unknown> {
   return { [`Fn::${name}`]: value };
 }
 
-const CLOUDFORMATION_TAGS: Array<ScalarTag | CollectionTag> = ["Ref", "Condition", ...FUNCTIONS].flatMap((name) => [
-  { tag: `!${name}`, resolve: (text: string) => fullForm(name, text) },
-  ...(["seq", "map"] as const).map((collection) => ({
-    tag: `!${name}`,
-    collection,
-    resolve: (node: YAMLMap | YAMLSeq) => fullForm(name, node.toJSON()),
-  })),
-]);
+export const CLOUDFORMATION_TAGS: Array<ScalarTag | CollectionTag> = ["Ref", "Condition", ...FUNCTIONS].flatMap(
+  (name) => [
+    { tag: `!${name}`, resolve: (text: string) => fullForm(name, text) },
+    ...(["seq", "map"] as const).map((collection) => ({
+      tag: `!${name}`,
+      collection,
+      resolve: (node: YAMLMap | YAMLSeq) => fullForm(name, node.toJSON()),
+    })),
+  ],
+);
 
 /** A template's top-level sections, as far as the gateway reads them. */
 export interface Template {

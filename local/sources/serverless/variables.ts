@@ -2,8 +2,8 @@
  * The Serverless Framework's variables in a `serverless.yml`, as far as a local run can know them:
  * `${self:path.to.key}` (the file's own values, themselves resolved), `${opt:stage}` and
  * `${opt:region}` (the command's `--stage` and `--region`), `${env:NAME}`, `${sls:stage}`,
- * `${aws:region}` and `${aws:accountId}`, `${file(./other.yml):path.to.key}` (a YAML or JSON file
- * beside the service, whole or one value of it), each with its fallback (`${opt:stage, 'dev'}`),
+ * `${aws:region}` and `${aws:accountId}`, `${file(./other.yml):path.to.key}` (a YAML or JSON file,
+ * its path relative to the service's folder as the Framework reads it, whole or one value of it), each with its fallback (`${opt:stage, 'dev'}`),
  * nested ones innermost first. A variable that asks AWS or runs code (`${ssm:...}`, `${cf:...}`,
  * `${file(./x.js)}`) takes its fallback, with a line saying so; without one it stops the command, as
  * it would stop `serverless deploy` without AWS. CloudFormation's own `${AWS::Region}` and `${Logical.Attr}`
@@ -12,7 +12,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { parseTemplate } from "../cloudformation/template-file";
+import { parseDocument } from "yaml";
+import { CLOUDFORMATION_TAGS } from "../cloudformation/template-file";
 import { SourceError } from "../source-error";
 
 export interface VariableSources {
@@ -30,7 +31,9 @@ const FRAMEWORK_VARIABLE = /^\s*([a-z][\w-]*(?:\([^)]*\))?):(.*)$/s;
 /** `file(path)` alone: the whole file. */
 const WHOLE_FILE = /^\s*(file\([^)]*\))\s*$/;
 /** Sources whose value is found locally: a fallback taken for them is no news. */
-const LOCAL_SOURCES = ["self", "opt", "env", "sls", "aws", "file"];
+const LOCAL_SOURCES = ["self", "opt", "env", "sls", "aws"];
+/** A file whose value the Framework gets by running it: not done here. */
+const RUNS_CODE = /\.[cm]?[jt]s$/;
 const MAX_DEPTH = 20;
 
 /** Resolves every Framework variable in `config`; lines for fallbacks taken go to `notes`. */
@@ -83,8 +86,7 @@ class Resolver {
     const found = this.lookUp(source, address, depth);
     if (found !== undefined) return found;
     // A JavaScript file's value is what running it returns: not done here.
-    const local =
-      LOCAL_SOURCES.includes(source.startsWith("file(") ? "file" : source) && !/\.(c?js|ts)\s*\)$/.test(source);
+    const local = source.startsWith("file(") ? !RUNS_CODE.test(fileName(source)) : LOCAL_SOURCES.includes(source);
     if (fallbacks.length === 0) {
       if (local) {
         throw new SourceError(`${this.file}: \${${inner}} has no value here and no fallback`);
@@ -120,20 +122,24 @@ class Resolver {
     }
   }
 
-  /** `${file(./x.yml):a.b}`: the file beside the service (YAML or JSON), that value of it, its variables resolved. */
+  /** `${file(./x.yml):a.b}`: the file (YAML or JSON), that value of it, its variables resolved. */
   private fromFile(source: string, address: string, depth: number): unknown {
-    const name = source
-      .slice("file(".length, -1)
-      .trim()
-      .replace(/^(['"])(.*)\1$/, "$2");
-    const file = path.resolve(path.dirname(this.file), name);
-    if (/\.(c?js|ts)$/.test(file) || !existsSync(file)) return undefined;
-    let value: unknown = parseTemplate(readFileSync(file, "utf8"), file);
+    const file = path.resolve(path.dirname(this.file), fileName(source));
+    if (RUNS_CODE.test(file) || !existsSync(file)) return undefined;
+    let value: unknown;
+    try {
+      const document = parseDocument(readFileSync(file, "utf8"), { customTags: CLOUDFORMATION_TAGS });
+      const [problem] = document.errors;
+      if (problem) throw new Error(problem.message.split("\n")[0]);
+      value = document.toJSON();
+    } catch (error) {
+      throw new SourceError(`${this.file}: \${${source}}: ${file} cannot be read (${(error as Error).message})`);
+    }
     for (const key of address.split(".").filter(Boolean)) {
       if (typeof value !== "object" || value === null) return undefined;
       value = (value as Record<string, unknown>)[key];
     }
-    return value === undefined ? undefined : this.value(value, depth + 1);
+    return value === undefined || value === null ? undefined : this.value(value, depth + 1);
   }
 
   /** `${self:a.b.c}`: that value of the file, its own variables resolved; `${self:}` is the whole file. */
@@ -145,6 +151,14 @@ class Resolver {
     }
     return value === undefined ? undefined : this.value(value, depth + 1);
   }
+}
+
+/** The path `file(path)` names, unquoted. */
+function fileName(source: string): string {
+  return source
+    .slice("file(".length, -1)
+    .trim()
+    .replace(/^(['"])(.*)\1$/, "$2");
 }
 
 /** A variable's source and address: `source:address`, or `file(path)` alone. */

@@ -12,7 +12,7 @@ import test from "ava";
 import { startFixture } from "../../support/app-gateway";
 import { connect } from "../../support/websocket";
 
-const HANDLERS: Record<string, { file: string; code: string; packageJson?: object }> = {
+const HANDLERS: Record<string, { file: string; code: string; packageJson?: object; handler?: string }> = {
   cjs: {
     file: "echo.js",
     code: "module.exports.handler = async (event) => ({ statusCode: 200, body: 'cjs ' + event.body });",
@@ -34,6 +34,11 @@ const HANDLERS: Record<string, { file: string; code: string; packageJson?: objec
       "  ({ statusCode: 200, body: 'ts ' + event.body });",
     ].join("\n"),
   },
+  tsdefault: {
+    file: "echo.ts",
+    code: "export default async function (event: { body: string }) { return { statusCode: 200, body: 'tsdefault ' + event.body }; }",
+    handler: "echo.default",
+  },
   tsesm: {
     file: "echo.ts",
     code: "export const handler = async (event: { body: string }) => ({ statusCode: 200, body: 'tsesm ' + event.body });",
@@ -43,8 +48,8 @@ const HANDLERS: Record<string, { file: string; code: string; packageJson?: objec
 
 /** A route per module kind, each two-way, each its own function in its own folder. */
 function template(): string {
-  const parts = Object.keys(HANDLERS).map(
-    (kind) => `
+  const parts = Object.entries(HANDLERS).map(
+    ([kind, { handler = "echo.handler" }]) => `
   ${kind}Route:
     Type: AWS::ApiGatewayV2::Route
     Properties: { ApiId: !Ref Api, RouteKey: ${kind}, RouteResponseSelectionExpression: $default, Target: !Sub "integrations/\${${kind}Integration}" }
@@ -56,7 +61,7 @@ function template(): string {
     Properties: { ApiId: !Ref Api, IntegrationType: AWS_PROXY, IntegrationUri: !Sub "arn:aws:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/\${${kind}Function.Arn}/invocations" }
   ${kind}Function:
     Type: AWS::Serverless::Function
-    Properties: { CodeUri: ${kind}/, Handler: echo.handler, Runtime: nodejs20.x }`,
+    Properties: { CodeUri: ${kind}/, Handler: ${handler}, Runtime: nodejs20.x }`,
   );
   return `Transform: AWS::Serverless-2016-10-31
 Resources:

@@ -6,7 +6,9 @@
  */
 import test from "ava";
 import { ConcurrencyLimit } from "../../../../local/lambda/concurrency";
-import { ExecutionEnvironments, type Handler, InitGate } from "../../../../local/lambda/execution-environments";
+import { ExecutionEnvironments, type Handler } from "../../../../local/lambda/execution-environments";
+import { InitGate } from "../../../../local/lambda/init-gate";
+import { LocalFunction } from "../../../../local/lambda/lambda-function";
 
 function environments(gate?: InitGate) {
   const inits: Array<() => void> = [];
@@ -93,4 +95,43 @@ test("a gate's slots are shared: another function's cold start waits for one, an
   await settled();
   t.regex(String(failed), /cannot start/);
   t.truthy(gate.tryTake(), "its slot is free again");
+});
+
+test("closing the function while an invocation waits to start an environment throttles that invocation", async (t) => {
+  const { pool } = environments(new InitGate(1));
+  await acquire(pool);
+  const waiting = pool.acquire(true);
+  await settled();
+  pool.close();
+  t.deepEqual(await waiting, { throttled: "the function is closing" });
+});
+
+test("a gate of zero or less still lets one environment start at a time", async (t) => {
+  t.is(new InitGate(0).slots, 1);
+  t.is(new InitGate(Number.NaN).slots, 1);
+  t.truthy(new InitGate(0).tryTake());
+});
+
+test("an environment that never starts (its Init fails) gives its execution back: the next invocation is admitted", async (t) => {
+  let starts = 0;
+  const fn = new LocalFunction<unknown, unknown>(
+    "flaky",
+    () => {
+      starts++;
+      const ready = starts === 1 ? Promise.reject(new Error("spawn failed")) : Promise.resolve();
+      return { handler: async () => ({ statusCode: 200 }), ready };
+    },
+    {
+      functionTimeoutMs: 1_000,
+      callerTimeoutMs: 1_000,
+      // One execution in all: a leaked one would throttle every invocation after it.
+      concurrency: new ConcurrencyLimit({ limit: 1, behindAfterMs: Number.POSITIVE_INFINITY, behindAtBusy: 20 }),
+      track: () => {},
+      initGate: new InitGate(1),
+    },
+  );
+  await t.throwsAsync(fn.invoke({}), { message: "spawn failed" });
+  const second = await fn.invoke({});
+  t.like(second.outcome, { kind: "result", result: { statusCode: 200 } });
+  t.is(starts, 2, "the failed environment was not reused");
 });

@@ -125,6 +125,25 @@ test("file variables: a YAML or JSON file beside the service, whole or one value
     app.unmapped.some((line) => line.includes("settings.js")),
     "code that is not run is named",
   );
+  writeFileSync(path.join(folder, "list.yml"), "- first\n- second\n");
+  mkdirSync(path.join(folder, "folder.yml"));
+  writeFileSync(path.join(folder, "broken.yml"), "a: [unclosed\n");
+  const more = (line: string) =>
+    serverlessApp(
+      parseTemplate(service(ONE_ROUTE, `  environment:\n    X: ${line}`), file) as Record<string, unknown>,
+      file,
+      PLACE,
+    );
+  t.is(environment(more("${file(./list.yml):1}")).X, "second", "a file whose top level is a list");
+  t.is(environment(more("${file(./settings.mjs):x, 'esm-fallback'}")).X, "esm-fallback", "an ES module is code too");
+  for (const bad of ["folder.yml", "broken.yml"]) {
+    t.throws(() => more(`\${file(./${bad}):x, 'fb'}`), {
+      instanceOf: SourceError,
+      message: new RegExp(
+        `serverless\\.yml: \\$\\{file\\(\\./${bad.replace(".", "\\.")}\\)\\}: .*${bad.replace(".", "\\.")} cannot be read`,
+      ),
+    });
+  }
   t.throws(
     () =>
       serverlessApp(
@@ -169,6 +188,13 @@ test("serverless.ts and serverless.js: the module's export is the service (expor
   mkdirSync(path.dirname(promised));
   writeFileSync(promised, "module.exports = Promise.resolve({});\n");
   t.throws(() => readApp(promised, PLACE), { message: /not a service configuration object/ });
+  const throwing = path.join(folder, "throwing", "serverless.ts");
+  mkdirSync(path.dirname(throwing));
+  writeFileSync(throwing, 'throw new Error("no config today");\n');
+  t.throws(() => readApp(throwing, PLACE), {
+    instanceOf: SourceError,
+    message: `${throwing}: loading it failed: no config today`,
+  });
 });
 
 test("an authorizer given by ARN is not a function of the service: named, and its invocations fail", (t) => {
