@@ -28,14 +28,14 @@ import { type Credentials, LocalIam } from "./iam/local-iam";
 import { accountConcurrency } from "./lambda/concurrency";
 import { serveWebSocketApp } from "./serve-websocket-app";
 import { closeGateway, listen, WorkInFlight } from "./server-lifecycle";
-import type { AppTable, WebSocketApp } from "./websocket-app";
+import { type AppTable, appFunctions, type CodeFunction, type WebSocketApp } from "./websocket-app";
 
 /** Lambda's default function timeout, for functions that set none. */
 const LAMBDA_DEFAULT_TIMEOUT_MS = 3_000;
 /**
- * The keys the functions get. Never the user's own: a call that escapes the redirection (code
- * using `fetch`) then fails in AWS instead of acting on the user's account. Locally they are the
- * operator's, allowed everything: a template's roles are not replayed for its functions yet.
+ * The operator's keys: the user's tools sign with them, and so do functions whose role the source
+ * does not say. Never the user's own: a call that escapes the redirection (code using `fetch`)
+ * then fails in AWS instead of acting on the user's account.
  */
 const LOCAL_CREDENTIALS = { accessKeyId: "AKIALOCALGATEWAY0000", secretAccessKey: "local-gateway-secret" };
 
@@ -94,6 +94,28 @@ export async function startAppGateway(app: WebSocketApp, options: AppGatewayOpti
   }
 }
 
+/**
+ * A role for each code function whose statements the source gives, as Lambda gives a function its
+ * execution role's keys: its calls to DynamoDB and `@connections` are then allowed what the role
+ * allows. The others sign as the operator (the source said why, in its lines).
+ */
+function functionRoles(
+  app: WebSocketApp,
+  iam: LocalIam,
+  log: (line: string) => void,
+): (fn: CodeFunction) => Credentials | undefined {
+  const roles = new Map<CodeFunction, Credentials>();
+  for (const fn of appFunctions(app)) {
+    if (fn.kind !== "code" || !fn.policy) continue;
+    try {
+      roles.set(fn, iam.createFunctionRole(fn.name, fn.policy));
+    } catch (error) {
+      log(`function ${fn.name}: its role is not enforced, it may call anything: ${(error as Error).message}`);
+    }
+  }
+  return (fn) => roles.get(fn);
+}
+
 /** Creates each table as the template declares it; TTL is named, since the embedded DynamoDB has none. */
 async function createTables(
   tables: readonly AppTable[],
@@ -147,11 +169,12 @@ function serveApp(app: WebSocketApp, options: AppGatewayOptions, started: Starte
     browserGuard: { allowedHosts: [api.domainName] },
     concurrency: accountConcurrency(limits),
     defaultTimeoutMs: LAMBDA_DEFAULT_TIMEOUT_MS,
-    // Each function run by its runtime, its AWS calls sent here.
+    // Each function run by its runtime, its AWS calls sent here, signed with its role's keys.
     runtime: {
       region,
       accountId: options.accountId,
       credentials: LOCAL_CREDENTIALS,
+      roleCredentials: functionRoles(app, iam, log),
       endpoints: { gateway: `http://127.0.0.1:${port}`, dynamodb: dynamodb.endpoint },
       python: options.python,
       log,

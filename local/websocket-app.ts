@@ -6,6 +6,7 @@
  * the gateway cannot replay.
  */
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import type { PolicyStatement } from "./iam/policy";
 import type { EnvironmentState, Handler } from "./lambda/execution-environments";
 
 /** A function whose code is on disk, run by its runtime in processes of its own, as Lambda runs it. */
@@ -22,6 +23,8 @@ export interface CodeFunction {
   environment: Record<string, string>;
   timeoutSeconds: number;
   memorySize: number;
+  /** Its execution role's statements; absent when the source cannot say (it then signs as the operator). */
+  policy?: readonly PolicyStatement[];
 }
 
 /** A function whose handler is built in this process (a route table's factories, a test's stub). */

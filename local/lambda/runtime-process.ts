@@ -23,7 +23,10 @@ const INIT_LIMIT_MS = 10_000;
 export interface RuntimeSettings {
   region: string;
   accountId: string;
+  /** The keys of functions whose role is not known: the operator's. */
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Each function's own keys, of its role, where it has one. */
+  roleCredentials?: (fn: CodeFunction) => RuntimeSettings["credentials"] | undefined;
   /** Where calls to AWS's hosts go: DynamoDB's to `dynamodb`, every other one to `gateway`. */
   endpoints: { gateway: string; dynamodb: string };
   /** The Python interpreter for `python3.*` functions. Default `python3`. */
@@ -134,7 +137,9 @@ function spawnRuntime(fn: CodeFunction, settings: RuntimeSettings, runtimeApi: s
 
 /** The function's variables, then Lambda's reserved ones, which the function's cannot replace. */
 function lambdaEnvironment(fn: CodeFunction, settings: RuntimeSettings, runtimeApi: string): NodeJS.ProcessEnv {
-  const { region, credentials } = settings;
+  const { region } = settings;
+  // The function's role's keys, as Lambda sets them; the operator's where the role is not known.
+  const credentials = settings.roleCredentials?.(fn) ?? settings.credentials;
   const day = new Date().toISOString().slice(0, 10).replace(/-/g, "/");
   const variables: Record<string, string | undefined> = {
     // What a process needs to start on this machine (Lambda's images have a fixed PATH).

@@ -14,9 +14,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { CodeFunction } from "../../websocket-app";
 import { UnresolvableError } from "./intrinsics";
+import { functionPolicy } from "./roles";
 import type { Stack } from "./stack";
 
 const LAMBDA_DEFAULTS = { Timeout: 3, MemorySize: 128 };
+
+const withPolicy = (policy: CodeFunction["policy"]) => (policy ? { policy } : {});
 
 /** A function that cannot run locally, and why. */
 export class UnrunnableFunctionError extends Error {}
@@ -55,6 +58,7 @@ export function codeFunction(stack: Stack, logicalId: string, notes: string[]): 
     environment: environmentVariables(stack, what, raw.Environment, notes),
     timeoutSeconds: Number(property("Timeout") ?? LAMBDA_DEFAULTS.Timeout),
     memorySize: Number(property("MemorySize") ?? LAMBDA_DEFAULTS.MemorySize),
+    ...withPolicy(functionPolicy(stack, logicalId, raw, notes)),
   };
 }
 

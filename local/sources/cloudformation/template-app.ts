@@ -28,8 +28,10 @@ const LEFT_ASIDE: Record<string, string> = {
   "AWS::Lambda::Permission": "not needed locally: API Gateway may invoke every function it routes to",
   "AWS::ApiGatewayV2::Deployment": "not needed locally: every route is deployed as the template has it",
   "AWS::CDK::Metadata": "not needed locally",
-  "AWS::IAM::Role": "not enforced locally: functions may call anything the local DynamoDB and @connections serve",
-  "AWS::IAM::Policy": "not enforced locally: functions may call anything the local DynamoDB and @connections serve",
+  // Read as the functions' roles (`./roles.ts`), which say what they cannot read.
+  "AWS::IAM::Role": "",
+  "AWS::IAM::Policy": "",
+  "AWS::IAM::ManagedPolicy": "",
 };
 
 export function templateApp(template: Template, file: string, options: TemplateOptions): WebSocketApp {
@@ -45,12 +47,6 @@ export function templateApp(template: Template, file: string, options: TemplateO
   const stage = servedStage(stack, options, notes, used);
   const { routes, authorizer } = apiRoutes(stack, options.apiId, notes, used);
   const tables = appTables(stack, notes);
-  const withPolicies = [...used].filter((id) => {
-    const resource = stack.resources.get(id);
-    return resource?.Type === "AWS::Serverless::Function" && resource.Properties?.Policies !== undefined;
-  });
-  if (withPolicies.length > 0)
-    notes.push(`AWS::Serverless::Function ${withPolicies.join(", ")}: Policies ${LEFT_ASIDE["AWS::IAM::Policy"]}`);
   for (const id of [...stack.ofType("AWS::DynamoDB::Table"), ...stack.ofType("AWS::Serverless::SimpleTable")])
     used.add(id);
   return {
@@ -122,10 +118,12 @@ function leftAside(stack: Stack, used: ReadonlySet<string>): string[] {
     if (used.has(id)) continue;
     byType.set(resource.Type, [...(byType.get(resource.Type) ?? []), id]);
   }
-  return [...byType].map(([type, ids]) => {
-    const why =
-      LEFT_ASIDE[type] ??
-      (type.endsWith("::Function") ? "no route or authorizer invokes it: not run" : "not replayed locally");
-    return `${type} ${ids.join(", ")}: ${why}`;
-  });
+  return [...byType]
+    .filter(([type]) => LEFT_ASIDE[type] !== "")
+    .map(([type, ids]) => {
+      const why =
+        LEFT_ASIDE[type] ??
+        (type.endsWith("::Function") ? "no route or authorizer invokes it: not run" : "not replayed locally");
+      return `${type} ${ids.join(", ")}: ${why}`;
+    });
 }

@@ -41,7 +41,17 @@ interface WebsocketEvent {
 const API = "WebsocketsApi";
 const DEFAULTS = { runtime: "nodejs20.x", timeout: 6, memorySize: 1024, identitySource: "route.request.header.Auth" };
 /** The function keys compiled here; any other is named in a line. */
-const READ_KEYS = new Set(["handler", "name", "runtime", "timeout", "memorySize", "environment", "layers", "image"]);
+const READ_KEYS = new Set([
+  "handler",
+  "name",
+  "runtime",
+  "timeout",
+  "memorySize",
+  "environment",
+  "layers",
+  "image",
+  "role",
+]);
 /** Function keys that change nothing a handler sees locally. */
 const QUIET_KEYS = new Set(["description", "package", "events", "architecture", "tags", "logRetentionInDays"]);
 
@@ -127,9 +137,33 @@ function lambdaFunction(
       MemorySize: fn.memorySize ?? provider.memorySize ?? DEFAULTS.memorySize,
       Environment: { Variables: environment },
       ...(fn.layers !== undefined && { Layers: fn.layers }),
+      ...executionRole(provider, fn),
     },
   };
 }
+
+/**
+ * The function's role as the Framework makes it: a `role` of its own or the provider's (a
+ * logical id of `resources:`, or an ARN), else one role for the service allowing
+ * `provider.iam.role.statements` and `managedPolicies` (Framework 2's `iamRoleStatements` and
+ * `iamManagedPolicies` too), read as SAM `Policies` (`../cloudformation/roles.ts`).
+ * https://www.serverless.com/framework/docs/providers/aws/guide/iam
+ */
+function executionRole(provider: Record<string, unknown>, fn: ServerlessFunction): Record<string, unknown> {
+  const iam = provider.iam as { role?: unknown } | undefined;
+  const role =
+    fn.role ?? (typeof iam?.role === "string" || isIntrinsic(iam?.role) ? iam?.role : undefined) ?? provider.role;
+  if (role !== undefined) {
+    return { Role: typeof role === "string" && !role.startsWith("arn:") ? { "Fn::GetAtt": [role, "Arn"] } : role };
+  }
+  const shared = (iam?.role ?? {}) as { statements?: unknown[]; managedPolicies?: unknown[] };
+  const statements = [...(shared.statements ?? []), ...((provider.iamRoleStatements as unknown[]) ?? [])];
+  const managed = [...(shared.managedPolicies ?? []), ...((provider.iamManagedPolicies as unknown[]) ?? [])];
+  return { Policies: [...managed, ...(statements.length > 0 ? [{ Statement: statements }] : [])] };
+}
+
+const isIntrinsic = (value: unknown) =>
+  typeof value === "object" && value !== null && Object.keys(value).some((key) => key.startsWith("Fn::"));
 
 /** `websocket: $connect` or `websocket: {route, ...}`. */
 function websocketEvent(value: unknown, name: string): WebsocketEvent {

@@ -50,6 +50,11 @@ const PROVIDER_KEYS = new Set([
   "tags",
   "stackTags",
   "logRetentionInDays",
+  // The functions' roles (`./compile.ts`).
+  "iam",
+  "iamRoleStatements",
+  "iamManagedPolicies",
+  "role",
 ]);
 
 /** Whether `file` is a Framework service rather than a template: it names a `service` and a `provider`. */
@@ -103,11 +108,7 @@ function serviceNotes(config: Record<string, unknown>, provider: Record<string, 
   }
   for (const key of Object.keys(provider)) {
     if (PROVIDER_KEYS.has(key)) continue;
-    notes.push(
-      key === "iam" || key === "iamRoleStatements"
-        ? `provider.${key} is not enforced locally: functions may call anything the local DynamoDB and @connections serve`
-        : `provider.${key} is not replayed locally`,
-    );
+    notes.push(`provider.${key} is not replayed locally`);
   }
   if (provider.region !== undefined && provider.region !== region) {
     notes.push(`provider.region ${String(provider.region)}: the functions run in ${region} here (--region)`);

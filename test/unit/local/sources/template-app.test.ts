@@ -82,7 +82,6 @@ test("AWS's sample's shape: routes to ES module functions with Globals merged, t
     },
   ]);
   t.deepEqual(app.unmapped, [
-    "AWS::Serverless::Function ConnectFunction, DisconnectFunction, SendFunction: Policies not enforced locally: functions may call anything the local DynamoDB and @connections serve",
     "AWS::ApiGatewayV2::Deployment Deployment: not needed locally: every route is deployed as the template has it",
     "AWS::Lambda::Permission ConnectPermission, DisconnectPermission, SendPermission: not needed locally: API Gateway may invoke every function it routes to",
   ]);
@@ -311,4 +310,51 @@ test("a JSON template reads as its YAML twin does", (t) => {
   const app = read(json);
   t.is(app.routeSelectionExpression, "$request.body.type");
   t.like(fn(app, "hello"), { kind: "code", runtime: "python3.12", handler: "index.handler", memorySize: 128 });
+});
+
+test("a function's role: SAM policy templates expanded as SAM defines them, inline statements, a role of the template with its attached policies", (t) => {
+  const crud = fn(
+    read(api("", "      Policies: [{ DynamoDBCrudPolicy: { TableName: chat } }, AWSLambdaBasicExecutionRole]")),
+    "$default",
+  );
+  t.deepEqual(crud.policy?.find((statement) => [statement.Action].flat().includes("dynamodb:Scan"))?.Resource, [
+    "arn:aws:dynamodb:eu-west-1:000000000000:table/chat",
+    "arn:aws:dynamodb:eu-west-1:000000000000:table/chat/index/*",
+  ]);
+  t.true(
+    crud.policy?.some((statement) => [statement.Action].flat().includes("logs:PutLogEvents")),
+    "SAM's basic role",
+  );
+
+  const role = `
+  Role:
+    Type: AWS::IAM::Role
+    Properties: { ManagedPolicyArns: [!Sub "arn:\${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"] }
+  Attached:
+    Type: AWS::IAM::Policy
+    Properties:
+      Roles: [!Ref Role]
+      PolicyDocument: { Statement: [{ Effect: Allow, Action: execute-api:ManageConnections, Resource: !Sub "arn:aws:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${Api}/*" }] }`;
+  const fromRole = fn(read(api(role, "      Role: !GetAtt Role.Arn")), "$default");
+  t.deepEqual(fromRole.policy?.at(-1), {
+    Effect: "Allow",
+    Action: "execute-api:ManageConnections",
+    Resource: "arn:aws:execute-api:eu-west-1:000000000000:abcde12345/*",
+  });
+  t.false(read(api(role, "      Role: !GetAtt Role.Arn")).unmapped.some((line) => line.includes("AWS::IAM")));
+});
+
+test("a role that cannot be known here (from outside the template, an unknown template or managed policy) is named, and the function left unchecked", (t) => {
+  for (const [properties, why] of [
+    ["      Role: arn:aws:iam::123456789012:role/elsewhere", "its Role is not a role of this template"],
+    ["      Policies: [{ SESCrudPolicy: { IdentityName: x } }]", "policy template SESCrudPolicy is not known locally"],
+    ["      Policies: [AmazonS3FullAccess]", "managed policy AmazonS3FullAccess is not known locally"],
+  ] as const) {
+    const app = read(api("", properties));
+    t.is(fn(app, "$default").policy, undefined, properties);
+    t.true(
+      app.unmapped.includes(`function chat-Handler: ${why}: its role is not enforced, it may call anything`),
+      app.unmapped.join("\n"),
+    );
+  }
 });
