@@ -134,8 +134,8 @@ test("file variables: a YAML or JSON file beside the service, whole or one value
       file,
       PLACE,
     );
-  t.is(environment(more("${file(./list.yml):1}")).X, "second", "a file whose top level is a list");
-  t.is(environment(more("${file(./settings.mjs):x, 'esm-fallback'}")).X, "esm-fallback", "an ES module is code too");
+  t.is(environment(more(`\${file(./list.yml):1}`)).X, "second", "a file whose top level is a list");
+  t.is(environment(more(`\${file(./settings.mjs):x, 'esm-fallback'}`)).X, "esm-fallback", "an ES module is code too");
   for (const bad of ["folder.yml", "broken.yml"]) {
     t.throws(() => more(`\${file(./${bad}):x, 'fb'}`), {
       instanceOf: SourceError,
