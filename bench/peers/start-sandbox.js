@@ -13,6 +13,8 @@ sandbox
   .start({
     cwd: path.join(__dirname, "app"),
     port: Number(process.argv[2]),
+    // Loopback only, as the other emulators are run: its default listens on every interface.
+    host: "127.0.0.1",
     quiet: true,
     env: {
       TABLE_NAME: "connections",

@@ -28,11 +28,9 @@ const LEFT_ASIDE: Record<string, string> = {
   "AWS::Lambda::Permission": "not needed locally: API Gateway may invoke every function it routes to",
   "AWS::ApiGatewayV2::Deployment": "not needed locally: every route is deployed as the template has it",
   "AWS::CDK::Metadata": "not needed locally",
-  // Read as the functions' roles (`./roles.ts`), which say what they cannot read.
-  "AWS::IAM::Role": "",
-  "AWS::IAM::Policy": "",
-  "AWS::IAM::ManagedPolicy": "",
 };
+/** Read as the functions' roles (`./roles.ts`), which name what of them they cannot read. */
+const READ_AS_ROLES = ["AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"];
 
 export function templateApp(template: Template, file: string, options: TemplateOptions): WebSocketApp {
   const stack = new Stack(template, file, options);
@@ -49,6 +47,7 @@ export function templateApp(template: Template, file: string, options: TemplateO
   const tables = appTables(stack, notes);
   for (const id of [...stack.ofType("AWS::DynamoDB::Table"), ...stack.ofType("AWS::Serverless::SimpleTable")])
     used.add(id);
+  for (const id of READ_AS_ROLES.flatMap((type) => stack.ofType(type))) used.add(id);
   return {
     source: file,
     stage: stage.name,
